@@ -1,0 +1,127 @@
+//===- KilnBase.td - The kiln dialect, its types and base op classes ------===//
+
+#ifndef KILN_BASE_TD
+#define KILN_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Kiln_Dialect : Dialect {
+  let name = "kiln";
+  let cppNamespace = "::kiln";
+  let summary = "Tensor-level operations of neural networks and their training";
+  let description = [{
+    The `kiln` dialect is the first MLIR form of a model written in the Kiln
+    language. Its operations have value (tensor) semantics and are pure: a
+    training step is a function from parameters, optimizer state and a batch to
+    the updated parameters and state, with no hidden mutation.
+
+    Conventions, shared by every operation:
+
+    * Tensors are ranked. Dimensions are static in every program that the
+      compiler lowers; dynamic dimensions (`?`) are accepted so that hand-written
+      IR can leave them to `kiln-shape-inference`.
+    * Floating-point operations take `f32` or `f64`; labels and token ids are
+      `i64`. All floating-point operands of one operation share one element type.
+    * Layouts follow PyTorch: images are NCHW, convolution weights OIHW, `linear`
+      weights are `[out, in]`, sequences are batch-first, LSTM gates are ordered
+      i, f, g, o. Weights therefore move between a PyTorch `state_dict` and a
+      Kiln program without conversion.
+    * Axes may be negative, counting from the last dimension as in PyTorch.
+    * Result types are inferred from operands and attributes
+      (`InferTypeOpInterface`); a declared result type must be compatible with
+      the inferred one.
+  }];
+  let hasConstantMaterializer = 1;
+  let useDefaultAttributePrinterParser = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Kiln_Float : AnyTypeOf<[F32, F64], "32-bit or 64-bit float">;
+def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
+def Kiln_IndexTensor : RankedTensorOf<[I64]>;
+def Kiln_AnyTensor : RankedTensorOf<[F32, F64, I64]>;
+def Kiln_FloatScalar : 0DTensorOf<[F32, F64]>;
+def Kiln_IndexScalar : 0DTensorOf<[I64]>;
+
+//===----------------------------------------------------------------------===//
+// Attribute constraints
+//===----------------------------------------------------------------------===//
+
+def Kiln_Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;
+class Kiln_DefaultPair<string value>
+    : ConfinedAttr<DefaultValuedAttr<DenseI64ArrayAttr, value>,
+                   [DenseArrayCount<2>]>;
+def Kiln_OptionalPair
+    : ConfinedAttr<OptionalAttr<DenseI64ArrayAttr>, [DenseArrayCount<2>]>;
+
+def Kiln_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "how gelu evaluates the normal distribution function", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"tanh", 1>
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_GeluApproximationAttr
+    : EnumAttr<Kiln_Dialect, Kiln_GeluApproximation, "gelu_approximation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+//===----------------------------------------------------------------------===//
+// Base operation classes
+//===----------------------------------------------------------------------===//
+
+class Kiln_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Kiln_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+
+// An operation whose result types follow from its operands and attributes.
+// The inference also checks the operands, so it is the operation's verifier.
+// Declared result types may be less or more static than the inferred ones, as
+// long as they are compatible: that is what lets kiln-shape-inference refine.
+class Kiln_InferredOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptorWithIsCompatible])> {
+  let extraClassDefinition = [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange inferred,
+                                            ::mlir::TypeRange declared) {
+      return ::kiln::areCompatibleTensorTypes(inferred, declared);
+    }
+  }];
+}
+
+// An elementwise function of one floating-point tensor.
+class Kiln_UnaryOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType,
+                                             InferTypeOpInterface])> {
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+// An elementwise function of two floating-point tensors that broadcast
+// against each other as in NumPy and PyTorch.
+class Kiln_BinaryOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_InferredOp<mnemonic, traits> {
+  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+// A reduction over a set of axes.
+class Kiln_ReductionOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_InferredOp<mnemonic, traits> {
+  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "false">:$keep_dims);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // KILN_BASE_TD

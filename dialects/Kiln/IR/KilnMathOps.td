@@ -1,0 +1,198 @@
+//===- KilnMathOps.td - Elementwise math, reductions and matmul -----------===//
+
+#ifndef KILN_MATH_OPS_TD
+#define KILN_MATH_OPS_TD
+
+include "Kiln/IR/KilnBase.td"
+
+//===----------------------------------------------------------------------===//
+// Broadcasting binary operations
+//===----------------------------------------------------------------------===//
+
+class Kiln_ArithOp<string mnemonic, string symbol, string torchName,
+                   list<Trait> traits = []>
+    : Kiln_BinaryOp<mnemonic, traits> {
+  let summary = "Elementwise " # symbol # " with broadcasting";
+  let description = [{
+    Computes `lhs }] # symbol # [{ rhs` elementwise after broadcasting both
+    operands to a common shape by NumPy's rules (as `torch.}] # torchName # [{`):
+    shapes are aligned at their last dimension, and two sizes agree when they
+    are equal or one of them is 1.
+
+    Example:
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x, %b
+        : (tensor<64x128xf32>, tensor<128xf32>) -> tensor<64x128xf32>
+    ```
+  }];
+}
+
+def Kiln_AddOp : Kiln_ArithOp<"add", "+", "add", [Commutative]> {
+  let hasFolder = 1;
+}
+def Kiln_SubOp : Kiln_ArithOp<"sub", "-", "sub"> {
+  let hasFolder = 1;
+}
+def Kiln_MulOp : Kiln_ArithOp<"mul", "*", "mul", [Commutative]> {
+  let hasFolder = 1;
+}
+def Kiln_DivOp : Kiln_ArithOp<"div", "/", "div"> {
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Unary elementwise operations
+//===----------------------------------------------------------------------===//
+
+class Kiln_MathOp<string mnemonic, string formula, list<Trait> traits = []>
+    : Kiln_UnaryOp<mnemonic, traits> {
+  let summary = "Elementwise " # formula;
+  let description = [{
+    Computes `}] # formula # [{` for every element.
+
+    Example:
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x : tensor<64x128xf32>
+    ```
+  }];
+}
+
+def Kiln_NegOp : Kiln_MathOp<"neg", "-x"> {
+  let hasFolder = 1;
+}
+def Kiln_ReluOp : Kiln_MathOp<"relu", "max(x, 0)">;
+def Kiln_TanhOp : Kiln_MathOp<"tanh", "tanh(x)">;
+def Kiln_SigmoidOp : Kiln_MathOp<"sigmoid", "1 / (1 + exp(-x))">;
+def Kiln_ExpOp : Kiln_MathOp<"exp", "exp(x)">;
+def Kiln_LogOp : Kiln_MathOp<"log", "log(x)">;
+def Kiln_SqrtOp : Kiln_MathOp<"sqrt", "sqrt(x)">;
+
+def Kiln_GeluOp : Kiln_Op<"gelu", [SameOperandsAndResultType,
+                                   InferTypeOpInterface]> {
+  let summary = "Elementwise Gaussian error linear unit";
+  let description = [{
+    Computes `x * Phi(x)`, where `Phi` is the standard normal distribution
+    function: exactly (`approximate = none`, the default) or with PyTorch's
+    tanh approximation (`approximate = tanh`).
+
+    Example:
+
+    ```mlir
+    %y = kiln.gelu %x : tensor<64x1024xf32>
+    %z = kiln.gelu %x {approximate = #kiln.gelu_approximation<tanh>}
+        : tensor<64x1024xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedAttr<Kiln_GeluApproximationAttr,
+                                         "::kiln::GeluApproximation::none">:$approximate);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Normalized exponentials
+//===----------------------------------------------------------------------===//
+
+class Kiln_SoftmaxLikeOp<string mnemonic, string formula>
+    : Kiln_InferredOp<mnemonic> {
+  let summary = formula # " along one axis";
+  let description = [{
+    Computes `}] # formula # [{` along `axis` (the last one by default),
+    subtracting the maximum first so that large inputs do not overflow.
+
+    Example:
+
+    ```mlir
+    %p = kiln.}] # mnemonic # [{ %logits {axis = 1 : i64}
+        : (tensor<64x10xf32>) -> tensor<64x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_SoftmaxOp
+    : Kiln_SoftmaxLikeOp<"softmax", "exp(x_i) / sum_j exp(x_j)">;
+def Kiln_LogSoftmaxOp
+    : Kiln_SoftmaxLikeOp<"log_softmax", "x_i - log(sum_j exp(x_j))">;
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Kiln_ReduceOp<string mnemonic, string what>
+    : Kiln_ReductionOp<mnemonic> {
+  let summary = "The " # what # " over a set of axes";
+  let description = [{
+    Reduces `input` to the }] # what # [{ of its elements over every axis in
+    `axes` (distinct, possibly negative). The reduced axes are removed, or kept
+    with size 1 when `keep_dims` is true.
+
+    Example:
+
+    ```mlir
+    %m = kiln.}] # mnemonic # [{ %x {axes = array<i64: 1>}
+        : (tensor<64x16x256xf32>) -> tensor<64x256xf32>
+    ```
+  }];
+}
+
+def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "mean">;
+def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
+
+def Kiln_ArgmaxOp : Kiln_InferredOp<"argmax"> {
+  let summary = "The index of the largest element along one axis";
+  let description = [{
+    Returns, along `axis`, the index of the largest element (the first one on
+    ties), as `torch.argmax(input, axis, keep_dims)`. The result is `i64`.
+
+    Example:
+
+    ```mlir
+    %pred = kiln.argmax %logits {axis = 1 : i64}
+        : (tensor<64x10xf32>) -> tensor<64xi64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$keep_dims);
+  let results = (outs Kiln_IndexTensor:$result);
+  let assemblyFormat =
+      "$input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+def Kiln_MatmulOp : Kiln_InferredOp<"matmul"> {
+  let summary = "Batched matrix product with broadcast batch dimensions";
+  let description = [{
+    Multiplies `lhs` of shape `[B1..., M, K]` by `rhs` of shape `[B2..., K, N]`
+    into `[B..., M, N]`, where the batch dimensions `B1` and `B2` broadcast to
+    `B` as in `torch.matmul`. Both operands have rank 2 or more.
+    `transpose_lhs` and `transpose_rhs` use the transpose of the last two
+    dimensions of an operand instead, without materializing it.
+
+    Example:
+
+    ```mlir
+    %s = kiln.matmul %q, %k {transpose_rhs = true}
+        : (tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>) -> tensor<64x8x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // KILN_MATH_OPS_TD

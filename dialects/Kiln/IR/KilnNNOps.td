@@ -1,0 +1,228 @@
+//===- KilnNNOps.td - Layers and losses of neural networks ----------------===//
+
+#ifndef KILN_NN_OPS_TD
+#define KILN_NN_OPS_TD
+
+include "Kiln/IR/KilnBase.td"
+
+def Kiln_Conv2DOp : Kiln_InferredOp<"conv2d"> {
+  let summary = "2-D convolution of NCHW images with OIHW filters";
+  let description = [{
+    Convolves `input` `[N, C, H, W]` with `weight` `[O, C, KH, KW]` and adds
+    the optional `bias` `[O]`, as `torch.nn.functional.conv2d`. `padding`
+    zero-pads both sides of H and W; `stride` and `dilation` are per spatial
+    dimension. The result is `[N, O, OH, OW]` with
+    `OH = (H + 2 * padding[0] - dilation[0] * (KH - 1) - 1) / stride[0] + 1`
+    (and likewise OW).
+
+    Example:
+
+    ```mlir
+    %y = kiln.conv2d %x, %w, %b {padding = array<i64: 1, 1>}
+        : (tensor<64x1x28x28xf32>, tensor<32x1x3x3xf32>, tensor<32xf32>)
+        -> tensor<64x32x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       Kiln_DefaultPair<"{1, 1}">:$stride,
+                       Kiln_DefaultPair<"{0, 0}">:$padding,
+                       Kiln_DefaultPair<"{1, 1}">:$dilation);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+class Kiln_Pool2DOp<string mnemonic, string what, dag extraArgs = (ins),
+                    string extraDescription = "">
+    : Kiln_InferredOp<mnemonic> {
+  let summary = "2-D " # what # " pooling of NCHW images";
+  let description = [{
+    Takes the }] # what # [{ of each `kernel` window of `input` `[N, C, H, W]`,
+    moving by `stride` (the kernel size when absent) over the input zero-padded
+    (for max pooling: padded with -infinity) by `padding` on both sides. Padding
+    may be at most half the kernel. Output sizes round down, as PyTorch's with
+    `ceil_mode=False`.}] # extraDescription # [{
+
+    Example:
+
+    ```mlir
+    %p = kiln.}] # mnemonic # [{ %x {kernel = array<i64: 2, 2>}
+        : (tensor<64x32x28x28xf32>) -> tensor<64x32x14x14xf32>
+    ```
+  }];
+  let arguments = !con((ins Kiln_FloatTensor:$input,
+                            Kiln_Pair:$kernel,
+                            Kiln_OptionalPair:$stride,
+                            Kiln_DefaultPair<"{0, 0}">:$padding), extraArgs);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    /// The stride, which defaults to the kernel size.
+    ::llvm::ArrayRef<int64_t> getEffectiveStride() {
+      return getStride() ? *getStride() : getKernel();
+    }
+  }];
+}
+
+def Kiln_MaxPool2DOp : Kiln_Pool2DOp<"max_pool2d", "maximum">;
+def Kiln_AvgPool2DOp : Kiln_Pool2DOp<"avg_pool2d", "average",
+    (ins DefaultValuedAttr<BoolAttr, "true">:$count_include_pad), [{ With
+    `count_include_pad` (the default, as in PyTorch) the average divides by the
+    full kernel size; without it, by the number of unpadded elements.}]>;
+
+def Kiln_LinearOp : Kiln_InferredOp<"linear"> {
+  let summary = "Affine map y = x W^T + b";
+  let description = [{
+    Applies `weight` `[OUT, IN]` and the optional `bias` `[OUT]` to the last
+    dimension of `input` `[..., IN]`, giving `[..., OUT]`, as
+    `torch.nn.functional.linear`.
+
+    Example:
+
+    ```mlir
+    %h = kiln.linear %x, %w, %b
+        : (tensor<64x3136xf32>, tensor<128x3136xf32>, tensor<128xf32>) -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_LayerNormOp : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments]> {
+  let summary = "Layer normalization over the trailing dimensions";
+  let description = [{
+    Normalizes `input` to zero mean and unit variance (biased variance, plus
+    `epsilon`) over the dimensions from `axis` to the last, then applies the
+    optional elementwise `weight` and `bias`, whose shape is those dimensions,
+    as `torch.nn.functional.layer_norm` with `normalized_shape = shape[axis:]`.
+    A bias needs a weight (one extra operand is the weight).
+
+    Example:
+
+    ```mlir
+    %y = kiln.layer_norm %x, %gamma, %beta {epsilon = 1.0e-05 : f64}
+        : (tensor<64x16x256xf32>, tensor<256xf32>, tensor<256xf32>) -> tensor<64x16x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       Optional<Kiln_FloatTensor>:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`,` $weight^)? (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_DropoutOp : Kiln_InferredOp<"dropout"> {
+  let summary = "Seeded, counter-based dropout";
+  let description = [{
+    Zeroes each element with probability `p` and scales the others by
+    `1 / (1 - p)`. Whether element `i` is kept is a pure function of `seed`,
+    the scalar `counter` (the training step, so that each step draws a new
+    mask) and `i`: the same program and inputs always give the same result.
+
+    Example:
+
+    ```mlir
+    %y = kiln.dropout %x, %step {p = 1.0e-01 : f64, seed = 7 : i64}
+        : (tensor<64x16x256xf32>, tensor<i64>) -> tensor<64x16x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_IndexScalar:$counter,
+                       F64Attr:$p, DefaultValuedAttr<I64Attr, "0">:$seed);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $counter attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Kiln_LSTMOp : Kiln_InferredOp<"lstm"> {
+  let summary = "Multi-layer LSTM over batch-first sequences";
+  let description = [{
+    Runs `num_layers` stacked LSTM layers of `hidden_size` units over `input`
+    `[B, T, I]`, from zero initial states, as `torch.nn.LSTM(I, hidden_size,
+    num_layers, batch_first=True)`. `weights` holds, for each layer `l` in
+    order, `weight_ih_l{l}` `[4H, in]`, `weight_hh_l{l}` `[4H, H]`,
+    `bias_ih_l{l}` `[4H]` and `bias_hh_l{l}` `[4H]`, with the gates ordered
+    i, f, g, o as in PyTorch. Results: the last layer's hidden state at every
+    step `[B, T, H]`, and the final hidden and cell states `[L, B, H]`.
+
+    Example:
+
+    ```mlir
+    %out, %h, %c = kiln.lstm %x, %wi0, %wh0, %bi0, %bh0
+        {hidden_size = 256 : i64, num_layers = 1 : i64}
+        : (tensor<64x16x100xf32>, tensor<1024x100xf32>, tensor<1024x256xf32>,
+           tensor<1024xf32>, tensor<1024xf32>)
+        -> (tensor<64x16x256xf32>, tensor<1x64x256xf32>, tensor<1x64x256xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       Variadic<Kiln_FloatTensor>:$weights,
+                       I64Attr:$hidden_size, I64Attr:$num_layers);
+  let results = (outs Kiln_FloatTensor:$output, Kiln_FloatTensor:$final_hidden,
+                      Kiln_FloatTensor:$final_cell);
+  let assemblyFormat = [{
+    $input `,` $weights attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_AttentionOp : Kiln_InferredOp<"attention"> {
+  let summary = "Scaled dot-product attention";
+  let description = [{
+    Computes `softmax(query key^T * scale) value` over the last two dimensions,
+    for `query` `[B..., L, E]`, `key` `[B..., S, E]` and `value` `[B..., S, EV]`
+    with equal batch dimensions, giving `[B..., L, EV]`. `scale` defaults to
+    `1 / sqrt(E)`. With `causal`, position `l` attends only to positions
+    `s <= l`, as `torch.nn.functional.scaled_dot_product_attention` with
+    `is_causal=True`.
+
+    Example:
+
+    ```mlir
+    %o = kiln.attention %q, %k, %v
+        : (tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>)
+        -> tensor<64x8x16x32xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
+                       Kiln_FloatTensor:$value,
+                       DefaultValuedAttr<BoolAttr, "false">:$causal,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_CrossEntropyOp : Kiln_InferredOp<"cross_entropy"> {
+  let summary = "Mean cross-entropy of logits against class labels";
+  let description = [{
+    For `logits` `[N, C]` and `labels` `[N]` with values in `[0, C)`, returns
+    the scalar `mean_n(logsumexp(logits[n]) - logits[n, labels[n]])`, as
+    `torch.nn.functional.cross_entropy(logits, labels)`.
+
+    Example:
+
+    ```mlir
+    %loss = kiln.cross_entropy %logits, %labels
+        : (tensor<64x10xf32>, tensor<64xi64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IndexTensor:$labels);
+  let results = (outs Kiln_FloatScalar:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+#endif // KILN_NN_OPS_TD

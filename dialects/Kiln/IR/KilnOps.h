@@ -1,0 +1,29 @@
+//===- KilnOps.h - Operations of the kiln dialect -------------------------===//
+
+#ifndef KILN_IR_KILNOPS_H
+#define KILN_IR_KILNOPS_H
+
+#include "Kiln/IR/KilnDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "Kiln/IR/KilnEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "Kiln/IR/KilnAttrs.h.inc"
+
+namespace kiln {
+/// Whether declared result types agree with inferred ones: same element types
+/// and ranks, and equal sizes wherever both are static.
+bool areCompatibleTensorTypes(mlir::TypeRange inferred, mlir::TypeRange declared);
+} // namespace kiln
+
+#define GET_OP_CLASSES
+#include "Kiln/IR/KilnOps.h.inc"
+
+#endif // KILN_IR_KILNOPS_H

@@ -1,0 +1,96 @@
+//===- KilnOptimizerOps.td - Parameter updates of the optimizers ----------===//
+
+#ifndef KILN_OPTIMIZER_OPS_TD
+#define KILN_OPTIMIZER_OPS_TD
+
+include "Kiln/IR/KilnBase.td"
+
+def Kiln_SGDOp : Kiln_InferredOp<"sgd"> {
+  let summary = "One step of stochastic gradient descent, as torch.optim.SGD";
+  let description = [{
+    Updates `param` with its gradient `grad` at learning rate `lr`, exactly as
+    one `torch.optim.SGD.step()` does (the `maximize=False` case):
+
+    ```
+    g = grad + weight_decay * param
+    if momentum != 0:
+      buf = g if step == 1 else momentum * buf + (1 - dampening) * g
+      g = g + momentum * buf if nesterov else buf
+    param = param - lr * g
+    ```
+
+    `step` counts updates from 1. The momentum buffer is the last operand and
+    the second result exactly when `momentum` is not zero. Nesterov momentum needs a positive
+    momentum and zero dampening, as in PyTorch.
+
+    Example:
+
+    ```mlir
+    %p1, %buf1 = kiln.sgd %p, %g, %lr, %step, %buf {momentum = 9.0e-01 : f64}
+        : (tensor<128xf32>, tensor<128xf32>, tensor<f32>, tensor<i64>, tensor<128xf32>)
+        -> (tensor<128xf32>, tensor<128xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$param, Kiln_FloatTensor:$grad,
+                       Kiln_FloatScalar:$lr, Kiln_IndexScalar:$step,
+                       Optional<Kiln_FloatTensor>:$momentum_buffer,
+                       DefaultValuedAttr<F64Attr, "0.0">:$momentum,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dampening,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
+                       DefaultValuedAttr<BoolAttr, "false">:$nesterov);
+  let results = (outs Kiln_FloatTensor:$new_param,
+                      Optional<Kiln_FloatTensor>:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $lr `,` $step (`,` $momentum_buffer^)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+class Kiln_AdamLikeOp<string mnemonic, string torchName, string decay,
+                      string defaultDecay>
+    : Kiln_InferredOp<mnemonic> {
+  let summary = "One step of " # torchName;
+  let description = [{
+    Updates `param` and its moment estimates `exp_avg` and `exp_avg_sq` with
+    the gradient `grad`, exactly as one `torch.optim.}] # torchName # [{.step()`
+    does (`amsgrad=False`, `maximize=False`). `step` is the number of this
+    update, counting from 1; it drives the bias corrections:
+
+    ```
+    }] # decay # [{
+    exp_avg    = beta1 * exp_avg + (1 - beta1) * g
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g
+    denom = sqrt(exp_avg_sq) / sqrt(1 - beta2^step) + epsilon
+    param = param - (lr / (1 - beta1^step)) * exp_avg / denom
+    ```
+
+    Example:
+
+    ```mlir
+    %p1, %m1, %v1 = kiln.}] # mnemonic # [{ %p, %g, %m, %v, %lr, %step
+        : (tensor<10x256xf32>, tensor<10x256xf32>, tensor<10x256xf32>,
+           tensor<10x256xf32>, tensor<f32>, tensor<i64>)
+        -> (tensor<10x256xf32>, tensor<10x256xf32>, tensor<10x256xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$param, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$exp_avg, Kiln_FloatTensor:$exp_avg_sq,
+                       Kiln_FloatScalar:$lr, Kiln_IndexScalar:$step,
+                       DefaultValuedAttr<F64Attr, "0.9">:$beta1,
+                       DefaultValuedAttr<F64Attr, "0.999">:$beta2,
+                       DefaultValuedAttr<F64Attr, "1.0e-8">:$epsilon,
+                       DefaultValuedAttr<F64Attr, defaultDecay>:$weight_decay);
+  let results = (outs Kiln_FloatTensor:$new_param, Kiln_FloatTensor:$new_exp_avg,
+                      Kiln_FloatTensor:$new_exp_avg_sq);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $lr `,` $step attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_AdamOp : Kiln_AdamLikeOp<"adam", "Adam",
+    "g = grad + weight_decay * param", "0.0">;
+def Kiln_AdamWOp : Kiln_AdamLikeOp<"adamw", "AdamW",
+    "param = param * (1 - lr * weight_decay); g = grad", "1.0e-2">;
+
+#endif // KILN_OPTIMIZER_OPS_TD

@@ -1,0 +1,136 @@
+//===- ShapeChecks.h - Helpers of the kiln ops' type inference ------------===//
+//
+// Private to the kiln IR library: the vocabulary in which KilnShapes.cpp and
+// KilnNNShapes.cpp state each op's rules.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_IR_SHAPECHECKS_H
+#define KILN_IR_SHAPECHECKS_H
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <optional>
+#include <string>
+
+namespace kiln::detail {
+
+using mlir::failure;
+using mlir::FailureOr;
+using mlir::LogicalResult;
+using mlir::RankedTensorType;
+using mlir::success;
+using mlir::Value;
+using llvm::ArrayRef;
+using llvm::StringRef;
+
+
+constexpr int64_t kDynamic = mlir::ShapedType::kDynamic;
+
+inline bool isDynamic(int64_t size) { return mlir::ShapedType::isDynamic(size); }
+
+/// Whether two sizes can be equal: both static and equal, or one dynamic.
+inline bool sizesAgree(int64_t a, int64_t b) {
+  return isDynamic(a) || isDynamic(b) || a == b;
+}
+
+/// The more static of two agreeing sizes.
+inline int64_t mergeSizes(int64_t a, int64_t b) { return isDynamic(a) ? b : a; }
+
+inline std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, size] : llvm::enumerate(shape)) {
+    if (i)
+      text += ", ";
+    text += isDynamic(size) ? "?" : std::to_string(size);
+  }
+  return text + "]";
+}
+
+/// Reports problems of an op being built or verified, worded as MLIR's own
+/// verifiers word them: "'kiln.conv2d' op ...".
+class Checker {
+public:
+  Checker(std::optional<mlir::Location> loc, StringRef opName)
+      : loc(loc), opName(opName) {}
+
+  template <typename... Args>
+  LogicalResult fail(Args &&...args) const {
+    return mlir::emitOptionalError(loc, "'", opName, "' op ",
+                             std::forward<Args>(args)...);
+  }
+
+  /// The ranked tensor type of `value`, or a failure that names it.
+  FailureOr<RankedTensorType> tensor(Value value, StringRef name) const {
+    if (!value)
+      return fail("is missing its ", name, " operand");
+    if (auto type = llvm::dyn_cast<RankedTensorType>(value.getType()))
+      return type;
+    return fail(name, " must be a ranked tensor, got ", value.getType());
+  }
+
+  /// Fails unless `type` has exactly `rank` dimensions.
+  LogicalResult rank(RankedTensorType type, int64_t rank,
+                     StringRef name) const {
+    if (type.getRank() == rank)
+      return success();
+    return fail(name, " must have rank ", rank, ", got ",
+                formatShape(type.getShape()));
+  }
+
+  /// Fails unless every type in `types` has the element type of the first.
+  LogicalResult sameElementType(ArrayRef<RankedTensorType> types,
+                                ArrayRef<StringRef> names) const {
+    for (size_t i = 1; i < types.size(); ++i)
+      if (types[i].getElementType() != types[0].getElementType())
+        return fail(names[i], " has element type ", types[i].getElementType(),
+                    " but ", names[0], " has ", types[0].getElementType());
+    return success();
+  }
+
+  /// `axis` counted from the front, or a failure if it is not an axis of a
+  /// tensor of rank `rank`.
+  FailureOr<int64_t> axis(int64_t axis, int64_t rank, StringRef name) const {
+    int64_t normalized = axis < 0 ? axis + rank : axis;
+    if (normalized < 0 || normalized >= rank)
+      return fail(name, " ", axis, " is out of range for rank ", rank,
+                  " (expected ", -rank, " to ", rank - 1, ")");
+    return normalized;
+  }
+
+  /// Fails unless `shape` agrees with `expected` size by size.
+  LogicalResult shapeIs(RankedTensorType type, ArrayRef<int64_t> expected,
+                        StringRef name) const {
+    ArrayRef<int64_t> shape = type.getShape();
+    bool agree = shape.size() == expected.size() &&
+                 llvm::all_of(llvm::zip(shape, expected), [](auto pair) {
+                   return sizesAgree(std::get<0>(pair), std::get<1>(pair));
+                 });
+    if (agree)
+      return success();
+    return fail(name, " must have shape ", formatShape(expected), ", got ",
+                formatShape(shape));
+  }
+
+private:
+  std::optional<mlir::Location> loc;
+  StringRef opName;
+};
+
+/// Output size of a sliding window, or kDynamic when the input size is.
+/// Returns a negative number when the window does not fit at all.
+inline int64_t windowOutputSize(int64_t input, int64_t kernel, int64_t stride,
+                         int64_t padding, int64_t dilation) {
+  if (isDynamic(input))
+    return kDynamic;
+  int64_t span = input + 2 * padding - dilation * (kernel - 1) - 1;
+  return span < 0 ? -1 : span / stride + 1;
+}
+
+} // namespace kiln::detail
+
+#endif // KILN_IR_SHAPECHECKS_H
