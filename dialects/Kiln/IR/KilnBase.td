@@ -85,12 +85,18 @@ class Kiln_Op<string mnemonic, list<Trait> traits = []>
 // The inference also checks the operands, so it is the operation's verifier.
 // Declared result types may be less or more static than the inferred ones, as
 // long as they are compatible: that is what lets kiln-shape-inference refine.
+// The verifier runs the inference first so that a broken rule reports its own
+// diagnostic, alone.
 class Kiln_InferredOp<string mnemonic, list<Trait> traits = []>
     : Kiln_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptorWithIsCompatible])> {
+  let hasVerifier = 1;
   let extraClassDefinition = [{
     bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange inferred,
                                             ::mlir::TypeRange declared) {
       return ::kiln::areCompatibleTensorTypes(inferred, declared);
+    }
+    ::llvm::LogicalResult $cppClass::verify() {
+      return ::kiln::verifyInferredResultTypes(*this);
     }
   }];
 }

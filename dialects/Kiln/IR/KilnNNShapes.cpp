@@ -63,12 +63,14 @@ LogicalResult inferAdamLike(const Checker &check, Value param, Value grad,
     return check.fail("lr must have the element type of param ",
                       paramType->getElementType());
   if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
-    return check.fail("beta1 and beta2 must be in [0, 1), got ", beta1, " and ",
-                      beta2);
+    return check.fail("beta1 and beta2 must be in [0, 1), got ",
+                      formatNumber(beta1), " and ", formatNumber(beta2));
   if (epsilon < 0)
-    return check.fail("epsilon must not be negative, got ", epsilon);
+    return check.fail("epsilon must not be negative, got ",
+                      formatNumber(epsilon));
   if (weightDecay < 0)
-    return check.fail("weight_decay must not be negative, got ", weightDecay);
+    return check.fail("weight_decay must not be negative, got ",
+                      formatNumber(weightDecay));
   types.append(3, *paramType);
   return success();
 }
@@ -227,7 +229,7 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
     return failure();
   double p = adaptor.getP().convertToDouble();
   if (!(p >= 0 && p < 1))
-    return check.fail("p must be in [0, 1), got ", p);
+    return check.fail("p must be in [0, 1), got ", formatNumber(p));
   types.push_back(*input);
   return success();
 }

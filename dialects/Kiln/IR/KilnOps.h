@@ -21,6 +21,10 @@ namespace kiln {
 /// Whether declared result types agree with inferred ones: same element types
 /// and ranks, and equal sizes wherever both are static.
 bool areCompatibleTensorTypes(mlir::TypeRange inferred, mlir::TypeRange declared);
+
+/// Checks an op's operands and attributes through its type inference, then
+/// its declared result types against the inferred ones.
+mlir::LogicalResult verifyInferredResultTypes(mlir::InferTypeOpInterface op);
 } // namespace kiln
 
 #define GET_OP_CLASSES

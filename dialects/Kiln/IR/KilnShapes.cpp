@@ -73,6 +73,19 @@ bool kiln::areCompatibleTensorTypes(TypeRange inferred, TypeRange declared) {
   return true;
 }
 
+LogicalResult kiln::verifyInferredResultTypes(InferTypeOpInterface op) {
+  SmallVector<Type> inferred;
+  if (failed(op.inferReturnTypes(op->getContext(), op->getLoc(),
+                                 op->getOperands(), op->getAttrDictionary(),
+                                 op->getPropertiesStorage(), op->getRegions(),
+                                 inferred)))
+    return failure();
+  if (areCompatibleTensorTypes(inferred, op->getResultTypes()))
+    return success();
+  return op->emitOpError("declares result types ")
+         << op->getResultTypes() << " but its operands give " << inferred;
+}
+
 //===----------------------------------------------------------------------===//
 // Tensor operations
 //===----------------------------------------------------------------------===//

@@ -14,6 +14,7 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -51,6 +52,13 @@ inline std::string formatShape(ArrayRef<int64_t> shape) {
   return text + "]";
 }
 
+/// `value` as people write it: 0.9, 1, 1e-08.
+inline std::string formatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
 /// Reports problems of an op being built or verified, worded as MLIR's own
 /// verifiers word them: "'kiln.conv2d' op ...".
 class Checker {
@@ -58,10 +66,14 @@ public:
   Checker(std::optional<mlir::Location> loc, StringRef opName)
       : loc(loc), opName(opName) {}
 
+  /// Reports the first problem found; later ones usually follow from it.
   template <typename... Args>
   LogicalResult fail(Args &&...args) const {
+    if (reported)
+      return failure();
+    reported = true;
     return mlir::emitOptionalError(loc, "'", opName, "' op ",
-                             std::forward<Args>(args)...);
+                                   std::forward<Args>(args)...);
   }
 
   /// The ranked tensor type of `value`, or a failure that names it.
@@ -119,6 +131,7 @@ public:
 private:
   std::optional<mlir::Location> loc;
   StringRef opName;
+  mutable bool reported = false;
 };
 
 /// Output size of a sliding window, or kDynamic when the input size is.
