@@ -167,6 +167,26 @@ def Kiln_ArgmaxOp : Kiln_InferredOp<"argmax"> {
       "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def Kiln_CountEqualOp : Kiln_InferredOp<"count_equal"> {
+  let summary = "How many positions of two integer tensors hold equal values";
+  let description = [{
+    Compares `lhs` and `rhs`, of one shape, position by position and returns
+    the number of equal pairs as an `i64` scalar: with predictions and labels,
+    the number of correct predictions.
+
+    Example:
+
+    ```mlir
+    %correct = kiln.count_equal %predicted, %labels
+        : (tensor<64xi64>, tensor<64xi64>) -> tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_IndexTensor:$lhs, Kiln_IndexTensor:$rhs);
+  let results = (outs Kiln_IndexScalar:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
 //===----------------------------------------------------------------------===//
 // Matrix products
 //===----------------------------------------------------------------------===//

@@ -424,6 +424,20 @@ LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
+LogicalResult CountEqualOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  Checker check(loc, getOperationName());
+  auto lhs = check.tensor(adaptor.getLhs(), "lhs");
+  if (failed(lhs) || failed(check.tensor(adaptor.getRhs(), "rhs")) ||
+      failed(check.shapeIs(cast<RankedTensorType>(adaptor.getRhs().getType()),
+                           lhs->getShape(), "rhs")))
+    return failure();
+  types.push_back(RankedTensorType::get({}, IntegerType::get(context, 64)));
+  return success();
+}
+
 LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,

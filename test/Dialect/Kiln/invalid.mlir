@@ -249,6 +249,14 @@ func.func @argmax_axis(%x: tensor<2x3xf32>) {
 
 // -----
 
+func.func @count_equal_shapes(%x: tensor<4xi64>, %y: tensor<5xi64>) {
+  // expected-error @+1 {{'kiln.count_equal' op rhs must have shape [4], got [5]}}
+  %0 = kiln.count_equal %x, %y : (tensor<4xi64>, tensor<5xi64>) -> tensor<i64>
+  return
+}
+
+// -----
+
 func.func @matmul_rank(%x: tensor<3xf32>, %y: tensor<3x2xf32>) {
   // expected-error @+1 {{'kiln.matmul' op operands must have rank 2 or more, got [3] and [3, 2]}}
   %0 = kiln.matmul %x, %y : (tensor<3xf32>, tensor<3x2xf32>) -> tensor<2xf32>

@@ -72,6 +72,8 @@ func.func @math_ops(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %m: tensor<2x4x8xf32
   %17 = kiln.reduce_max %m {axes = array<i64: 0, 2>} : (tensor<2x4x8xf32>) -> tensor<4xf32>
   // CHECK: kiln.argmax %{{.*}} {axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4xi64>
   %18 = kiln.argmax %x {axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4xi64>
+  // CHECK: kiln.count_equal %{{.*}}, %{{.*}} : (tensor<4xi64>, tensor<4xi64>) -> tensor<i64>
+  %c = kiln.count_equal %18, %18 : (tensor<4xi64>, tensor<4xi64>) -> tensor<i64>
   // CHECK: kiln.matmul %{{.*}}, %{{.*}} : (tensor<2x4x8xf32>, tensor<8x3xf32>) -> tensor<2x4x3xf32>
   %19 = kiln.matmul %m, %n : (tensor<2x4x8xf32>, tensor<8x3xf32>) -> tensor<2x4x3xf32>
   // CHECK: kiln.matmul %{{.*}}, %{{.*}} {transpose_lhs = true} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>

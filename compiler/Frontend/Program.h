@@ -1,0 +1,130 @@
+//===- Program.h - A checked Kiln file: a typed dataflow graph ------------===//
+//
+// Sema turns the syntax tree into a Program: blocks are expanded, functions
+// inlined, layers resolved to named parameters with PyTorch's shapes, and
+// every value has a static type. Each node is one operation of the kiln
+// dialect (named by its mnemonic, with attributes named as in ODS), so
+// MLIRGen translates node by node and the dialect's verifier re-checks every
+// type that Sema computed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_FRONTEND_PROGRAM_H
+#define KILN_FRONTEND_PROGRAM_H
+
+#include "llvm/Support/SMLoc.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace kiln {
+
+enum class ElementType { F32, I64 };
+
+struct TensorType {
+  ElementType element = ElementType::F32;
+  std::vector<int64_t> shape;
+
+  int64_t rank() const { return static_cast<int64_t>(shape.size()); }
+  int64_t numElements() const;
+  /// As the language writes it: "f32[64, 10]".
+  std::string str() const;
+  bool operator==(const TensorType &other) const {
+    return element == other.element && shape == other.shape;
+  }
+  bool operator!=(const TensorType &other) const { return !(*this == other); }
+};
+
+/// An attribute of a node. Integer arrays are DenseI64ArrayAttr; the i32
+/// arrays are operand segment sizes.
+using AttrValue = std::variant<bool, int64_t, double, std::string,
+                               std::vector<int64_t>, std::vector<int32_t>>;
+
+using ValueId = int;
+
+/// One kiln operation.
+struct Node {
+  std::string op;
+  std::vector<ValueId> operands;
+  std::vector<std::pair<std::string, AttrValue>> attrs;
+  std::vector<ValueId> results;
+  llvm::SMLoc loc;
+};
+
+/// How a parameter starts training, as PyTorch initializes the same layer.
+struct Init {
+  enum class Kind { Uniform, Normal, Zeros, Ones };
+  Kind kind = Kind::Zeros;
+  double a = 0; // Uniform: lower bound; Normal: mean.
+  double b = 0; // Uniform: upper bound; Normal: standard deviation.
+};
+
+struct Parameter {
+  std::string name; // As in a PyTorch state_dict: "conv1.weight".
+  ValueId value;
+  Init init;
+  llvm::SMLoc loc; // The layer's declaration.
+};
+
+struct Input {
+  std::string name;
+  ValueId value;
+  llvm::SMLoc loc;
+};
+
+struct Output {
+  std::string name;
+  ValueId value;
+};
+
+/// The train section, with every default filled in.
+struct Recipe {
+  struct Data {
+    std::string kind; // fashion_mnist, wordlang, synthetic.
+    std::string path; // The directory of fashion_mnist, the dict of wordlang.
+    double scale = 1;
+    int64_t train = 0, test = 0, classes = 10, length = 16, seed = 0;
+  };
+  struct Optimizer {
+    std::string kind; // sgd, adam, adamw.
+    double lr = 0, momentum = 0, dampening = 0, weightDecay = 0;
+    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+    bool nesterov = false;
+  };
+  struct Schedule {
+    std::string kind = "constant"; // constant, step, cosine.
+    int64_t every = 0, warmup = 0;
+    double gamma = 0.1, minLr = 0;
+  };
+
+  Data data;
+  Optimizer optimizer;
+  Schedule schedule;
+  int64_t batchSize = 0, epochs = 1, seed = 0;
+  std::optional<double> clipGradNorm;
+  std::string metric; // "accuracy", or empty.
+};
+
+struct Program {
+  std::string modelName;
+  std::vector<TensorType> valueTypes; // Indexed by ValueId.
+  std::vector<Input> inputs;
+  /// In the order of the layers' declarations, as in a PyTorch state_dict.
+  std::vector<Parameter> params;
+  /// The scalar i64 step counter that dropout draws from, when it is used.
+  std::optional<ValueId> step;
+  std::vector<Node> nodes;
+  /// "loss" and "correct" (from the train section), then the model's outputs.
+  std::vector<Output> outputs;
+  std::optional<Recipe> recipe;
+
+  const TensorType &typeOf(ValueId value) const { return valueTypes[value]; }
+};
+
+} // namespace kiln
+
+#endif // KILN_FRONTEND_PROGRAM_H

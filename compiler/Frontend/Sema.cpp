@@ -1,0 +1,950 @@
+//===- Sema.cpp - Checks a Kiln file and elaborates it into a Program -----===//
+//
+// The driver, name lookup, statements and expressions. Built-in functions
+// live in SemaBuiltins.cpp, layers in SemaLayers.cpp, the train section in
+// SemaTrain.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Frontend/SemaInternal.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace kiln;
+using namespace kiln::sema;
+using llvm::SMLoc;
+using llvm::Twine;
+
+int64_t TensorType::numElements() const {
+  int64_t count = 1;
+  for (int64_t size : shape)
+    count *= size;
+  return count;
+}
+
+std::string TensorType::str() const {
+  std::string text = element == ElementType::F32 ? "f32[" : "i64[";
+  for (auto [i, size] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(size);
+  return text + "]";
+}
+
+std::optional<Program> kiln::analyze(const Module &module,
+                                     DiagnosticEngine &diags,
+                                     const SemaOptions &options) {
+  return Elaborator(module, diags, options).run();
+}
+
+//===----------------------------------------------------------------------===//
+// Errors and program building
+//===----------------------------------------------------------------------===//
+
+std::nullopt_t Elaborator::error(SMLoc loc, const Twine &message) {
+  diags.error(loc, message);
+  return std::nullopt;
+}
+
+std::nullopt_t Elaborator::error(SMLoc loc, const Twine &message,
+                                 const Twine &hint) {
+  diags.error(loc, message, hint);
+  return std::nullopt;
+}
+
+ValueId Elaborator::newValue(TensorType type) {
+  program.valueTypes.push_back(std::move(type));
+  return static_cast<ValueId>(program.valueTypes.size() - 1);
+}
+
+std::vector<ValueId>
+Elaborator::emit(llvm::StringRef op, std::vector<ValueId> operands,
+                 std::vector<std::pair<std::string, AttrValue>> attrs,
+                 std::vector<TensorType> results, SMLoc loc) {
+  Node node{op.str(), std::move(operands), std::move(attrs), {}, loc};
+  for (TensorType &type : results)
+    node.results.push_back(newValue(std::move(type)));
+  program.nodes.push_back(std::move(node));
+  return program.nodes.back().results;
+}
+
+ValueId Elaborator::constant(double value, SMLoc loc) {
+  return emit1("constant", {}, {{"value", value}}, TensorType{}, loc);
+}
+
+ValueId Elaborator::reshape(ValueId input, std::vector<int64_t> shape,
+                            SMLoc loc) {
+  TensorType type{typeOf(input).element, shape};
+  return emit1("reshape", {input}, {{"shape", std::move(shape)}}, type, loc);
+}
+
+ValueId Elaborator::transpose(ValueId input, std::vector<int64_t> permutation,
+                              SMLoc loc) {
+  TensorType type{typeOf(input).element, {}};
+  for (int64_t d : permutation)
+    type.shape.push_back(typeOf(input).shape[d]);
+  return emit1("transpose", {input}, {{"permutation", std::move(permutation)}},
+               type, loc);
+}
+
+ValueId Elaborator::stepCounter(SMLoc loc) {
+  if (!program.step)
+    program.step = newValue(TensorType{ElementType::I64, {}});
+  return *program.step;
+}
+
+ValueId Elaborator::newParam(LayerInstance &layer, llvm::StringRef suffix,
+                             std::vector<int64_t> shape, Init init) {
+  ValueId value = newValue(TensorType{ElementType::F32, std::move(shape)});
+  paramOrder[value] = {layer.ordinal,
+                       static_cast<unsigned>(layer.params.size())};
+  layer.params.push_back(value);
+  program.params.push_back(
+      Parameter{layer.path + "." + suffix.str(), value, init, layer.loc});
+  return value;
+}
+
+void Elaborator::orderParameters() {
+  llvm::sort(program.params,
+                    [&](const Parameter &a, const Parameter &b) {
+                      return paramOrder[a.value] < paramOrder[b.value];
+                    });
+}
+
+//===----------------------------------------------------------------------===//
+// Conversions of compile-time values
+//===----------------------------------------------------------------------===//
+
+std::string Elaborator::describe(const Value &value) const {
+  switch (value.kind) {
+  case Value::Kind::Tensor:
+    return "the tensor " + typeOf(value.tensor).str();
+  case Value::Kind::Integer:
+    return "the integer " + std::to_string(value.integer);
+  case Value::Kind::Real: {
+    std::string text;
+    llvm::raw_string_ostream(text) << "the number " << value.real;
+    return text;
+  }
+  case Value::Kind::String:
+    return "the string \"" + value.string + "\"";
+  case Value::Kind::Bool:
+    return value.boolean ? "true" : "false";
+  case Value::Kind::List:
+    return "a list";
+  case Value::Kind::Tuple:
+    return "several values";
+  case Value::Kind::Layer:
+    return "the layer '" + value.layer->path + "'";
+  case Value::Kind::Builtin:
+    return std::string("the function '") + value.builtin->name + "'";
+  case Value::Kind::Function:
+    return "the function '" + value.function->name.name + "'";
+  case Value::Kind::Block:
+    return "the block '" + value.block->name.name + "'";
+  }
+  return "a value";
+}
+
+std::optional<ValueId> Elaborator::asTensor(const Value &value, SMLoc loc,
+                                            const Twine &what) {
+  if (value.kind == Value::Kind::Tensor)
+    return value.tensor;
+  // A call with several results stands for its first one (lstm's output).
+  if (value.kind == Value::Kind::Tuple &&
+      value.elements.front().kind == Value::Kind::Tensor)
+    return value.elements.front().tensor;
+  return error(loc, what + " must be a tensor, got " + describe(value));
+}
+
+std::optional<ValueId> Elaborator::asFloatTensor(const Value &value, SMLoc loc,
+                                                 const Twine &what) {
+  std::optional<ValueId> tensor = asTensor(value, loc, what);
+  if (!tensor)
+    return std::nullopt;
+  if (typeOf(*tensor).element != ElementType::F32)
+    return error(loc, what + " must be an f32 tensor, got " +
+                          typeOf(*tensor).str());
+  return tensor;
+}
+
+std::optional<int64_t> Elaborator::asInteger(const Value &value, SMLoc loc,
+                                             const Twine &what) {
+  if (value.kind == Value::Kind::Integer)
+    return value.integer;
+  if (value.kind == Value::Kind::Real && value.real == std::floor(value.real) &&
+      std::abs(value.real) < 9e15)
+    return static_cast<int64_t>(value.real);
+  return error(loc, what + " must be an integer, got " + describe(value));
+}
+
+std::optional<int64_t> Elaborator::asPositive(const Value &value, SMLoc loc,
+                                              const Twine &what) {
+  std::optional<int64_t> integer = asInteger(value, loc, what);
+  if (integer && *integer <= 0)
+    return error(loc, what + " must be positive, got " + Twine(*integer));
+  return integer;
+}
+
+std::optional<double> Elaborator::asNumber(const Value &value, SMLoc loc,
+                                           const Twine &what) {
+  if (value.isNumber())
+    return value.number();
+  return error(loc, what + " must be a number, got " + describe(value));
+}
+
+std::optional<bool> Elaborator::asBool(const Value &value, SMLoc loc,
+                                       const Twine &what) {
+  if (value.kind == Value::Kind::Bool)
+    return value.boolean;
+  return error(loc, what + " must be true or false, got " + describe(value));
+}
+
+std::optional<std::string> Elaborator::asString(const Value &value, SMLoc loc,
+                                                const Twine &what) {
+  if (value.kind == Value::Kind::String)
+    return value.string;
+  return error(loc, what + " must be a string, got " + describe(value));
+}
+
+std::optional<std::vector<int64_t>>
+Elaborator::asIntegerList(const Value &value, SMLoc loc, const Twine &what) {
+  if (value.kind != Value::Kind::List)
+    return error(loc, what + " must be a list of integers, got " +
+                          describe(value));
+  std::vector<int64_t> integers;
+  for (const Value &element : value.elements) {
+    std::optional<int64_t> integer =
+        asInteger(element, loc, "each element of " + what);
+    if (!integer)
+      return std::nullopt;
+    integers.push_back(*integer);
+  }
+  return integers;
+}
+
+std::optional<std::array<int64_t, 2>>
+Elaborator::asPair(const Value &value, SMLoc loc, const Twine &what) {
+  if (value.kind != Value::Kind::List) {
+    std::optional<int64_t> size = asInteger(value, loc, what);
+    if (!size)
+      return std::nullopt;
+    return std::array<int64_t, 2>{*size, *size};
+  }
+  std::optional<std::vector<int64_t>> list = asIntegerList(value, loc, what);
+  if (!list)
+    return std::nullopt;
+  if (list->size() != 2)
+    return error(loc, what + " must be one integer or a list of two, got " +
+                          Twine(list->size()) + " integers");
+  return std::array<int64_t, 2>{(*list)[0], (*list)[1]};
+}
+
+std::optional<int64_t> Elaborator::asAxis(const Value &value, int64_t rank,
+                                          SMLoc loc, const Twine &what) {
+  std::optional<int64_t> axis = asInteger(value, loc, what);
+  if (!axis)
+    return std::nullopt;
+  if (*axis < -rank || *axis >= rank)
+    return error(loc, what + " is " + Twine(*axis) +
+                          ", outside the dimensions of a rank-" + Twine(rank) +
+                          " tensor (" + Twine(-rank) + " to " +
+                          Twine(rank - 1) + ")");
+  return *axis < 0 ? *axis + rank : *axis;
+}
+
+//===----------------------------------------------------------------------===//
+// Names
+//===----------------------------------------------------------------------===//
+
+static bool isLayerKind(llvm::StringRef name) {
+  return llvm::is_contained({"conv2d", "linear", "embedding", "layer_norm",
+                             "lstm", "multihead_attention", "repeat"},
+                            name);
+}
+
+std::optional<Value> Elaborator::lookup(const Identifier &name, Scope &scope) {
+  if (auto it = scope.locals.find(name.name); it != scope.locals.end())
+    return it->second;
+  if (scope.owner) {
+    if (auto it = scope.owner->childByName.find(name.name);
+        it != scope.owner->childByName.end())
+      return Value::ofLayer(it->second);
+    if (auto it = scope.owner->blockArgs.find(name.name);
+        it != scope.owner->blockArgs.end())
+      return it->second;
+  }
+  if (scope.inputs)
+    if (auto it = scope.inputs->find(name.name); it != scope.inputs->end())
+      return it->second;
+  if (auto it = constants.find(name.name); it != constants.end())
+    return it->second;
+  for (const FnDecl &fn : module.functions)
+    if (fn.name.name == name.name)
+      return Value::ofFunction(&fn);
+  for (const BlockDecl &block : module.blocks)
+    if (block.name.name == name.name)
+      return Value::ofBlock(&block);
+  if (const BuiltinFunction *builtin = lookupBuiltin(name.name))
+    return Value::ofBuiltin(builtin);
+
+  if (name.name == "batch")
+    return error(name.loc, "'batch' is unknown because there is no batch size",
+                 "set batch_size in the train section, or pass --batch-size");
+  if (isLayerKind(name.name))
+    return error(name.loc,
+                 "'" + name.name + "' is a kind of layer, not a function",
+                 "declare a layer, `layer my_" + name.name + " = " +
+                     name.name + "(...)`, and call it: my_" + name.name +
+                     "(x)");
+  return error(name.loc, "unknown name '" + name.name + "'");
+}
+
+std::optional<Value> Elaborator::evalName(const NameExpr &expr, Scope &scope) {
+  return lookup(Identifier{expr.getName().str(), expr.getLoc()}, scope);
+}
+
+/// The dotted path that a chain of member accesses spells: "encoder.layers".
+static std::optional<std::string> dottedPath(const Expr &expr) {
+  if (const auto *name = llvm::dyn_cast<NameExpr>(&expr))
+    return name->getName().str();
+  if (const auto *member = llvm::dyn_cast<MemberExpr>(&expr))
+    if (std::optional<std::string> base = dottedPath(member->getBase()))
+      return *base + "." + member->getMember().name;
+  return std::nullopt;
+}
+
+std::optional<Value> Elaborator::evalMember(const MemberExpr &expr,
+                                            Scope &scope) {
+  std::optional<std::string> path = dottedPath(expr);
+  if (path && scope.owner) {
+    auto it = scope.owner->childByName.find(*path);
+    if (it != scope.owner->childByName.end())
+      return Value::ofLayer(it->second);
+  }
+  return error(expr.getMember().loc,
+               "unknown layer '" + (path ? *path : expr.getMember().name) + "'",
+               "a dotted name must be the path of a layer declared here");
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+std::optional<Program> Elaborator::run() {
+  if (module.models.empty()) {
+    diags.error(SMLoc::getFromPointer(
+                    diags.getSourceMgr()
+                        .getMemoryBuffer(diags.getSourceMgr().getMainFileID())
+                        ->getBufferStart()),
+                "the file has no model", "declare one: `model name { ... }`");
+    return std::nullopt;
+  }
+  if (module.models.size() > 1)
+    return error(module.models[1].name.loc,
+                 "a file holds one model; this is a second one",
+                 "put each model in a file of its own");
+  if (module.trains.size() > 1)
+    return error(module.trains[1].loc,
+                 "a file holds one train section; this is a second one");
+
+  // Definitions at the top level share one namespace.
+  llvm::StringMap<SMLoc> defined;
+  auto define = [&](const Identifier &name) {
+    auto [it, inserted] = defined.try_emplace(name.name, name.loc);
+    if (!inserted) {
+      error(name.loc, "'" + name.name + "' is already defined");
+      diags.note(it->second, "the first definition is here");
+    }
+    return inserted;
+  };
+  for (const ConstDecl &decl : module.consts)
+    if (!define(decl.name))
+      return std::nullopt;
+  for (const FnDecl &decl : module.functions)
+    if (!define(decl.name))
+      return std::nullopt;
+  for (const BlockDecl &decl : module.blocks)
+    if (!define(decl.name))
+      return std::nullopt;
+
+  if (!elaborateConstants())
+    return std::nullopt;
+  batchSize = findBatchSize();
+  if (diags.hadError())
+    return std::nullopt;
+  if (batchSize)
+    constants["batch"] = Value::ofInteger(*batchSize);
+
+  const ModelDecl &model = module.models.front();
+  program.modelName = model.name.name;
+  LayerInstance root;
+  root.kind = LayerInstance::Kind::Block;
+  root.loc = model.name.loc;
+  Scope scope;
+  scope.owner = &root;
+  llvm::StringMap<Value> inputs;
+  scope.inputs = &inputs;
+  if (!elaborateModel(model, scope))
+    return std::nullopt;
+  if (!module.trains.empty() && !elaborateTrain(module.trains.front(), scope))
+    return std::nullopt;
+  orderParameters();
+  return std::move(program);
+}
+
+bool Elaborator::elaborateConstants() {
+  for (const ConstDecl &decl : module.consts) {
+    Scope scope;
+    std::optional<Value> value = eval(*decl.value, scope);
+    if (!value)
+      return false;
+    if (!value->isNumber() && value->kind != Value::Kind::String &&
+        value->kind != Value::Kind::Bool && value->kind != Value::Kind::List) {
+      error(decl.value->getLoc(),
+            "a constant must be a number, a string, true or false, or a list; "
+            "this is " +
+                describe(*value));
+      return false;
+    }
+    constants[decl.name.name] = std::move(*value);
+  }
+  return true;
+}
+
+bool Elaborator::elaborateModel(const ModelDecl &model, Scope &scope) {
+  LayerInstance &root = *scope.owner;
+  llvm::StringMap<Value> &inputs =
+      const_cast<llvm::StringMap<Value> &>(*scope.inputs);
+  for (const InputDecl &input : model.inputs) {
+    TensorType type;
+    if (input.elementType.name == "f32")
+      type.element = ElementType::F32;
+    else if (input.elementType.name == "i64")
+      type.element = ElementType::I64;
+    else
+      return reject(input.elementType.loc,
+                   "unknown element type '" + input.elementType.name + "'",
+                   "inputs are f32 (real numbers) or i64 (labels and ids)");
+    for (const ExprPtr &size : input.shape) {
+      Scope constScope;
+      std::optional<Value> value = eval(*size, constScope);
+      if (!value)
+        return false;
+      std::optional<int64_t> positive =
+          asPositive(*value, size->getLoc(), "a size of input '" +
+                                                 input.name.name + "'");
+      if (!positive)
+        return false;
+      type.shape.push_back(*positive);
+    }
+    if (inputs.count(input.name.name))
+      return reject(input.name.loc,
+                   "input '" + input.name.name + "' is declared twice");
+    ValueId value = newValue(type);
+    program.inputs.push_back(Input{input.name.name, value, input.name.loc});
+    inputs[input.name.name] = Value::ofTensor(value);
+  }
+
+  for (const LayerDecl &decl : model.layers) {
+    std::string name = decl.getName();
+    if (root.childByName.count(name))
+      return reject(decl.path.front().loc,
+                   "layer '" + name + "' is declared twice");
+    if (inputs.count(name))
+      return reject(decl.path.front().loc,
+                   "'" + name + "' is already the name of an input");
+    Scope declScope;
+    auto layer = declareLayer(*decl.value, name, decl.loc, declScope);
+    if (!layer)
+      return false;
+    root.childByName[name] = layer->get();
+    root.children.push_back(std::move(*layer));
+  }
+
+  if (!model.forward)
+    return reject(model.name.loc, "model '" + model.name.name +
+                                     "' has no forward",
+                 "add `forward { ... return outputs }`");
+  const ForwardDecl &forward = *model.forward;
+  std::optional<std::vector<Value>> results =
+      run(forward.body, scope, forward.loc);
+  if (!results)
+    return false;
+  const Statement &ret = forward.body.back();
+  for (auto [i, result] : llvm::enumerate(*results)) {
+    const Expr &expr = *ret.values[i];
+    std::optional<ValueId> tensor =
+        asTensor(result, expr.getLoc(), "a model output");
+    if (!tensor)
+      return false;
+    const auto *name = llvm::dyn_cast<NameExpr>(&expr);
+    std::string outputName =
+        name ? name->getName().str() : "output" + std::to_string(i);
+    program.outputs.push_back(Output{outputName, *tensor});
+    scope.locals[outputName] = Value::ofTensor(*tensor);
+  }
+
+  // A layer that is never called has no input, so no parameter shapes.
+  std::function<bool(LayerInstance &)> checkCalled = [&](LayerInstance &l) {
+    if (l.kind != LayerInstance::Kind::Block &&
+        l.kind != LayerInstance::Kind::Repeat && !l.called) {
+      error(l.loc, "layer '" + l.path + "' is never called",
+            "its parameters' shapes come from its first call; call it in a "
+            "forward or remove it");
+      return false;
+    }
+    return llvm::all_of(l.children, [&](auto &child) {
+      return checkCalled(*child);
+    });
+  };
+  return llvm::all_of(root.children,
+                      [&](auto &child) { return checkCalled(*child); });
+}
+
+//===----------------------------------------------------------------------===//
+// Statements
+//===----------------------------------------------------------------------===//
+
+std::optional<std::vector<Value>> Elaborator::run(const Body &body,
+                                                  Scope &scope, SMLoc endLoc) {
+  for (auto [i, statement] : llvm::enumerate(body)) {
+    if (statement.kind == Statement::Kind::Return) {
+      if (i + 1 != body.size())
+        return error(body[i + 1].loc, "statement after 'return' never runs",
+                     "'return' must be the last statement");
+      std::vector<Value> results;
+      for (const ExprPtr &expr : statement.values) {
+        std::optional<Value> value = eval(*expr, scope);
+        if (!value)
+          return std::nullopt;
+        results.push_back(std::move(*value));
+      }
+      return results;
+    }
+    std::optional<Value> value = eval(*statement.values.front(), scope);
+    if (!value)
+      return std::nullopt;
+    size_t count = statement.targets.size();
+    if (count > 1) {
+      if (value->kind != Value::Kind::Tuple)
+        return error(statement.targets[1].loc,
+                     Twine(count) + " names are assigned, but the value is " +
+                         describe(*value));
+      if (value->elements.size() != count)
+        return error(statement.targets.front().loc,
+                     Twine(count) + " names are assigned, but the call gives " +
+                         Twine(value->elements.size()) + " values");
+    }
+    for (auto [j, target] : llvm::enumerate(statement.targets)) {
+      if (scope.owner && scope.owner->childByName.count(target.name))
+        return error(target.loc,
+                     "'" + target.name +
+                         "' is a layer; a variable of that name would hide it",
+                     "choose another name for the variable");
+      Value element = count > 1                             ? value->elements[j]
+                      : value->kind == Value::Kind::Tuple ? value->elements[0]
+                                                            : *value;
+      scope.locals[target.name] = std::move(element);
+    }
+  }
+  return error(endLoc, "this body has no 'return'",
+               "end it with `return` and the values it gives");
+}
+
+//===----------------------------------------------------------------------===//
+// Expressions
+//===----------------------------------------------------------------------===//
+
+std::optional<Value> Elaborator::eval(const Expr &expr, Scope &scope) {
+  switch (expr.getKind()) {
+  case Expr::Kind::Number: {
+    const auto &number = llvm::cast<NumberExpr>(expr);
+    return number.isInteger() ? Value::ofInteger(number.getInteger())
+                              : Value::ofReal(number.getValue());
+  }
+  case Expr::Kind::String:
+    return Value::ofString(llvm::cast<StringExpr>(expr).getValue().str());
+  case Expr::Kind::Bool:
+    return Value::ofBool(llvm::cast<BoolExpr>(expr).getValue());
+  case Expr::Kind::Name:
+    return evalName(llvm::cast<NameExpr>(expr), scope);
+  case Expr::Kind::Member:
+    return evalMember(llvm::cast<MemberExpr>(expr), scope);
+  case Expr::Kind::List: {
+    std::vector<Value> elements;
+    for (const ExprPtr &element : llvm::cast<ListExpr>(expr).getElements()) {
+      std::optional<Value> value = eval(*element, scope);
+      if (!value)
+        return std::nullopt;
+      elements.push_back(std::move(*value));
+    }
+    return Value::ofList(std::move(elements));
+  }
+  case Expr::Kind::Unary:
+    return evalUnary(llvm::cast<UnaryExpr>(expr), scope);
+  case Expr::Kind::Binary:
+    return evalBinary(llvm::cast<BinaryExpr>(expr), scope);
+  case Expr::Kind::Call:
+    return evalCall(llvm::cast<CallExpr>(expr), scope);
+  case Expr::Kind::Index:
+    return evalIndex(llvm::cast<IndexExpr>(expr), scope);
+  }
+  return std::nullopt;
+}
+
+std::optional<Value> Elaborator::evalUnary(const UnaryExpr &expr,
+                                           Scope &scope) {
+  std::optional<Value> operand = eval(expr.getOperand(), scope);
+  if (!operand)
+    return std::nullopt;
+  if (operand->kind == Value::Kind::Integer) {
+    if (operand->integer == INT64_MIN)
+      return error(expr.getLoc(), "integer overflow");
+    return Value::ofInteger(-operand->integer);
+  }
+  if (operand->kind == Value::Kind::Real)
+    return Value::ofReal(-operand->real);
+  std::optional<ValueId> tensor =
+      asFloatTensor(*operand, expr.getOperand().getLoc(), "the operand of '-'");
+  if (!tensor)
+    return std::nullopt;
+  return Value::ofTensor(
+      emit1("neg", {*tensor}, {}, typeOf(*tensor), expr.getLoc()));
+}
+
+std::optional<Value> Elaborator::evalBinary(const BinaryExpr &expr,
+                                            Scope &scope) {
+  std::optional<Value> lhs = eval(expr.getLHS(), scope);
+  if (!lhs)
+    return std::nullopt;
+  std::optional<Value> rhs = eval(expr.getRHS(), scope);
+  if (!rhs)
+    return std::nullopt;
+  if (expr.getOp() == '@')
+    return matmul(*lhs, *rhs, expr.getLHS().getLoc(), expr.getRHS().getLoc(),
+                  expr.getLoc());
+  return arithmetic(expr.getOp(), *lhs, *rhs, expr.getLHS().getLoc(),
+                    expr.getRHS().getLoc(), expr.getLoc());
+}
+
+std::optional<std::vector<int64_t>>
+Elaborator::broadcast(const TensorType &lhs, const TensorType &rhs, SMLoc loc) {
+  size_t rank = std::max(lhs.shape.size(), rhs.shape.size());
+  std::vector<int64_t> shape(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t a = i < lhs.shape.size() ? lhs.shape[lhs.shape.size() - 1 - i] : 1;
+    int64_t b = i < rhs.shape.size() ? rhs.shape[rhs.shape.size() - 1 - i] : 1;
+    if (a != b && a != 1 && b != 1)
+      return error(loc, "cannot broadcast " + lhs.str() + " with " + rhs.str(),
+                   "sizes are matched from the last dimension; each pair "
+                   "must be equal or contain a 1");
+    shape[rank - 1 - i] = a == 1 ? b : a;
+  }
+  return shape;
+}
+
+std::optional<Value> Elaborator::arithmetic(char op, const Value &lhs,
+                                            const Value &rhs, SMLoc lhsLoc,
+                                            SMLoc rhsLoc, SMLoc loc) {
+  // Numbers are computed now.
+  if (lhs.isNumber() && rhs.isNumber()) {
+    bool integers =
+        lhs.kind == Value::Kind::Integer && rhs.kind == Value::Kind::Integer;
+    if (op == '/' && rhs.number() == 0)
+      return error(rhsLoc, "division by zero");
+    if (integers) {
+      int64_t a = lhs.integer, b = rhs.integer, result;
+      bool overflow = false;
+      switch (op) {
+      case '+':
+        overflow = __builtin_add_overflow(a, b, &result);
+        break;
+      case '-':
+        overflow = __builtin_sub_overflow(a, b, &result);
+        break;
+      case '*':
+        overflow = __builtin_mul_overflow(a, b, &result);
+        break;
+      default:
+        if (a % b == 0 && !(a == INT64_MIN && b == -1))
+          return Value::ofInteger(a / b);
+        return Value::ofReal(static_cast<double>(a) / static_cast<double>(b));
+      }
+      if (overflow)
+        return error(loc, "integer overflow in '" + Twine(op) + "'");
+      return Value::ofInteger(result);
+    }
+    double a = lhs.number(), b = rhs.number();
+    return Value::ofReal(op == '+'   ? a + b
+                         : op == '-' ? a - b
+                         : op == '*' ? a * b
+                                     : a / b);
+  }
+
+  // A number next to a tensor is a scalar of the tensor's type.
+  auto operand = [&](const Value &value, SMLoc valueLoc) -> std::optional<ValueId> {
+    if (value.isNumber())
+      return constant(value.number(), valueLoc);
+    return asFloatTensor(value, valueLoc,
+                         "an operand of '" + Twine(op) + "'");
+  };
+  std::optional<ValueId> a = operand(lhs, lhsLoc);
+  if (!a)
+    return std::nullopt;
+  std::optional<ValueId> b = operand(rhs, rhsLoc);
+  if (!b)
+    return std::nullopt;
+  std::optional<std::vector<int64_t>> shape =
+      broadcast(typeOf(*a), typeOf(*b), loc);
+  if (!shape)
+    return std::nullopt;
+  const char *mnemonic = op == '+'   ? "add"
+                         : op == '-' ? "sub"
+                         : op == '*' ? "mul"
+                                     : "div";
+  return Value::ofTensor(emit1(mnemonic, {*a, *b}, {},
+                               TensorType{ElementType::F32, *shape}, loc));
+}
+
+std::optional<Value> Elaborator::matmul(const Value &lhs, const Value &rhs,
+                                        SMLoc lhsLoc, SMLoc rhsLoc, SMLoc loc) {
+  std::optional<ValueId> a = asFloatTensor(lhs, lhsLoc, "the left of '@'");
+  if (!a)
+    return std::nullopt;
+  std::optional<ValueId> b = asFloatTensor(rhs, rhsLoc, "the right of '@'");
+  if (!b)
+    return std::nullopt;
+  const TensorType &ta = typeOf(*a), &tb = typeOf(*b);
+  if (ta.rank() < 2 || tb.rank() < 2)
+    return error(loc, "'@' multiplies matrices: both sides need 2 or more "
+                      "dimensions, got " +
+                          ta.str() + " and " + tb.str());
+  int64_t k1 = ta.shape.back(), k2 = tb.shape[tb.rank() - 2];
+  if (k1 != k2)
+    return error(loc, "'@' cannot multiply " + ta.str() + " by " + tb.str() +
+                          ": " + Twine(k1) + " columns against " + Twine(k2) +
+                          " rows");
+  TensorType batchA{ta.element, {ta.shape.begin(), ta.shape.end() - 2}};
+  TensorType batchB{tb.element, {tb.shape.begin(), tb.shape.end() - 2}};
+  std::optional<std::vector<int64_t>> shape = broadcast(batchA, batchB, loc);
+  if (!shape)
+    return std::nullopt;
+  shape->push_back(ta.shape[ta.rank() - 2]);
+  shape->push_back(tb.shape.back());
+  return Value::ofTensor(
+      emit1("matmul", {*a, *b}, {}, TensorType{ElementType::F32, *shape}, loc));
+}
+
+std::optional<Value> Elaborator::evalIndex(const IndexExpr &expr,
+                                           Scope &scope) {
+  std::optional<Value> base = eval(expr.getBase(), scope);
+  if (!base)
+    return std::nullopt;
+  std::optional<ValueId> tensor =
+      asTensor(*base, expr.getBase().getLoc(), "an indexed value");
+  if (!tensor)
+    return std::nullopt;
+  const TensorType &type = typeOf(*tensor);
+  const std::vector<IndexItem> &items = expr.getItems();
+  if (static_cast<int64_t>(items.size()) > type.rank())
+    return error(expr.getLoc(), Twine(items.size()) +
+                                    " indices for the " + Twine(type.rank()) +
+                                    "-dimensional " + type.str());
+
+  std::vector<int64_t> offsets, sizes, strides, kept;
+  for (int64_t d = 0; d < type.rank(); ++d) {
+    int64_t size = type.shape[d];
+    if (d >= static_cast<int64_t>(items.size())) {
+      offsets.push_back(0), sizes.push_back(size), strides.push_back(1);
+      kept.push_back(size);
+      continue;
+    }
+    const IndexItem &item = items[d];
+    auto part = [&](const ExprPtr &e, const char *what) -> std::optional<int64_t> {
+      std::optional<Value> value = eval(*e, scope);
+      if (!value)
+        return std::nullopt;
+      return asInteger(*value, e->getLoc(), Twine("a ") + what);
+    };
+    if (!item.isSlice) {
+      std::optional<int64_t> index = part(item.start, "index");
+      if (!index)
+        return std::nullopt;
+      if (*index < -size || *index >= size)
+        return error(item.loc, "index " + Twine(*index) +
+                                   " is out of range for dimension " +
+                                   Twine(d) + " of " + type.str() +
+                                   " (valid: " + Twine(-size) + " to " +
+                                   Twine(size - 1) + ")");
+      offsets.push_back(*index < 0 ? *index + size : *index);
+      sizes.push_back(1), strides.push_back(1);
+      continue;
+    }
+    int64_t step = 1;
+    if (item.step) {
+      std::optional<int64_t> value = part(item.step, "slice step");
+      if (!value)
+        return std::nullopt;
+      if (*value <= 0)
+        return error(item.step->getLoc(),
+                     "slice steps must be positive, got " + Twine(*value));
+      step = *value;
+    }
+    // Python's rules: negative positions count from the end; out-of-range
+    // positions are clamped.
+    auto position = [&](const ExprPtr &e, int64_t fallback) -> std::optional<int64_t> {
+      if (!e)
+        return fallback;
+      std::optional<int64_t> value = part(e, "slice position");
+      if (!value)
+        return std::nullopt;
+      int64_t p = *value < 0 ? *value + size : *value;
+      return std::clamp<int64_t>(p, 0, size);
+    };
+    std::optional<int64_t> start = position(item.start, 0);
+    if (!start)
+      return std::nullopt;
+    std::optional<int64_t> stop = position(item.stop, size);
+    if (!stop)
+      return std::nullopt;
+    int64_t count = *stop > *start ? (*stop - *start + step - 1) / step : 0;
+    if (count == 0)
+      return error(item.loc, "this slice of dimension " + Twine(d) + " of " +
+                                 type.str() + " is empty");
+    offsets.push_back(*start), sizes.push_back(count), strides.push_back(step);
+    kept.push_back(count);
+  }
+
+  ValueId result = *tensor;
+  if (sizes != type.shape || llvm::any_of(strides, [](int64_t s) { return s != 1; }))
+    result = emit1("slice", {result},
+                   {{"offsets", offsets}, {"sizes", sizes}, {"strides", strides}},
+                   TensorType{type.element, sizes}, expr.getLoc());
+  if (kept.size() != sizes.size())
+    result = reshape(result, kept, expr.getLoc());
+  return Value::ofTensor(result);
+}
+
+//===----------------------------------------------------------------------===//
+// Calls
+//===----------------------------------------------------------------------===//
+
+std::optional<Arguments>
+Elaborator::bind(llvm::StringRef callee, SMLoc loc,
+                 const std::vector<ParamSpec> &params, const CallExpr &call,
+                 Scope &scope) {
+  Arguments args;
+  args.callee = callee;
+  args.loc = loc;
+  args.values.resize(params.size());
+  args.locs.resize(params.size());
+  auto signature = [&] {
+    std::string text;
+    for (auto [i, p] : llvm::enumerate(params))
+      text += (i ? ", " : "") + std::string(p.name);
+    return text;
+  };
+  size_t positional = 0;
+  for (const Argument &argument : call.getArguments()) {
+    size_t index;
+    if (argument.name) {
+      auto it = llvm::find_if(params, [&](const ParamSpec &p) {
+        return argument.name->name == p.name;
+      });
+      if (it == params.end())
+        return error(argument.name->loc,
+                     "'" + callee + "' has no argument '" +
+                         argument.name->name + "'",
+                     "its arguments are: " + signature());
+      index = it - params.begin();
+    } else {
+      if (positional != static_cast<size_t>(&argument - call.getArguments().data()))
+        return error(argument.value->getLoc(),
+                     "an argument by position follows one by name",
+                     "give the arguments by position first");
+      index = positional++;
+      if (index >= params.size())
+        return error(argument.value->getLoc(),
+                     "'" + callee + "' takes " + Twine(params.size()) +
+                         " argument" + (params.size() == 1 ? "" : "s") +
+                         ", but more are given",
+                     "its arguments are: " + signature());
+    }
+    if (args.values[index])
+      return error(argument.name ? argument.name->loc
+                                 : argument.value->getLoc(),
+                   "argument '" + Twine(params[index].name) +
+                       "' of '" + callee + "' is given twice");
+    std::optional<Value> value = eval(*argument.value, scope);
+    if (!value)
+      return std::nullopt;
+    args.values[index] = std::move(*value);
+    args.locs[index] = argument.value->getLoc();
+  }
+  for (auto [i, p] : llvm::enumerate(params))
+    if (p.required && !args.values[i])
+      return error(loc, "'" + callee + "' needs argument '" + p.name + "'",
+                   "its arguments are: " + signature());
+  return args;
+}
+
+std::optional<Value> Elaborator::evalCall(const CallExpr &expr, Scope &scope) {
+  std::optional<Value> callee = eval(expr.getCallee(), scope);
+  if (!callee)
+    return std::nullopt;
+  switch (callee->kind) {
+  case Value::Kind::Layer:
+    return callLayer(*callee->layer, expr, scope);
+  case Value::Kind::Builtin: {
+    std::optional<Arguments> args = bind(callee->builtin->name, expr.getLoc(),
+                                         callee->builtin->params, expr, scope);
+    if (!args)
+      return std::nullopt;
+    return callee->builtin->call(*this, *args);
+  }
+  case Value::Kind::Function:
+    return callFunction(*callee->function, expr, scope);
+  case Value::Kind::Block:
+    return error(expr.getLoc(),
+                 "'" + callee->block->name.name +
+                     "' is a block, which is instantiated as a layer",
+                 "declare `layer name = " + callee->block->name.name +
+                     "(...)` and call name(x)");
+  default:
+    return error(expr.getLoc(), "cannot call " + describe(*callee));
+  }
+}
+
+std::optional<Value> Elaborator::callFunction(const FnDecl &fn,
+                                              const CallExpr &call,
+                                              Scope &scope) {
+  if (llvm::is_contained(expanding, &fn))
+    return error(call.getLoc(), "function '" + fn.name.name + "' calls itself",
+                 "functions are expanded where they are called, so a "
+                 "recursive one would never end");
+  std::vector<ParamSpec> params;
+  for (const Identifier &param : fn.params)
+    params.push_back(ParamSpec{param.name.c_str(), true});
+  std::optional<Arguments> args =
+      bind(fn.name.name, call.getLoc(), params, call, scope);
+  if (!args)
+    return std::nullopt;
+  Scope inner;
+  for (auto [i, param] : llvm::enumerate(fn.params))
+    inner.locals[param.name] = (*args)[i];
+  expanding.push_back(&fn);
+  std::optional<std::vector<Value>> results =
+      run(fn.body, inner, fn.name.loc);
+  expanding.pop_back();
+  if (!results) {
+    diags.note(call.getLoc(), "in the call of '" + fn.name.name + "' here");
+    return std::nullopt;
+  }
+  if (results->size() == 1)
+    return std::move(results->front());
+  return Value::ofTuple(std::move(*results));
+}

@@ -1,0 +1,238 @@
+//===- MLIRGen.cpp - A checked Kiln program as a module of the kiln dialect ===//
+//
+// Sema has already expanded the file into nodes that are kiln operations, so
+// each node becomes one op, built generically from its mnemonic and
+// attributes. The verifier then re-checks every type Sema computed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MLIRGen/MLIRGen.h"
+
+#include "Kiln/IR/KilnOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+class MLIRGen {
+public:
+  MLIRGen(MLIRContext &context, const Program &program,
+          const llvm::SourceMgr &sourceMgr)
+      : builder(&context), program(program), sourceMgr(sourceMgr) {}
+
+  OwningOpRef<ModuleOp> generate();
+
+private:
+  Location loc(llvm::SMLoc loc) {
+    if (!loc.isValid())
+      return builder.getUnknownLoc();
+    unsigned buffer = sourceMgr.FindBufferContainingLoc(loc);
+    auto [line, column] = sourceMgr.getLineAndColumn(loc, buffer);
+    return FileLineColLoc::get(
+        builder.getStringAttr(
+            sourceMgr.getMemoryBuffer(buffer)->getBufferIdentifier()),
+        line, column);
+  }
+
+  RankedTensorType type(const kiln::TensorType &type) {
+    Type element = type.element == ElementType::F32
+                       ? Type(builder.getF32Type())
+                       : Type(builder.getI64Type());
+    return RankedTensorType::get(type.shape, element);
+  }
+
+  Attribute attribute(const Node &node, llvm::StringRef name,
+                      const AttrValue &value);
+  void generate(const Node &node);
+  DictionaryAttr recipe(const Recipe &recipe);
+  DictionaryAttr init(const Init &init);
+
+  OpBuilder builder;
+  const Program &program;
+  const llvm::SourceMgr &sourceMgr;
+  std::vector<Value> values;
+};
+
+Attribute MLIRGen::attribute(const Node &node, llvm::StringRef name,
+                             const AttrValue &value) {
+  if (node.op == "constant")
+    return DenseElementsAttr::get(type(program.typeOf(node.results[0])),
+                                  static_cast<float>(std::get<double>(value)));
+  if (const auto *text = std::get_if<std::string>(&value)) {
+    std::optional<GeluApproximation> approximation =
+        symbolizeGeluApproximation(*text);
+    assert(name == "approximate" && approximation && "unknown string attribute");
+    return GeluApproximationAttr::get(builder.getContext(), *approximation);
+  }
+  if (const auto *flag = std::get_if<bool>(&value))
+    return builder.getBoolAttr(*flag);
+  if (const auto *integer = std::get_if<int64_t>(&value))
+    return builder.getI64IntegerAttr(*integer);
+  if (const auto *real = std::get_if<double>(&value))
+    return builder.getF64FloatAttr(*real);
+  if (const auto *array = std::get_if<std::vector<int64_t>>(&value))
+    return builder.getDenseI64ArrayAttr(*array);
+  return builder.getDenseI32ArrayAttr(std::get<std::vector<int32_t>>(value));
+}
+
+void MLIRGen::generate(const Node &node) {
+  OperationState state(loc(node.loc), "kiln." + node.op);
+  for (ValueId operand : node.operands)
+    state.addOperands(values[operand]);
+  for (ValueId result : node.results)
+    state.addTypes(type(program.typeOf(result)));
+  for (const auto &[name, value] : node.attrs)
+    state.addAttribute(name, attribute(node, name, value));
+  Operation *op = builder.create(state);
+  for (auto [id, result] : llvm::zip(node.results, op->getResults()))
+    values[id] = result;
+}
+
+DictionaryAttr MLIRGen::init(const Init &init) {
+  static const char *kinds[] = {"uniform", "normal", "zeros", "ones"};
+  SmallVector<NamedAttribute> entries = {builder.getNamedAttr(
+      "distribution", builder.getStringAttr(kinds[static_cast<int>(init.kind)]))};
+  if (init.kind == Init::Kind::Uniform) {
+    entries.push_back(builder.getNamedAttr("low", builder.getF64FloatAttr(init.a)));
+    entries.push_back(builder.getNamedAttr("high", builder.getF64FloatAttr(init.b)));
+  } else if (init.kind == Init::Kind::Normal) {
+    entries.push_back(builder.getNamedAttr("mean", builder.getF64FloatAttr(init.a)));
+    entries.push_back(builder.getNamedAttr("std", builder.getF64FloatAttr(init.b)));
+  }
+  return builder.getDictionaryAttr(entries);
+}
+
+DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
+  auto named = [&](llvm::StringRef name, Attribute value) {
+    return builder.getNamedAttr(name, value);
+  };
+  auto f64 = [&](double v) { return builder.getF64FloatAttr(v); };
+  auto i64 = [&](int64_t v) { return builder.getI64IntegerAttr(v); };
+  auto str = [&](llvm::StringRef v) { return builder.getStringAttr(v); };
+
+  const Recipe::Data &d = recipe.data;
+  SmallVector<NamedAttribute> data = {named("kind", str(d.kind))};
+  if (d.kind == "fashion_mnist") {
+    data.append({named("path", str(d.path)), named("scale", f64(d.scale))});
+  } else if (d.kind == "wordlang") {
+    data.append({named("path", str(d.path)), named("train", i64(d.train)),
+                 named("test", i64(d.test)), named("length", i64(d.length))});
+  } else {
+    data.append({named("train", i64(d.train)), named("test", i64(d.test)),
+                 named("classes", i64(d.classes)), named("seed", i64(d.seed))});
+  }
+
+  const Recipe::Optimizer &o = recipe.optimizer;
+  SmallVector<NamedAttribute> optimizer = {named("kind", str(o.kind)),
+                                           named("lr", f64(o.lr)),
+                                           named("weight_decay", f64(o.weightDecay))};
+  if (o.kind == "sgd")
+    optimizer.append({named("momentum", f64(o.momentum)),
+                      named("dampening", f64(o.dampening)),
+                      named("nesterov", builder.getBoolAttr(o.nesterov))});
+  else
+    optimizer.append({named("beta1", f64(o.beta1)), named("beta2", f64(o.beta2)),
+                      named("eps", f64(o.eps))});
+
+  const Recipe::Schedule &s = recipe.schedule;
+  SmallVector<NamedAttribute> schedule = {named("kind", str(s.kind)),
+                                          named("warmup", i64(s.warmup))};
+  if (s.kind == "step")
+    schedule.append({named("every", i64(s.every)), named("gamma", f64(s.gamma))});
+  else if (s.kind == "cosine")
+    schedule.push_back(named("min_lr", f64(s.minLr)));
+
+  SmallVector<NamedAttribute> entries = {
+      named("batch_size", i64(recipe.batchSize)),
+      named("epochs", i64(recipe.epochs)),
+      named("seed", i64(recipe.seed)),
+      named("data", builder.getDictionaryAttr(data)),
+      named("optimizer", builder.getDictionaryAttr(optimizer)),
+      named("schedule", builder.getDictionaryAttr(schedule))};
+  if (recipe.clipGradNorm)
+    entries.push_back(named("clip_grad_norm", f64(*recipe.clipGradNorm)));
+  if (!recipe.metric.empty())
+    entries.push_back(named("metric", str(recipe.metric)));
+  return builder.getDictionaryAttr(entries);
+}
+
+OwningOpRef<ModuleOp> MLIRGen::generate() {
+  Location moduleLoc =
+      program.inputs.empty() ? builder.getUnknownLoc()
+                             : loc(program.inputs.front().loc);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(moduleLoc);
+  if (program.recipe)
+    (*module)->setAttr("kiln.recipe", recipe(*program.recipe));
+
+  // Arguments: parameters, inputs, then the step counter.
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  SmallVector<ValueId> argValues;
+  for (const Parameter &param : program.params) {
+    argTypes.push_back(type(program.typeOf(param.value)));
+    argAttrs.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr("kiln.param", builder.getStringAttr(param.name)),
+         builder.getNamedAttr("kiln.init", init(param.init))}));
+    argValues.push_back(param.value);
+  }
+  for (const Input &input : program.inputs) {
+    argTypes.push_back(type(program.typeOf(input.value)));
+    argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        "kiln.input", builder.getStringAttr(input.name))));
+    argValues.push_back(input.value);
+  }
+  if (program.step) {
+    argTypes.push_back(type(program.typeOf(*program.step)));
+    argAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr("kiln.step", builder.getUnitAttr())));
+    argValues.push_back(*program.step);
+  }
+  SmallVector<Type> resultTypes;
+  SmallVector<DictionaryAttr> resultAttrs;
+  for (const Output &output : program.outputs) {
+    resultTypes.push_back(type(program.typeOf(output.value)));
+    resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        "kiln.output", builder.getStringAttr(output.name))));
+  }
+
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(
+      builder, moduleLoc, program.modelName,
+      builder.getFunctionType(argTypes, resultTypes));
+  func.setAllArgAttrs(argAttrs);
+  func.setAllResultAttrs(resultAttrs);
+  Block *body = func.addEntryBlock();
+  values.assign(program.valueTypes.size(), Value());
+  for (auto [id, arg] : llvm::zip(argValues, body->getArguments()))
+    values[id] = arg;
+
+  builder.setInsertionPointToEnd(body);
+  for (const Node &node : program.nodes)
+    generate(node);
+  SmallVector<Value> results;
+  for (const Output &output : program.outputs)
+    results.push_back(values[output.value]);
+  func::ReturnOp::create(builder, moduleLoc, results);
+
+  if (failed(verify(*module))) {
+    emitError(moduleLoc, "internal compiler error: the generated kiln IR does "
+                         "not verify; please report this with the input file");
+    return nullptr;
+  }
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> kiln::mlirGen(MLIRContext &context,
+                                    const Program &program,
+                                    const llvm::SourceMgr &sourceMgr) {
+  context.loadDialect<KilnDialect, func::FuncDialect>();
+  return MLIRGen(context, program, sourceMgr).generate();
+}

@@ -1,0 +1,105 @@
+//===- kilnc.cpp - The Kiln compiler driver -------------------------------===//
+//
+// `kilnc FILE -emit=STAGE` stops after a stage of the pipeline and prints it,
+// as the Toy tutorial's driver does. Exit status: 0 on success, 1 when the
+// input or the command line has an error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Frontend/Parser.h"
+#include "Frontend/Sema.h"
+#include "MLIRGen/MLIRGen.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Stage { AST, Kiln };
+
+cl::OptionCategory kilnCategory("kilnc options");
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"),
+                               cl::Required, cl::cat(kilnCategory));
+
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(kilnCategory));
+
+cl::opt<Stage> emit(
+    "emit", cl::desc("The stage to stop after and print"),
+    cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree"),
+               clEnumValN(Stage::Kiln, "kiln",
+                          "the model in the kiln dialect")),
+    cl::init(Stage::Kiln), cl::cat(kilnCategory));
+
+cl::opt<int64_t> batchSize(
+    "batch-size", cl::desc("Replace the train section's batch_size"),
+    cl::init(0), cl::cat(kilnCategory));
+
+int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "kilnc") << message << "\n";
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "Kiln compiler\n");
+
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
+  if (std::error_code error = buffer.getError())
+    return fail("cannot read '" + inputFile + "': " + error.message());
+  llvm::SourceMgr sourceMgr;
+  llvm::StringRef source = (*buffer)->getBuffer();
+  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
+  kiln::DiagnosticEngine diags(sourceMgr, llvm::errs());
+
+  std::optional<kiln::Module> module = kiln::Parser(source, diags).parseModule();
+  if (!module)
+    return 1;
+
+  std::string error;
+  auto output = mlir::openOutputFile(outputFile, &error);
+  if (!output)
+    return fail(error);
+
+  if (emit == Stage::AST) {
+    kiln::printModule(*module, output->os(), &sourceMgr);
+    output->keep();
+    return 0;
+  }
+
+  kiln::SemaOptions options;
+  if (batchSize.getNumOccurrences()) {
+    if (batchSize <= 0)
+      return fail("--batch-size must be positive");
+    options.batchSize = batchSize;
+  }
+  std::optional<kiln::Program> program =
+      kiln::analyze(*module, diags, options);
+  if (!program)
+    return 1;
+
+  mlir::MLIRContext context;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> ir = kiln::mlirGen(context, *program, sourceMgr);
+  if (!ir)
+    return 1;
+  ir->print(output->os());
+  output->keep();
+  return 0;
+}
