@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# The main job of `make run`: compile the example model and print its IR.
+# The main job of `make run`: compile the seed CNN and print it in the kiln
+# dialect (training it needs the CPU backend, which comes next).
 set -euo pipefail
 build=${1:-build}
-example=examples/cnn-forward.mlir
-echo "== $example, after kiln-shape-inference and canonicalization =="
-"$build/bin/kiln-opt" "$example" \
-  --pass-pipeline='builtin.module(func.func(kiln-shape-inference{require-static=true}),canonicalize)'
+echo "== kilnc examples/cnn.kiln -emit=kiln"
+"$build/bin/kilnc" examples/cnn.kiln -emit=kiln

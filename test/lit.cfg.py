@@ -14,7 +14,11 @@ config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.kiln_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["kiln-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["kiln-opt", "kilnc"], tool_dirs)
+if os.path.exists(os.path.join(config.kiln_tools_dir, "kiln-fuzz-frontend")):
+    config.available_features.add("kiln-fuzz")
+    llvm_config.add_tool_substitutions(["kiln-fuzz-frontend"], tool_dirs)
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_obj", config.kiln_obj_root))

@@ -111,6 +111,7 @@ struct Recipe {
 
 struct Program {
   std::string modelName;
+  llvm::SMLoc modelLoc;
   std::vector<TensorType> valueTypes; // Indexed by ValueId.
   std::vector<Input> inputs;
   /// In the order of the layers' declarations, as in a PyTorch state_dict.

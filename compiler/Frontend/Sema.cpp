@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 using namespace kiln;
 using namespace kiln::sema;
@@ -125,9 +126,9 @@ std::string Elaborator::describe(const Value &value) const {
   case Value::Kind::Integer:
     return "the integer " + std::to_string(value.integer);
   case Value::Kind::Real: {
-    std::string text;
-    llvm::raw_string_ostream(text) << "the number " << value.real;
-    return text;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%g", value.real);
+    return std::string("the number ") + text;
   }
   case Value::Kind::String:
     return "the string \"" + value.string + "\"";
@@ -381,6 +382,7 @@ std::optional<Program> Elaborator::run() {
 
   const ModelDecl &model = module.models.front();
   program.modelName = model.name.name;
+  program.modelLoc = model.name.loc;
   LayerInstance root;
   root.kind = LayerInstance::Kind::Block;
   root.loc = model.name.loc;
@@ -626,9 +628,9 @@ std::optional<Value> Elaborator::evalBinary(const BinaryExpr &expr,
     return std::nullopt;
   if (expr.getOp() == '@')
     return matmul(*lhs, *rhs, expr.getLHS().getLoc(), expr.getRHS().getLoc(),
-                  expr.getLoc());
+                  expr.getOpLoc());
   return arithmetic(expr.getOp(), *lhs, *rhs, expr.getLHS().getLoc(),
-                    expr.getRHS().getLoc(), expr.getLoc());
+                    expr.getRHS().getLoc(), expr.getOpLoc());
 }
 
 std::optional<std::vector<int64_t>>

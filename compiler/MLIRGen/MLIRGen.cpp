@@ -163,9 +163,7 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
 }
 
 OwningOpRef<ModuleOp> MLIRGen::generate() {
-  Location moduleLoc =
-      program.inputs.empty() ? builder.getUnknownLoc()
-                             : loc(program.inputs.front().loc);
+  Location moduleLoc = loc(program.modelLoc);
   OwningOpRef<ModuleOp> module = ModuleOp::create(moduleLoc);
   if (program.recipe)
     (*module)->setAttr("kiln.recipe", recipe(*program.recipe));
@@ -174,7 +172,9 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<ValueId> argValues;
+  SmallVector<Location> argLocs;
   for (const Parameter &param : program.params) {
+    argLocs.push_back(loc(param.loc));
     argTypes.push_back(type(program.typeOf(param.value)));
     argAttrs.push_back(builder.getDictionaryAttr(
         {builder.getNamedAttr("kiln.param", builder.getStringAttr(param.name)),
@@ -182,12 +182,14 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
     argValues.push_back(param.value);
   }
   for (const Input &input : program.inputs) {
+    argLocs.push_back(loc(input.loc));
     argTypes.push_back(type(program.typeOf(input.value)));
     argAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
         "kiln.input", builder.getStringAttr(input.name))));
     argValues.push_back(input.value);
   }
   if (program.step) {
+    argLocs.push_back(moduleLoc);
     argTypes.push_back(type(program.typeOf(*program.step)));
     argAttrs.push_back(builder.getDictionaryAttr(
         builder.getNamedAttr("kiln.step", builder.getUnitAttr())));
@@ -207,7 +209,7 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
       builder.getFunctionType(argTypes, resultTypes));
   func.setAllArgAttrs(argAttrs);
   func.setAllResultAttrs(resultAttrs);
-  Block *body = func.addEntryBlock();
+  Block *body = builder.createBlock(&func.getBody(), {}, argTypes, argLocs);
   values.assign(program.valueTypes.size(), Value());
   for (auto [id, arg] : llvm::zip(argValues, body->getArguments()))
     values[id] = arg;

@@ -47,9 +47,75 @@ cl::opt<int64_t> batchSize(
     "batch-size", cl::desc("Replace the train section's batch_size"),
     cl::init(0), cl::cat(kilnCategory));
 
+cl::opt<bool> splitInputFile(
+    "split-input-file",
+    cl::desc("Compile each part of the file between '# -----' lines on its "
+             "own (for tests)"),
+    cl::init(false), cl::cat(kilnCategory));
+
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "kilnc") << message << "\n";
   return 1;
+}
+
+/// Compiles one source buffer up to the requested stage and prints it.
+/// Returns whether it succeeded; errors go to stderr.
+bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) {
+  llvm::SourceMgr sourceMgr;
+  llvm::StringRef source = buffer->getBuffer();
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  kiln::DiagnosticEngine diags(sourceMgr, llvm::errs());
+
+  std::optional<kiln::Module> module = kiln::Parser(source, diags).parseModule();
+  if (!module)
+    return false;
+  if (emit == Stage::AST) {
+    kiln::printModule(*module, os, &sourceMgr);
+    return true;
+  }
+
+  kiln::SemaOptions options;
+  if (batchSize.getNumOccurrences())
+    options.batchSize = batchSize;
+  std::optional<kiln::Program> program = kiln::analyze(*module, diags, options);
+  if (!program)
+    return false;
+
+  mlir::MLIRContext context;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> ir =
+      kiln::mlirGen(context, *program, sourceMgr);
+  if (!ir)
+    return false;
+  ir->print(os);
+  return true;
+}
+
+/// The parts of `text` between lines that read "# -----", each padded with
+/// the newlines before it so that line numbers stay those of the file.
+std::vector<std::unique_ptr<llvm::MemoryBuffer>>
+splitInput(llvm::StringRef text, llvm::StringRef name) {
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> parts;
+  std::string part;
+  unsigned line = 0, partStart = 0;
+  auto flush = [&] {
+    parts.push_back(llvm::MemoryBuffer::getMemBufferCopy(
+        std::string(partStart, '\n') + part, name));
+    part.clear();
+  };
+  while (!text.empty()) {
+    auto [current, rest] = text.split('\n');
+    text = rest;
+    ++line;
+    if (current.trim() == "# -----") {
+      flush();
+      partStart = line;
+      continue;
+    }
+    part += current.str() + "\n";
+  }
+  flush();
+  return parts;
 }
 
 } // namespace
@@ -58,48 +124,33 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  cl::HideUnrelatedOptions({&kilnCategory});
   cl::ParseCommandLineOptions(argc, argv, "Kiln compiler\n");
+  if (batchSize.getNumOccurrences() && batchSize <= 0)
+    return fail("--batch-size must be positive");
 
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (std::error_code error = buffer.getError())
     return fail("cannot read '" + inputFile + "': " + error.message());
-  llvm::SourceMgr sourceMgr;
-  llvm::StringRef source = (*buffer)->getBuffer();
-  sourceMgr.AddNewSourceBuffer(std::move(*buffer), llvm::SMLoc());
-  kiln::DiagnosticEngine diags(sourceMgr, llvm::errs());
-
-  std::optional<kiln::Module> module = kiln::Parser(source, diags).parseModule();
-  if (!module)
-    return 1;
 
   std::string error;
   auto output = mlir::openOutputFile(outputFile, &error);
   if (!output)
     return fail(error);
 
-  if (emit == Stage::AST) {
-    kiln::printModule(*module, output->os(), &sourceMgr);
-    output->keep();
-    return 0;
+  bool ok = true;
+  if (!splitInputFile) {
+    ok = compile(std::move(*buffer), output->os());
+  } else {
+    auto parts = splitInput((*buffer)->getBuffer(), inputFile);
+    for (auto [i, part] : llvm::enumerate(parts)) {
+      if (i)
+        output->os() << "// -----\n";
+      ok &= compile(std::move(part), output->os());
+    }
   }
-
-  kiln::SemaOptions options;
-  if (batchSize.getNumOccurrences()) {
-    if (batchSize <= 0)
-      return fail("--batch-size must be positive");
-    options.batchSize = batchSize;
-  }
-  std::optional<kiln::Program> program =
-      kiln::analyze(*module, diags, options);
-  if (!program)
+  if (!ok)
     return 1;
-
-  mlir::MLIRContext context;
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> ir = kiln::mlirGen(context, *program, sourceMgr);
-  if (!ir)
-    return 1;
-  ir->print(output->os());
   output->keep();
   return 0;
 }
