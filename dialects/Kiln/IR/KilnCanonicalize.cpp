@@ -193,3 +193,7 @@ OpFoldResult DropoutOp::fold(FoldAdaptor) {
     return sameTypeOrNull(getInput(), getResult());
   return {};
 }
+
+OpFoldResult BroadcastToOp::fold(FoldAdaptor) {
+  return sameTypeOrNull(getInput(), getResult());
+}

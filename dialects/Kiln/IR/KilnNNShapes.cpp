@@ -11,19 +11,46 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::detail;
 
-namespace {
+FailureOr<SmallVector<int64_t>>
+kiln::detail::convolutionShape(const Checker &check,
+                               ArrayRef<int64_t> inputShape,
+                               int64_t outChannels, ArrayRef<int64_t> kernel,
+                               ArrayRef<int64_t> stride,
+                               ArrayRef<int64_t> padding,
+                               ArrayRef<int64_t> dilation) {
+  if (kernel.size() != 2 || stride.size() != 2 || padding.size() != 2 ||
+      dilation.size() != 2)
+    return check.fail("stride, padding and dilation must have 2 entries");
+  SmallVector<int64_t> shape = {inputShape[0], outChannels};
+  for (int i = 0; i < 2; ++i) {
+    if (stride[i] <= 0)
+      return check.fail("strides must be positive, got ", formatShape(stride));
+    if (dilation[i] <= 0)
+      return check.fail("dilations must be positive, got ",
+                        formatShape(dilation));
+    if (padding[i] < 0)
+      return check.fail("padding must not be negative, got ",
+                        formatShape(padding));
+    int64_t size = isDynamic(kernel[i])
+                       ? kDynamic
+                       : windowOutputSize(inputShape[2 + i], kernel[i],
+                                          stride[i], padding[i], dilation[i]);
+    if (!isDynamic(size) && size <= 0)
+      return check.fail("the ", formatShape(kernel),
+                        " kernel does not fit in the padded input ",
+                        formatShape(inputShape));
+    shape.push_back(size);
+  }
+  return shape;
+}
 
-/// Result type shared by max_pool2d and avg_pool2d.
-LogicalResult inferPool2D(const Checker &check, Value inputValue,
-                          ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
-                          ArrayRef<int64_t> padding,
-                          SmallVectorImpl<Type> &types) {
-  auto input = check.tensor(inputValue, "input");
-  if (failed(input) || failed(check.rank(*input, 4, "input")))
-    return failure();
+FailureOr<SmallVector<int64_t>>
+kiln::detail::poolShape(const Checker &check, ArrayRef<int64_t> inputShape,
+                        ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+                        ArrayRef<int64_t> padding) {
   if (kernel.size() != 2 || stride.size() != 2 || padding.size() != 2)
     return check.fail("kernel, stride and padding must have 2 entries");
-  SmallVector<int64_t> shape(input->getShape().take_front(2));
+  SmallVector<int64_t> shape(inputShape.take_front(2));
   for (int i = 0; i < 2; ++i) {
     if (kernel[i] <= 0)
       return check.fail("kernel sizes must be positive, got ",
@@ -34,15 +61,31 @@ LogicalResult inferPool2D(const Checker &check, Value inputValue,
       return check.fail("padding must be between 0 and half the kernel, got ",
                         formatShape(padding), " for kernel ",
                         formatShape(kernel));
-    int64_t size = windowOutputSize(input->getDimSize(2 + i), kernel[i],
-                                    stride[i], padding[i], /*dilation=*/1);
+    int64_t size = windowOutputSize(inputShape[2 + i], kernel[i], stride[i],
+                                    padding[i], /*dilation=*/1);
     if (!isDynamic(size) && size <= 0)
       return check.fail("kernel ", formatShape(kernel),
                         " does not fit in the padded input ",
-                        formatShape(input->getShape()));
+                        formatShape(inputShape));
     shape.push_back(size);
   }
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  return shape;
+}
+
+namespace {
+
+/// Result type shared by max_pool2d and avg_pool2d.
+LogicalResult inferPool2D(const Checker &check, Value inputValue,
+                          ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+                          ArrayRef<int64_t> padding,
+                          SmallVectorImpl<Type> &types) {
+  auto input = check.tensor(inputValue, "input");
+  if (failed(input) || failed(check.rank(*input, 4, "input")))
+    return failure();
+  auto shape = poolShape(check, input->getShape(), kernel, stride, padding);
+  if (failed(shape))
+    return failure();
+  types.push_back(RankedTensorType::get(*shape, input->getElementType()));
   return success();
 }
 
@@ -106,34 +149,13 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
         failed(check.shapeIs(*bias, {outChannels}, "bias")))
       return failure();
   }
-  ArrayRef<int64_t> stride = adaptor.getStride();
-  ArrayRef<int64_t> padding = adaptor.getPadding();
-  ArrayRef<int64_t> dilation = adaptor.getDilation();
-  if (stride.size() != 2 || padding.size() != 2 || dilation.size() != 2)
-    return check.fail("stride, padding and dilation must have 2 entries");
-  SmallVector<int64_t> shape = {input->getDimSize(0), outChannels};
-  for (int i = 0; i < 2; ++i) {
-    if (stride[i] <= 0)
-      return check.fail("strides must be positive, got ", formatShape(stride));
-    if (dilation[i] <= 0)
-      return check.fail("dilations must be positive, got ",
-                        formatShape(dilation));
-    if (padding[i] < 0)
-      return check.fail("padding must not be negative, got ",
-                        formatShape(padding));
-    int64_t kernel = weight->getDimSize(2 + i);
-    int64_t size =
-        isDynamic(kernel)
-            ? kDynamic
-            : windowOutputSize(input->getDimSize(2 + i), kernel, stride[i],
-                               padding[i], dilation[i]);
-    if (!isDynamic(size) && size <= 0)
-      return check.fail("the ", formatShape(weight->getShape().drop_front(2)),
-                        " kernel does not fit in the padded input ",
-                        formatShape(input->getShape()));
-    shape.push_back(size);
-  }
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
+  auto shape = convolutionShape(check, input->getShape(), outChannels,
+                                weight->getShape().drop_front(2),
+                                adaptor.getStride(), adaptor.getPadding(),
+                                adaptor.getDilation());
+  if (failed(shape))
+    return failure();
+  types.push_back(RankedTensorType::get(*shape, input->getElementType()));
   return success();
 }
 

@@ -7,6 +7,7 @@ include "Kiln/IR/KilnBase.td"
 include "Kiln/IR/KilnTensorOps.td"
 include "Kiln/IR/KilnMathOps.td"
 include "Kiln/IR/KilnNNOps.td"
+include "Kiln/IR/KilnBackwardOps.td"
 include "Kiln/IR/KilnOptimizerOps.td"
 
 #endif // KILN_OPS_TD

@@ -93,4 +93,58 @@ def Kiln_AdamOp : Kiln_AdamLikeOp<"adam", "Adam",
 def Kiln_AdamWOp : Kiln_AdamLikeOp<"adamw", "AdamW",
     "param = param * (1 - lr * weight_decay); g = grad", "1.0e-2">;
 
+def Kiln_LearningRateOp : Kiln_InferredOp<"learning_rate"> {
+  let summary = "The learning rate of a schedule at a step";
+  let description = [{
+    The learning rate for update number `step` (counting from 1) of a run of
+    `total_steps` updates, as an f32 scalar. With `k = step - 1`:
+
+    * a linear warm-up first: for `k < warmup`, the rate is multiplied by
+      `(k + 1) / warmup`;
+    * `constant`: `lr`;
+    * `step`: `lr * gamma^floor(k / every)`;
+    * `cosine`: after the warm-up, `min_lr + (lr - min_lr) * (1 + cos(pi * t / T)) / 2`
+      with `t = k - warmup` and `T = total_steps - warmup`.
+
+    Example:
+
+    ```mlir
+    %lr = kiln.learning_rate %step, %total {schedule = "cosine", lr = 1.0e-03 : f64,
+                                            warmup = 100 : i64}
+        : (tensor<i64>, tensor<i64>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Kiln_IndexScalar:$step, Kiln_IndexScalar:$total_steps,
+                       StrAttr:$schedule, F64Attr:$lr,
+                       DefaultValuedAttr<I64Attr, "0">:$warmup,
+                       DefaultValuedAttr<I64Attr, "1">:$every,
+                       DefaultValuedAttr<F64Attr, "0.1">:$gamma,
+                       DefaultValuedAttr<F64Attr, "0.0">:$min_lr);
+  let results = (outs Kiln_FloatScalar:$result);
+  let assemblyFormat = [{
+    $step `,` $total_steps attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Kiln_ClipGradNormOp : Kiln_InferredOp<"clip_grad_norm"> {
+  let summary = "Scales gradients down to a maximum global norm";
+  let description = [{
+    Computes the L2 norm of all `grads` taken together and, as
+    `torch.nn.utils.clip_grad_norm_` does, multiplies every gradient by
+    `min(1, max_norm / (norm + 1e-6))`. Results are the scaled gradients, in
+    order.
+
+    Example:
+
+    ```mlir
+    %g0, %g1 = kiln.clip_grad_norm %dw, %db {max_norm = 1.0 : f64}
+        : (tensor<10x128xf32>, tensor<10xf32>) -> (tensor<10x128xf32>, tensor<10xf32>)
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_FloatTensor>:$grads, F64Attr:$max_norm);
+  let results = (outs Variadic<Kiln_FloatTensor>:$results);
+  let assemblyFormat =
+      "$grads attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // KILN_OPTIMIZER_OPS_TD

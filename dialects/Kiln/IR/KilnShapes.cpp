@@ -161,8 +161,9 @@ LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
   if (failed(end))
     return failure();
   if (*start > *end)
-    return check.fail("start_dim ", adaptor.getStartDim(),
-                      " comes after end_dim ", adaptor.getEndDim());
+    return check.fail("start_dim ", static_cast<int64_t>(adaptor.getStartDim()),
+                      " comes after end_dim ",
+                      static_cast<int64_t>(adaptor.getEndDim()));
   SmallVector<int64_t> shape(dims.begin(), dims.begin() + *start);
   int64_t merged = 1;
   for (int64_t d = *start; d <= *end; ++d)
@@ -304,11 +305,11 @@ LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
   auto ids = check.tensor(adaptor.getIds(), "ids");
   if (failed(ids))
     return failure();
-  if (adaptor.getNumClasses() <= 0)
-    return check.fail("num_classes must be positive, got ",
-                      adaptor.getNumClasses());
+  int64_t numClasses = adaptor.getNumClasses();
+  if (numClasses <= 0)
+    return check.fail("num_classes must be positive, got ", numClasses);
   SmallVector<int64_t> shape(ids->getShape());
-  shape.push_back(adaptor.getNumClasses());
+  shape.push_back(numClasses);
   types.push_back(RankedTensorType::get(
       shape, elementTypeOr32(context, adaptor.getElementType())));
   return success();

@@ -13,6 +13,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <cstdio>
 #include <optional>
@@ -143,6 +144,20 @@ inline int64_t windowOutputSize(int64_t input, int64_t kernel, int64_t stride,
   int64_t span = input + 2 * padding - dilation * (kernel - 1) - 1;
   return span < 0 ? -1 : span / stride + 1;
 }
+
+/// The [N, outChannels, OH, OW] result shape of a convolution of an input
+/// [N, C, H, W] by a window of `kernel` sizes; checks the window attributes.
+FailureOr<llvm::SmallVector<int64_t>>
+convolutionShape(const Checker &check, ArrayRef<int64_t> inputShape,
+                 int64_t outChannels, ArrayRef<int64_t> kernel,
+                 ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
+                 ArrayRef<int64_t> dilation);
+
+/// The [N, C, OH, OW] result shape of pooling an input [N, C, H, W].
+FailureOr<llvm::SmallVector<int64_t>>
+poolShape(const Checker &check, ArrayRef<int64_t> inputShape,
+          ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
+          ArrayRef<int64_t> padding);
 
 } // namespace kiln::detail
 
