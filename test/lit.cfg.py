@@ -22,3 +22,15 @@ if os.path.exists(os.path.join(config.kiln_tools_dir, "kiln-fuzz-frontend")):
     llvm_config.add_tool_substitutions(["kiln-fuzz-frontend"], tool_dirs)
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_obj", config.kiln_obj_root))
+
+# Tests that compare with PyTorch run with Debian's python3-torch and skip,
+# as unsupported, where it is missing.
+import subprocess
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%pylib", os.path.join(config.kiln_src_root, "tools", "pylib")))
+try:
+    subprocess.run(["/usr/bin/python3", "-c", "import torch"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config.available_features.add("torch")
+except (OSError, subprocess.CalledProcessError):
+    lit_config.note("PyTorch is missing: the tests that compare with it are skipped")
