@@ -126,9 +126,12 @@ def Kiln_DropoutOp : Kiln_InferredOp<"dropout"> {
   let summary = "Seeded, counter-based dropout";
   let description = [{
     Zeroes each element with probability `p` and scales the others by
-    `1 / (1 - p)`. Whether element `i` is kept is a pure function of `seed`,
-    the scalar `counter` (the training step, so that each step draws a new
-    mask) and `i`: the same program and inputs always give the same result.
+    `1 / (1 - p)`. Element `i` (in row-major order) is kept when
+    `kiln_uniform(seed, counter, i) >= p`, a pure function of `seed`, the
+    scalar `counter` (the training step, so that each step draws a new mask)
+    and `i` defined in the runtime's `kiln/Random.h`: the same program and
+    inputs always give the same result, on any backend. Applying the same
+    dropout to a gradient is its adjoint.
 
     Example:
 
