@@ -9,10 +9,12 @@
 #include "Frontend/Parser.h"
 #include "Frontend/Sema.h"
 #include "MLIRGen/MLIRGen.h"
+#include "Pipelines/Pipelines.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -25,7 +27,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { AST, Kiln };
+enum class Stage { AST, Kiln, KilnGrad, TrainStep };
 
 cl::OptionCategory kilnCategory("kilnc options");
 
@@ -40,7 +42,11 @@ cl::opt<Stage> emit(
     "emit", cl::desc("The stage to stop after and print"),
     cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree"),
                clEnumValN(Stage::Kiln, "kiln",
-                          "the model in the kiln dialect")),
+                          "the model in the kiln dialect"),
+               clEnumValN(Stage::KilnGrad, "kiln-grad",
+                          "with its gradient function (kiln-autodiff)"),
+               clEnumValN(Stage::TrainStep, "train-step",
+                          "with the training and evaluation steps")),
     cl::init(Stage::Kiln), cl::cat(kilnCategory));
 
 cl::opt<int64_t> batchSize(
@@ -87,6 +93,17 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
       kiln::mlirGen(context, *program, sourceMgr);
   if (!ir)
     return false;
+  if (emit != Stage::Kiln) {
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return false;
+    if (emit == Stage::KilnGrad)
+      kiln::buildGradientPipeline(pm);
+    else
+      kiln::buildTrainStepPipeline(pm);
+    if (failed(pm.run(*ir)))
+      return false;
+  }
   ir->print(os);
   return true;
 }
@@ -124,6 +141,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
   cl::HideUnrelatedOptions({&kilnCategory});
   cl::ParseCommandLineOptions(argc, argv, "Kiln compiler\n");
   if (batchSize.getNumOccurrences() && batchSize <= 0)

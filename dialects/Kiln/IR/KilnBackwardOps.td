@@ -12,7 +12,7 @@
 
 include "Kiln/IR/KilnBase.td"
 
-def Kiln_BroadcastToOp : Kiln_InferredOp<"broadcast_to"> {
+def Kiln_BroadcastToOp : Kiln_InferredOp<"broadcast_to", [Kiln_Differentiable]> {
   let summary = "Broadcasts a tensor to a shape";
   let description = [{
     Repeats `input` to `shape` by NumPy's broadcasting rules: the input's
@@ -33,7 +33,7 @@ def Kiln_BroadcastToOp : Kiln_InferredOp<"broadcast_to"> {
   let hasFolder = 1;
 }
 
-def Kiln_ScatterSliceOp : Kiln_InferredOp<"scatter_slice"> {
+def Kiln_ScatterSliceOp : Kiln_InferredOp<"scatter_slice", [Kiln_Differentiable]> {
   let summary = "A zero tensor with a strided window set from another";
   let description = [{
     Returns a tensor of `shape` that is zero except at the window that
@@ -54,6 +54,29 @@ def Kiln_ScatterSliceOp : Kiln_InferredOp<"scatter_slice"> {
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat =
       "$source attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_ReduceMaxBackwardOp : Kiln_InferredOp<"reduce_max_backward"> {
+  let summary = "Gradient of reduce_max";
+  let description = [{
+    The gradient, of the shape of `input`, of a `kiln.reduce_max` with these
+    `axes` and `keep_dims`: each reduced group's `grad` is shared equally by
+    the positions of the group that hold its maximum (as `torch.amax`'s
+    gradient), and the other positions get zero.
+
+    Example:
+
+    ```mlir
+    %dx = kiln.reduce_max_backward %dy, %x {axes = array<i64: 1>}
+        : (tensor<64xf32>, tensor<64x10xf32>) -> tensor<64x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "false">:$keep_dims);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$grad `,` $input attr-dict `:` functional-type(operands, results)";
 }
 
 def Kiln_ReluBackwardOp : Kiln_InferredOp<"relu_backward"> {

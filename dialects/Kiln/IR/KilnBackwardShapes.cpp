@@ -101,6 +101,26 @@ LogicalResult ScatterSliceOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult ReduceMaxBackwardOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  Checker check(loc, getOperationName());
+  SmallVector<Type> forward;
+  ReduceMaxOp::Properties properties;
+  properties.axes = adaptor.getAxesAttr();
+  properties.keep_dims = adaptor.getKeepDimsAttr();
+  if (failed(ReduceMaxOp::inferReturnTypes(context, loc, adaptor.getInput(),
+                                           nullptr, &properties, {}, forward)))
+    return failure();
+  auto grad = check.tensor(adaptor.getGrad(), "grad");
+  if (failed(grad) ||
+      failed(check.shapeIs(*grad, cast<RankedTensorType>(forward[0]).getShape(),
+                           "grad")))
+    return failure();
+  types.push_back(adaptor.getInput().getType());
+  return success();
+}
+
 LogicalResult ReluBackwardOp::inferReturnTypes(MLIRContext *,
                                                std::optional<Location> loc,
                                                Adaptor adaptor,

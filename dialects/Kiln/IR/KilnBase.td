@@ -8,6 +8,7 @@ include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "Kiln/IR/KilnInterfaces.td"
 
 def Kiln_Dialect : Dialect {
   let name = "kiln";
@@ -78,6 +79,10 @@ def Kiln_GeluApproximationAttr
 // Base operation classes
 //===----------------------------------------------------------------------===//
 
+// An op whose adjoint rule lives in KilnAdjoints.cpp.
+def Kiln_Differentiable
+    : DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>;
+
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic, !listconcat(traits, [Pure])>;
 
@@ -104,7 +109,8 @@ class Kiln_InferredOp<string mnemonic, list<Trait> traits = []>
 // An elementwise function of one floating-point tensor.
 class Kiln_UnaryOp<string mnemonic, list<Trait> traits = []>
     : Kiln_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType,
-                                             InferTypeOpInterface])> {
+                                             InferTypeOpInterface,
+                                             Kiln_Differentiable])> {
   let arguments = (ins Kiln_FloatTensor:$input);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
@@ -113,7 +119,7 @@ class Kiln_UnaryOp<string mnemonic, list<Trait> traits = []>
 // An elementwise function of two floating-point tensors that broadcast
 // against each other as in NumPy and PyTorch.
 class Kiln_BinaryOp<string mnemonic, list<Trait> traits = []>
-    : Kiln_InferredOp<mnemonic, traits> {
+    : Kiln_InferredOp<mnemonic, !listconcat(traits, [Kiln_Differentiable])> {
   let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat =
@@ -122,7 +128,7 @@ class Kiln_BinaryOp<string mnemonic, list<Trait> traits = []>
 
 // A reduction over a set of axes.
 class Kiln_ReductionOp<string mnemonic, list<Trait> traits = []>
-    : Kiln_InferredOp<mnemonic, traits> {
+    : Kiln_InferredOp<mnemonic, !listconcat(traits, [Kiln_Differentiable])> {
   let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$axes,
                        DefaultValuedAttr<BoolAttr, "false">:$keep_dims);
   let results = (outs Kiln_FloatTensor:$result);

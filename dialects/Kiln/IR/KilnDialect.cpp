@@ -11,6 +11,7 @@ using namespace kiln;
 
 #include "Kiln/IR/KilnDialect.cpp.inc"
 #include "Kiln/IR/KilnEnums.cpp.inc"
+#include "Kiln/IR/KilnInterfaces.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "Kiln/IR/KilnAttrs.cpp.inc"

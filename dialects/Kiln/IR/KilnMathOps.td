@@ -69,7 +69,7 @@ def Kiln_ExpOp : Kiln_MathOp<"exp", "exp(x)">;
 def Kiln_LogOp : Kiln_MathOp<"log", "log(x)">;
 def Kiln_SqrtOp : Kiln_MathOp<"sqrt", "sqrt(x)">;
 
-def Kiln_GeluOp : Kiln_Op<"gelu", [SameOperandsAndResultType,
+def Kiln_GeluOp : Kiln_Op<"gelu", [Kiln_Differentiable, SameOperandsAndResultType,
                                    InferTypeOpInterface]> {
   let summary = "Elementwise Gaussian error linear unit";
   let description = [{
@@ -97,7 +97,7 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [SameOperandsAndResultType,
 //===----------------------------------------------------------------------===//
 
 class Kiln_SoftmaxLikeOp<string mnemonic, string formula>
-    : Kiln_InferredOp<mnemonic> {
+    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable]> {
   let summary = formula # " along one axis";
   let description = [{
     Computes `}] # formula # [{` along `axis` (the last one by default),
@@ -191,7 +191,7 @@ def Kiln_CountEqualOp : Kiln_InferredOp<"count_equal"> {
 // Matrix products
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatmulOp : Kiln_InferredOp<"matmul"> {
+def Kiln_MatmulOp : Kiln_InferredOp<"matmul", [Kiln_Differentiable]> {
   let summary = "Batched matrix product with broadcast batch dimensions";
   let description = [{
     Multiplies `lhs` of shape `[B1..., M, K]` by `rhs` of shape `[B2..., K, N]`

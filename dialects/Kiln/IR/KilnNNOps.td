@@ -5,7 +5,7 @@
 
 include "Kiln/IR/KilnBase.td"
 
-def Kiln_Conv2DOp : Kiln_InferredOp<"conv2d"> {
+def Kiln_Conv2DOp : Kiln_InferredOp<"conv2d", [Kiln_Differentiable]> {
   let summary = "2-D convolution of NCHW images with OIHW filters";
   let description = [{
     Convolves `input` `[N, C, H, W]` with `weight` `[O, C, KH, KW]` and adds
@@ -36,7 +36,7 @@ def Kiln_Conv2DOp : Kiln_InferredOp<"conv2d"> {
 
 class Kiln_Pool2DOp<string mnemonic, string what, dag extraArgs = (ins),
                     string extraDescription = "">
-    : Kiln_InferredOp<mnemonic> {
+    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable]> {
   let summary = "2-D " # what # " pooling of NCHW images";
   let description = [{
     Takes the }] # what # [{ of each `kernel` window of `input` `[N, C, H, W]`,
@@ -73,7 +73,7 @@ def Kiln_AvgPool2DOp : Kiln_Pool2DOp<"avg_pool2d", "average",
     `count_include_pad` (the default, as in PyTorch) the average divides by the
     full kernel size; without it, by the number of unpadded elements.}]>;
 
-def Kiln_LinearOp : Kiln_InferredOp<"linear"> {
+def Kiln_LinearOp : Kiln_InferredOp<"linear", [Kiln_Differentiable]> {
   let summary = "Affine map y = x W^T + b";
   let description = [{
     Applies `weight` `[OUT, IN]` and the optional `bias` `[OUT]` to the last
@@ -95,7 +95,7 @@ def Kiln_LinearOp : Kiln_InferredOp<"linear"> {
   }];
 }
 
-def Kiln_LayerNormOp : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments]> {
+def Kiln_LayerNormOp : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments, Kiln_Differentiable]> {
   let summary = "Layer normalization over the trailing dimensions";
   let description = [{
     Normalizes `input` to zero mean and unit variance (biased variance, plus
@@ -122,7 +122,7 @@ def Kiln_LayerNormOp : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments]>
   }];
 }
 
-def Kiln_DropoutOp : Kiln_InferredOp<"dropout"> {
+def Kiln_DropoutOp : Kiln_InferredOp<"dropout", [Kiln_Differentiable]> {
   let summary = "Seeded, counter-based dropout";
   let description = [{
     Zeroes each element with probability `p` and scales the others by
@@ -148,7 +148,7 @@ def Kiln_DropoutOp : Kiln_InferredOp<"dropout"> {
   let hasFolder = 1;
 }
 
-def Kiln_LSTMOp : Kiln_InferredOp<"lstm"> {
+def Kiln_LSTMOp : Kiln_InferredOp<"lstm", [Kiln_Differentiable]> {
   let summary = "Multi-layer LSTM over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked LSTM layers of `hidden_size` units over `input`
@@ -179,7 +179,7 @@ def Kiln_LSTMOp : Kiln_InferredOp<"lstm"> {
   }];
 }
 
-def Kiln_AttentionOp : Kiln_InferredOp<"attention"> {
+def Kiln_AttentionOp : Kiln_InferredOp<"attention", [Kiln_Differentiable]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     Computes `softmax(query key^T * scale) value` over the last two dimensions,
@@ -207,7 +207,7 @@ def Kiln_AttentionOp : Kiln_InferredOp<"attention"> {
   }];
 }
 
-def Kiln_CrossEntropyOp : Kiln_InferredOp<"cross_entropy"> {
+def Kiln_CrossEntropyOp : Kiln_InferredOp<"cross_entropy", [Kiln_Differentiable]> {
   let summary = "Mean cross-entropy of logits against class labels";
   let description = [{
     For `logits` `[N, C]` and `labels` `[N]` with values in `[0, C)`, returns

@@ -26,5 +26,7 @@ std::string kiln::getResultName(FunctionOpInterface func, unsigned index) {
   for (const char *attr : kNameAttributes)
     if (auto name = func.getResultAttrOfType<StringAttr>(index, attr))
       return name.str();
+  if (auto name = func.getResultAttrOfType<StringAttr>(index, "kiln.grad"))
+    return "grad." + name.str();
   return "result" + std::to_string(index);
 }

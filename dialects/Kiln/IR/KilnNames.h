@@ -23,7 +23,8 @@ namespace kiln {
 std::string getArgumentName(mlir::FunctionOpInterface func, unsigned index);
 
 /// The name of result `index`: its kiln.output, kiln.param or kiln.state
-/// string, or "result<index>" when it has none.
+/// string, "grad.<name>" for the gradient `kiln.grad = "<name>"`, or
+/// "result<index>" when it has none.
 std::string getResultName(mlir::FunctionOpInterface func, unsigned index);
 
 } // namespace kiln

@@ -13,6 +13,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "Kiln/IR/KilnEnums.h.inc"
+#include "Kiln/IR/KilnInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "Kiln/IR/KilnAttrs.h.inc"

@@ -25,7 +25,7 @@ def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike,
   let hasFolder = 1;
 }
 
-def Kiln_ReshapeOp : Kiln_InferredOp<"reshape"> {
+def Kiln_ReshapeOp : Kiln_InferredOp<"reshape", [Kiln_Differentiable]> {
   let summary = "The same elements, in row-major order, in a new shape";
   let description = [{
     Reinterprets `input` with the dimensions given by `shape`, keeping the
@@ -47,7 +47,7 @@ def Kiln_ReshapeOp : Kiln_InferredOp<"reshape"> {
   let hasCanonicalizer = 1;
 }
 
-def Kiln_FlattenOp : Kiln_InferredOp<"flatten"> {
+def Kiln_FlattenOp : Kiln_InferredOp<"flatten", [Kiln_Differentiable]> {
   let summary = "Merges a range of dimensions into one";
   let description = [{
     Merges dimensions `start_dim` to `end_dim` (both included) into one, as
@@ -70,7 +70,7 @@ def Kiln_FlattenOp : Kiln_InferredOp<"flatten"> {
   let hasCanonicalizer = 1;
 }
 
-def Kiln_TransposeOp : Kiln_InferredOp<"transpose"> {
+def Kiln_TransposeOp : Kiln_InferredOp<"transpose", [Kiln_Differentiable]> {
   let summary = "Permutes the dimensions of a tensor";
   let description = [{
     Result dimension `i` is input dimension `permutation[i]`, as in
@@ -91,7 +91,7 @@ def Kiln_TransposeOp : Kiln_InferredOp<"transpose"> {
   let hasCanonicalizer = 1;
 }
 
-def Kiln_ConcatOp : Kiln_InferredOp<"concat"> {
+def Kiln_ConcatOp : Kiln_InferredOp<"concat", [Kiln_Differentiable]> {
   let summary = "Joins tensors along one axis";
   let description = [{
     Concatenates `inputs` along `axis`; all other dimensions must agree, as in
@@ -111,7 +111,7 @@ def Kiln_ConcatOp : Kiln_InferredOp<"concat"> {
   let hasFolder = 1;
 }
 
-def Kiln_SliceOp : Kiln_InferredOp<"slice"> {
+def Kiln_SliceOp : Kiln_InferredOp<"slice", [Kiln_Differentiable]> {
   let summary = "A strided window of a tensor";
   let description = [{
     Takes `sizes[d]` elements along each dimension `d`, starting at
@@ -134,7 +134,7 @@ def Kiln_SliceOp : Kiln_InferredOp<"slice"> {
   let hasFolder = 1;
 }
 
-def Kiln_EmbeddingOp : Kiln_InferredOp<"embedding"> {
+def Kiln_EmbeddingOp : Kiln_InferredOp<"embedding", [Kiln_Differentiable]> {
   let summary = "Rows of a table selected by integer ids";
   let description = [{
     For ids of shape `S` and a table `[V, D]`, returns the `[S..., D]` tensor

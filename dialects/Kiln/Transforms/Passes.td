@@ -21,4 +21,45 @@ def KilnShapeInference : Pass<"kiln-shape-inference", "mlir::func::FuncOp"> {
   ];
 }
 
+def KilnAutodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
+  let summary = "Build the gradient function of every function with a loss";
+  let description = [{
+    For each function with a result named `kiln.output = "loss"`, adds
+    `<name>_grad`: the same arguments and results, followed by the gradient of
+    the loss with respect to each differentiated argument (`kiln.grad` names
+    it). Reverse mode at compile time: each op states its adjoint through
+    `DifferentiableOpInterface`, one generic driver applies the rules in
+    reverse order, summing the gradients of values used more than once and
+    asking each op only for the operand gradients that are needed.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+  let options = [
+    Option<"wrt", "wrt", "std::string", /*default=*/"\"params\"",
+           "Differentiate with respect to 'params' (arguments with "
+           "kiln.param) or 'all' (every float argument)">
+  ];
+}
+
+def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
+  let summary = "Build the training step and the evaluation step";
+  let description = [{
+    From the model function (the one with a result named
+    `kiln.output = "loss"`) and the module's `kiln.recipe`, builds:
+
+    * `@train_step(params..., state..., step, total_steps, inputs...)` returning
+      the updated parameters and optimizer state, the loss and the number of
+      correct predictions: forward, loss, backward (as kiln-autodiff), the
+      learning rate of the schedule at `step`, gradient clipping by global
+      norm, and the optimizer update, all with torch.optim's semantics.
+      Parameters are updated in place in the sense that each new parameter is
+      returned under the name of the old one (`kiln.param`); optimizer state
+      is named `kiln.state = "<param>.momentum_buffer"` (SGD with momentum) or
+      `"<param>.exp_avg"` and `"<param>.exp_avg_sq"` (Adam, AdamW). `step`
+      counts updates from 1 and also drives dropout.
+    * `@eval_step(params..., inputs...)` returning the loss and the number of
+      correct predictions, with dropout off.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
 #endif // KILN_TRANSFORMS_PASSES_TD

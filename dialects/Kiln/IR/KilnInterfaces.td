@@ -1,0 +1,33 @@
+//===- KilnInterfaces.td - Interfaces of the kiln dialect -----------------===//
+
+#ifndef KILN_INTERFACES_TD
+#define KILN_INTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+def Kiln_DifferentiableOpInterface
+    : OpInterface<"DifferentiableOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An operation that states its own adjoint: how the gradients of its
+    results give the gradients of its operands. kiln-autodiff applies these
+    local rules, one per op, in reverse order; the rules never look beyond
+    their own op.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, the gradients of the operands
+        whose `needed` entry is true, given the gradients of the results
+        (`resultGrads`, one per result, null for a result that does not reach
+        the loss). Sets `operandGrads` (one entry per operand, resized by the
+        caller and null on entry) and leaves unneeded entries null.
+      }],
+      "::llvm::LogicalResult", "buildAdjoint",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::llvm::ArrayRef<::mlir::Value>":$resultGrads,
+           "::llvm::ArrayRef<bool>":$needed,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>
+  ];
+}
+
+#endif // KILN_INTERFACES_TD

@@ -1,0 +1,31 @@
+//===- Autodiff.h - Reverse-mode differentiation of kiln functions --------===//
+
+#ifndef KILN_TRANSFORMS_AUTODIFF_H
+#define KILN_TRANSFORMS_AUTODIFF_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace kiln {
+
+/// Builds, next to `func`, the function `<name>_grad`: the same arguments,
+/// the same results, followed by the gradient of result `lossIndex` (a float
+/// scalar) with respect to each argument in `wrt`, in that order, named
+/// `kiln.grad = <argument name>`.
+///
+/// Reverse mode, one local rule per op (DifferentiableOpInterface): only ops
+/// between the `wrt` arguments and the loss get adjoints, gradients of values
+/// used several times are summed, and an op is asked only for the operand
+/// gradients that lead back to a `wrt` argument (no gradient for a batch).
+mlir::FailureOr<mlir::func::FuncOp>
+buildGradientFunction(mlir::func::FuncOp func, unsigned lossIndex,
+                      llvm::ArrayRef<unsigned> wrt);
+
+/// The index of the result named `kiln.output = "loss"`, if any.
+std::optional<unsigned> findLossResult(mlir::func::FuncOp func);
+
+/// The arguments that are parameters (`kiln.param`), in order.
+llvm::SmallVector<unsigned> parameterArguments(mlir::func::FuncOp func);
+
+} // namespace kiln
+
+#endif // KILN_TRANSFORMS_AUTODIFF_H

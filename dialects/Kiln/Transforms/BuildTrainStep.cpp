@@ -1,0 +1,328 @@
+//===- BuildTrainStep.cpp - The training and evaluation steps -------------===//
+//
+// Builds, from the model function and the module's `kiln.recipe`:
+//
+//   @train_step(params, optimizer state, step, total_steps, inputs)
+//       -> (new params, new state, loss, correct)
+//   @eval_step(params, inputs) -> (loss, correct)
+//
+// The training step is one function: forward, loss, backward (kiln-autodiff),
+// the learning rate of the schedule at `step`, gradient clipping and the
+// optimizer update, with torch.optim's semantics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kiln/IR/KilnNames.h"
+#include "Kiln/Transforms/Autodiff.h"
+#include "Kiln/Transforms/Passes.h"
+
+#include "mlir/IR/IRMapping.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNBUILDTRAINSTEP
+#include "Kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// The optimizer state that one parameter needs, by name suffix.
+SmallVector<StringRef> stateNames(StringRef optimizer, double momentum) {
+  if (optimizer == "sgd")
+    return momentum != 0 ? SmallVector<StringRef>{"momentum_buffer"}
+                         : SmallVector<StringRef>{};
+  return {"exp_avg", "exp_avg_sq"};
+}
+
+double getF64(DictionaryAttr dict, StringRef name, double fallback = 0) {
+  auto attr = dict.getAs<FloatAttr>(name);
+  return attr ? attr.getValueAsDouble() : fallback;
+}
+
+int64_t getI64(DictionaryAttr dict, StringRef name, int64_t fallback = 0) {
+  auto attr = dict.getAs<IntegerAttr>(name);
+  return attr ? attr.getInt() : fallback;
+}
+
+/// Index of the result named `kiln.output = name`, if any.
+std::optional<unsigned> findResult(func::FuncOp func, StringRef name) {
+  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+    if (auto attr = func.getResultAttrOfType<StringAttr>(i, "kiln.output"))
+      if (attr.getValue() == name)
+        return i;
+  return std::nullopt;
+}
+
+/// Arguments and results of a function being built, with their attributes.
+struct Signature {
+  SmallVector<Type> types;
+  SmallVector<DictionaryAttr> attrs;
+  SmallVector<Location> locs;
+
+  void add(Type type, DictionaryAttr attr, Location loc) {
+    types.push_back(type);
+    attrs.push_back(attr);
+    locs.push_back(loc);
+  }
+};
+
+class TrainStepBuilder {
+public:
+  TrainStepBuilder(func::FuncOp model, DictionaryAttr recipe)
+      : model(model), recipe(recipe), builder(model) {
+    builder.setInsertionPointAfter(model);
+  }
+
+  LogicalResult buildTrainStep();
+  LogicalResult buildEvalStep();
+
+private:
+  DictionaryAttr named(StringRef attr, StringRef value) {
+    return builder.getDictionaryAttr(
+        builder.getNamedAttr(attr, builder.getStringAttr(value)));
+  }
+  DictionaryAttr unit(StringRef attr) {
+    return builder.getDictionaryAttr(
+        builder.getNamedAttr(attr, builder.getUnitAttr()));
+  }
+  func::FuncOp createFunction(StringRef name, const Signature &args,
+                              const Signature &results);
+  /// Updates one parameter; appends the new parameter and state.
+  void update(Location loc, Value param, Value grad, ArrayRef<Value> state,
+              Value lr, Value step, SmallVectorImpl<Value> &newParams,
+              SmallVectorImpl<Value> &newState);
+
+  func::FuncOp model;
+  DictionaryAttr recipe;
+  OpBuilder builder;
+};
+
+func::FuncOp TrainStepBuilder::createFunction(StringRef name,
+                                              const Signature &args,
+                                              const Signature &results) {
+  auto func = func::FuncOp::create(builder, model.getLoc(), name,
+                                   builder.getFunctionType(args.types,
+                                                           results.types));
+  func.setAllArgAttrs(args.attrs);
+  func.setAllResultAttrs(results.attrs);
+  OpBuilder::InsertionGuard guard(builder);
+  builder.createBlock(&func.getBody(), {}, args.types, args.locs);
+  return func;
+}
+
+void TrainStepBuilder::update(Location loc, Value param, Value grad,
+                              ArrayRef<Value> state, Value lr, Value step,
+                              SmallVectorImpl<Value> &newParams,
+                              SmallVectorImpl<Value> &newState) {
+  auto optimizer = recipe.getAs<DictionaryAttr>("optimizer");
+  StringRef kind = optimizer.getAs<StringAttr>("kind").getValue();
+  double decay = getF64(optimizer, "weight_decay");
+  if (kind == "sgd") {
+    auto sgd = SGDOp::create(
+        builder, loc, param, grad, lr, step,
+        state.empty() ? Value() : state.front(),
+        builder.getF64FloatAttr(getF64(optimizer, "momentum")),
+        builder.getF64FloatAttr(getF64(optimizer, "dampening")),
+        builder.getF64FloatAttr(decay),
+        builder.getBoolAttr(optimizer.getAs<BoolAttr>("nesterov").getValue()));
+    newParams.push_back(sgd.getNewParam());
+    if (Value buffer = sgd.getNewMomentumBuffer())
+      newState.push_back(buffer);
+    return;
+  }
+  FloatAttr beta1 = builder.getF64FloatAttr(getF64(optimizer, "beta1"));
+  FloatAttr beta2 = builder.getF64FloatAttr(getF64(optimizer, "beta2"));
+  FloatAttr eps = builder.getF64FloatAttr(getF64(optimizer, "eps"));
+  FloatAttr decayAttr = builder.getF64FloatAttr(decay);
+  auto collect = [&](auto op) {
+    newParams.push_back(op.getNewParam());
+    newState.push_back(op.getNewExpAvg());
+    newState.push_back(op.getNewExpAvgSq());
+  };
+  if (kind == "adam")
+    collect(AdamOp::create(builder, loc, param, grad, state[0], state[1], lr,
+                           step, beta1, beta2, eps, decayAttr));
+  else
+    collect(AdamWOp::create(builder, loc, param, grad, state[0], state[1], lr,
+                            step, beta1, beta2, eps, decayAttr));
+}
+
+LogicalResult TrainStepBuilder::buildTrainStep() {
+  std::optional<unsigned> lossIndex = findLossResult(model);
+  SmallVector<unsigned> params = parameterArguments(model);
+  FailureOr<func::FuncOp> grad =
+      buildGradientFunction(model, *lossIndex, params);
+  if (failed(grad))
+    return failure();
+
+  auto optimizer = recipe.getAs<DictionaryAttr>("optimizer");
+  StringRef kind = optimizer.getAs<StringAttr>("kind").getValue();
+  SmallVector<StringRef> states =
+      stateNames(kind, getF64(optimizer, "momentum"));
+
+  // Arguments: parameters, their state, step, total_steps, inputs.
+  Signature args, results;
+  Type i64Scalar = RankedTensorType::get({}, builder.getI64Type());
+  for (unsigned i : params)
+    args.add(model.getArgumentTypes()[i], model.getArgAttrDict(i),
+             model.getArgument(i).getLoc());
+  for (unsigned i : params)
+    for (StringRef state : states)
+      args.add(model.getArgumentTypes()[i],
+               named("kiln.state", getArgumentName(model, i) + "." + state.str()),
+               model.getArgument(i).getLoc());
+  unsigned stepArg = args.types.size();
+  args.add(i64Scalar, unit("kiln.step"), model.getLoc());
+  args.add(i64Scalar, unit("kiln.total_steps"), model.getLoc());
+  SmallVector<unsigned> inputs;
+  for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
+    if (model.getArgAttr(i, "kiln.input")) {
+      inputs.push_back(i);
+      args.add(model.getArgumentTypes()[i], model.getArgAttrDict(i),
+               model.getArgument(i).getLoc());
+    }
+
+  // Results: new parameters, new state, loss, correct.
+  for (unsigned i : params)
+    results.add(model.getArgumentTypes()[i],
+                named("kiln.param", getArgumentName(model, i)), model.getLoc());
+  for (unsigned i : params)
+    for (StringRef state : states)
+      results.add(model.getArgumentTypes()[i],
+                  named("kiln.state",
+                        getArgumentName(model, i) + "." + state.str()),
+                  model.getLoc());
+  results.add(model.getResultTypes()[*lossIndex], named("kiln.output", "loss"),
+              model.getLoc());
+  std::optional<unsigned> correctIndex = findResult(model, "correct");
+  if (correctIndex)
+    results.add(model.getResultTypes()[*correctIndex],
+                named("kiln.output", "correct"), model.getLoc());
+
+  func::FuncOp step = createFunction("train_step", args, results);
+  Block &body = step.getBody().front();
+  IRMapping mapping;
+  for (auto [n, i] : llvm::enumerate(params))
+    mapping.map(grad->getArgument(i), body.getArgument(n));
+  for (auto [n, i] : llvm::enumerate(inputs))
+    mapping.map(grad->getArgument(i), body.getArgument(stepArg + 2 + n));
+  // Dropout draws from the step counter.
+  for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
+    if (model.getArgAttr(i, "kiln.step"))
+      mapping.map(grad->getArgument(i), body.getArgument(stepArg));
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(&body);
+  for (Operation &op : grad->getBody().front().without_terminator())
+    builder.clone(op, mapping);
+  auto gradReturn =
+      cast<func::ReturnOp>(grad->getBody().front().getTerminator());
+  auto mapped = [&](unsigned result) {
+    return mapping.lookup(gradReturn.getOperand(result));
+  };
+  SmallVector<Value> grads;
+  for (unsigned n = 0; n < params.size(); ++n)
+    grads.push_back(mapped(model.getNumResults() + n));
+
+  Location loc = model.getLoc();
+  auto schedule = recipe.getAs<DictionaryAttr>("schedule");
+  Value lr = LearningRateOp::create(
+      builder, loc, body.getArgument(stepArg), body.getArgument(stepArg + 1),
+      schedule.getAs<StringAttr>("kind"),
+      builder.getF64FloatAttr(getF64(optimizer, "lr")),
+      builder.getI64IntegerAttr(getI64(schedule, "warmup")),
+      builder.getI64IntegerAttr(getI64(schedule, "every", 1)),
+      builder.getF64FloatAttr(getF64(schedule, "gamma", 0.1)),
+      builder.getF64FloatAttr(getF64(schedule, "min_lr")));
+  if (auto clip = recipe.getAs<FloatAttr>("clip_grad_norm")) {
+    auto clipped = ClipGradNormOp::create(builder, loc, grads, clip);
+    grads.assign(clipped.getResults().begin(), clipped.getResults().end());
+  }
+
+  SmallVector<Value> newParams, newState;
+  for (auto [n, grad] : llvm::enumerate(grads)) {
+    ArrayRef<BlockArgument> state = body.getArguments().slice(
+        params.size() + n * states.size(), states.size());
+    update(model.getArgument(params[n]).getLoc(), body.getArgument(n), grad,
+           SmallVector<Value>(state.begin(), state.end()), lr,
+           body.getArgument(stepArg), newParams, newState);
+  }
+  SmallVector<Value> returned = newParams;
+  llvm::append_range(returned, newState);
+  returned.push_back(mapped(*lossIndex));
+  if (correctIndex)
+    returned.push_back(mapped(*correctIndex));
+  func::ReturnOp::create(builder, loc, returned);
+  grad->erase();
+  return success();
+}
+
+LogicalResult TrainStepBuilder::buildEvalStep() {
+  // The model in evaluation mode: dropout off, only the loss and the count
+  // of correct predictions returned.
+  Signature args, results;
+  SmallVector<unsigned> kept;
+  for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
+    if (!model.getArgAttr(i, "kiln.step")) {
+      kept.push_back(i);
+      args.add(model.getArgumentTypes()[i], model.getArgAttrDict(i),
+               model.getArgument(i).getLoc());
+    }
+  SmallVector<unsigned> outputs = {*findLossResult(model)};
+  if (std::optional<unsigned> correct = findResult(model, "correct"))
+    outputs.push_back(*correct);
+  for (unsigned i : outputs)
+    results.add(model.getResultTypes()[i], model.getResultAttrDict(i),
+                model.getLoc());
+
+  func::FuncOp eval = createFunction("eval_step", args, results);
+  Block &body = eval.getBody().front();
+  IRMapping mapping;
+  for (auto [n, i] : llvm::enumerate(kept))
+    mapping.map(model.getArgument(i), body.getArgument(n));
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(&body);
+  for (Operation &op : model.getBody().front().without_terminator()) {
+    if (auto dropout = dyn_cast<DropoutOp>(op)) {
+      mapping.map(dropout.getResult(), mapping.lookup(dropout.getInput()));
+      continue;
+    }
+    builder.clone(op, mapping);
+  }
+  auto modelReturn =
+      cast<func::ReturnOp>(model.getBody().front().getTerminator());
+  SmallVector<Value> returned;
+  for (unsigned i : outputs)
+    returned.push_back(mapping.lookup(modelReturn.getOperand(i)));
+  func::ReturnOp::create(builder, model.getLoc(), returned);
+  return success();
+}
+
+struct BuildTrainStepPass
+    : kiln::impl::KilnBuildTrainStepBase<BuildTrainStepPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto recipe = module->getAttrOfType<DictionaryAttr>("kiln.recipe");
+    if (!recipe) {
+      module.emitError("kiln-build-train-step needs the module attribute "
+                       "kiln.recipe; a Kiln file's train section gives it");
+      return signalPassFailure();
+    }
+    func::FuncOp model;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!func->hasAttr("kiln.gradient_of") && findLossResult(func))
+        model = func;
+    if (!model) {
+      module.emitError("kiln-build-train-step found no function with a "
+                       "result named kiln.output = \"loss\"");
+      return signalPassFailure();
+    }
+    TrainStepBuilder builder(model, recipe);
+    if (failed(builder.buildEvalStep()) || failed(builder.buildTrainStep()))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
