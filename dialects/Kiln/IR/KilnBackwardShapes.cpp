@@ -106,11 +106,8 @@ LogicalResult ReduceMaxBackwardOp::inferReturnTypes(
     SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
   SmallVector<Type> forward;
-  ReduceMaxOp::Properties properties;
-  properties.axes = adaptor.getAxesAttr();
-  properties.keep_dims = adaptor.getKeepDimsAttr();
-  if (failed(ReduceMaxOp::inferReturnTypes(context, loc, adaptor.getInput(),
-                                           nullptr, &properties, {}, forward)))
+  if (failed(inferReduction(check, adaptor.getInput(), adaptor.getAxes(),
+                            adaptor.getKeepDims(), forward)))
     return failure();
   auto grad = check.tensor(adaptor.getGrad(), "grad");
   if (failed(grad) ||
@@ -298,13 +295,9 @@ LogicalResult LSTMBackwardOp::inferReturnTypes(MLIRContext *context,
   Checker check(loc, getOperationName());
   // The forward op's rules check the input and the weights.
   SmallVector<Type> forward;
-  LSTMOp::Properties properties;
-  properties.hidden_size = adaptor.getHiddenSizeAttr();
-  properties.num_layers = adaptor.getNumLayersAttr();
-  SmallVector<Value> forwardOperands = {adaptor.getInput()};
-  llvm::append_range(forwardOperands, adaptor.getWeights());
-  if (failed(LSTMOp::inferReturnTypes(context, loc, forwardOperands, nullptr,
-                                      &properties, {}, forward)))
+  if (failed(inferLSTM(check, adaptor.getInput(), adaptor.getWeights(),
+                       adaptor.getHiddenSize(), adaptor.getNumLayers(),
+                       forward)))
     return failure();
   Value results[] = {adaptor.getOutput(), adaptor.getFinalHidden(),
                      adaptor.getFinalCell()};
@@ -333,13 +326,11 @@ LogicalResult AttentionBackwardOp::inferReturnTypes(
     SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
   SmallVector<Type> forward;
-  AttentionOp::Properties properties;
-  properties.causal = adaptor.getCausalAttr();
-  properties.scale = adaptor.getScaleAttr();
-  if (failed(AttentionOp::inferReturnTypes(
-          context, loc,
-          ValueRange{adaptor.getQuery(), adaptor.getKey(), adaptor.getValue()},
-          nullptr, &properties, {}, forward)))
+  std::optional<double> scale;
+  if (auto attr = adaptor.getScale())
+    scale = attr->convertToDouble();
+  if (failed(inferAttention(check, adaptor.getQuery(), adaptor.getKey(),
+                            adaptor.getValue(), scale, forward)))
     return failure();
   auto grad = check.tensor(adaptor.getGrad(), "grad");
   if (failed(grad) ||

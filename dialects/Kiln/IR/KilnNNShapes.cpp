@@ -256,21 +256,17 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
-                                       std::optional<Location> loc,
-                                       Adaptor adaptor,
-                                       SmallVectorImpl<Type> &types) {
-  Checker check(loc, getOperationName());
-  auto input = check.tensor(adaptor.getInput(), "input");
+LogicalResult kiln::detail::inferLSTM(const Checker &check, Value inputValue,
+                                      ValueRange weights, int64_t hidden,
+                                      int64_t layers,
+                                      SmallVectorImpl<Type> &types) {
+  auto input = check.tensor(inputValue, "input");
   if (failed(input) || failed(check.rank(*input, 3, "input")))
     return failure();
-  int64_t hidden = adaptor.getHiddenSize();
-  int64_t layers = adaptor.getNumLayers();
   if (hidden <= 0)
     return check.fail("hidden_size must be positive, got ", hidden);
   if (layers <= 0)
     return check.fail("num_layers must be positive, got ", layers);
-  ValueRange weights = adaptor.getWeights();
   if (static_cast<int64_t>(weights.size()) != 4 * layers)
     return check.fail("needs 4 weights per layer (", 4 * layers, " for ",
                       layers, " layers), got ", weights.size());
@@ -297,14 +293,22 @@ LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &types) {
-  Checker check(loc, getOperationName());
-  auto query = check.tensor(adaptor.getQuery(), "query");
-  auto key = check.tensor(adaptor.getKey(), "key");
-  auto value = check.tensor(adaptor.getValue(), "value");
+LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  return inferLSTM(Checker(loc, getOperationName()), adaptor.getInput(),
+                   adaptor.getWeights(), adaptor.getHiddenSize(),
+                   adaptor.getNumLayers(), types);
+}
+
+LogicalResult kiln::detail::inferAttention(const Checker &check, Value queryValue,
+                                           Value keyValue, Value valueValue,
+                                           std::optional<double> scale,
+                                           SmallVectorImpl<Type> &types) {
+  auto query = check.tensor(queryValue, "query");
+  auto key = check.tensor(keyValue, "key");
+  auto value = check.tensor(valueValue, "value");
   if (failed(query) || failed(key) || failed(value) ||
       failed(check.sameElementType({*query, *key, *value},
                                    {"query", "key", "value"})))
@@ -335,12 +339,23 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
     return check.fail("key and value sequences differ in length: ",
                       key->getDimSize(rank - 2), " and ",
                       value->getDimSize(rank - 2));
-  if (auto scale = adaptor.getScale(); scale && !(scale->convertToDouble() > 0))
+  if (scale && !(*scale > 0))
     return check.fail("scale must be positive");
   shape.push_back(query->getDimSize(rank - 2));
   shape.push_back(value->getDimSize(rank - 1));
   types.push_back(RankedTensorType::get(shape, query->getElementType()));
   return success();
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  std::optional<double> scale;
+  if (auto attr = adaptor.getScale())
+    scale = attr->convertToDouble();
+  return inferAttention(Checker(loc, getOperationName()), adaptor.getQuery(),
+                        adaptor.getKey(), adaptor.getValue(), scale, types);
 }
 
 LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,

@@ -25,8 +25,9 @@ Type elementTypeOr32(MLIRContext *context, std::optional<Type> type) {
   return type ? *type : Float32Type::get(context);
 }
 
-/// Result type shared by the reductions.
-LogicalResult inferReduction(const Checker &check, Value input,
+} // namespace
+
+LogicalResult kiln::detail::inferReduction(const Checker &check, Value input,
                              ArrayRef<int64_t> axes, bool keepDims,
                              SmallVectorImpl<Type> &types) {
   auto type = check.tensor(input, "input");
@@ -55,7 +56,6 @@ LogicalResult inferReduction(const Checker &check, Value input,
   return success();
 }
 
-} // namespace
 
 bool kiln::areCompatibleTensorTypes(TypeRange inferred, TypeRange declared) {
   if (inferred.size() != declared.size())

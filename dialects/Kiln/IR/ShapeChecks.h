@@ -12,6 +12,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Value.h"
+#include "mlir/IR/ValueRange.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -158,6 +159,21 @@ FailureOr<llvm::SmallVector<int64_t>>
 poolShape(const Checker &check, ArrayRef<int64_t> inputShape,
           ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
           ArrayRef<int64_t> padding);
+
+/// Result types of lstm (also checked by lstm_backward).
+LogicalResult inferLSTM(const Checker &check, Value input,
+                        mlir::ValueRange weights, int64_t hidden,
+                        int64_t layers, llvm::SmallVectorImpl<mlir::Type> &types);
+
+/// Result type of attention (also checked by attention_backward).
+LogicalResult inferAttention(const Checker &check, Value query, Value key,
+                             Value value, std::optional<double> scale,
+                             llvm::SmallVectorImpl<mlir::Type> &types);
+
+/// Result type of the reductions (also checked by reduce_max_backward).
+LogicalResult inferReduction(const Checker &check, Value input,
+                             ArrayRef<int64_t> axes, bool keepDims,
+                             llvm::SmallVectorImpl<mlir::Type> &types);
 
 } // namespace kiln::detail
 
