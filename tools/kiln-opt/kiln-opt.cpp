@@ -1,5 +1,6 @@
 //===- kiln-opt.cpp - The mlir-opt of Kiln: every kiln pass, one flag each ===//
 
+#include "Conversion/Passes.h"
 #include "Kiln/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -11,11 +12,13 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   kiln::registerKilnPasses();
+  kiln::registerKilnConversionPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<kiln::KilnDialect>();
+  kiln::registerBufferizationInterfaces(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "Kiln optimizer driver: the kiln dialect and its passes\n",

@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
@@ -22,6 +23,9 @@ namespace kiln {
 /// Whether declared result types agree with inferred ones: same element types
 /// and ranks, and equal sizes wherever both are static.
 bool areCompatibleTensorTypes(mlir::TypeRange inferred, mlir::TypeRange declared);
+
+/// Registers how kiln ops bufferize (the runtime call).
+void registerBufferizationInterfaces(mlir::DialectRegistry &registry);
 
 /// Checks an op's operands and attributes through its type inference, then
 /// its declared result types against the inferred ones.

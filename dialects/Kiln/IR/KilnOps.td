@@ -9,5 +9,6 @@ include "Kiln/IR/KilnMathOps.td"
 include "Kiln/IR/KilnNNOps.td"
 include "Kiln/IR/KilnBackwardOps.td"
 include "Kiln/IR/KilnOptimizerOps.td"
+include "Kiln/IR/KilnLoweringOps.td"
 
 #endif // KILN_OPS_TD

@@ -1,0 +1,357 @@
+//===- KilnToRuntime.cpp - Heavy kiln ops as calls of the runtime ---------===//
+//
+// Each heavy op becomes a kiln.runtime_call whose configuration follows the
+// layout that runtime/include/kiln/kiln_runtime.h documents for its kind.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/bit.h"
+
+#include <cmath>
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNLOWERTORUNTIME
+#include "Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+
+int64_t product(ArrayRef<int64_t> sizes) {
+  int64_t result = 1;
+  for (int64_t size : sizes)
+    result *= size;
+  return result;
+}
+
+int64_t bitsOf(double value) { return llvm::bit_cast<int64_t>(value); }
+
+/// Builds runtime calls with consecutive site numbers.
+class RuntimeCallBuilder {
+public:
+  explicit RuntimeCallBuilder(MLIRContext *context) : rewriter(context) {}
+
+  /// Replaces `op` by a call of `kind` with `inputs`, writing new tensors of
+  /// `op`'s result types.
+  RuntimeCallOp replace(Operation *op, RuntimeOpKind kind,
+                        ArrayRef<int64_t> config, ValueRange inputs) {
+    rewriter.setInsertionPoint(op);
+    TypeRange types = op->getResultTypes();
+    SmallVector<Value> outputs;
+    for (Type type : types) {
+      auto tensor = cast<RankedTensorType>(type);
+      outputs.push_back(tensor::EmptyOp::create(
+          rewriter, op->getLoc(), tensor.getShape(), tensor.getElementType()));
+    }
+    int64_t site = nextSite++;
+    auto call = RuntimeCallOp::create(
+        rewriter, op->getLoc(), types,
+        RuntimeOpKindAttr::get(rewriter.getContext(), kind),
+        rewriter.getI64IntegerAttr(site),
+        rewriter.getDenseI64ArrayAttr(config), inputs, outputs);
+    rewriter.replaceOp(op, call.getResults());
+    return call;
+  }
+
+  IRRewriter rewriter;
+  int64_t nextSite = 0;
+  /// Forward sites whose workspace a backward site can use: max pooling by
+  /// its input, the LSTM by its output sequence.
+  llvm::DenseMap<Value, int64_t> maxPoolSites;
+  llvm::DenseMap<Value, int64_t> lstmSites;
+};
+
+/// The [N C H W O KH KW SH SW PH PW DH DW] prefix of convolution configs.
+SmallVector<int64_t> convolutionConfig(ArrayRef<int64_t> input,
+                                       ArrayRef<int64_t> weight,
+                                       ArrayRef<int64_t> stride,
+                                       ArrayRef<int64_t> padding,
+                                       ArrayRef<int64_t> dilation) {
+  return {input[0],   input[1],   input[2],   input[3],   weight[0],
+          weight[2],  weight[3],  stride[0],  stride[1],  padding[0],
+          padding[1], dilation[0], dilation[1]};
+}
+
+/// The [N C H W KH KW SH SW PH PW algorithm] prefix of pooling configs.
+SmallVector<int64_t> poolConfig(ArrayRef<int64_t> input,
+                                ArrayRef<int64_t> kernel,
+                                ArrayRef<int64_t> stride,
+                                ArrayRef<int64_t> padding, int64_t algorithm) {
+  return {input[0],  input[1],  input[2],   input[3],   kernel[0], kernel[1],
+          stride[0], stride[1], padding[0], padding[1], algorithm};
+}
+
+/// [outer size inner log] of a softmax along `axis`.
+SmallVector<int64_t> softmaxConfig(ArrayRef<int64_t> shape, int64_t axis,
+                                   bool log) {
+  int64_t rank = shape.size();
+  axis = axis < 0 ? axis + rank : axis;
+  return {product(shape.take_front(axis)), shape[axis],
+          product(shape.drop_front(axis + 1)), log ? 1 : 0};
+}
+
+/// [batch L S E EV causal scale] of an attention.
+SmallVector<int64_t> attentionConfig(Value query, Value key, Value value,
+                                     bool causal,
+                                     std::optional<APFloat> scale) {
+  ArrayRef<int64_t> q = shapeOf(query), k = shapeOf(key), v = shapeOf(value);
+  double factor = scale ? scale->convertToDouble()
+                        : 1 / std::sqrt(static_cast<double>(q.back()));
+  return {product(q.drop_back(2)), q[q.size() - 2], k[k.size() - 2],
+          q.back(), v.back(), causal ? 1 : 0, bitsOf(factor)};
+}
+
+void lowerMatmul(RuntimeCallBuilder &b, MatmulOp op) {
+  // Batches must be equal or one operand must be a single shared matrix;
+  // any other broadcast is materialized first.
+  Value lhs = op.getLhs(), rhs = op.getRhs();
+  ArrayRef<int64_t> result = shapeOf(op.getResult());
+  ArrayRef<int64_t> batch = result.drop_back(2);
+  auto batchOf = [](Value v) { return shapeOf(v).drop_back(2); };
+  auto expand = [&](Value v) -> Value {
+    if (batchOf(v) == batch || product(batchOf(v)) == 1)
+      return v;
+    SmallVector<int64_t> shape(batch);
+    llvm::append_range(shape, shapeOf(v).take_back(2));
+    b.rewriter.setInsertionPoint(op);
+    return BroadcastToOp::create(b.rewriter, op.getLoc(), v, shape);
+  };
+  lhs = expand(lhs);
+  rhs = expand(rhs);
+  int64_t m = result[result.size() - 2], n = result.back();
+  int64_t k = op.getTransposeLhs() ? shapeOf(lhs)[shapeOf(lhs).size() - 2]
+                                   : shapeOf(lhs).back();
+  int64_t count = product(batch);
+  bool lhsBatched = product(batchOf(lhs)) == count && count > 1;
+  bool rhsBatched = product(batchOf(rhs)) == count && count > 1;
+  b.replace(op, RuntimeOpKind::matmul,
+            {count, m, n, k, op.getTransposeLhs(), op.getTransposeRhs(),
+             lhsBatched, rhsBatched, 0, 0},
+            {lhs, rhs});
+}
+
+void lowerLinear(RuntimeCallBuilder &b, LinearOp op) {
+  ArrayRef<int64_t> input = shapeOf(op.getInput());
+  ArrayRef<int64_t> weight = shapeOf(op.getWeight());
+  SmallVector<Value> inputs = {op.getInput(), op.getWeight()};
+  if (op.getBias())
+    inputs.push_back(op.getBias());
+  // Rows of x times W^T: one matrix, the weight shared.
+  b.replace(op, RuntimeOpKind::matmul,
+            {1, product(input.drop_back()), weight[0], weight[1], 0, 1, 0, 0,
+             op.getBias() ? 1 : 0, 0},
+            inputs);
+}
+
+void lowerLayerNorm(RuntimeCallBuilder &b, LayerNormOp op) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t rank = shape.size(), axis = op.getAxis();
+  axis = axis < 0 ? axis + rank : axis;
+  SmallVector<Value> inputs = {op.getInput()};
+  bool hasWeight = static_cast<bool>(op.getWeight());
+  if (hasWeight) {
+    inputs.push_back(op.getWeight());
+    Value bias = op.getBias();
+    if (!bias) {
+      // The runtime takes a weight and a bias together.
+      b.rewriter.setInsertionPoint(op);
+      auto type = cast<RankedTensorType>(op.getWeight().getType());
+      bias = ConstantOp::create(
+          b.rewriter, op.getLoc(),
+          DenseElementsAttr::get(type,
+                                 b.rewriter.getZeroAttr(type.getElementType())));
+    }
+    inputs.push_back(bias);
+  }
+  b.replace(op, RuntimeOpKind::layer_norm_forward,
+            {product(shape.take_front(axis)), product(shape.drop_front(axis)),
+             bitsOf(op.getEpsilon().convertToDouble()), hasWeight},
+            inputs);
+}
+
+void lowerLayerNormBackward(RuntimeCallBuilder &b, LayerNormBackwardOp op) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t rank = shape.size(), axis = op.getAxis();
+  axis = axis < 0 ? axis + rank : axis;
+  SmallVector<Value> inputs = {op.getGrad(), op.getInput()};
+  if (op.getWeight())
+    inputs.push_back(op.getWeight());
+  b.replace(op, RuntimeOpKind::layer_norm_backward,
+            {product(shape.take_front(axis)), product(shape.drop_front(axis)),
+             bitsOf(op.getEpsilon().convertToDouble()),
+             op.getWeight() ? 1 : 0},
+            inputs);
+}
+
+void lowerLSTM(RuntimeCallBuilder &b, LSTMOp op) {
+  ArrayRef<int64_t> input = shapeOf(op.getInput());
+  SmallVector<Value> inputs = {op.getInput()};
+  llvm::append_range(inputs, op.getWeights());
+  RuntimeCallOp call = b.replace(op, RuntimeOpKind::lstm_forward,
+                                 {input[0], input[1], input[2],
+                                  static_cast<int64_t>(op.getHiddenSize()),
+                                  static_cast<int64_t>(op.getNumLayers())},
+                                 inputs);
+  b.lstmSites[call.getResult(0)] = call.getSite();
+}
+
+void lowerLSTMBackward(RuntimeCallBuilder &b, LSTMBackwardOp op) {
+  ArrayRef<int64_t> input = shapeOf(op.getInput());
+  auto paired = b.lstmSites.find(op.getOutput());
+  int64_t forwardSite = paired == b.lstmSites.end() ? -1 : paired->second;
+  SmallVector<Value> inputs = {op.getInput(),          op.getOutput(),
+                               op.getFinalHidden(),     op.getFinalCell(),
+                               op.getOutputGrad(),      op.getFinalHiddenGrad(),
+                               op.getFinalCellGrad()};
+  llvm::append_range(inputs, op.getWeights());
+  b.replace(op, RuntimeOpKind::lstm_backward,
+            {input[0], input[1], input[2],
+             static_cast<int64_t>(op.getHiddenSize()),
+             static_cast<int64_t>(op.getNumLayers()), forwardSite},
+            inputs);
+}
+
+struct LowerToRuntimePass
+    : kiln::impl::KilnLowerToRuntimeBase<LowerToRuntimePass> {
+  void runOnOperation() override {
+    RuntimeCallBuilder b(&getContext());
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      SmallVector<Operation *> ops;
+      func.walk([&](Operation *op) { ops.push_back(op); });
+      for (Operation *op : ops)
+        lower(b, op);
+    }
+  }
+
+  void lower(RuntimeCallBuilder &b, Operation *op) {
+    llvm::TypeSwitch<Operation *>(op)
+        .Case([&](Conv2DOp conv) {
+          SmallVector<int64_t> config = convolutionConfig(
+              shapeOf(conv.getInput()), shapeOf(conv.getWeight()),
+              conv.getStride(), conv.getPadding(), conv.getDilation());
+          config.append({conv.getBias() ? 1 : 0, 0});
+          b.replace(conv, RuntimeOpKind::conv2d_forward, config,
+                    conv->getOperands());
+        })
+        .Case([&](Conv2DBackwardInputOp conv) {
+          b.replace(conv, RuntimeOpKind::conv2d_backward_data,
+                    convolutionConfig(conv.getInputShape(),
+                                      shapeOf(conv.getWeight()),
+                                      conv.getStride(), conv.getPadding(),
+                                      conv.getDilation()),
+                    {conv.getGrad(), conv.getWeight()});
+        })
+        .Case([&](Conv2DBackwardWeightOp conv) {
+          SmallVector<int64_t> weight = {shapeOf(conv.getGrad())[1],
+                                         shapeOf(conv.getInput())[1],
+                                         conv.getKernel()[0],
+                                         conv.getKernel()[1]};
+          SmallVector<int64_t> config = convolutionConfig(
+              shapeOf(conv.getInput()), weight, conv.getStride(),
+              conv.getPadding(), conv.getDilation());
+          config.push_back(0);
+          b.replace(conv, RuntimeOpKind::conv2d_backward_weights, config,
+                    {conv.getGrad(), conv.getInput()});
+        })
+        .Case([&](MaxPool2DOp pool) {
+          Value input = pool.getInput();
+          RuntimeCallOp call = b.replace(
+              pool, RuntimeOpKind::pool2d_forward,
+              poolConfig(shapeOf(input), pool.getKernel(),
+                         pool.getEffectiveStride(), pool.getPadding(), 0),
+              {input});
+          b.maxPoolSites[input] = call.getSite();
+        })
+        .Case([&](AvgPool2DOp pool) {
+          b.replace(pool, RuntimeOpKind::pool2d_forward,
+                    poolConfig(shapeOf(pool.getInput()), pool.getKernel(),
+                               pool.getEffectiveStride(), pool.getPadding(),
+                               pool.getCountIncludePad() ? 1 : 2),
+                    {pool.getInput()});
+        })
+        .Case([&](MaxPool2DBackwardOp pool) {
+          ArrayRef<int64_t> kernel = pool.getKernel();
+          SmallVector<int64_t> config = poolConfig(
+              shapeOf(pool.getInput()), kernel,
+              pool.getStride().value_or(kernel), pool.getPadding(), 0);
+          auto paired = b.maxPoolSites.find(pool.getInput());
+          config.push_back(paired == b.maxPoolSites.end() ? -1
+                                                           : paired->second);
+          b.replace(pool, RuntimeOpKind::pool2d_backward, config,
+                    {pool.getGrad(), pool.getInput()});
+        })
+        .Case([&](AvgPool2DBackwardOp pool) {
+          // Average pooling reads no input; the runtime ignores it, so the
+          // gradient buffer stands in for it.
+          ArrayRef<int64_t> kernel = pool.getKernel();
+          SmallVector<int64_t> config = poolConfig(
+              pool.getInputShape(), kernel, pool.getStride().value_or(kernel),
+              pool.getPadding(), pool.getCountIncludePad() ? 1 : 2);
+          config.push_back(-1);
+          b.replace(pool, RuntimeOpKind::pool2d_backward, config,
+                    {pool.getGrad(), pool.getGrad()});
+        })
+        .Case([&](MatmulOp matmul) { lowerMatmul(b, matmul); })
+        .Case([&](LinearOp linear) { lowerLinear(b, linear); })
+        .Case([&](SoftmaxOp softmax) {
+          b.replace(softmax, RuntimeOpKind::softmax_forward,
+                    softmaxConfig(shapeOf(softmax.getInput()),
+                                  softmax.getAxis(), false),
+                    {softmax.getInput()});
+        })
+        .Case([&](LogSoftmaxOp softmax) {
+          b.replace(softmax, RuntimeOpKind::softmax_forward,
+                    softmaxConfig(shapeOf(softmax.getInput()),
+                                  softmax.getAxis(), true),
+                    {softmax.getInput()});
+        })
+        .Case([&](SoftmaxBackwardOp softmax) {
+          b.replace(softmax, RuntimeOpKind::softmax_backward,
+                    softmaxConfig(shapeOf(softmax.getOutput()),
+                                  softmax.getAxis(), false),
+                    {softmax.getGrad(), softmax.getOutput()});
+        })
+        .Case([&](LogSoftmaxBackwardOp softmax) {
+          b.replace(softmax, RuntimeOpKind::softmax_backward,
+                    softmaxConfig(shapeOf(softmax.getOutput()),
+                                  softmax.getAxis(), true),
+                    {softmax.getGrad(), softmax.getOutput()});
+        })
+        .Case([&](LayerNormOp norm) { lowerLayerNorm(b, norm); })
+        .Case([&](LayerNormBackwardOp norm) { lowerLayerNormBackward(b, norm); })
+        .Case([&](LSTMOp lstm) { lowerLSTM(b, lstm); })
+        .Case([&](LSTMBackwardOp lstm) { lowerLSTMBackward(b, lstm); })
+        .Case([&](AttentionOp attention) {
+          b.replace(attention, RuntimeOpKind::attention_forward,
+                    attentionConfig(attention.getQuery(), attention.getKey(),
+                                    attention.getValue(),
+                                    attention.getCausal(),
+                                    attention.getScale()),
+                    {attention.getQuery(), attention.getKey(),
+                     attention.getValue()});
+        })
+        .Case([&](AttentionBackwardOp attention) {
+          b.replace(attention, RuntimeOpKind::attention_backward,
+                    attentionConfig(attention.getQuery(), attention.getKey(),
+                                    attention.getValue(),
+                                    attention.getCausal(),
+                                    attention.getScale()),
+                    {attention.getGrad(), attention.getQuery(),
+                     attention.getKey(), attention.getValue()});
+        });
+  }
+};
+
+} // namespace
