@@ -35,4 +35,56 @@ def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
   ];
 }
 
+def KilnResultsToSlots : Pass<"kiln-results-to-slots", "mlir::ModuleOp"> {
+  let summary = "Make the steps write their results into caller buffers";
+  let description = [{
+    After bufferization, a step returns either one of its own arguments (a
+    parameter or optimizer state updated in place) or a new buffer (the loss,
+    the count of correct predictions). Results of the first kind are dropped;
+    each of the second kind becomes a new argument, named by its result's
+    attributes, that the step writes. The steps then return nothing and every
+    buffer they touch is a slot of the program or scratch memory.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def KilnContiguousRuntimeOperands
+    : Pass<"kiln-contiguous-runtime-operands", "mlir::ModuleOp"> {
+  let summary = "Copy strided operands of runtime calls into contiguous buffers";
+  let description = [{
+    The runtime takes plain row-major buffers. A runtime call operand with
+    another layout (a strided slice) is copied into a new buffer before the
+    call, or, for an output, copied back after it.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Place every buffer of a step in one arena, at fixed offsets";
+  let description = [{
+    Replaces each memref.alloc of a step by a view of one arena argument at an
+    offset fixed at compile time. Offsets are reused by liveness: two buffers
+    share bytes only if no operation uses both (aliases, such as reshapes and
+    subviews, extend a buffer's life). The step gets the attributes
+    `kiln.arena_bytes` (the arena's size) and `kiln.peak_bytes` (the most bytes
+    live at once, a lower bound of any plan).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnLowerRuntimeCalls : Pass<"kiln-lower-runtime-calls", "mlir::ModuleOp"> {
+  let summary = "Turn runtime calls into C calls and build the init function";
+  let description = [{
+    Each bufferized `kiln.runtime_call` becomes `kiln_rt_execute(site, args)`
+    with the buffers' pointers in an array on the stack, and the new function
+    `kiln_init` calls `kiln_rt_create(site, kind, n, config)` once for every
+    site, with the configuration in a constant global.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

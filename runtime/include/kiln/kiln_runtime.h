@@ -25,54 +25,54 @@ extern "C" {
 
 #define KILN_ABI_VERSION 1
 
-/* Element types of slots. */
-enum kiln_dtype { KILN_F32 = 0, KILN_I64 = 1 };
-
-/* What a slot holds. The frame passed to the steps has one pointer per slot,
- * in slot order. Parameters and optimizer state are updated in place by the
- * training step. */
-enum kiln_role {
-  KILN_ROLE_PARAM = 0,       /* a parameter, named as in PyTorch's state_dict */
-  KILN_ROLE_STATE = 1,       /* optimizer state: "<param>.exp_avg", ... */
-  KILN_ROLE_INPUT = 2,       /* a batch field, by the model's input name */
-  KILN_ROLE_STEP = 3,        /* i64 scalar: the update number, from 1 */
-  KILN_ROLE_TOTAL_STEPS = 4, /* i64 scalar: updates in the whole run */
-  KILN_ROLE_LOSS = 5,        /* f32 scalar written by both steps */
-  KILN_ROLE_CORRECT = 6,     /* i64 scalar written by both steps (may be absent) */
-  KILN_ROLE_ARENA = 7        /* scratch memory of both steps, 64-byte aligned */
-};
-
-/* How a parameter starts training (PyTorch's initialization of its layer). */
-enum kiln_init {
-  KILN_INIT_UNIFORM = 0, /* uniform in [a, b) */
-  KILN_INIT_NORMAL = 1,  /* normal with mean a and standard deviation b */
-  KILN_INIT_ZEROS = 2,
-  KILN_INIT_ONES = 3
-};
-
-typedef struct kiln_slot {
-  const char *name;
-  int32_t role;  /* enum kiln_role */
-  int32_t dtype; /* enum kiln_dtype */
-  int32_t rank;
-  const int64_t *shape; /* rank sizes; the arena's is {bytes} */
-  int32_t init;         /* enum kiln_init, for parameters */
-  double init_a, init_b;
-} kiln_slot;
-
+/* The program that kilnc generates. Its description is a JSON object:
+ *
+ *   {
+ *     "abi": 1,
+ *     "model": "cnn",
+ *     "recipe": { "batch_size": 64, "epochs": 3, "seed": 0,
+ *                 "data": {"kind": "fashion_mnist", "path": "...", "scale": 0.0039...},
+ *                 "optimizer": {"kind": "sgd", "lr": 0.01, ...},
+ *                 "schedule": {"kind": "constant", "warmup": 0, ...},
+ *                 "clip_grad_norm": 1.0, "metric": "accuracy" },
+ *     "slots": [ { "name": "conv1.weight", "role": "param", "dtype": "f32",
+ *                  "shape": [32, 1, 3, 3],
+ *                  "init": {"distribution": "uniform", "low": -0.33, "high": 0.33} },
+ *                { "name": "conv1.weight.momentum_buffer", "role": "state", ... },
+ *                { "name": "step", "role": "step", "dtype": "i64", "shape": [] },
+ *                { "name": "total_steps", "role": "total_steps", ... },
+ *                { "name": "image", "role": "input", "dtype": "f32", "shape": [64, 1, 28, 28] },
+ *                { "name": "label", "role": "input", "dtype": "i64", "shape": [64],
+ *                  "range": 10 },
+ *                { "name": "loss", "role": "output", "dtype": "f32", "shape": [] },
+ *                { "name": "correct", "role": "output", "dtype": "i64", "shape": [] },
+ *                { "name": "arena", "role": "arena", "dtype": "u8", "shape": [35362112] } ],
+ *     "train": {"flops": 1234, "arena_bytes": 35362112, "peak_bytes": 35362112},
+ *     "eval":  {"flops": 567, "arena_bytes": 8028160, "peak_bytes": 8028160}
+ *   }
+ *
+ * Roles: "param" (a parameter, named as in PyTorch's state_dict, with its
+ * initial distribution: uniform low/high, normal mean/std, zeros, ones),
+ * "state" (optimizer state, "<param>.momentum_buffer", "<param>.exp_avg",
+ * "<param>.exp_avg_sq"; starts at zero), "step" (i64 scalar: the number of
+ * the update, from 1), "total_steps" (i64 scalar: updates in the whole run),
+ * "input" (a batch field, by the model's input name, in the order of the
+ * data source's fields; an i64 input has a "range": its values must lie in
+ * [0, range)), "output" (written by the steps: "loss", f32, and "correct",
+ * i64, when the recipe has a metric), "arena" (scratch memory of both steps,
+ * 64-byte aligned).
+ *
+ * Both steps take a frame: one pointer per slot, in slot order. The training
+ * step updates parameters and state in place and writes the outputs; the
+ * evaluation step only reads parameters and inputs and writes the outputs.
+ * Buffers are row-major; parameters, state and inputs must be at least
+ * 16-byte aligned. */
 typedef struct kiln_program {
   int32_t abi_version; /* KILN_ABI_VERSION */
-  const char *model_name;
-  /* The train section as JSON: batch_size, epochs, seed, data, optimizer,
-   * schedule, clip_grad_norm, metric (the module's kiln.recipe). */
-  const char *recipe_json;
-  int32_t num_slots;
-  const kiln_slot *slots;
-  /* Floating-point operations of one step of each kind, counted statically. */
-  int64_t train_flops, eval_flops;
-  /* Creates every call site of the runtime (oneDNN primitives). */
+  const char *description;
+  /* Creates every call site of the runtime (oneDNN primitives); once, before
+   * any step. */
   void (*init)(void);
-  /* One training step, or one evaluation step, on the frame. */
   void (*train_step)(void **frame);
   void (*eval_step)(void **frame);
 } kiln_program;
