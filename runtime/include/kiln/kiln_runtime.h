@@ -46,6 +46,8 @@ extern "C" {
  *                  "range": 10 },
  *                { "name": "loss", "role": "output", "dtype": "f32", "shape": [] },
  *                { "name": "correct", "role": "output", "dtype": "i64", "shape": [] },
+ *                { "name": "predictions", "role": "output", "dtype": "i64", "shape": [64] },
+ *                { "name": "lr", "role": "output", "dtype": "f32", "shape": [] },
  *                { "name": "arena", "role": "arena", "dtype": "u8", "shape": [35362112] } ],
  *     "train": {"flops": 1234, "arena_bytes": 35362112, "peak_bytes": 35362112},
  *     "eval":  {"flops": 567, "arena_bytes": 8028160, "peak_bytes": 8028160}
@@ -58,9 +60,12 @@ extern "C" {
  * the update, from 1), "total_steps" (i64 scalar: updates in the whole run),
  * "input" (a batch field, by the model's input name, in the order of the
  * data source's fields; an i64 input has a "range": its values must lie in
- * [0, range)), "output" (written by the steps: "loss", f32, and "correct",
- * i64, when the recipe has a metric), "arena" (scratch memory of both steps,
- * 64-byte aligned).
+ * [0, range)), "output" (written by the steps: "loss", f32, by both;
+ * "lr", f32, the learning rate the training step used; when the recipe has
+ * a metric, "correct", i64, the number of correct predictions of the batch,
+ * by both, and "predictions", i64 [batch], the predicted class of each
+ * example, by the evaluation step, so that a partial last batch can be
+ * scored exactly), "arena" (scratch memory of both steps, 64-byte aligned).
  *
  * Both steps take a frame: one pointer per slot, in slot order. The training
  * step updates parameters and state in place and writes the outputs; the
@@ -153,6 +158,9 @@ void kiln_rt_create(int64_t site, int32_t kind, int32_t num_config,
                     const int64_t *config);
 /* Runs call site `site` on `args`, laid out as its kind says. */
 void kiln_rt_execute(int64_t site, void **args);
+
+/* Sets the number of threads of the runtime (oneDNN and parallel_for). */
+void kiln_rt_set_threads(int32_t threads);
 
 /* Runs body(context, begin, end) over [0, count) split across the runtime's
  * threads; generated elementwise kernels use it to use every core. */

@@ -1,0 +1,93 @@
+//===- Matmul.cpp - Batched matrix product sites --------------------------===//
+//
+// One oneDNN matmul per site. Transposed operands are described by their
+// strides (format tag acb) rather than copied, and an operand shared by the
+// whole batch by a batch dimension of 1, which oneDNN broadcasts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Site.h"
+
+#include <cstring>
+
+using namespace kiln::cpu;
+using namespace dnnl;
+
+namespace {
+
+/// config: batch M N K transpose_a transpose_b a_batched b_batched has_bias
+/// relu. args: a b (bias) c.
+class Matmul : public Site {
+public:
+  explicit Matmul(Config &config) {
+    int64_t batch = config.size("batch"), m = config.size("M"),
+            n = config.size("N"), k = config.size("K");
+    bool transposeA = config.flag("transpose_a");
+    bool transposeB = config.flag("transpose_b");
+    bool aBatched = config.flag("a_batched");
+    bool bBatched = config.flag("b_batched");
+    hasBias = config.flag("has_bias");
+    bool relu = config.flag("relu");
+
+    // The batch of rows of a row-major A times one B is one taller matrix.
+    if (aBatched && !bBatched && !transposeA) {
+      m *= batch;
+      batch = 1;
+      aBatched = false;
+    }
+    // oneDNN broadcasts one operand only; with both shared, every matrix of
+    // C is the same: compute the first and copy it.
+    copies = !aBatched && !bBatched ? batch : 1;
+    int64_t computed = batch / copies;
+    cBytes = m * n * sizeof(float);
+
+    memory::desc a =
+        f32Desc({aBatched ? batch : 1, m, k}, transposeA ? Tag::acb : Tag::abc);
+    memory::desc b =
+        f32Desc({bBatched ? batch : 1, k, n}, transposeB ? Tag::acb : Tag::abc);
+    memory::desc c = f32Desc({computed, m, n}, Tag::abc);
+    memory::desc bias = f32Desc({1, 1, n}, Tag::abc);
+    matmul::desc desc = hasBias ? matmul::desc(a, b, bias, c)
+                                : matmul::desc(a, b, c);
+    primitive_attr attr;
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    matmul::primitive_desc pd(desc, attr, cpuEngine());
+    primitive = matmul(pd);
+    this->a = Input(a);
+    this->b = Input(b);
+    if (hasBias)
+      this->bias = Input(bias);
+    this->c = Output(c);
+  }
+
+  void execute(void **args) override {
+    void *cData = args[hasBias ? 3 : 2];
+    ExecArgs exec{{DNNL_ARG_SRC, a.bind(args[0])},
+                  {DNNL_ARG_WEIGHTS, b.bind(args[1])},
+                  {DNNL_ARG_DST, c.bind(cData)}};
+    if (hasBias)
+      exec[DNNL_ARG_BIAS] = bias.bind(args[2]);
+    primitive.execute(cpuStream(), exec);
+    auto *bytes = static_cast<char *>(cData);
+    for (int64_t i = 1; i < copies; ++i)
+      std::memcpy(bytes + i * cBytes, bytes, cBytes);
+  }
+
+private:
+  bool hasBias;
+  int64_t copies;
+  size_t cBytes;
+  matmul primitive;
+  Input a, b, bias;
+  Output c;
+};
+
+} // namespace
+
+std::unique_ptr<Site> kiln::cpu::createMatmul(Config &config) {
+  return std::make_unique<Matmul>(config);
+}

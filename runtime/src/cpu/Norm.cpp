@@ -1,0 +1,209 @@
+//===- Norm.cpp - Softmax, log-softmax and layer normalization sites ------===//
+//
+// Softmax and log-softmax run oneDNN's softmax_v2 along the middle dimension
+// of [outer, size, inner]. Layer normalization runs oneDNN's
+// layer_normalization; its backward pass needs each row's mean and
+// variance, which the backward site computes by running the forward pass
+// into scratch rather than depending on a forward site.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Site.h"
+
+using namespace kiln::cpu;
+using namespace dnnl;
+
+namespace {
+
+/// config: outer size inner log.
+struct SoftmaxShape {
+  memory::desc data;
+  algorithm kind;
+
+  explicit SoftmaxShape(Config &config) {
+    int64_t outer = config.size("outer"), size = config.size("size"),
+            inner = config.size("inner");
+    data = plainDesc({outer, size, inner});
+    kind = config.flag("log") ? algorithm::softmax_log
+                              : algorithm::softmax_accurate;
+  }
+
+  softmax_v2_forward::primitive_desc forwardDesc() const {
+    softmax_v2_forward::desc desc(prop_kind::forward_training, kind, data,
+                                  data, 1);
+    return softmax_v2_forward::primitive_desc(desc, cpuEngine());
+  }
+};
+
+/// args: x y.
+class SoftmaxForward : public Site {
+public:
+  explicit SoftmaxForward(const SoftmaxShape &s)
+      : primitive(s.forwardDesc()), x(s.data), y(s.data) {}
+
+  void execute(void **args) override {
+    primitive.execute(cpuStream(), {{DNNL_ARG_SRC, x.bind(args[0])},
+                                 {DNNL_ARG_DST, y.bind(args[1])}});
+  }
+
+private:
+  softmax_v2_forward primitive;
+  Input x;
+  Output y;
+};
+
+/// args: dy y dx.
+class SoftmaxBackward : public Site {
+public:
+  explicit SoftmaxBackward(const SoftmaxShape &s) : dy(s.data), y(s.data) {
+    softmax_v2_backward::desc desc(s.kind, s.data, s.data, s.data, 1);
+    primitive = softmax_v2_backward(softmax_v2_backward::primitive_desc(
+        desc, cpuEngine(), s.forwardDesc()));
+    dx = Output(s.data);
+  }
+
+  void execute(void **args) override {
+    primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
+                                 {DNNL_ARG_DST, y.bind(args[1])},
+                                 {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}});
+  }
+
+private:
+  softmax_v2_backward primitive;
+  Input dy, y;
+  Output dx;
+};
+
+/// config: rows cols f64:epsilon has_weight.
+struct LayerNormShape {
+  int64_t rows, cols;
+  float epsilon;
+  bool hasWeight;
+
+  explicit LayerNormShape(Config &config)
+      : rows(config.size("rows")), cols(config.size("cols")),
+        epsilon(static_cast<float>(config.real("epsilon"))),
+        hasWeight(config.flag("has_weight")) {
+    if (!(epsilon >= 0))
+      config.fail("epsilon is negative");
+  }
+
+  memory::desc data() const { return plainDesc({rows, cols}); }
+  memory::desc vector() const { return plainDesc({cols}); }
+  normalization_flags flags() const {
+    return hasWeight ? normalization_flags::use_scale |
+                           normalization_flags::use_shift
+                     : normalization_flags::none;
+  }
+};
+
+/// args: x (w b) y.
+class LayerNormForward : public Site {
+public:
+  explicit LayerNormForward(const LayerNormShape &s)
+      : hasWeight(s.hasWeight), x(s.data()), y(s.data()) {
+    // Inference: the statistics stay inside; the backward site makes its own.
+    layer_normalization_forward::desc desc(prop_kind::forward_inference,
+                                           s.data(), s.epsilon, s.flags());
+    primitive = layer_normalization_forward(
+        layer_normalization_forward::primitive_desc(desc, cpuEngine()));
+    if (hasWeight) {
+      w = Input(s.vector());
+      b = Input(s.vector());
+    }
+  }
+
+  void execute(void **args) override {
+    ExecArgs exec{{DNNL_ARG_SRC, x.bind(args[0])},
+                  {DNNL_ARG_DST, y.bind(args[hasWeight ? 3 : 1])}};
+    if (hasWeight) {
+      exec[DNNL_ARG_SCALE] = w.bind(args[1]);
+      exec[DNNL_ARG_SHIFT] = b.bind(args[2]);
+    }
+    primitive.execute(cpuStream(), exec);
+  }
+
+private:
+  bool hasWeight;
+  layer_normalization_forward primitive;
+  Input x, w, b;
+  Output y;
+};
+
+/// args: dy x (w) dx (dw db).
+class LayerNormBackward : public Site {
+public:
+  explicit LayerNormBackward(const LayerNormShape &s)
+      : hasWeight(s.hasWeight), dy(s.data()), x(s.data()), dx(s.data()) {
+    // The statistics do not depend on the weight: the forward pass that
+    // recomputes them runs without one.
+    layer_normalization_forward::desc statsDesc(
+        prop_kind::forward_training, s.data(), s.epsilon,
+        normalization_flags::none);
+    layer_normalization_forward::primitive_desc statsPD(statsDesc, cpuEngine());
+    statistics = layer_normalization_forward(statsPD);
+    scratch = memory(statsPD.dst_desc(), cpuEngine());
+    mean = memory(statsPD.mean_desc(), cpuEngine());
+    variance = memory(statsPD.variance_desc(), cpuEngine());
+
+    layer_normalization_forward::desc hintDesc(
+        prop_kind::forward_training, s.data(), s.epsilon, s.flags());
+    layer_normalization_backward::desc desc(
+        hasWeight ? prop_kind::backward : prop_kind::backward_data, s.data(),
+        s.data(), s.epsilon, s.flags());
+    primitive = layer_normalization_backward(
+        layer_normalization_backward::primitive_desc(
+            desc, cpuEngine(),
+            layer_normalization_forward::primitive_desc(hintDesc, cpuEngine())));
+    if (hasWeight) {
+      w = Input(s.vector());
+      dw = Output(s.vector());
+      db = Output(s.vector());
+    }
+  }
+
+  void execute(void **args) override {
+    const memory &input = x.bind(args[1]);
+    statistics.execute(cpuStream(), {{DNNL_ARG_SRC, input},
+                                  {DNNL_ARG_DST, scratch},
+                                  {DNNL_ARG_MEAN, mean},
+                                  {DNNL_ARG_VARIANCE, variance}});
+    ExecArgs exec{{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
+                  {DNNL_ARG_SRC, input},
+                  {DNNL_ARG_MEAN, mean},
+                  {DNNL_ARG_VARIANCE, variance},
+                  {DNNL_ARG_DIFF_SRC, dx.bind(args[hasWeight ? 3 : 2])}};
+    if (hasWeight) {
+      exec[DNNL_ARG_SCALE] = w.bind(args[2]);
+      exec[DNNL_ARG_DIFF_SCALE] = dw.bind(args[4]);
+      exec[DNNL_ARG_DIFF_SHIFT] = db.bind(args[5]);
+    }
+    primitive.execute(cpuStream(), exec);
+  }
+
+private:
+  bool hasWeight;
+  layer_normalization_forward statistics;
+  layer_normalization_backward primitive;
+  memory scratch, mean, variance;
+  Input dy, x, w;
+  Output dx, dw, db;
+};
+
+} // namespace
+
+std::unique_ptr<Site> kiln::cpu::createSoftmaxForward(Config &config) {
+  return std::make_unique<SoftmaxForward>(SoftmaxShape(config));
+}
+
+std::unique_ptr<Site> kiln::cpu::createSoftmaxBackward(Config &config) {
+  return std::make_unique<SoftmaxBackward>(SoftmaxShape(config));
+}
+
+std::unique_ptr<Site> kiln::cpu::createLayerNormForward(Config &config) {
+  return std::make_unique<LayerNormForward>(LayerNormShape(config));
+}
+
+std::unique_ptr<Site> kiln::cpu::createLayerNormBackward(Config &config) {
+  return std::make_unique<LayerNormBackward>(LayerNormShape(config));
+}

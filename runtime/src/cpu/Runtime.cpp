@@ -1,0 +1,89 @@
+//===- Runtime.cpp - Threads, kiln_rt_parallel_for and fatal errors -------===//
+//
+// oneDNN runs its primitives on GNU OpenMP (libgomp). Generated elementwise
+// kernels must run on the same thread pool: two pools would fight over the
+// cores, each spinning while the other works. Clang's OpenMP code generation
+// targets LLVM's libomp (__kmpc_* entry points), and `-fopenmp=libgomp` only
+// links libgomp while ignoring the pragmas, so this file calls GOMP_parallel,
+// the entry point of libgomp's ABI that GCC compiles `#pragma omp parallel`
+// to, directly.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Runtime.h"
+
+#include "kiln/kiln_runtime.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+// libgomp's ABI (GCC's omp.h is not on clang's include path).
+extern "C" {
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned numThreads,
+                   unsigned flags);
+int omp_get_max_threads(void);
+int omp_get_num_threads(void);
+int omp_get_thread_num(void);
+int omp_in_parallel(void);
+void omp_set_num_threads(int count);
+int omp_get_num_procs(void);
+}
+
+using namespace kiln::cpu;
+
+namespace {
+
+/// Below this many iterations a loop runs on the calling thread. The count
+/// may be rows as well as elements, so it stays small: waking the pool costs
+/// a few microseconds, less than most bodies over 64 rows.
+constexpr int64_t kSerialBelow = 64;
+
+struct ParallelLoop {
+  void (*body)(void *context, int64_t begin, int64_t end);
+  void *context;
+  int64_t count;
+};
+
+/// One thread's contiguous share of the loop: the first `count % threads`
+/// threads take one iteration more.
+void runShare(void *data) {
+  const auto &loop = *static_cast<const ParallelLoop *>(data);
+  int64_t threads = omp_get_num_threads();
+  int64_t thread = omp_get_thread_num();
+  int64_t base = loop.count / threads, extra = loop.count % threads;
+  int64_t begin = thread * base + std::min(thread, extra);
+  int64_t end = begin + base + (thread < extra ? 1 : 0);
+  if (begin < end)
+    loop.body(loop.context, begin, end);
+}
+
+} // namespace
+
+void kiln::cpu::setNumThreads(int count) {
+  omp_set_num_threads(count > 0 ? count : omp_get_num_procs());
+}
+
+int kiln::cpu::getNumThreads() { return omp_get_max_threads(); }
+
+void kiln::cpu::fatal(const std::string &message, const std::string &hint) {
+  std::fprintf(stderr, "kiln: error: %s\nkiln: note: %s\n", message.c_str(),
+               hint.c_str());
+  std::fflush(stderr);
+  std::exit(1);
+}
+
+extern "C" void kiln_rt_parallel_for(void (*body)(void *context, int64_t begin,
+                                                  int64_t end),
+                                     void *context, int64_t count) {
+  if (count <= 0)
+    return;
+  int64_t threads = std::min<int64_t>(omp_get_max_threads(), count);
+  // Nested calls run serially: the pool is already busy.
+  if (count < kSerialBelow || threads < 2 || omp_in_parallel()) {
+    body(context, 0, count);
+    return;
+  }
+  ParallelLoop loop{body, context, count};
+  GOMP_parallel(runShare, &loop, static_cast<unsigned>(threads), 0);
+}

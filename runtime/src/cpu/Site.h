@@ -1,0 +1,172 @@
+//===- Site.h - Call sites of the CPU runtime and what they share ---------===//
+//
+// A call site is created once, from its configuration, and executed by every
+// step on the pointers generated code passes. Each kind's file (Conv.cpp,
+// Pool.cpp, ...) defines its sites and a factory; Sites.cpp implements the C
+// interface on top of them. Internal to the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_CPU_SITE_H
+#define KILN_RUNTIME_CPU_SITE_H
+
+#include "kiln/kiln_runtime.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace kiln::cpu {
+
+using dnnl::memory;
+using Dims = memory::dims;
+using Tag = memory::format_tag;
+using ExecArgs = std::unordered_map<int, memory>;
+
+/// The engine and the stream every primitive runs on.
+const dnnl::engine &cpuEngine();
+dnnl::stream &cpuStream();
+
+/// An f32 layout of `dims` given by a format tag.
+memory::desc f32Desc(const Dims &dims, Tag tag);
+/// The row-major f32 layout of `dims`, which generated code passes.
+memory::desc plainDesc(const Dims &dims);
+
+/// The configuration values of a site being created, read in order.
+class Config {
+public:
+  Config(int64_t site, int32_t kind, int32_t count, const int64_t *values);
+
+  int64_t site() const { return siteIndex; }
+  const std::vector<int64_t> &values() const { return all; }
+
+  /// The next value, a size that must be at least `min`.
+  int64_t size(const char *name, int64_t min = 1);
+  /// The next value, 0 or 1.
+  bool flag(const char *name);
+  /// The next value, one of [0, `count`).
+  int64_t choice(const char *name, int64_t count);
+  /// The next value, a forward site number or -1.
+  int64_t siteNumber(const char *name);
+  /// The next value, the bits of a double.
+  double real(const char *name);
+  /// Checks that every value has been read.
+  void finish() const;
+
+  /// Reports a configuration that this runtime cannot run.
+  [[noreturn]] void fail(const std::string &message) const;
+
+private:
+  int64_t next(const char *name);
+
+  int64_t siteIndex;
+  int32_t kind;
+  std::vector<int64_t> all;
+  size_t position = 0;
+};
+
+/// A call site, created by kiln_rt_create.
+class Site {
+public:
+  virtual ~Site() = default;
+  /// Runs the site on `args`, laid out as its kind says.
+  virtual void execute(void **args) = 0;
+};
+
+/// A buffer argument of a primitive that it reads. Generated code passes it
+/// in a plain layout; the primitive may want another one (one of oneDNN's
+/// blocked formats), in which case the buffer in that layout and the reorder
+/// into it are made once, at creation, and the reorder runs at each
+/// execution.
+class Input {
+public:
+  Input() = default;
+  explicit Input(const memory::desc &plain) : Input(plain, plain) {}
+  Input(const memory::desc &plain, const memory::desc &wanted);
+
+  /// The memory holding `data` in the primitive's layout.
+  const memory &bind(void *data);
+
+private:
+  memory user, internal;
+  dnnl::reorder toInternal;
+};
+
+/// A buffer argument of a primitive that it writes, as Input.
+class Output {
+public:
+  Output() = default;
+  explicit Output(const memory::desc &plain) : Output(plain, plain) {}
+  Output(const memory::desc &plain, const memory::desc &wanted);
+
+  /// The memory the primitive writes `data` into; flush() then copies it to
+  /// `data` if the layouts differ.
+  const memory &bind(void *data);
+  /// Like bind(), for primitives that accumulate: the memory is zeroed.
+  const memory &bindZeroed(void *data);
+  void flush();
+
+private:
+  memory user, internal;
+  dnnl::reorder toUser;
+};
+
+/// The forward site `index` that backward site `site` reuses, which must be a
+/// site of `kind` whose configuration begins with `config`.
+Site &pairedSite(int64_t site, int64_t index, int32_t kind,
+                 const std::vector<int64_t> &config);
+
+/// A backward site's link to its forward site, looked up at the first
+/// execution since init may create the two in any order.
+template <typename Forward> class Pairing {
+public:
+  /// Pairs with the forward site `index` (-1: none) of `kind`, whose
+  /// configuration is the first `count` values of `config`.
+  Pairing(const Config &config, int64_t index, int32_t kind, size_t count)
+      : site(config.site()), index(index), kind(kind),
+        forwardConfig(config.values().begin(),
+                      config.values().begin() + count) {}
+
+  bool paired() const { return index >= 0; }
+  Forward &get() {
+    if (!forward)
+      forward = &static_cast<Forward &>(
+          pairedSite(site, index, kind, forwardConfig));
+    return *forward;
+  }
+
+private:
+  int64_t site, index;
+  int32_t kind;
+  std::vector<int64_t> forwardConfig;
+  Forward *forward = nullptr;
+};
+
+/// Offsets a buffer of floats.
+inline void *offsetFloats(void *data, int64_t count) {
+  return static_cast<float *>(data) + count;
+}
+
+// The factories of the sites of each kind; each reads its configuration.
+std::unique_ptr<Site> createConv2DForward(Config &config);
+std::unique_ptr<Site> createConv2DBackwardData(Config &config);
+std::unique_ptr<Site> createConv2DBackwardWeights(Config &config);
+std::unique_ptr<Site> createPool2DForward(Config &config);
+std::unique_ptr<Site> createPool2DBackward(Config &config);
+std::unique_ptr<Site> createMatmul(Config &config);
+std::unique_ptr<Site> createSoftmaxForward(Config &config);
+std::unique_ptr<Site> createSoftmaxBackward(Config &config);
+std::unique_ptr<Site> createLayerNormForward(Config &config);
+std::unique_ptr<Site> createLayerNormBackward(Config &config);
+std::unique_ptr<Site> createLSTMForward(Config &config);
+std::unique_ptr<Site> createLSTMBackward(Config &config);
+std::unique_ptr<Site> createAttentionForward(Config &config);
+std::unique_ptr<Site> createAttentionBackward(Config &config);
+
+} // namespace kiln::cpu
+
+#endif // KILN_RUNTIME_CPU_SITE_H

@@ -1,0 +1,319 @@
+//===- Sites.cpp - kiln_rt_create and kiln_rt_execute over the sites ------===//
+//
+// The registry of call sites, the dispatch of each kind to its factory, and
+// the C boundary: oneDNN's C++ API reports errors by throwing, and no
+// exception may reach generated code, so every one is caught here and
+// becomes a fatal error that names the site.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Runtime.h"
+#include "Site.h"
+
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+using namespace kiln::cpu;
+
+namespace {
+
+/// Site numbers beyond this are garbage rather than a program's.
+constexpr int64_t kMaxSites = int64_t(1) << 24;
+
+constexpr const char *kMismatchHint =
+    "the trainer and this runtime disagree on the call; rebuild the trainer "
+    "with the kilnc that comes with this runtime";
+
+struct Entry {
+  int32_t kind = 0;
+  std::vector<int64_t> config;
+  std::unique_ptr<Site> site;
+};
+
+std::vector<Entry> &registry() {
+  static std::vector<Entry> entries;
+  return entries;
+}
+
+const char *kindName(int32_t kind) {
+  switch (kind) {
+  case KILN_CONV2D_FORWARD:
+    return "conv2d forward";
+  case KILN_CONV2D_BACKWARD_DATA:
+    return "conv2d backward data";
+  case KILN_CONV2D_BACKWARD_WEIGHTS:
+    return "conv2d backward weights";
+  case KILN_POOL2D_FORWARD:
+    return "pool2d forward";
+  case KILN_POOL2D_BACKWARD:
+    return "pool2d backward";
+  case KILN_MATMUL:
+    return "matmul";
+  case KILN_SOFTMAX_FORWARD:
+    return "softmax forward";
+  case KILN_SOFTMAX_BACKWARD:
+    return "softmax backward";
+  case KILN_LAYER_NORM_FORWARD:
+    return "layer norm forward";
+  case KILN_LAYER_NORM_BACKWARD:
+    return "layer norm backward";
+  case KILN_LSTM_FORWARD:
+    return "lstm forward";
+  case KILN_LSTM_BACKWARD:
+    return "lstm backward";
+  case KILN_ATTENTION_FORWARD:
+    return "attention forward";
+  case KILN_ATTENTION_BACKWARD:
+    return "attention backward";
+  default:
+    return nullptr;
+  }
+}
+
+std::string describeSite(int64_t site, int32_t kind) {
+  return "call site " + std::to_string(site) + " (" + kindName(kind) + ")";
+}
+
+std::unique_ptr<Site> createSite(Config &config, int32_t kind) {
+  switch (kind) {
+  case KILN_CONV2D_FORWARD:
+    return createConv2DForward(config);
+  case KILN_CONV2D_BACKWARD_DATA:
+    return createConv2DBackwardData(config);
+  case KILN_CONV2D_BACKWARD_WEIGHTS:
+    return createConv2DBackwardWeights(config);
+  case KILN_POOL2D_FORWARD:
+    return createPool2DForward(config);
+  case KILN_POOL2D_BACKWARD:
+    return createPool2DBackward(config);
+  case KILN_MATMUL:
+    return createMatmul(config);
+  case KILN_SOFTMAX_FORWARD:
+    return createSoftmaxForward(config);
+  case KILN_SOFTMAX_BACKWARD:
+    return createSoftmaxBackward(config);
+  case KILN_LAYER_NORM_FORWARD:
+    return createLayerNormForward(config);
+  case KILN_LAYER_NORM_BACKWARD:
+    return createLayerNormBackward(config);
+  case KILN_LSTM_FORWARD:
+    return createLSTMForward(config);
+  case KILN_LSTM_BACKWARD:
+    return createLSTMBackward(config);
+  case KILN_ATTENTION_FORWARD:
+    return createAttentionForward(config);
+  case KILN_ATTENTION_BACKWARD:
+    return createAttentionBackward(config);
+  default:
+    return nullptr;
+  }
+}
+
+/// Runs `action` for `site`, turning any exception into a fatal error.
+template <typename Action>
+void guarded(int64_t site, int32_t kind, const char *stage, Action action) {
+  try {
+    action();
+  } catch (const dnnl::error &e) {
+    fatal(describeSite(site, kind) + ": oneDNN failed to " + stage + ": " +
+              e.what() + " (" + dnnl_status2str(e.status) + ")",
+          "this CPU or this oneDNN may not support the configuration; run "
+          "again with ONEDNN_VERBOSE=all to see oneDNN's reason, and report "
+          "it with the model");
+  } catch (const std::bad_alloc &) {
+    fatal(describeSite(site, kind) + ": out of memory while trying to " +
+              stage,
+          "use a smaller batch size, or a machine with more memory");
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Shared pieces of the sites
+//===----------------------------------------------------------------------===//
+
+const dnnl::engine &kiln::cpu::cpuEngine() {
+  static const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
+  return cpu;
+}
+
+dnnl::stream &kiln::cpu::cpuStream() {
+  static dnnl::stream cpu(cpuEngine());
+  return cpu;
+}
+
+memory::desc kiln::cpu::f32Desc(const Dims &dims, Tag tag) {
+  return memory::desc(dims, memory::data_type::f32, tag);
+}
+
+memory::desc kiln::cpu::plainDesc(const Dims &dims) {
+  Dims strides(dims.size(), 1);
+  for (size_t i = dims.size(); i > 1; --i)
+    strides[i - 2] = strides[i - 1] * dims[i - 1];
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+Config::Config(int64_t site, int32_t kind, int32_t count,
+               const int64_t *values)
+    : siteIndex(site), kind(kind) {
+  if (count < 0 || (count > 0 && !values))
+    fail("invalid configuration array of " + std::to_string(count) +
+         " values");
+  all.assign(values, values + count);
+}
+
+int64_t Config::next(const char *name) {
+  if (position == all.size())
+    fail("missing configuration value '" + std::string(name) + "' (got " +
+         std::to_string(all.size()) + " values)");
+  return all[position++];
+}
+
+int64_t Config::size(const char *name, int64_t min) {
+  int64_t value = next(name);
+  if (value < min)
+    fail("configuration value '" + std::string(name) + "' is " +
+         std::to_string(value) + ", below its minimum " + std::to_string(min));
+  return value;
+}
+
+bool Config::flag(const char *name) { return choice(name, 2) != 0; }
+
+int64_t Config::choice(const char *name, int64_t count) {
+  int64_t value = next(name);
+  if (value < 0 || value >= count)
+    fail("configuration value '" + std::string(name) + "' is " +
+         std::to_string(value) + ", not one of 0 to " +
+         std::to_string(count - 1));
+  return value;
+}
+
+int64_t Config::siteNumber(const char *name) {
+  int64_t value = next(name);
+  if (value < -1 || value >= kMaxSites)
+    fail("configuration value '" + std::string(name) + "' is " +
+         std::to_string(value) + ", neither a site number nor -1");
+  return value;
+}
+
+double Config::real(const char *name) {
+  int64_t bits = next(name);
+  double value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+void Config::finish() const {
+  if (position != all.size())
+    fail("expected " + std::to_string(position) +
+         " configuration values, got " + std::to_string(all.size()));
+}
+
+void Config::fail(const std::string &message) const {
+  fatal(describeSite(siteIndex, kind) + ": " + message, kMismatchHint);
+}
+
+Input::Input(const memory::desc &plain, const memory::desc &wanted)
+    : user(plain, cpuEngine(), DNNL_MEMORY_NONE) {
+  if (wanted == plain)
+    return;
+  internal = memory(wanted, cpuEngine());
+  toInternal = dnnl::reorder(user, internal);
+}
+
+const memory &Input::bind(void *data) {
+  user.set_data_handle(data);
+  if (!internal)
+    return user;
+  toInternal.execute(cpuStream(), user, internal);
+  return internal;
+}
+
+Output::Output(const memory::desc &plain, const memory::desc &wanted)
+    : user(plain, cpuEngine(), DNNL_MEMORY_NONE) {
+  if (wanted == plain)
+    return;
+  internal = memory(wanted, cpuEngine());
+  toUser = dnnl::reorder(internal, user);
+}
+
+const memory &Output::bind(void *data) {
+  user.set_data_handle(data);
+  return internal ? internal : user;
+}
+
+const memory &Output::bindZeroed(void *data) {
+  const memory &target = bind(data);
+  std::memset(target.get_data_handle(), 0, target.get_desc().get_size());
+  return target;
+}
+
+void Output::flush() {
+  if (internal)
+    toUser.execute(cpuStream(), internal, user);
+}
+
+Site &kiln::cpu::pairedSite(int64_t site, int64_t index, int32_t kind,
+                            const std::vector<int64_t> &config) {
+  const std::vector<Entry> &entries = registry();
+  const Entry *forward =
+      index < static_cast<int64_t>(entries.size()) ? &entries[index] : nullptr;
+  if (!forward || !forward->site)
+    fatal("call site " + std::to_string(site) + " reuses call site " +
+              std::to_string(index) + ", which was not created",
+          kMismatchHint);
+  if (forward->kind != kind ||
+      forward->config.size() != config.size() ||
+      !std::equal(config.begin(), config.end(), forward->config.begin()))
+    fatal("call site " + std::to_string(site) + " reuses " +
+              describeSite(index, forward->kind) +
+              ", which is not the forward operation it needs",
+          kMismatchHint);
+  return *forward->site;
+}
+
+//===----------------------------------------------------------------------===//
+// The C interface
+//===----------------------------------------------------------------------===//
+
+extern "C" void kiln_rt_create(int64_t site, int32_t kind, int32_t num_config,
+                               const int64_t *config) {
+  if (!kindName(kind))
+    fatal("call site " + std::to_string(site) + " has unknown kind " +
+              std::to_string(kind),
+          kMismatchHint);
+  if (site < 0 || site >= kMaxSites)
+    fatal("invalid call site number " + std::to_string(site), kMismatchHint);
+  std::vector<Entry> &entries = registry();
+  if (site >= static_cast<int64_t>(entries.size()))
+    entries.resize(site + 1);
+  Entry &entry = entries[site];
+  if (entry.site)
+    fatal(describeSite(site, kind) + " is created twice",
+          "the trainer's init must run once, before any step");
+  guarded(site, kind, "create the call site", [&] {
+    Config values(site, kind, num_config, config);
+    std::unique_ptr<Site> created = createSite(values, kind);
+    values.finish();
+    entry.kind = kind;
+    entry.config = values.values();
+    entry.site = std::move(created);
+  });
+}
+
+extern "C" void kiln_rt_execute(int64_t site, void **args) {
+  std::vector<Entry> &entries = registry();
+  if (site < 0 || site >= static_cast<int64_t>(entries.size()) ||
+      !entries[site].site)
+    fatal("call site " + std::to_string(site) + " was not created",
+          "the trainer's init must create every call site before any step");
+  Entry &entry = entries[site];
+  guarded(site, entry.kind, "execute the call site", [&] {
+    entry.site->execute(args);
+    cpuStream().wait();
+  });
+}
