@@ -23,7 +23,7 @@ module attributes {kiln.recipe = {batch_size = 2 : i64, epochs = 1 : i64, seed =
 }
 // CHECK-LABEL: func.func @eval_step(
 // CHECK-SAME: %[[EW:.*]]: tensor<3x4xf32> {kiln.param = "fc.weight"}, %{{.*}}: tensor<3xf32> {kiln.param = "fc.bias"}, %[[EX:.*]]: tensor<2x4xf32> {kiln.input = "x"}, %{{.*}}: tensor<2xi64> {kiln.input = "y"})
-// CHECK-SAME: -> (tensor<f32> {kiln.output = "loss"}, tensor<i64> {kiln.output = "correct"})
+// CHECK-SAME: -> (tensor<f32> {kiln.output = "loss"}, tensor<i64> {kiln.output = "correct"}, tensor<2xi64> {kiln.output = "predictions"})
 // CHECK-NOT: kiln.dropout
 // CHECK: kiln.linear %[[EX]], %[[EW]]
 // CHECK-LABEL: func.func @train_step(
@@ -33,13 +33,13 @@ module attributes {kiln.recipe = {batch_size = 2 : i64, epochs = 1 : i64, seed =
 // CHECK-SAME: %[[X:.*]]: tensor<2x4xf32> {kiln.input = "x"}, %{{.*}}: tensor<2xi64> {kiln.input = "y"})
 // CHECK-SAME: -> (tensor<3x4xf32> {kiln.param = "fc.weight"}, tensor<3xf32> {kiln.param = "fc.bias"},
 // CHECK-SAME: tensor<3x4xf32> {kiln.state = "fc.weight.momentum_buffer"}, tensor<3xf32> {kiln.state = "fc.bias.momentum_buffer"},
-// CHECK-SAME: tensor<f32> {kiln.output = "loss"}, tensor<i64> {kiln.output = "correct"})
+// CHECK-SAME: tensor<f32> {kiln.output = "loss"}, tensor<i64> {kiln.output = "correct"}, tensor<f32> {kiln.output = "lr"})
 // CHECK: kiln.dropout %[[X]], %[[STEP]]
 // CHECK: %[[LR:.*]] = kiln.learning_rate %[[STEP]], %[[TOTAL]] {every = 100 : i64, gamma = 5.000000e-01 : f64, lr = 1.000000e-01 : f64, schedule = "step"}
 // CHECK-NOT: kiln.clip_grad_norm
 // CHECK: %[[NW:.*]], %[[NWM:.*]] = kiln.sgd %[[W]], %{{.*}}, %[[LR]], %[[STEP]], %[[WM]] {momentum = 9.000000e-01 : f64, nesterov = true, weight_decay = 1.000000e-04 : f64}
 // CHECK: %[[NB:.*]], %[[NBM:.*]] = kiln.sgd %[[B]], %{{.*}}, %[[LR]], %[[STEP]], %[[BM]]
-// CHECK: return %[[NW]], %[[NB]], %[[NWM]], %[[NBM]], %{{.*}}, %{{.*}} :
+// CHECK: return %[[NW]], %[[NB]], %[[NWM]], %[[NBM]], %{{.*}}, %{{.*}}, %[[LR]] :
 
 // -----
 

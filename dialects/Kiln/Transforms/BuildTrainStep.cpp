@@ -200,6 +200,8 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   if (correctIndex)
     results.add(model.getResultTypes()[*correctIndex],
                 named("kiln.output", "correct"), model.getLoc());
+  results.add(RankedTensorType::get({}, builder.getF32Type()),
+              named("kiln.output", "lr"), model.getLoc());
 
   func::FuncOp step = createFunction("train_step", args, results);
   Block &body = step.getBody().front();
@@ -254,14 +256,16 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   returned.push_back(mapped(*lossIndex));
   if (correctIndex)
     returned.push_back(mapped(*correctIndex));
+  returned.push_back(lr);
   func::ReturnOp::create(builder, loc, returned);
   grad->erase();
   return success();
 }
 
 LogicalResult TrainStepBuilder::buildEvalStep() {
-  // The model in evaluation mode: dropout off, only the loss and the count
-  // of correct predictions returned.
+  // The model in evaluation mode: dropout off; the loss and, with a metric,
+  // the number of correct predictions and the prediction of each example (so
+  // that a partial last batch can be scored).
   Signature args, results;
   SmallVector<unsigned> kept;
   for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
@@ -270,12 +274,22 @@ LogicalResult TrainStepBuilder::buildEvalStep() {
       args.add(model.getArgumentTypes()[i], model.getArgAttrDict(i),
                model.getArgument(i).getLoc());
     }
-  SmallVector<unsigned> outputs = {*findLossResult(model)};
-  if (std::optional<unsigned> correct = findResult(model, "correct"))
-    outputs.push_back(*correct);
-  for (unsigned i : outputs)
-    results.add(model.getResultTypes()[i], model.getResultAttrDict(i),
+  auto modelReturn =
+      cast<func::ReturnOp>(model.getBody().front().getTerminator());
+  SmallVector<Value> outputs = {modelReturn.getOperand(*findLossResult(model))};
+  results.add(outputs.back().getType(), named("kiln.output", "loss"),
+              model.getLoc());
+  if (std::optional<unsigned> correct = findResult(model, "correct")) {
+    Value count = modelReturn.getOperand(*correct);
+    outputs.push_back(count);
+    results.add(count.getType(), named("kiln.output", "correct"),
                 model.getLoc());
+    if (auto countOp = count.getDefiningOp<CountEqualOp>()) {
+      outputs.push_back(countOp.getLhs());
+      results.add(countOp.getLhs().getType(),
+                  named("kiln.output", "predictions"), model.getLoc());
+    }
+  }
 
   func::FuncOp eval = createFunction("eval_step", args, results);
   Block &body = eval.getBody().front();
@@ -291,11 +305,9 @@ LogicalResult TrainStepBuilder::buildEvalStep() {
     }
     builder.clone(op, mapping);
   }
-  auto modelReturn =
-      cast<func::ReturnOp>(model.getBody().front().getTerminator());
   SmallVector<Value> returned;
-  for (unsigned i : outputs)
-    returned.push_back(mapping.lookup(modelReturn.getOperand(i)));
+  for (Value output : outputs)
+    returned.push_back(mapping.lookup(output));
   func::ReturnOp::create(builder, model.getLoc(), returned);
   return success();
 }

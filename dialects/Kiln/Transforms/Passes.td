@@ -47,8 +47,9 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
     `kiln.output = "loss"`) and the module's `kiln.recipe`, builds:
 
     * `@train_step(params..., state..., step, total_steps, inputs...)` returning
-      the updated parameters and optimizer state, the loss and the number of
-      correct predictions: forward, loss, backward (as kiln-autodiff), the
+      the updated parameters and optimizer state, the loss, the number of
+      correct predictions and the learning rate used: forward, loss, backward
+      (as kiln-autodiff), the
       learning rate of the schedule at `step`, gradient clipping by global
       norm, and the optimizer update, all with torch.optim's semantics.
       Parameters are updated in place in the sense that each new parameter is
@@ -56,8 +57,9 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
       is named `kiln.state = "<param>.momentum_buffer"` (SGD with momentum) or
       `"<param>.exp_avg"` and `"<param>.exp_avg_sq"` (Adam, AdamW). `step`
       counts updates from 1 and also drives dropout.
-    * `@eval_step(params..., inputs...)` returning the loss and the number of
-      correct predictions, with dropout off.
+    * `@eval_step(params..., inputs...)` returning the loss, the number of
+      correct predictions and the predicted class of each example, with
+      dropout off.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
