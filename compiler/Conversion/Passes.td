@@ -87,4 +87,29 @@ def KilnLowerRuntimeCalls : Pass<"kiln-lower-runtime-calls", "mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def KilnDescribeProgram : Pass<"kiln-describe-program", "mlir::ModuleOp"> {
+  let summary = "Describe the program's slots for the runtime";
+  let description = [{
+    Runs on the bufferized `train_step` and `eval_step`. The slots of the
+    program are the training step's arguments in order (parameters, optimizer
+    state, step counters, inputs, outputs, the arena), then the evaluation
+    step's arguments that it lacks; the arena is as large as either step
+    needs. Records the JSON description that kiln_runtime.h specifies as the
+    module attribute `kiln.description`, and the slot of each argument of
+    each step as `kiln.train_slots` and `kiln.eval_slots`.
+  }];
+}
+
+def KilnEmitProgram : Pass<"kiln-emit-program", "mlir::ModuleOp"> {
+  let summary = "Define kiln_compiled_program and the steps' frame entries";
+  let description = [{
+    Runs on the LLVM dialect, after the steps were converted with bare
+    pointers for buffers. Adds `kiln_train_step` and `kiln_eval_step`, which
+    take the frame (one pointer per slot) and call the steps with the
+    pointers of their slots, and the global `kiln_compiled_program` with the
+    description and the entry points.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // KILN_CONVERSION_PASSES_TD

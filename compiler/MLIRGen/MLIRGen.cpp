@@ -165,6 +165,7 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
 OwningOpRef<ModuleOp> MLIRGen::generate() {
   Location moduleLoc = loc(program.modelLoc);
   OwningOpRef<ModuleOp> module = ModuleOp::create(moduleLoc);
+  (*module)->setAttr("kiln.model", builder.getStringAttr(program.modelName));
   if (program.recipe)
     (*module)->setAttr("kiln.recipe", recipe(*program.recipe));
 

@@ -2,9 +2,29 @@
 
 #include "Pipelines/Pipelines.h"
 
+#include "Conversion/Passes.h"
 #include "Kiln/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
+
+void kiln::registerPipelineInterfaces(mlir::DialectRegistry &registry) {
+  registerBufferizationInterfaces(registry);
+  mlir::arith::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(
+      registry);
+  mlir::linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::scf::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::tensor::registerBufferizableOpInterfaceExternalModels(registry);
+}
 
 void kiln::buildGradientPipeline(mlir::OpPassManager &pm) {
   pm.addPass(createKilnAutodiff());
@@ -16,4 +36,48 @@ void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
   pm.addPass(createKilnBuildTrainStep());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+}
+
+void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm) {
+  KilnBuildTrainStepOptions steps;
+  steps.eraseModel = true;
+  pm.addPass(createKilnBuildTrainStep(steps));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  pm.addPass(createKilnAnnotateSteps());
+  pm.addPass(createKilnLowerToRuntime());
+  pm.addPass(createKilnLowerToLinalg());
+  pm.addPass(mlir::createLinalgElementwiseOpFusionPass());
+  pm.addPass(mlir::createCanonicalizerPass());
+}
+
+void kiln::buildCpuLLVMPipeline(mlir::OpPassManager &pm) {
+  mlir::bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      mlir::bufferization::LayoutMapOption::IdentityLayoutMap;
+  bufferize.unknownTypeConversion =
+      mlir::bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(createKilnResultsToSlots());
+  pm.addPass(createKilnContiguousRuntimeOperands());
+  pm.addPass(createKilnPlanMemory());
+  pm.addPass(createKilnDescribeProgram());
+  pm.addPass(createKilnLowerRuntimeCalls());
+  pm.addPass(mlir::createConvertLinalgToLoopsPass());
+  pm.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createSCFToControlFlowPass());
+  pm.addPass(mlir::createConvertMathToLLVMPass());
+  pm.addPass(mlir::createConvertMathToLibmPass());
+  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(mlir::createArithToLLVMConversionPass());
+  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  pm.addPass(mlir::createConvertControlFlowToLLVMPass());
+  mlir::ConvertFuncToLLVMPassOptions func;
+  func.useBarePtrCallConv = true;
+  pm.addPass(mlir::createConvertFuncToLLVMPass(func));
+  pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  pm.addPass(createKilnEmitProgram());
 }

@@ -1,24 +1,35 @@
 //===- kilnc.cpp - The Kiln compiler driver -------------------------------===//
 //
-// `kilnc FILE -emit=STAGE` stops after a stage of the pipeline and prints it,
-// as the Toy tutorial's driver does. Exit status: 0 on success, 1 when the
-// input or the command line has an error.
+// `kilnc FILE -o TRAINER` compiles a model and its recipe into a training
+// executable. `kilnc FILE -emit=STAGE` stops after a stage of the pipeline
+// and prints it, as the Toy tutorial's driver does. Exit status: 0 on
+// success, 1 when the input or the command line has an error.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Frontend/Parser.h"
+#include "Kiln/IR/KilnOps.h"
 #include "Frontend/Sema.h"
 #include "MLIRGen/MLIRGen.h"
 #include "Pipelines/Pipelines.h"
+#include "Target/Target.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/ADT/Statistic.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -27,27 +38,58 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage { AST, Kiln, KilnGrad, TrainStep };
+enum class Stage {
+  AST,
+  Kiln,
+  KilnGrad,
+  TrainStep,
+  Linalg,
+  LLVMDialect,
+  LLVMIR,
+  Object,
+  Executable
+};
 
 cl::OptionCategory kilnCategory("kilnc options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"),
                                cl::Required, cl::cat(kilnCategory));
 
-cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
-                                cl::value_desc("file"), cl::init("-"),
-                                cl::cat(kilnCategory));
+cl::opt<std::string> outputFile(
+    "o",
+    cl::desc("Output file (default: the input's name without .kiln for an "
+             "executable, stdout for a printed stage)"),
+    cl::value_desc("file"), cl::cat(kilnCategory));
 
 cl::opt<Stage> emit(
-    "emit", cl::desc("The stage to stop after and print"),
-    cl::values(clEnumValN(Stage::AST, "ast", "the syntax tree"),
-               clEnumValN(Stage::Kiln, "kiln",
-                          "the model in the kiln dialect"),
-               clEnumValN(Stage::KilnGrad, "kiln-grad",
-                          "with its gradient function (kiln-autodiff)"),
-               clEnumValN(Stage::TrainStep, "train-step",
-                          "with the training and evaluation steps")),
-    cl::init(Stage::Kiln), cl::cat(kilnCategory));
+    "emit", cl::desc("The stage to stop after"),
+    cl::values(
+        clEnumValN(Stage::AST, "ast", "the syntax tree"),
+        clEnumValN(Stage::Kiln, "kiln", "the model in the kiln dialect"),
+        clEnumValN(Stage::KilnGrad, "kiln-grad",
+                   "with its gradient function (kiln-autodiff)"),
+        clEnumValN(Stage::TrainStep, "train-step",
+                   "with the training and evaluation steps"),
+        clEnumValN(Stage::Linalg, "linalg",
+                   "the steps as runtime calls and linalg on tensors"),
+        clEnumValN(Stage::LLVMDialect, "llvm-dialect",
+                   "the program in MLIR's LLVM dialect"),
+        clEnumValN(Stage::LLVMIR, "llvm", "the program as optimized LLVM IR"),
+        clEnumValN(Stage::Object, "obj", "an object file"),
+        clEnumValN(Stage::Executable, "exe",
+                   "a training executable (the default)")),
+    cl::init(Stage::Executable), cl::cat(kilnCategory));
+
+cl::opt<unsigned> optLevel("O", cl::desc("Optimization level of LLVM (0 to 3)"),
+                           cl::Prefix, cl::init(3), cl::cat(kilnCategory));
+
+cl::opt<std::string> targetName("target",
+                                cl::desc("The device to train on: cpu"),
+                                cl::init("cpu"), cl::cat(kilnCategory));
+
+cl::opt<std::string> cpuName(
+    "mcpu", cl::desc("The CPU to generate code for (default: this machine)"),
+    cl::init("native"), cl::cat(kilnCategory));
 
 cl::opt<int64_t> batchSize(
     "batch-size", cl::desc("Replace the train section's batch_size"),
@@ -64,8 +106,72 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Compiles one source buffer up to the requested stage and prints it.
-/// Returns whether it succeeded; errors go to stderr.
+bool isPrinted(Stage stage) {
+  return stage != Stage::Object && stage != Stage::Executable;
+}
+
+/// Runs `build`'s passes on `module`; errors are reported through the
+/// context's diagnostic handler.
+bool runPipeline(mlir::ModuleOp module,
+                 llvm::function_ref<void(mlir::OpPassManager &)> build) {
+  mlir::PassManager pm(module->getContext());
+  if (failed(mlir::applyPassManagerCLOptions(pm)))
+    return false;
+  build(pm);
+  return succeeded(pm.run(module));
+}
+
+std::string megabytes(int64_t bytes) {
+  return llvm::formatv("{0:F1} MB", bytes / 1e6).str();
+}
+
+/// Prints what --stats promises, from the program's description.
+void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  auto text = module->getAttrOfType<mlir::StringAttr>("kiln.description");
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text.getValue());
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return;
+  }
+  const llvm::json::Object &description = *parsed->getAsObject();
+  int64_t parameters = 0;
+  for (const llvm::json::Value &slot : *description.getArray("slots")) {
+    const llvm::json::Object &object = *slot.getAsObject();
+    if (object.getString("role") != "param")
+      continue;
+    int64_t count = 1;
+    for (const llvm::json::Value &size : *object.getArray("shape"))
+      count *= *size.getAsInteger();
+    parameters += count;
+  }
+  auto step = [&](llvm::StringRef name) {
+    const llvm::json::Object &summary = *description.getObject(name);
+    return std::make_tuple(*summary.getInteger("flops"),
+                           *summary.getInteger("arena_bytes"),
+                           *summary.getInteger("peak_bytes"));
+  };
+  auto [trainFlops, trainArena, trainPeak] = step("train");
+  auto [evalFlops, evalArena, evalPeak] = step("eval");
+  os << "model " << description.getString("model").value_or("?") << ": "
+     << parameters << " parameters (" << megabytes(4 * parameters) << ")\n"
+     << llvm::formatv("FLOPs per step: training {0:F3} GFLOP, evaluation "
+                      "{1:F3} GFLOP\n",
+                      trainFlops / 1e9, evalFlops / 1e9)
+     << "arena: training " << megabytes(trainArena) << " (peak "
+     << megabytes(trainPeak) << "), evaluation " << megabytes(evalArena)
+     << " (peak " << megabytes(evalPeak) << ")\n";
+}
+
+/// The default output of a compiled file: its name without `.kiln`.
+std::string defaultOutput(Stage stage) {
+  llvm::SmallString<128> path(llvm::sys::path::filename(inputFile));
+  llvm::sys::path::replace_extension(path, stage == Stage::Object ? "o" : "");
+  return std::string(path.str());
+}
+
+/// Compiles one source buffer up to the requested stage, printing it to
+/// `os` or writing the object file or executable. Returns whether it
+/// succeeded; errors go to stderr.
 bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) {
   llvm::SourceMgr sourceMgr;
   llvm::StringRef source = buffer->getBuffer();
@@ -88,23 +194,82 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return false;
 
   mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  kiln::registerPipelineInterfaces(registry);
+  context.appendDialectRegistry(registry);
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> ir =
       kiln::mlirGen(context, *program, sourceMgr);
   if (!ir)
     return false;
-  if (emit != Stage::Kiln) {
-    mlir::PassManager pm(&context);
-    if (failed(mlir::applyPassManagerCLOptions(pm)))
+
+  switch (emit) {
+  case Stage::Kiln:
+    ir->print(os);
+    return true;
+  case Stage::KilnGrad:
+  case Stage::TrainStep:
+    if (!runPipeline(*ir, emit == Stage::KilnGrad
+                              ? kiln::buildGradientPipeline
+                              : kiln::buildTrainStepPipeline))
       return false;
-    if (emit == Stage::KilnGrad)
-      kiln::buildGradientPipeline(pm);
-    else
-      kiln::buildTrainStepPipeline(pm);
-    if (failed(pm.run(*ir)))
-      return false;
+    ir->print(os);
+    return true;
+  default:
+    break;
   }
-  ir->print(os);
+
+  if (!program->recipe) {
+    llvm::WithColor::error(llvm::errs(), "kilnc")
+        << inputFile << " has no train section, so there is nothing to "
+        << "train; add `train { ... }` (docs/language.md)\n";
+    return false;
+  }
+  if (!runPipeline(*ir, kiln::buildCpuLinalgPipeline))
+    return false;
+  if (emit == Stage::Linalg) {
+    ir->print(os);
+    return true;
+  }
+  if (!runPipeline(*ir, kiln::buildCpuLLVMPipeline))
+    return false;
+  // LLVM owns the -stats flag; kilnc answers it with its own figures.
+  if (llvm::AreStatisticsEnabled())
+    printStats(*ir, llvm::outs());
+  if (emit == Stage::LLVMDialect) {
+    ir->print(os);
+    return true;
+  }
+
+  kiln::CodegenOptions codegen;
+  codegen.optLevel = optLevel;
+  codegen.cpu = cpuName;
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      kiln::translateToLLVMIR(*ir, llvmContext, codegen);
+  if (!llvmModule)
+    return false;
+  if (emit == Stage::LLVMIR) {
+    llvmModule->print(os, nullptr);
+    return true;
+  }
+
+  std::string output =
+      outputFile.getNumOccurrences() ? outputFile.getValue() : defaultOutput(emit);
+  std::string error;
+  if (emit == Stage::Object) {
+    if (failed(kiln::emitObjectFile(*llvmModule, output, codegen, error)))
+      return fail(error), false;
+    return true;
+  }
+  llvm::SmallString<128> object;
+  if (std::error_code code =
+          llvm::sys::fs::createTemporaryFile("kilnc", "o", object))
+    return fail("cannot create a temporary file: " + code.message()), false;
+  llvm::FileRemover removeObject(object);
+  if (failed(kiln::emitObjectFile(*llvmModule, object, codegen, error)) ||
+      failed(kiln::linkTrainer(object, output, error)))
+    return fail(error), false;
   return true;
 }
 
@@ -143,19 +308,31 @@ int main(int argc, char **argv) {
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   cl::HideUnrelatedOptions({&kilnCategory});
-  cl::ParseCommandLineOptions(argc, argv, "Kiln compiler\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Kiln compiler\n\n  --stats prints the parameters, the FLOPs of a step "
+      "and the memory of its arena\n");
   if (batchSize.getNumOccurrences() && batchSize <= 0)
     return fail("--batch-size must be positive");
+  if (optLevel > 3)
+    return fail("-O takes a level from 0 to 3");
+  if (targetName != "cpu")
+    return fail("unknown --target '" + targetName + "'; the targets are: cpu");
+  if (splitInputFile && !isPrinted(emit))
+    return fail("--split-input-file works with a printed stage (-emit=...)");
 
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (std::error_code error = buffer.getError())
     return fail("cannot read '" + inputFile + "': " + error.message());
 
+  if (!isPrinted(emit))
+    return compile(std::move(*buffer), llvm::nulls()) ? 0 : 1;
+
   std::string error;
-  auto output = mlir::openOutputFile(outputFile, &error);
+  auto output = mlir::openOutputFile(
+      outputFile.getNumOccurrences() ? outputFile.getValue() : "-", &error);
   if (!output)
     return fail(error);
-
   bool ok = true;
   if (!splitInputFile) {
     ok = compile(std::move(*buffer), output->os());

@@ -24,6 +24,10 @@ namespace kiln {
 /// and ranks, and equal sizes wherever both are static.
 bool areCompatibleTensorTypes(mlir::TypeRange inferred, mlir::TypeRange declared);
 
+/// The floating-point operations that `op` (a kiln op) performs; see
+/// KilnFlops.cpp for how they are counted.
+int64_t countFlops(mlir::Operation *op);
+
 /// Registers how kiln ops bufferize (the runtime call).
 void registerBufferizationInterfaces(mlir::DialectRegistry &registry);
 

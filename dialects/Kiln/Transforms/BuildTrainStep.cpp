@@ -314,6 +314,8 @@ LogicalResult TrainStepBuilder::buildEvalStep() {
 
 struct BuildTrainStepPass
     : kiln::impl::KilnBuildTrainStepBase<BuildTrainStepPass> {
+  using KilnBuildTrainStepBase::KilnBuildTrainStepBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto recipe = module->getAttrOfType<DictionaryAttr>("kiln.recipe");
@@ -334,6 +336,8 @@ struct BuildTrainStepPass
     TrainStepBuilder builder(model, recipe);
     if (failed(builder.buildEvalStep()) || failed(builder.buildTrainStep()))
       return signalPassFailure();
+    if (eraseModel)
+      model.erase();
   }
 };
 

@@ -60,8 +60,26 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
     * `@eval_step(params..., inputs...)` returning the loss, the number of
       correct predictions and the predicted class of each example, with
       dropout off.
+
+    With `erase-model`, the model function itself is removed: a trainer needs
+    only the two steps.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
+  let options = [
+    Option<"eraseModel", "erase-model", "bool", /*default=*/"false",
+           "Remove the model function once the steps are built">
+  ];
+}
+
+def KilnAnnotateSteps : Pass<"kiln-annotate-steps", "mlir::ModuleOp"> {
+  let summary = "Record what the runtime needs to know of the steps";
+  let description = [{
+    Gives every function `kiln.flops`, the floating-point operations of one
+    call (KilnFlops.cpp says how they are counted), and each i64 input
+    argument `kiln.range`: the exclusive upper bound of the values its uses
+    accept (class labels of a loss, ids of an embedding or one-hot encoding),
+    which the trainer checks when it loads the data.
+  }];
 }
 
 #endif // KILN_TRANSFORMS_PASSES_TD

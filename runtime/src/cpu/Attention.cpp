@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Site.h"
+#include "cpu/Site.h"
 
 #include <limits>
 
@@ -42,7 +42,8 @@ matmul product(const memory::desc &a, const memory::desc &b,
   primitive_attr attr;
   if (scale != 1.0f)
     attr.set_output_scales(0, {scale});
-  return matmul(matmul::primitive_desc(matmul::desc(a, b, c), attr, cpuEngine()));
+  return matmul(
+      matmul::primitive_desc(matmul::desc(a, b, c), attr, cpuEngine()));
 }
 
 /// The attention probabilities P = softmax(q k^T * scale + mask), [batch, L,
@@ -52,8 +53,8 @@ public:
   explicit Probabilities(const AttentionShape &s)
       : q(s.matrices(s.l, s.e)), k(s.matrices(s.e, s.s, true)) {
     memory::desc p = s.matrices(s.l, s.s);
-    scores = product(s.matrices(s.l, s.e), s.matrices(s.e, s.s, true), p,
-                     s.scale);
+    scores =
+        product(s.matrices(s.l, s.e), s.matrices(s.e, s.s, true), p, s.scale);
     values = memory(p, cpuEngine());
     if (s.causal) {
       mask = memory(f32Desc({1, s.l, s.s}, Tag::abc), cpuEngine());
@@ -75,12 +76,12 @@ public:
 
   void run(void *query, void *key) {
     scores.execute(cpuStream(), {{DNNL_ARG_SRC, q.bind(query)},
-                              {DNNL_ARG_WEIGHTS, k.bind(key)},
-                              {DNNL_ARG_DST, values}});
+                                 {DNNL_ARG_WEIGHTS, k.bind(key)},
+                                 {DNNL_ARG_DST, values}});
     if (mask)
       masking.execute(cpuStream(), {{DNNL_ARG_SRC_0, values},
-                                 {DNNL_ARG_SRC_1, mask},
-                                 {DNNL_ARG_DST, values}});
+                                    {DNNL_ARG_SRC_1, mask},
+                                    {DNNL_ARG_DST, values}});
     softmax.execute(cpuStream(),
                     {{DNNL_ARG_SRC, values}, {DNNL_ARG_DST, values}});
   }
@@ -116,8 +117,8 @@ public:
   void execute(void **args) override {
     probabilities.run(args[0], args[1]);
     weighted.execute(cpuStream(), {{DNNL_ARG_SRC, probabilities.get()},
-                                {DNNL_ARG_WEIGHTS, v.bind(args[2])},
-                                {DNNL_ARG_DST, out.bind(args[3])}});
+                                   {DNNL_ARG_WEIGHTS, v.bind(args[2])},
+                                   {DNNL_ARG_DST, out.bind(args[3])}});
   }
 
 private:
@@ -160,20 +161,20 @@ public:
     probabilities.run(args[1], args[2]);
     const memory &gradOut = dout.bind(args[0]);
     valueGrad.execute(cpuStream(), {{DNNL_ARG_SRC, transposedP},
-                                 {DNNL_ARG_WEIGHTS, gradOut},
-                                 {DNNL_ARG_DST, dv.bind(args[6])}});
+                                    {DNNL_ARG_WEIGHTS, gradOut},
+                                    {DNNL_ARG_DST, dv.bind(args[6])}});
     probabilityGrad.execute(cpuStream(), {{DNNL_ARG_SRC, gradOut},
-                                       {DNNL_ARG_WEIGHTS, vT.bind(args[3])},
-                                       {DNNL_ARG_DST, grads}});
+                                          {DNNL_ARG_WEIGHTS, vT.bind(args[3])},
+                                          {DNNL_ARG_DST, grads}});
     softmaxGrad.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, grads},
-                                   {DNNL_ARG_DST, probabilities.get()},
-                                   {DNNL_ARG_DIFF_SRC, grads}});
+                                      {DNNL_ARG_DST, probabilities.get()},
+                                      {DNNL_ARG_DIFF_SRC, grads}});
     queryGrad.execute(cpuStream(), {{DNNL_ARG_SRC, grads},
-                                 {DNNL_ARG_WEIGHTS, k.bind(args[2])},
-                                 {DNNL_ARG_DST, dq.bind(args[4])}});
+                                    {DNNL_ARG_WEIGHTS, k.bind(args[2])},
+                                    {DNNL_ARG_DST, dq.bind(args[4])}});
     keyGrad.execute(cpuStream(), {{DNNL_ARG_SRC, transposedGrads},
-                               {DNNL_ARG_WEIGHTS, q.bind(args[1])},
-                               {DNNL_ARG_DST, dk.bind(args[5])}});
+                                  {DNNL_ARG_WEIGHTS, q.bind(args[1])},
+                                  {DNNL_ARG_DST, dk.bind(args[5])}});
   }
 
 private:

@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Site.h"
+#include "cpu/Site.h"
 
 #include <cstring>
 
@@ -51,11 +51,11 @@ struct LSTMShape {
 
   lstm_forward::primitive_desc forwardDesc(int64_t layer) const {
     int64_t width = inputWidth(layer);
-    lstm_forward::desc desc(
-        prop_kind::forward_training, rnn_direction::unidirectional_left2right,
-        sequence(width), memory::desc(), memory::desc(),
-        weights(width, Tag::any), weights(h, Tag::any), bias(), sequence(h),
-        state(), state());
+    lstm_forward::desc desc(prop_kind::forward_training,
+                            rnn_direction::unidirectional_left2right,
+                            sequence(width), memory::desc(), memory::desc(),
+                            weights(width, Tag::any), weights(h, Tag::any),
+                            bias(), sequence(h), state(), state());
     return lstm_forward::primitive_desc(desc, cpuEngine());
   }
 };
@@ -81,7 +81,8 @@ public:
       Layer &l = layers.emplace_back();
       l.primitive = lstm_forward(pd);
       l.input = Input(pd.src_layer_desc());
-      l.weightsLayer = Input(s.weights(width, Tag::ldgoi), pd.weights_layer_desc());
+      l.weightsLayer =
+          Input(s.weights(width, Tag::ldgoi), pd.weights_layer_desc());
       l.weightsIter = Input(s.weights(s.h, Tag::ldgoi), pd.weights_iter_desc());
       l.bias = memory(pd.bias_desc(), cpuEngine());
       l.output = Output(pd.dst_layer_desc());
@@ -117,8 +118,7 @@ public:
     return layer ? layers[layer - 1].between.get_data_handle() : x;
   }
   void *layerOutput(int64_t layer, void *out) const {
-    return layer + 1 < shape.l ? layers[layer].between.get_data_handle()
-                               : out;
+    return layer + 1 < shape.l ? layers[layer].between.get_data_handle() : out;
   }
   const memory &workspace(int64_t layer) const {
     return layers[layer].workspace;
@@ -139,17 +139,17 @@ private:
 /// args: x, the 4L weights, out h_n c_n.
 class LSTMForward : public Site {
 public:
-  explicit LSTMForward(const LSTMShape &s) : layers(s.l), pass(s) {}
+  explicit LSTMForward(const LSTMShape &s) : numLayers(s.l), pass(s) {}
 
   void execute(void **args) override {
-    void **results = args + 1 + 4 * layers;
+    void **results = args + 1 + 4 * numLayers;
     pass.run(args[0], args + 1, results[0], results[1], results[2]);
   }
 
   LSTMForwardPass &getPass() { return pass; }
 
 private:
-  int64_t layers;
+  int64_t numLayers;
   LSTMForwardPass pass;
 };
 
@@ -223,9 +223,10 @@ public:
       void *const *w = weights + 4 * layer;
       void *const *dw = weightGrads + 4 * layer;
       int64_t offset = layer * shape.stateSize();
-      void *outputGrad = layer + 1 < shape.l
-                             ? layers[layer + 1].inputGradScratch.get_data_handle()
-                             : args[4];
+      void *outputGrad =
+          layer + 1 < shape.l
+              ? layers[layer + 1].inputGradScratch.get_data_handle()
+              : args[4];
       void *inputGrad = layer ? l.inputGradScratch.get_data_handle() : dx;
       sumBiases(l.bias, w[2], w[3], 4 * shape.h);
       std::memset(l.biasGrad.get_data_handle(), 0,
@@ -236,7 +237,8 @@ public:
            {DNNL_ARG_WEIGHTS_LAYER, l.weightsLayer.bind(w[0])},
            {DNNL_ARG_WEIGHTS_ITER, l.weightsIter.bind(w[1])},
            {DNNL_ARG_BIAS, l.bias},
-           {DNNL_ARG_DST_LAYER, l.output.bind(pass->layerOutput(layer, output))},
+           {DNNL_ARG_DST_LAYER,
+            l.output.bind(pass->layerOutput(layer, output))},
            {DNNL_ARG_DST_ITER, l.hidden.bind(offsetFloats(hidden, offset))},
            {DNNL_ARG_DST_ITER_C, l.cell.bind(offsetFloats(cell, offset))},
            {DNNL_ARG_WORKSPACE, pass->workspace(layer)},

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Site.h"
+#include "cpu/Site.h"
 
 #include <cstring>
 
@@ -41,27 +41,26 @@ public:
     int64_t computed = batch / copies;
     cBytes = m * n * sizeof(float);
 
-    memory::desc a =
+    memory::desc aDesc =
         f32Desc({aBatched ? batch : 1, m, k}, transposeA ? Tag::acb : Tag::abc);
-    memory::desc b =
+    memory::desc bDesc =
         f32Desc({bBatched ? batch : 1, k, n}, transposeB ? Tag::acb : Tag::abc);
-    memory::desc c = f32Desc({computed, m, n}, Tag::abc);
-    memory::desc bias = f32Desc({1, 1, n}, Tag::abc);
-    matmul::desc desc = hasBias ? matmul::desc(a, b, bias, c)
-                                : matmul::desc(a, b, c);
+    memory::desc cDesc = f32Desc({computed, m, n}, Tag::abc);
+    memory::desc biasDesc = f32Desc({1, 1, n}, Tag::abc);
+    matmul::desc desc = hasBias ? matmul::desc(aDesc, bDesc, biasDesc, cDesc)
+                                : matmul::desc(aDesc, bDesc, cDesc);
     primitive_attr attr;
     if (relu) {
       post_ops ops;
       ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
       attr.set_post_ops(ops);
     }
-    matmul::primitive_desc pd(desc, attr, cpuEngine());
-    primitive = matmul(pd);
-    this->a = Input(a);
-    this->b = Input(b);
+    primitive = matmul(matmul::primitive_desc(desc, attr, cpuEngine()));
+    a = Input(aDesc);
+    b = Input(bDesc);
     if (hasBias)
-      this->bias = Input(bias);
-    this->c = Output(c);
+      bias = Input(biasDesc);
+    c = Output(cDesc);
   }
 
   void execute(void **args) override {

@@ -8,7 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Site.h"
+#include "cpu/Site.h"
+
+#include <cstring>
 
 using namespace kiln::cpu;
 using namespace dnnl;
@@ -29,8 +31,8 @@ struct SoftmaxShape {
   }
 
   softmax_v2_forward::primitive_desc forwardDesc() const {
-    softmax_v2_forward::desc desc(prop_kind::forward_training, kind, data,
-                                  data, 1);
+    softmax_v2_forward::desc desc(prop_kind::forward_training, kind, data, data,
+                                  1);
     return softmax_v2_forward::primitive_desc(desc, cpuEngine());
   }
 };
@@ -43,7 +45,7 @@ public:
 
   void execute(void **args) override {
     primitive.execute(cpuStream(), {{DNNL_ARG_SRC, x.bind(args[0])},
-                                 {DNNL_ARG_DST, y.bind(args[1])}});
+                                    {DNNL_ARG_DST, y.bind(args[1])}});
   }
 
 private:
@@ -64,8 +66,8 @@ public:
 
   void execute(void **args) override {
     primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
-                                 {DNNL_ARG_DST, y.bind(args[1])},
-                                 {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}});
+                                    {DNNL_ARG_DST, y.bind(args[1])},
+                                    {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}});
   }
 
 private:
@@ -91,9 +93,9 @@ struct LayerNormShape {
   memory::desc data() const { return plainDesc({rows, cols}); }
   memory::desc vector() const { return plainDesc({cols}); }
   normalization_flags flags() const {
-    return hasWeight ? normalization_flags::use_scale |
-                           normalization_flags::use_shift
-                     : normalization_flags::none;
+    return hasWeight
+               ? normalization_flags::use_scale | normalization_flags::use_shift
+               : normalization_flags::none;
   }
 };
 
@@ -137,37 +139,41 @@ public:
       : hasWeight(s.hasWeight), dy(s.data()), x(s.data()), dx(s.data()) {
     // The statistics do not depend on the weight: the forward pass that
     // recomputes them runs without one.
-    layer_normalization_forward::desc statsDesc(
-        prop_kind::forward_training, s.data(), s.epsilon,
-        normalization_flags::none);
+    layer_normalization_forward::desc statsDesc(prop_kind::forward_training,
+                                                s.data(), s.epsilon,
+                                                normalization_flags::none);
     layer_normalization_forward::primitive_desc statsPD(statsDesc, cpuEngine());
     statistics = layer_normalization_forward(statsPD);
     scratch = memory(statsPD.dst_desc(), cpuEngine());
     mean = memory(statsPD.mean_desc(), cpuEngine());
     variance = memory(statsPD.variance_desc(), cpuEngine());
 
-    layer_normalization_forward::desc hintDesc(
-        prop_kind::forward_training, s.data(), s.epsilon, s.flags());
+    layer_normalization_forward::desc hintDesc(prop_kind::forward_training,
+                                               s.data(), s.epsilon, s.flags());
     layer_normalization_backward::desc desc(
         hasWeight ? prop_kind::backward : prop_kind::backward_data, s.data(),
         s.data(), s.epsilon, s.flags());
     primitive = layer_normalization_backward(
         layer_normalization_backward::primitive_desc(
             desc, cpuEngine(),
-            layer_normalization_forward::primitive_desc(hintDesc, cpuEngine())));
+            layer_normalization_forward::primitive_desc(hintDesc,
+                                                        cpuEngine())));
     if (hasWeight) {
       w = Input(s.vector());
       dw = Output(s.vector());
       db = Output(s.vector());
+      // oneDNN insists on a shift, which the gradients do not depend on.
+      shift = memory(s.vector(), cpuEngine());
+      std::memset(shift.get_data_handle(), 0, s.vector().get_size());
     }
   }
 
   void execute(void **args) override {
     const memory &input = x.bind(args[1]);
     statistics.execute(cpuStream(), {{DNNL_ARG_SRC, input},
-                                  {DNNL_ARG_DST, scratch},
-                                  {DNNL_ARG_MEAN, mean},
-                                  {DNNL_ARG_VARIANCE, variance}});
+                                     {DNNL_ARG_DST, scratch},
+                                     {DNNL_ARG_MEAN, mean},
+                                     {DNNL_ARG_VARIANCE, variance}});
     ExecArgs exec{{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
                   {DNNL_ARG_SRC, input},
                   {DNNL_ARG_MEAN, mean},
@@ -175,6 +181,7 @@ public:
                   {DNNL_ARG_DIFF_SRC, dx.bind(args[hasWeight ? 3 : 2])}};
     if (hasWeight) {
       exec[DNNL_ARG_SCALE] = w.bind(args[2]);
+      exec[DNNL_ARG_SHIFT] = shift;
       exec[DNNL_ARG_DIFF_SCALE] = dw.bind(args[4]);
       exec[DNNL_ARG_DIFF_SHIFT] = db.bind(args[5]);
     }
@@ -185,7 +192,7 @@ private:
   bool hasWeight;
   layer_normalization_forward statistics;
   layer_normalization_backward primitive;
-  memory scratch, mean, variance;
+  memory scratch, mean, variance, shift;
   Input dy, x, w;
   Output dx, dw, db;
 };

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Site.h"
+#include "cpu/Site.h"
 
 using namespace kiln::cpu;
 using namespace dnnl;
@@ -26,8 +26,8 @@ struct PoolShape {
   explicit PoolShape(Config &config)
       : n(config.size("N")), c(config.size("C")), h(config.size("H")),
         w(config.size("W")), kh(config.size("KH")), kw(config.size("KW")),
-        sh(config.size("SH")), sw(config.size("SW")),
-        ph(config.size("PH", 0)), pw(config.size("PW", 0)) {
+        sh(config.size("SH")), sw(config.size("SW")), ph(config.size("PH", 0)),
+        pw(config.size("PW", 0)) {
     static const algorithm kinds[] = {algorithm::pooling_max,
                                       algorithm::pooling_avg_include_padding,
                                       algorithm::pooling_avg_exclude_padding};
@@ -51,8 +51,7 @@ struct PoolShape {
 pooling_forward::primitive_desc forwardDesc(const PoolShape &s) {
   pooling_forward::desc desc(prop_kind::forward_training, s.kind,
                              plainDesc(s.src()), plainDesc(s.dst()),
-                             s.strides(), s.kernel(), s.padding(),
-                             s.padding());
+                             s.strides(), s.kernel(), s.padding(), s.padding());
   return pooling_forward::primitive_desc(desc, cpuEngine());
 }
 
@@ -91,20 +90,19 @@ private:
 class PoolBackward : public Site {
 public:
   PoolBackward(const PoolShape &s, Pairing<PoolForward> pairing)
-      : pairing(std::move(pairing)) {
-    pooling_backward::desc desc(s.kind, plainDesc(s.src()),
-                                plainDesc(s.dst()), s.strides(), s.kernel(),
-                                s.padding(), s.padding());
+      : pairing(std::move(pairing)), isMax(s.isMax()) {
+    pooling_backward::desc desc(s.kind, plainDesc(s.src()), plainDesc(s.dst()),
+                                s.strides(), s.kernel(), s.padding(),
+                                s.padding());
     pooling_backward::primitive_desc pd(desc, cpuEngine(), forwardDesc(s));
     primitive = pooling_backward(pd);
     dy = Input(pd.diff_dst_desc());
     dx = Output(pd.diff_src_desc());
     // Average pooling needs no workspace, and so no forward pass.
-    if (s.isMax() && !this->pairing.paired()) {
+    if (isMax && !this->pairing.paired()) {
       recompute = std::make_unique<PoolForward>(s);
       scratch = memory(plainDesc(s.dst()), cpuEngine());
     }
-    isMax = s.isMax();
   }
 
   void execute(void **args) override {

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Runtime.h"
+#include "cpu/Runtime.h"
 
 #include "kiln/kiln_runtime.h"
 
@@ -60,10 +60,6 @@ void runShare(void *data) {
 
 } // namespace
 
-void kiln::cpu::setNumThreads(int count) {
-  omp_set_num_threads(count > 0 ? count : omp_get_num_procs());
-}
-
 int kiln::cpu::getNumThreads() { return omp_get_max_threads(); }
 
 void kiln::cpu::fatal(const std::string &message, const std::string &hint) {
@@ -71,6 +67,12 @@ void kiln::cpu::fatal(const std::string &message, const std::string &hint) {
                hint.c_str());
   std::fflush(stderr);
   std::exit(1);
+}
+
+// oneDNN reads the count of the calling thread when it creates and runs
+// primitives, and so does kiln_rt_parallel_for.
+extern "C" void kiln_rt_set_threads(int32_t threads) {
+  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
 }
 
 extern "C" void kiln_rt_parallel_for(void (*body)(void *context, int64_t begin,

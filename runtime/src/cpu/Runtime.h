@@ -1,8 +1,8 @@
 //===- Runtime.h - Threads and fatal errors of the CPU runtime ------------===//
 //
-// What the trainer's main() needs from the CPU runtime besides the C
-// interface of kiln_runtime.h: the number of threads (its --threads flag)
-// and the one way the runtime stops on an error it cannot recover from.
+// What the CPU runtime offers C++ code besides the C interface of
+// kiln_runtime.h: its thread count (which kiln_rt_set_threads sets) and the
+// one way it stops on an error it cannot recover from.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,12 +12,6 @@
 #include <string>
 
 namespace kiln::cpu {
-
-/// Sets the number of threads of oneDNN and of kiln_rt_parallel_for, which
-/// share GNU OpenMP's thread pool; 0 means one per core. Call it before the
-/// program's init: oneDNN sizes a primitive's work for the threads it was
-/// created with.
-void setNumThreads(int count);
 
 /// The number of threads the runtime runs on.
 int getNumThreads();

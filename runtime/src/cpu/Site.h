@@ -134,8 +134,8 @@ public:
   bool paired() const { return index >= 0; }
   Forward &get() {
     if (!forward)
-      forward = &static_cast<Forward &>(
-          pairedSite(site, index, kind, forwardConfig));
+      forward =
+          &static_cast<Forward &>(pairedSite(site, index, kind, forwardConfig));
     return *forward;
   }
 

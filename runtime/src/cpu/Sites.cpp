@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Runtime.h"
-#include "Site.h"
+#include "cpu/Runtime.h"
+#include "cpu/Site.h"
 
 #include <oneapi/dnnl/dnnl_debug.h>
 
@@ -124,9 +124,11 @@ void guarded(int64_t site, int32_t kind, const char *stage, Action action) {
           "again with ONEDNN_VERBOSE=all to see oneDNN's reason, and report "
           "it with the model");
   } catch (const std::bad_alloc &) {
-    fatal(describeSite(site, kind) + ": out of memory while trying to " +
-              stage,
+    fatal(describeSite(site, kind) + ": out of memory while trying to " + stage,
           "use a smaller batch size, or a machine with more memory");
+  } catch (const std::exception &e) {
+    fatal(describeSite(site, kind) + ": failed to " + stage + ": " + e.what(),
+          "this is a bug of the Kiln runtime; please report it with the model");
   }
 }
 
@@ -157,12 +159,10 @@ memory::desc kiln::cpu::plainDesc(const Dims &dims) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
-Config::Config(int64_t site, int32_t kind, int32_t count,
-               const int64_t *values)
+Config::Config(int64_t site, int32_t kind, int32_t count, const int64_t *values)
     : siteIndex(site), kind(kind) {
   if (count < 0 || (count > 0 && !values))
-    fail("invalid configuration array of " + std::to_string(count) +
-         " values");
+    fail("invalid configuration array of " + std::to_string(count) + " values");
   all.assign(values, values + count);
 }
 
@@ -266,8 +266,7 @@ Site &kiln::cpu::pairedSite(int64_t site, int64_t index, int32_t kind,
     fatal("call site " + std::to_string(site) + " reuses call site " +
               std::to_string(index) + ", which was not created",
           kMismatchHint);
-  if (forward->kind != kind ||
-      forward->config.size() != config.size() ||
+  if (forward->kind != kind || forward->config.size() != config.size() ||
       !std::equal(config.begin(), config.end(), forward->config.begin()))
     fatal("call site " + std::to_string(site) + " reuses " +
               describeSite(index, forward->kind) +

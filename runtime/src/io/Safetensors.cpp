@@ -56,8 +56,8 @@ std::optional<DType> parseDType(const std::string &name) {
   return std::nullopt;
 }
 
-/// The number of bytes of `count` elements of `shape`, or nothing when the
-/// product overflows.
+/// The size in bytes of a tensor of `shape` and `dtype`, or nothing when it
+/// overflows.
 std::optional<uint64_t> byteSize(const std::vector<int64_t> &shape,
                                  DType dtype) {
   uint64_t size = dtypeSize(dtype);

@@ -1,0 +1,153 @@
+//===- DescribeProgram.cpp - The program's slots as JSON for the runtime --===//
+
+#include "Conversion/Passes.h"
+#include "Kiln/IR/KilnNames.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNDESCRIBEPROGRAM
+#include "Conversion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// An attribute of the recipe as JSON.
+llvm::json::Value toJson(Attribute attr) {
+  if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
+    llvm::json::Object object;
+    for (NamedAttribute entry : dict)
+      object[entry.getName().str()] = toJson(entry.getValue());
+    return object;
+  }
+  if (auto array = dyn_cast<ArrayAttr>(attr)) {
+    llvm::json::Array values;
+    for (Attribute element : array)
+      values.push_back(toJson(element));
+    return values;
+  }
+  if (auto text = dyn_cast<StringAttr>(attr))
+    return text.str();
+  if (auto flag = dyn_cast<BoolAttr>(attr))
+    return flag.getValue();
+  if (auto integer = dyn_cast<IntegerAttr>(attr))
+    return integer.getInt();
+  if (auto real = dyn_cast<FloatAttr>(attr))
+    return real.getValueAsDouble();
+  return nullptr;
+}
+
+/// The role of argument `index` of a step, by its attributes.
+StringRef roleOf(func::FuncOp func, unsigned index) {
+  if (func.getArgAttr(index, "kiln.param"))
+    return "param";
+  if (func.getArgAttr(index, "kiln.state"))
+    return "state";
+  if (func.getArgAttr(index, "kiln.step"))
+    return "step";
+  if (func.getArgAttr(index, "kiln.total_steps"))
+    return "total_steps";
+  if (func.getArgAttr(index, "kiln.input"))
+    return "input";
+  if (func.getArgAttr(index, "kiln.output"))
+    return "output";
+  if (func.getArgAttr(index, "kiln.arena"))
+    return "arena";
+  return "";
+}
+
+std::string nameOf(func::FuncOp func, unsigned index) {
+  return func.getArgAttr(index, "kiln.arena") ? "arena"
+                                              : getArgumentName(func, index);
+}
+
+StringRef dtypeOf(Type element) {
+  if (element.isF32())
+    return "f32";
+  if (element.isF64())
+    return "f64";
+  if (element.isInteger(64))
+    return "i64";
+  return "u8";
+}
+
+struct DescribeProgramPass
+    : kiln::impl::KilnDescribeProgramBase<DescribeProgramPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto train = module.lookupSymbol<func::FuncOp>("train_step");
+    auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+    if (!train || !eval) {
+      module.emitError("kiln-describe-program needs the functions train_step "
+                       "and eval_step (kiln-build-train-step makes them)");
+      return signalPassFailure();
+    }
+
+    llvm::json::Array slots;
+    llvm::StringMap<int64_t> slotOf;
+    int64_t arenaSlot = -1;
+    Builder builder(&getContext());
+    auto assign = [&](func::FuncOp func) -> DenseI64ArrayAttr {
+      SmallVector<int64_t> indices;
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+        std::string name = nameOf(func, i);
+        auto [it, inserted] = slotOf.try_emplace(name, slots.size());
+        indices.push_back(it->second);
+        auto type = cast<MemRefType>(func.getArgumentTypes()[i]);
+        if (!inserted) {
+          // The arena serves both steps: it is as large as either needs.
+          if (it->second == arenaSlot) {
+            llvm::json::Object &arena = *slots[arenaSlot].getAsObject();
+            int64_t bytes = std::max<int64_t>(
+                *(*arena.getArray("shape"))[0].getAsInteger(), type.getNumElements());
+            arena["shape"] = llvm::json::Array{bytes};
+          }
+          continue;
+        }
+        llvm::json::Object slot{{"name", name},
+                                {"role", roleOf(func, i).str()},
+                                {"dtype", dtypeOf(type.getElementType()).str()},
+                                {"shape", llvm::json::Array(type.getShape())}};
+        if (Attribute init = func.getArgAttr(i, "kiln.init"))
+          slot["init"] = toJson(init);
+        if (auto range = func.getArgAttrOfType<IntegerAttr>(i, "kiln.range"))
+          slot["range"] = range.getInt();
+        if (roleOf(func, i) == "arena")
+          arenaSlot = slots.size();
+        slots.push_back(std::move(slot));
+      }
+      return builder.getDenseI64ArrayAttr(indices);
+    };
+    // Kept on the module: the steps' attributes do not survive the
+    // conversion to LLVM.
+    module->setAttr("kiln.train_slots", assign(train));
+    module->setAttr("kiln.eval_slots", assign(eval));
+
+    auto summary = [](func::FuncOp func) {
+      auto get = [&](StringRef name) -> int64_t {
+        auto attr = func->getAttrOfType<IntegerAttr>(name);
+        return attr ? attr.getInt() : 0;
+      };
+      return llvm::json::Object{{"flops", get("kiln.flops")},
+                                {"arena_bytes", get("kiln.arena_bytes")},
+                                {"peak_bytes", get("kiln.peak_bytes")}};
+    };
+    llvm::json::Object description{{"abi", 1},
+                                   {"slots", std::move(slots)},
+                                   {"train", summary(train)},
+                                   {"eval", summary(eval)}};
+    if (auto model = module->getAttrOfType<StringAttr>("kiln.model"))
+      description["model"] = model.str();
+    if (Attribute recipe = module->getAttr("kiln.recipe"))
+      description["recipe"] = toJson(recipe);
+    std::string text;
+    llvm::raw_string_ostream(text) << llvm::json::Value(std::move(description));
+    module->setAttr("kiln.description", builder.getStringAttr(text));
+  }
+};
+
+} // namespace

@@ -1,0 +1,43 @@
+//===- Target.h - From the LLVM dialect to an object file and a trainer ---===//
+
+#ifndef KILN_TARGET_TARGET_H
+#define KILN_TARGET_TARGET_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+} // namespace llvm
+
+namespace kiln {
+
+struct CodegenOptions {
+  /// 0 to 3, as -O0 to -O3.
+  unsigned optLevel = 3;
+  /// The CPU to generate code for; "native" is this machine.
+  std::string cpu = "native";
+};
+
+/// Translates `module` (LLVM dialect) to LLVM IR for the host and optimizes
+/// it. Returns null after reporting an error on the module.
+std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module,
+                                                llvm::LLVMContext &context,
+                                                const CodegenOptions &options);
+
+/// Writes `module` as an object file at `path`.
+mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::StringRef path,
+                                   const CodegenOptions &options,
+                                   std::string &error);
+
+/// Links `object` with the Kiln runtime and its libraries into the
+/// executable `output`, with the system's C++ compiler driver.
+mlir::LogicalResult linkTrainer(llvm::StringRef object, llvm::StringRef output,
+                                std::string &error);
+
+} // namespace kiln
+
+#endif // KILN_TARGET_TARGET_H

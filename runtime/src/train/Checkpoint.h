@@ -1,0 +1,66 @@
+//===- Checkpoint.h - Checkpoints, resuming, and initial weights ----------===//
+//
+// A checkpoint is a safetensors file: the parameters under their PyTorch
+// names and layouts (so PyTorch loads them as a state_dict), the optimizer
+// state under its slot names ("fc.weight.momentum_buffer"), and metadata
+// that says where the run stands and which program wrote it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_TRAIN_CHECKPOINT_H
+#define KILN_RUNTIME_TRAIN_CHECKPOINT_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::train {
+
+struct Program;
+class SlotBuffers;
+
+/// What a checkpoint records besides tensors: the updates done, and what
+/// decides the order of the examples.
+struct RunPosition {
+  int64_t step = 0;
+  uint64_t seed = 0;
+  bool shuffle = true;
+};
+
+/// For tests only: when this environment variable holds N, the save of
+/// update N kills the trainer with SIGKILL once the new checkpoint is
+/// complete on disk but before it replaces the old one, so that a test can
+/// crash a save at the worst moment without racing it.
+inline constexpr const char *kKillDuringSaveVariable =
+    "KILN_TEST_KILL_DURING_SAVE";
+
+/// The file that a save writes in full before renaming it over `path`.
+std::string partialPath(const std::string &path);
+
+/// A hash of the name, role, type and shape of every slot but the arena
+/// (whose size is the compiler's business): two programs with the same
+/// fingerprint read and write the same checkpoints.
+std::string fingerprint(const Program &program);
+
+/// Writes the checkpoint atomically: a crash leaves the old checkpoint or
+/// the new one, never a mix. Throws Error.
+void saveCheckpoint(const std::string &path, const Program &program,
+                    const SlotBuffers &buffers, const RunPosition &position);
+
+/// Restores parameters and state from the checkpoint at `path` and returns
+/// where its run stood. Throws Error when the file cannot be read, is not a
+/// checkpoint, or was written by another program.
+RunPosition loadCheckpoint(const std::string &path, const Program &program,
+                           SlotBuffers &buffers);
+
+/// Sets the parameters from the tensors of the same names in `path` (f32,
+/// or f64 rounded to f32), and returns the names of the tensors that are
+/// not parameters (a state_dict's buffers, say), which are ignored. Throws
+/// Error naming the tensor when a parameter is missing or has another shape.
+std::vector<std::string> loadInitialWeights(const std::string &path,
+                                            const Program &program,
+                                            SlotBuffers &buffers);
+
+} // namespace kiln::train
+
+#endif // KILN_RUNTIME_TRAIN_CHECKPOINT_H

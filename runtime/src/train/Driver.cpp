@@ -1,0 +1,229 @@
+//===- Driver.cpp - A whole training run, from flags to the final result --===//
+//
+// The order of the work is chosen so that mistakes show early: flags first,
+// then the program's description, the files given by flags (initial weights,
+// checkpoint, metrics), and only then the data, which may take seconds to
+// load, and the program's init. Progress and notes go to stderr, the final
+// result to stdout, so that `trainer > result.txt` keeps just the result.
+//
+//===----------------------------------------------------------------------===//
+
+#include "train/Driver.h"
+#include "train/Checkpoint.h"
+#include "train/Data.h"
+#include "train/Error.h"
+#include "train/Flags.h"
+#include "train/Init.h"
+#include "train/Program.h"
+#include "train/Progress.h"
+#include "train/Trainer.h"
+
+#include "kiln/kiln_runtime.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include <unistd.h>
+
+using namespace kiln;
+using namespace kiln::train;
+
+namespace {
+
+std::string baseName(const char *path) {
+  std::string name = path && *path ? path : "trainer";
+  size_t slash = name.rfind('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
+
+ProgressStyle progressStyle(bool quiet) {
+  if (quiet)
+    return ProgressStyle::Quiet;
+  const char *term = std::getenv("TERM");
+  bool terminal =
+      ::isatty(STDERR_FILENO) && !(term && std::string(term) == "dumb");
+  return terminal ? ProgressStyle::Bar : ProgressStyle::Lines;
+}
+
+/// "a, b, c and 2 more": a state_dict may have hundreds of buffers.
+std::string listNames(const std::vector<std::string> &names) {
+  constexpr size_t kShown = 4;
+  std::string text;
+  for (size_t i = 0; i < names.size() && i < kShown; ++i)
+    text += (i ? ", " : "") + names[i];
+  if (names.size() > kShown)
+    text += " and " + std::to_string(names.size() - kShown) + " more";
+  return text;
+}
+
+void printResult(const Evaluation &result, int64_t steps) {
+  if (!result.examples)
+    std::printf("trained %lld steps; the test set is empty\n",
+                static_cast<long long>(steps));
+  else if (result.hasAccuracy)
+    std::printf("test accuracy %.4f (%lld/%lld) test loss %.4f\n",
+                result.accuracy(), static_cast<long long>(result.correct),
+                static_cast<long long>(result.examples), result.loss());
+  else
+    std::printf("test loss %.4f (%lld examples)\n", result.loss(),
+                static_cast<long long>(result.examples));
+  std::fflush(stdout);
+}
+
+/// Prints `text` on stderr unless the run is quiet.
+void note(ProgressStyle style, const std::string &text) {
+  if (style != ProgressStyle::Quiet)
+    std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+TrainSettings settingsFrom(const Options &options, const Program &program) {
+  TrainSettings settings;
+  settings.epochs = options.epochs.value_or(program.recipe.epochs);
+  settings.maxSteps = options.maxSteps.value_or(0);
+  settings.seed = options.seed.value_or(program.recipe.seed);
+  settings.shuffle = options.shuffle.value_or(true);
+  settings.saveEvery = options.saveEvery;
+  settings.evalEvery = options.evalEvery;
+  settings.savePath = options.save;
+  return settings;
+}
+
+/// Sets the parameters and state: drawn from the seed, then from --init or
+/// --resume. A resumed run takes its seed and order from the checkpoint;
+/// returns the updates it had done.
+int64_t setParameters(const Options &options, const Program &program,
+                      SlotBuffers &buffers, TrainSettings &settings,
+                      ProgressStyle style) {
+  initializeParameters(program, buffers, settings.seed);
+  if (!options.init.empty()) {
+    std::vector<std::string> ignored =
+        loadInitialWeights(options.init, program, buffers);
+    if (!ignored.empty())
+      note(style, options.init + ": ignored " + std::to_string(ignored.size()) +
+                      " tensors that are not parameters of model '" +
+                      program.model + "': " + listNames(ignored));
+  }
+  if (options.resume.empty())
+    return 0;
+  RunPosition position = loadCheckpoint(options.resume, program, buffers);
+  if (options.seed && *options.seed != position.seed)
+    throw usageError("--seed " + std::to_string(*options.seed) +
+                         " differs from the seed of the run in " +
+                         options.resume + ", " + std::to_string(position.seed),
+                     "a resumed run keeps its checkpoint's seed; leave --seed "
+                     "out");
+  if (options.shuffle && *options.shuffle != position.shuffle)
+    throw usageError(std::string("--shuffle=") +
+                         (*options.shuffle ? "on" : "off") +
+                         " differs from the run in " + options.resume,
+                     "a resumed run keeps its checkpoint's order; leave "
+                     "--shuffle out");
+  settings.seed = position.seed;
+  settings.shuffle = position.shuffle;
+  return position.step;
+}
+
+int run(const std::string &name, const std::vector<std::string> &args,
+        const kiln_program &compiled) {
+  Options options = parseFlags(args);
+  if (compiled.abi_version != KILN_ABI_VERSION)
+    throw Error("the program was compiled for runtime ABI " +
+                    std::to_string(compiled.abi_version) +
+                    ", but this runtime has ABI " +
+                    std::to_string(KILN_ABI_VERSION),
+                "rebuild the trainer with the kilnc that matches this runtime");
+  Program program = Program::parse(compiled.description);
+  if (options.help) {
+    std::fputs(usage(name, program).c_str(), stdout);
+    return kExitSuccess;
+  }
+  if (options.version) {
+    std::printf("%s: trains model '%s'; Kiln trainer, runtime ABI %d\n",
+                name.c_str(), program.model.c_str(), KILN_ABI_VERSION);
+    return kExitSuccess;
+  }
+  if (!options.data.empty() &&
+      program.recipe.data.kind == DataSource::Kind::Synthetic)
+    throw usageError("--data: the recipe's data is synthetic and reads no "
+                     "files");
+
+  ProgressStyle style = progressStyle(options.quiet);
+  TrainSettings settings = settingsFrom(options, program);
+  SlotBuffers buffers(program);
+  int64_t done = setParameters(options, program, buffers, settings, style);
+  MetricsLog metrics(options.metrics);
+
+  data::Split split = loadData(program, options.data);
+  int64_t perEpoch = stepsPerEpoch(program, split.train);
+  if (perEpoch == 0)
+    throw Error("the training set has " + std::to_string(split.train.size()) +
+                    " examples, fewer than one batch of " +
+                    std::to_string(program.recipe.batchSize),
+                "use more training data, or a smaller batch_size");
+  int64_t total = totalSteps(settings, perEpoch);
+  if (done > total)
+    throw Error(options.resume + ": its run has done " + std::to_string(done) +
+                    " steps, more than the " + std::to_string(total) +
+                    " of this run",
+                "raise --epochs or --max-steps to continue it");
+  note(style, "model '" + program.model + "' on " +
+                  program.recipe.data.kindName +
+                  " data: " + std::to_string(split.train.size()) +
+                  " training and " + std::to_string(split.test.size()) +
+                  " test examples, " + std::to_string(perEpoch) + " steps of " +
+                  std::to_string(program.recipe.batchSize) + " per epoch");
+  if (done)
+    note(style,
+         "resuming " + options.resume + " after step " + std::to_string(done) +
+             (done == total
+                  ? ", the end of the run"
+                  : " (epoch " + std::to_string(done / perEpoch + 1) +
+                        ", batch " + std::to_string(done % perEpoch + 1) +
+                        " of " + std::to_string(perEpoch) + ")"));
+
+  // oneDNN sizes a primitive's work for the threads it is created with, so
+  // the count is set before init creates them.
+  if (options.threads)
+    kiln_rt_set_threads(*options.threads);
+  compiled.init();
+
+  Evaluation result;
+  {
+    // The epochs that the run reaches, which --max-steps may cut short.
+    Progress progress(style, stderr, program.recipe.batchSize, perEpoch,
+                      (total + perEpoch - 1) / perEpoch, total);
+    result = runTraining(compiled, program, buffers, split, settings, done,
+                         progress, metrics);
+  }
+  printResult(result, total);
+  return kExitSuccess;
+}
+
+} // namespace
+
+int kiln::train::runTrainer(int argc, char **argv,
+                            const kiln_program &compiled) {
+  std::string name = baseName(argc > 0 ? argv[0] : nullptr);
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  std::string message, hint;
+  int status = kExitFailure;
+  try {
+    return run(name, args, compiled);
+  } catch (const Error &error) {
+    message = error.what();
+    hint = error.hint();
+    status = error.status();
+    if (hint.empty() && status == kExitUsage)
+      hint = "'" + name + " --help' lists the flags";
+  } catch (const std::bad_alloc &) {
+    message = "out of memory";
+    hint = "free memory, or compile the model with a smaller batch size";
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s: error: %s\n", name.c_str(), message.c_str());
+  if (!hint.empty())
+    std::fprintf(stderr, "%s: note: %s\n", name.c_str(), hint.c_str());
+  return status;
+}

@@ -1,0 +1,41 @@
+//===- Evaluate.h - Loss and accuracy over a whole test set ---------------===//
+
+#ifndef KILN_RUNTIME_TRAIN_EVALUATE_H
+#define KILN_RUNTIME_TRAIN_EVALUATE_H
+
+#include "data/Datasets.h"
+
+#include <cstdint>
+
+struct kiln_program;
+
+namespace kiln::train {
+
+struct Program;
+class SlotBuffers;
+
+/// The result of one pass over the test set.
+struct Evaluation {
+  int64_t examples = 0;
+  /// Correct predictions; meaningful when the program has a metric.
+  int64_t correct = 0;
+  /// The sum of the examples' losses.
+  double lossSum = 0;
+  bool hasAccuracy = false;
+
+  double accuracy() const {
+    return examples ? static_cast<double>(correct) / examples : 0;
+  }
+  double loss() const { return examples ? lossSum / examples : 0; }
+};
+
+/// Runs the evaluation step over every example of `test`, in order, in
+/// batches of the batch size. The examples of a last, partial batch are
+/// scored one by one from the "predictions" output, so that accuracy counts
+/// every test example exactly once.
+Evaluation evaluate(const kiln_program &compiled, const Program &program,
+                    SlotBuffers &buffers, const data::Dataset &test);
+
+} // namespace kiln::train
+
+#endif // KILN_RUNTIME_TRAIN_EVALUATE_H

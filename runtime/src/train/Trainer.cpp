@@ -1,0 +1,152 @@
+//===- Trainer.cpp - The training loop ------------------------------------===//
+//
+// Everything an update computes is a function of its number: the epoch and
+// the batch's place in it follow from the step and the steps per epoch, the
+// order of the examples from (seed, epoch), and the program draws dropout
+// masks from the step slot. A run resumed from the checkpoint of update n
+// therefore repeats update n + 1 of the uninterrupted run bit for bit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "train/Trainer.h"
+#include "train/Checkpoint.h"
+#include "train/Program.h"
+#include "train/Progress.h"
+
+#include "kiln/kiln_runtime.h"
+
+#include <chrono>
+
+using namespace kiln;
+using namespace kiln::train;
+
+namespace {
+
+class Loop {
+public:
+  Loop(const kiln_program &compiled, const Program &program,
+       SlotBuffers &buffers, const data::Split &data,
+       const TrainSettings &settings, Progress &progress, MetricsLog &metrics)
+      : compiled(compiled), program(program), buffers(buffers), data(data),
+        settings(settings), progress(progress), metrics(metrics),
+        perEpoch(stepsPerEpoch(program, data.train)),
+        total(totalSteps(settings, perEpoch)) {
+    for (size_t input : program.inputs)
+      inputs.push_back(buffers.get<void>(input));
+  }
+
+  Evaluation run(int64_t done);
+
+private:
+  void trainStep(int64_t step, int64_t epoch, const std::vector<int64_t> &order,
+                 int64_t batch);
+  /// The evaluation after update `step`, or null when the test set is
+  /// empty.
+  const Evaluation *evaluateAt(int64_t epoch, int64_t step);
+  void saveAt(int64_t step);
+
+  const kiln_program &compiled;
+  const Program &program;
+  SlotBuffers &buffers;
+  const data::Split &data;
+  const TrainSettings &settings;
+  Progress &progress;
+  MetricsLog &metrics;
+  int64_t perEpoch, total;
+  std::vector<void *> inputs;
+  /// The update of the last evaluation and of the last save, so that an
+  /// epoch's end that is also an --eval-every or --save-every step does each
+  /// once.
+  int64_t evaluated = -1, saved = -1;
+  Evaluation latest;
+};
+
+Evaluation Loop::run(int64_t done) {
+  *buffers.get<int64_t>(program.totalSteps) = total;
+  int64_t step = done;
+  while (step < total) {
+    int64_t epoch = step / perEpoch + 1;
+    std::vector<int64_t> order = data::epochOrder(
+        data.train.size(), settings.seed, epoch - 1, settings.shuffle);
+    progress.beginEpoch();
+    for (int64_t batch = step % perEpoch;; ++batch) {
+      trainStep(++step, epoch, order, batch);
+      // The end of the epoch or of the run evaluates and saves below.
+      if (step % perEpoch == 0 || step == total)
+        break;
+      if (settings.saveEvery && step % settings.saveEvery == 0)
+        saveAt(step);
+      if (settings.evalEvery && step % settings.evalEvery == 0)
+        if (const Evaluation *result = evaluateAt(epoch, step))
+          progress.evaluation(step, *result);
+    }
+    const Evaluation *result = evaluateAt(epoch, step);
+    saveAt(step);
+    progress.endEpoch(epoch, step, step % perEpoch == 0, result);
+  }
+  // A run resumed from its own last checkpoint has nothing left to train,
+  // but still reports where it ended.
+  evaluateAt((step - 1) / perEpoch + 1, step);
+  saveAt(step);
+  return latest;
+}
+
+void Loop::trainStep(int64_t step, int64_t epoch,
+                     const std::vector<int64_t> &order, int64_t batch) {
+  auto begin = std::chrono::steady_clock::now();
+  int64_t batchSize = program.recipe.batchSize;
+  *buffers.get<int64_t>(program.step) = step;
+  data::gatherBatch(data.train, order, batch * batchSize, batchSize, inputs);
+  compiled.train_step(buffers.frame());
+  std::chrono::duration<double> seconds =
+      std::chrono::steady_clock::now() - begin;
+
+  float loss = *buffers.get<float>(program.loss);
+  metrics.step(step, epoch, loss, *buffers.get<float>(program.lr));
+  progress.step(step, epoch, loss, seconds.count());
+}
+
+const Evaluation *Loop::evaluateAt(int64_t epoch, int64_t step) {
+  if (data.test.size() == 0)
+    return nullptr;
+  if (evaluated == step)
+    return &latest;
+  latest = evaluate(compiled, program, buffers, data.test);
+  evaluated = step;
+  metrics.evaluation(epoch, step, latest);
+  return &latest;
+}
+
+void Loop::saveAt(int64_t step) {
+  if (settings.savePath.empty() || saved == step)
+    return;
+  saveCheckpoint(settings.savePath, program, buffers,
+                 {step, settings.seed, settings.shuffle});
+  saved = step;
+}
+
+} // namespace
+
+int64_t kiln::train::stepsPerEpoch(const Program &program,
+                                   const data::Dataset &train) {
+  return train.size() / program.recipe.batchSize;
+}
+
+int64_t kiln::train::totalSteps(const TrainSettings &settings,
+                                int64_t perEpoch) {
+  int64_t total;
+  if (__builtin_mul_overflow(settings.epochs, perEpoch, &total))
+    total = INT64_MAX;
+  return settings.maxSteps && settings.maxSteps < total ? settings.maxSteps
+                                                        : total;
+}
+
+Evaluation kiln::train::runTraining(const kiln_program &compiled,
+                                    const Program &program,
+                                    SlotBuffers &buffers,
+                                    const data::Split &data,
+                                    const TrainSettings &settings, int64_t done,
+                                    Progress &progress, MetricsLog &metrics) {
+  return Loop(compiled, program, buffers, data, settings, progress, metrics)
+      .run(done);
+}

@@ -1,0 +1,308 @@
+//===- GradientCheckTest.cpp - Every adjoint rule against finite differences ===//
+//
+// For each differentiable op: a function applying it, a random linear
+// functional of its results as the loss, the gradient that kiln-autodiff
+// builds, evaluated in float64 by the reference evaluator, and central finite
+// differences of the loss. The two must agree to a relative error of 1e-6.
+//
+// Arguments marked `kiln.param` are differentiated; `kiln.input` ones are
+// held fixed (integer ids and labels, counters). `test.min` and `test.max`
+// bound an argument's random values (defaults: -1 and 1 for reals, [0, max)
+// for integers).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Kiln/IR/KilnOps.h"
+#include "Kiln/Transforms/Autodiff.h"
+#include "Reference/Evaluator.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace mlir;
+using namespace kiln;
+using reference::Tensor;
+
+namespace {
+
+struct GradientCase {
+  const char *name;
+  /// A module with one function; its results are what the loss projects.
+  const char *source;
+};
+
+/// The largest relative error accepted, norm-wise over a parameter.
+constexpr double kTolerance = 1e-6;
+/// How many elements of each parameter are checked by finite differences.
+constexpr int kMaxProbes = 24;
+
+class GradientCheck : public ::testing::TestWithParam<GradientCase> {
+protected:
+  GradientCheck() { context.loadDialect<KilnDialect, func::FuncDialect>(); }
+
+  /// Replaces the results of `func` by one loss: sum_i sum(result_i * r_i),
+  /// with each r_i a new input argument.
+  void projectToLoss(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    OpBuilder b(ret);
+    Location loc = func.getLoc();
+    Value loss;
+    for (Value result : ret.getOperands()) {
+      auto type = cast<RankedTensorType>(result.getType());
+      if (!isa<FloatType>(type.getElementType()))
+        continue;
+      unsigned index = func.getNumArguments();
+      (void)func.insertArgument(
+          index, type,
+          b.getDictionaryAttr(b.getNamedAttr(
+              "kiln.input", b.getStringAttr("projection" + std::to_string(index)))),
+          loc);
+      Value term = MulOp::create(b, loc, result, body.getArgument(index));
+      if (type.getRank()) {
+        SmallVector<int64_t> axes;
+        for (int64_t d = 0; d < type.getRank(); ++d)
+          axes.push_back(d);
+        term = ReduceSumOp::create(b, loc, term, axes, false);
+      }
+      loss = loss ? AddOp::create(b, loc, loss, term).getResult() : term;
+    }
+    func::ReturnOp::create(b, loc, loss);
+    ret.erase();
+    func.setType(FunctionType::get(&context, func.getArgumentTypes(),
+                                   loss.getType()));
+    func.setResultAttr(0, "kiln.output", b.getStringAttr("loss"));
+  }
+
+  /// Random values for argument `index`, within its test.min / test.max.
+  Tensor randomArgument(func::FuncOp func, unsigned index) {
+    auto type = cast<RankedTensorType>(func.getArgumentTypes()[index]);
+    auto bound = [&](const char *name, double fallback) {
+      auto attr = func.getArgAttrOfType<FloatAttr>(index, name);
+      return attr ? attr.getValueAsDouble() : fallback;
+    };
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    int64_t count = 1;
+    for (int64_t size : shape)
+      count *= size;
+    if (isa<IntegerType>(type.getElementType())) {
+      std::uniform_int_distribution<int64_t> dist(
+          static_cast<int64_t>(bound("test.min", 0)),
+          static_cast<int64_t>(bound("test.max", 1)) - 1);
+      std::vector<int64_t> values(count);
+      for (int64_t &v : values)
+        v = dist(rng);
+      return Tensor::integer(shape, values);
+    }
+    std::uniform_real_distribution<double> dist(bound("test.min", -1),
+                                                bound("test.max", 1));
+    std::vector<double> values(count);
+    for (double &v : values)
+      v = dist(rng);
+    return Tensor::real(shape, values);
+  }
+
+  double lossAt(func::FuncOp func, ArrayRef<Tensor> args) {
+    FailureOr<std::vector<Tensor>> results =
+        reference::evaluate(func, args, reference::Precision::F64);
+    EXPECT_TRUE(succeeded(results));
+    return succeeded(results) ? results->front().reals.front() : NAN;
+  }
+
+  MLIRContext context;
+  std::mt19937_64 rng{20261128};
+};
+
+TEST_P(GradientCheck, MatchesCentralDifferences) {
+  const GradientCase &c = GetParam();
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(c.source, &context);
+  ASSERT_TRUE(module) << "case does not parse";
+  auto func = *module->getOps<func::FuncOp>().begin();
+  projectToLoss(func);
+  ASSERT_TRUE(succeeded(verify(*module)));
+
+  SmallVector<unsigned> params = parameterArguments(func);
+  ASSERT_FALSE(params.empty());
+  FailureOr<func::FuncOp> grad = buildGradientFunction(func, 0, params);
+  ASSERT_TRUE(succeeded(grad));
+  ASSERT_TRUE(succeeded(verify(*module)));
+
+  std::vector<Tensor> args;
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    args.push_back(randomArgument(func, i));
+  FailureOr<std::vector<Tensor>> analytic =
+      reference::evaluate(*grad, args, reference::Precision::F64);
+  ASSERT_TRUE(succeeded(analytic));
+
+  for (auto [n, param] : llvm::enumerate(params)) {
+    const Tensor &gradient = (*analytic)[1 + n];
+    int64_t count = args[param].numElements();
+    std::vector<int64_t> probes;
+    for (int64_t i = 0; i < count; ++i)
+      probes.push_back(i);
+    std::shuffle(probes.begin(), probes.end(), rng);
+    probes.resize(std::min<int64_t>(count, kMaxProbes));
+
+    double diffNorm = 0, fdNorm = 0, analyticNorm = 0;
+    for (int64_t i : probes) {
+      double &x = args[param].reals[i];
+      double saved = x, h = 1e-5 * std::max(1.0, std::abs(saved));
+      x = saved + h;
+      double up = lossAt(func, args);
+      x = saved - h;
+      double down = lossAt(func, args);
+      x = saved;
+      double fd = (up - down) / (2 * h);
+      double an = gradient.reals[i];
+      diffNorm += (fd - an) * (fd - an);
+      fdNorm += fd * fd;
+      analyticNorm += an * an;
+    }
+    double scale = std::sqrt(std::max({fdNorm, analyticNorm, 1e-24}));
+    double relative = std::sqrt(diffNorm) / scale;
+    EXPECT_LT(relative, kTolerance)
+        << c.name << ": gradient of argument #" << param
+        << " differs from finite differences (norm " << std::sqrt(fdNorm)
+        << " against " << std::sqrt(analyticNorm) << ")";
+  }
+}
+
+
+const GradientCase kCases[] = {
+    // Broadcasting arithmetic: rank mismatch, size-1 dimensions on both
+    // sides, scalars.
+    {"add", R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}, %b: tensor<3x1xf32> {kiln.param = "b"}) -> tensor<2x3x4xf32> {
+       %0 = kiln.add %a, %b : (tensor<2x3x4xf32>, tensor<3x1xf32>) -> tensor<2x3x4xf32>
+       return %0 : tensor<2x3x4xf32> })"},
+    {"sub", R"(func.func @f(%a: tensor<1x4xf32> {kiln.param = "a"}, %b: tensor<3x1xf32> {kiln.param = "b"}) -> tensor<3x4xf32> {
+       %0 = kiln.sub %a, %b : (tensor<1x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+       return %0 : tensor<3x4xf32> })"},
+    {"mul", R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<f32> {kiln.param = "b"}) -> tensor<3x4xf32> {
+       %0 = kiln.mul %a, %b : (tensor<3x4xf32>, tensor<f32>) -> tensor<3x4xf32>
+       %1 = kiln.mul %0, %a : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+       return %1 : tensor<3x4xf32> })"},
+    {"div", R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<4xf32> {kiln.param = "b", test.min = 0.5 : f64, test.max = 2.0 : f64}) -> tensor<3x4xf32> {
+       %0 = kiln.div %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+       return %0 : tensor<3x4xf32> })"},
+    {"neg", R"(func.func @f(%a: tensor<5xf32> {kiln.param = "a"}) -> tensor<5xf32> {
+       %0 = kiln.neg %a : tensor<5xf32>
+       return %0 : tensor<5xf32> })"},
+    {"relu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a"}) -> tensor<4x5xf32> {
+       %0 = kiln.relu %a : tensor<4x5xf32>
+       return %0 : tensor<4x5xf32> })"},
+    {"gelu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
+       %0 = kiln.gelu %a : tensor<4x5xf32>
+       %1 = kiln.gelu %a {approximate = #kiln.gelu_approximation<tanh>} : tensor<4x5xf32>
+       return %0, %1 : tensor<4x5xf32>, tensor<4x5xf32> })"},
+    {"tanh sigmoid exp", R"(func.func @f(%a: tensor<6xf32> {kiln.param = "a"}) -> (tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) {
+       %0 = kiln.tanh %a : tensor<6xf32>
+       %1 = kiln.sigmoid %a : tensor<6xf32>
+       %2 = kiln.exp %a : tensor<6xf32>
+       return %0, %1, %2 : tensor<6xf32>, tensor<6xf32>, tensor<6xf32> })"},
+    {"log sqrt", R"(func.func @f(%a: tensor<6xf32> {kiln.param = "a", test.min = 0.2 : f64, test.max = 3.0 : f64}) -> (tensor<6xf32>, tensor<6xf32>) {
+       %0 = kiln.log %a : tensor<6xf32>
+       %1 = kiln.sqrt %a : tensor<6xf32>
+       return %0, %1 : tensor<6xf32>, tensor<6xf32> })"},
+    {"softmax", R"(func.func @f(%a: tensor<3x4x5xf32> {kiln.param = "a"}) -> (tensor<3x4x5xf32>, tensor<3x4x5xf32>) {
+       %0 = kiln.softmax %a {axis = 1 : i64} : (tensor<3x4x5xf32>) -> tensor<3x4x5xf32>
+       %1 = kiln.log_softmax %a : (tensor<3x4x5xf32>) -> tensor<3x4x5xf32>
+       return %0, %1 : tensor<3x4x5xf32>, tensor<3x4x5xf32> })"},
+    // Reductions: several axes, negative axes, kept dimensions.
+    {"reductions", R"(func.func @f(%a: tensor<3x4x5xf32> {kiln.param = "a"}) -> (tensor<4xf32>, tensor<3x4x1xf32>, tensor<3x5xf32>) {
+       %0 = kiln.reduce_sum %a {axes = array<i64: 0, -1>} : (tensor<3x4x5xf32>) -> tensor<4xf32>
+       %1 = kiln.reduce_mean %a {axes = array<i64: 2>, keep_dims = true} : (tensor<3x4x5xf32>) -> tensor<3x4x1xf32>
+       %2 = kiln.reduce_max %a {axes = array<i64: 1>} : (tensor<3x4x5xf32>) -> tensor<3x5xf32>
+       return %0, %1, %2 : tensor<4xf32>, tensor<3x4x1xf32>, tensor<3x5xf32> })"},
+    // Matrix products: batches that broadcast, every transpose flag.
+    {"matmul", R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}, %b: tensor<4x5xf32> {kiln.param = "b"}) -> tensor<2x3x5xf32> {
+       %0 = kiln.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
+       return %0 : tensor<2x3x5xf32> })"},
+    {"matmul transposed", R"(func.func @f(%a: tensor<4x3xf32> {kiln.param = "a"}, %b: tensor<2x5x4xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x5x3xf32>) {
+       %0 = kiln.matmul %a, %b {transpose_lhs = true, transpose_rhs = true} : (tensor<4x3xf32>, tensor<2x5x4xf32>) -> tensor<2x3x5xf32>
+       %1 = kiln.matmul %b, %a : (tensor<2x5x4xf32>, tensor<4x3xf32>) -> tensor<2x5x3xf32>
+       return %0, %1 : tensor<2x3x5xf32>, tensor<2x5x3xf32> })"},
+    // Data movement.
+    {"reshape flatten transpose", R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}) -> (tensor<6x4xf32>, tensor<2x12xf32>, tensor<4x2x3xf32>) {
+       %0 = kiln.reshape %a {shape = array<i64: 6, -1>} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
+       %1 = kiln.flatten %a {start_dim = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+       %2 = kiln.transpose %a {permutation = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+       return %0, %1, %2 : tensor<6x4xf32>, tensor<2x12xf32>, tensor<4x2x3xf32> })"},
+    {"concat slice", R"(func.func @f(%a: tensor<2x3xf32> {kiln.param = "a"}, %b: tensor<2x1xf32> {kiln.param = "b"}) -> (tensor<2x7xf32>, tensor<1x2xf32>) {
+       %0 = kiln.concat %a, %b, %a {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x1xf32>, tensor<2x3xf32>) -> tensor<2x7xf32>
+       %1 = kiln.slice %0 {offsets = array<i64: 1, 1>, sizes = array<i64: 1, 2>, strides = array<i64: 1, 3>} : (tensor<2x7xf32>) -> tensor<1x2xf32>
+       return %0, %1 : tensor<2x7xf32>, tensor<1x2xf32> })"},
+    {"broadcast_to scatter_slice", R"(func.func @f(%a: tensor<3x1xf32> {kiln.param = "a"}, %b: tensor<2x2xf32> {kiln.param = "b"}) -> (tensor<2x3x4xf32>, tensor<5x4xf32>) {
+       %0 = kiln.broadcast_to %a {shape = array<i64: 2, 3, 4>} : (tensor<3x1xf32>) -> tensor<2x3x4xf32>
+       %1 = kiln.scatter_slice %b {offsets = array<i64: 1, 0>, strides = array<i64: 2, 3>, shape = array<i64: 5, 4>} : (tensor<2x2xf32>) -> tensor<5x4xf32>
+       return %0, %1 : tensor<2x3x4xf32>, tensor<5x4xf32> })"},
+    // Layers.
+    {"conv2d", R"(func.func @f(%x: tensor<2x3x7x6xf32> {kiln.param = "x"}, %w: tensor<4x3x3x2xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<2x4x4x3xf32>, tensor<2x4x3x4xf32>) {
+       %0 = kiln.conv2d %x, %w, %b {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>, tensor<4xf32>) -> tensor<2x4x4x3xf32>
+       %1 = kiln.conv2d %x, %w {dilation = array<i64: 2, 2>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>) -> tensor<2x4x3x4xf32>
+       return %0, %1 : tensor<2x4x4x3xf32>, tensor<2x4x3x4xf32> })"},
+    {"pooling", R"(func.func @f(%x: tensor<2x2x6x5xf32> {kiln.param = "x"}) -> (tensor<2x2x6x5xf32>, tensor<2x2x3x3xf32>, tensor<2x2x3x3xf32>) {
+       %0 = kiln.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x6x5xf32>
+       %1 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x3x3xf32>
+       %2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x2x6x5xf32>) -> tensor<2x2x3x3xf32>
+       return %0, %1, %2 : tensor<2x2x6x5xf32>, tensor<2x2x3x3xf32>, tensor<2x2x3x3xf32> })"},
+    {"linear", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<5x4xf32> {kiln.param = "w"}, %b: tensor<5xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+       %0 = kiln.linear %x, %w, %b : (tensor<2x3x4xf32>, tensor<5x4xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>
+       %1 = kiln.linear %x, %w : (tensor<2x3x4xf32>, tensor<5x4xf32>) -> tensor<2x3x5xf32>
+       return %0, %1 : tensor<2x3x5xf32>, tensor<2x3x5xf32> })"},
+    {"layer_norm", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<4xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}, %w2: tensor<3x4xf32> {kiln.param = "w2"}) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+       %0 = kiln.layer_norm %x, %w, %b : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+       %1 = kiln.layer_norm %x {axis = -2 : i64, epsilon = 1.0e-3 : f64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+       %2 = kiln.layer_norm %x, %w2 {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<3x4xf32>) -> tensor<2x3x4xf32>
+       return %0, %1, %2 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32> })"},
+    {"dropout", R"(func.func @f(%x: tensor<4x6xf32> {kiln.param = "x"}, %step: tensor<i64> {kiln.input = "step", test.min = 1.0 : f64, test.max = 100.0 : f64}) -> tensor<4x6xf32> {
+       %0 = kiln.dropout %x, %step {p = 0.3 : f64, seed = 5 : i64} : (tensor<4x6xf32>, tensor<i64>) -> tensor<4x6xf32>
+       return %0 : tensor<4x6xf32> })"},
+    {"lstm", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"},
+                             %wi0: tensor<12x4xf32> {kiln.param = "wi0"}, %wh0: tensor<12x3xf32> {kiln.param = "wh0"},
+                             %bi0: tensor<12xf32> {kiln.param = "bi0"}, %bh0: tensor<12xf32> {kiln.param = "bh0"},
+                             %wi1: tensor<12x3xf32> {kiln.param = "wi1"}, %wh1: tensor<12x3xf32> {kiln.param = "wh1"},
+                             %bi1: tensor<12xf32> {kiln.param = "bi1"}, %bh1: tensor<12xf32> {kiln.param = "bh1"})
+           -> (tensor<2x3x3xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32>) {
+       %out, %h, %c = kiln.lstm %x, %wi0, %wh0, %bi0, %bh0, %wi1, %wh1, %bi1, %bh1 {hidden_size = 3 : i64, num_layers = 2 : i64}
+           : (tensor<2x3x4xf32>, tensor<12x4xf32>, tensor<12x3xf32>, tensor<12xf32>, tensor<12xf32>,
+              tensor<12x3xf32>, tensor<12x3xf32>, tensor<12xf32>, tensor<12xf32>)
+           -> (tensor<2x3x3xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32>)
+       return %out, %h, %c : tensor<2x3x3xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32> })"},
+    {"lstm output only", R"(func.func @f(%x: tensor<2x4x3xf32> {kiln.param = "x"},
+                             %wi: tensor<8x3xf32> {kiln.param = "wi"}, %wh: tensor<8x2xf32> {kiln.param = "wh"},
+                             %bi: tensor<8xf32> {kiln.param = "bi"}, %bh: tensor<8xf32> {kiln.param = "bh"}) -> tensor<2x4x2xf32> {
+       %out, %h, %c = kiln.lstm %x, %wi, %wh, %bi, %bh {hidden_size = 2 : i64, num_layers = 1 : i64}
+           : (tensor<2x4x3xf32>, tensor<8x3xf32>, tensor<8x2xf32>, tensor<8xf32>, tensor<8xf32>)
+           -> (tensor<2x4x2xf32>, tensor<1x2x2xf32>, tensor<1x2x2xf32>)
+       return %out : tensor<2x4x2xf32> })"},
+    {"attention", R"(func.func @f(%q: tensor<2x3x4xf32> {kiln.param = "q"}, %k: tensor<2x5x4xf32> {kiln.param = "k"}, %v: tensor<2x5x2xf32> {kiln.param = "v"}) -> (tensor<2x3x2xf32>, tensor<2x3x2xf32>) {
+       %0 = kiln.attention %q, %k, %v : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
+       %1 = kiln.attention %q, %k, %v {causal = true, scale = 0.7 : f64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
+       return %0, %1 : tensor<2x3x2xf32>, tensor<2x3x2xf32> })"},
+    {"cross_entropy", R"(func.func @f(%x: tensor<5x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}, %y: tensor<5xi64> {kiln.input = "y", test.max = 4.0 : f64}) -> tensor<f32> {
+       %0 = kiln.cross_entropy %x, %y : (tensor<5x4xf32>, tensor<5xi64>) -> tensor<f32>
+       return %0 : tensor<f32> })"},
+    {"embedding", R"(func.func @f(%t: tensor<4x3xf32> {kiln.param = "t"}, %ids: tensor<2x5xi64> {kiln.input = "ids", test.max = 4.0 : f64}) -> tensor<2x5x3xf32> {
+       %0 = kiln.embedding %ids, %t : (tensor<2x5xi64>, tensor<4x3xf32>) -> tensor<2x5x3xf32>
+       return %0 : tensor<2x5x3xf32> })"},
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Kiln, GradientCheck, ::testing::ValuesIn(kCases),
+    [](const ::testing::TestParamInfo<GradientCase> &info) {
+      std::string name;
+      for (char c : std::string(info.param.name))
+        name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });
+
+} // namespace

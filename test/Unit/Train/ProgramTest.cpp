@@ -1,0 +1,167 @@
+//===- ProgramTest.cpp - The description of a compiled program ------------===//
+
+#include "TrainTesting.h"
+
+#include "data/Datasets.h"
+
+using namespace kiln;
+using namespace kiln::testing;
+using namespace kiln::train;
+using nlohmann::json;
+
+namespace {
+
+TEST(ProgramTest, ParsesTheSmallProgram) {
+  Program program = smallParsed();
+  EXPECT_EQ(program.model, "small");
+  EXPECT_EQ(program.recipe.batchSize, 4);
+  EXPECT_EQ(program.recipe.epochs, 2);
+  EXPECT_EQ(program.recipe.seed, 5u);
+  EXPECT_EQ(program.recipe.data.kind, DataSource::Kind::Synthetic);
+  EXPECT_EQ(program.recipe.data.train, 32);
+  EXPECT_EQ(program.recipe.data.test, 10);
+  EXPECT_EQ(program.recipe.data.classes, 3);
+  EXPECT_EQ(program.recipe.data.seed, 1u);
+  EXPECT_EQ(program.recipe.optimizer, "sgd(lr: 0.5, momentum: 0.9)");
+  EXPECT_EQ(program.recipe.metric, "accuracy");
+  EXPECT_EQ(program.recipe.schedule, "");
+
+  EXPECT_EQ(program.params, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(program.state, (std::vector<size_t>{2, 3}));
+  EXPECT_EQ(program.inputs, (std::vector<size_t>{6, 7}));
+  EXPECT_EQ(program.step, 4u);
+  EXPECT_EQ(program.totalSteps, 5u);
+  EXPECT_EQ(program.loss, 8u);
+  EXPECT_EQ(program.correct, 9u);
+  EXPECT_EQ(program.predictions, 10u);
+  EXPECT_EQ(program.lr, 11u);
+  EXPECT_EQ(program.arena, 12u);
+  EXPECT_EQ(program.labels, 7u);
+
+  const Slot &weight = program.slots[0];
+  EXPECT_EQ(weight.name, "fc.weight");
+  EXPECT_EQ(weight.shape, (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(weight.init.kind, Distribution::Kind::Uniform);
+  EXPECT_EQ(weight.init.first, -0.5);
+  EXPECT_EQ(weight.init.second, 0.5);
+  EXPECT_EQ(program.slots[1].init.kind, Distribution::Kind::Normal);
+  EXPECT_EQ(program.slots[7].range, 3);
+  EXPECT_EQ(program.slots[12].numBytes(), 96u);
+  EXPECT_EQ(program.find("fc.bias", Role::Param), &program.slots[1]);
+  EXPECT_EQ(program.find("fc.bias", Role::State), nullptr);
+}
+
+TEST(ProgramTest, DataSourcesAndDefaults) {
+  Program mnist = Program::parse(editDescription([](json &j) {
+    j["recipe"]["data"] = {{"kind", "fashion_mnist"}, {"scale", 0.5}};
+    j["slots"][6]["shape"] = {4, 1, 28, 28};
+  }));
+  EXPECT_EQ(mnist.recipe.data.kind, DataSource::Kind::FashionMnist);
+  EXPECT_EQ(mnist.recipe.data.path, data::kFashionMnistDir);
+  EXPECT_EQ(mnist.recipe.data.scale, 0.5);
+  EXPECT_EQ(mnist.recipe.data.summary, "fashion_mnist(scale: 0.5)");
+
+  Program seeded = Program::parse(
+      editDescription([](json &j) { j["recipe"]["seed"] = UINT64_MAX; }));
+  EXPECT_EQ(seeded.recipe.seed, UINT64_MAX);
+
+  Program words = Program::parse(editDescription([](json &j) {
+    j["recipe"]["data"] = {{"kind", "wordlang"}, {"path", "/d"}, {"test", 7}};
+  }));
+  EXPECT_EQ(words.recipe.data.kind, DataSource::Kind::WordLang);
+  EXPECT_EQ(words.recipe.data.path, "/d");
+  EXPECT_EQ(words.recipe.data.train, 4000);
+  EXPECT_EQ(words.recipe.data.test, 7);
+  EXPECT_EQ(words.recipe.data.length, 16);
+}
+
+TEST(ProgramTest, NoMetricNeedsNoPredictions) {
+  Program program = Program::parse(editDescription([](json &j) {
+    j["recipe"].erase("metric");
+    auto &slots = j["slots"];
+    slots.erase(slots.begin() + 9, slots.begin() + 11);
+  }));
+  EXPECT_FALSE(program.correct);
+  EXPECT_FALSE(program.predictions);
+  EXPECT_FALSE(program.labels);
+}
+
+TEST(ProgramTest, Errors) {
+  const std::pair<std::function<void(json &)>, const char *> cases[] = {
+      {[](json &j) { j["abi"] = 2; },
+       "the program was compiled for runtime ABI 2, but this runtime has "
+       "ABI 1"},
+      {[](json &j) { j.erase("model"); }, "top level: 'model' is missing"},
+      {[](json &j) { j["recipe"]["batch_size"] = 0; },
+       "recipe.batch_size: expected an integer of at least 1, got 0"},
+      {[](json &j) { j["recipe"]["seed"] = -1; },
+       "recipe.seed: expected a non-negative integer, got -1"},
+      {[](json &j) { j["recipe"]["data"]["kind"] = "mnist"; },
+       "recipe.data.kind: unknown data source 'mnist'"},
+      {[](json &j) { j["slots"][0]["role"] = "weight"; },
+       "slots[0] ('fc.weight').role: unknown role 'weight'"},
+      {[](json &j) { j["slots"][0]["dtype"] = "bf16"; },
+       "unknown dtype 'bf16'"},
+      {[](json &j) {
+         j["slots"][0]["shape"] = {3, -1};
+       },
+       "slots[0] ('fc.weight').shape: expected an integer of at least 0"},
+      {[](json &j) {
+         j["slots"][0]["shape"] = {1ll << 40, 1ll << 40};
+       },
+       "the slot is too large"},
+      {[](json &j) { j["slots"][0].erase("init"); },
+       "slots[0] ('fc.weight'): 'init' is missing"},
+      {[](json &j) { j["slots"][0]["init"]["distribution"] = "xavier"; },
+       "unknown distribution 'xavier'"},
+      {[](json &j) { j["slots"][0]["init"]["low"] = 1; }, "low is above high"},
+      {[](json &j) { j["slots"][1]["init"]["std"] = -1; }, "std is negative"},
+      {[](json &j) { j["slots"][0]["dtype"] = "f64"; }, "parameters are f32"},
+      {[](json &j) { j["slots"][2]["name"] = "fc.weight"; },
+       "two parameters or state slots have this name"},
+      {[](json &j) {
+         j["slots"][6]["shape"] = {8, 3};
+       },
+       "an input's first dimension is the batch size, 4, but its shape is "
+       "[8, 3]"},
+      {[](json &j) { j["slots"][5]["role"] = "step"; },
+       "more than one slot has role 'step'"},
+      {[](json &j) { j["slots"][4]["dtype"] = "f32"; },
+       "slot 'step': expected i64[], got f32[]"},
+      {[](json &j) { j["slots"][8]["name"] = "cost"; }, "no output 'loss'"},
+      {[](json &j) { j["slots"][10]["shape"] = {3}; },
+       "output 'predictions': expected i64[4], got i64[3]"},
+      {[](json &j) { j["slots"][7]["dtype"] = "f32"; },
+       "recipe.metric: the metric needs an i64 input of shape [4] (the "
+       "labels)"},
+      {[](json &j) { j["slots"][12]["dtype"] = "f32"; },
+       "the arena is u8[bytes]"},
+  };
+  for (const auto &[edit, message] : cases) {
+    std::string description = editDescription(edit);
+    Error error = expectError([&] { Program::parse(description); });
+    EXPECT_EQ(error.status(), kExitFailure);
+    EXPECT_NE(std::string(error.what()).find(message), std::string::npos)
+        << error.what();
+    EXPECT_NE(error.hint().find("rebuild the trainer"), std::string::npos);
+  }
+  Error error = expectError([] { Program::parse("{\"abi\": "); });
+  EXPECT_NE(std::string(error.what())
+                .find("the program's description is "
+                      "invalid: JSON:"),
+            std::string::npos)
+      << error.what();
+}
+
+TEST(SlotBuffersTest, AlignedAndZero) {
+  Program program = smallParsed();
+  SlotBuffers buffers(program);
+  for (size_t i = 0; i < program.slots.size(); ++i) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(buffers.frame()[i]) % 64, 0u);
+    const auto *bytes = buffers.get<uint8_t>(i);
+    for (size_t b = 0; b < program.slots[i].numBytes(); ++b)
+      ASSERT_EQ(bytes[b], 0);
+  }
+}
+
+} // namespace
