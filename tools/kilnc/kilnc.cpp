@@ -325,8 +325,15 @@ int main(int argc, char **argv) {
   if (std::error_code error = buffer.getError())
     return fail("cannot read '" + inputFile + "': " + error.message());
 
-  if (!isPrinted(emit))
+  if (!isPrinted(emit)) {
+    if (!outputFile.getNumOccurrences() && inputFile == "-")
+      return fail("name the output file with -o when the model comes from "
+                  "standard input");
+    if (defaultOutput(emit) == inputFile && !outputFile.getNumOccurrences())
+      return fail("the output would replace the input '" + inputFile +
+                  "'; name it with -o or give the input a .kiln extension");
     return compile(std::move(*buffer), llvm::nulls()) ? 0 : 1;
+  }
 
   std::string error;
   auto output = mlir::openOutputFile(

@@ -26,6 +26,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 
 using namespace mlir;
 using namespace kiln;
@@ -38,6 +39,11 @@ struct GradientCase {
   /// A module with one function; its results are what the loss projects.
   const char *source;
 };
+
+/// Failures name the case, not its bytes.
+void PrintTo(const GradientCase &gradientCase, std::ostream *os) {
+  *os << gradientCase.name;
+}
 
 /// The largest relative error accepted, norm-wise over a parameter.
 constexpr double kTolerance = 1e-6;
@@ -245,15 +251,15 @@ const GradientCase kCases[] = {
        %1 = kiln.scatter_slice %b {offsets = array<i64: 1, 0>, strides = array<i64: 2, 3>, shape = array<i64: 5, 4>} : (tensor<2x2xf32>) -> tensor<5x4xf32>
        return %0, %1 : tensor<2x3x4xf32>, tensor<5x4xf32> })"},
     // Layers.
-    {"conv2d", R"(func.func @f(%x: tensor<2x3x7x6xf32> {kiln.param = "x"}, %w: tensor<4x3x3x2xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<2x4x4x3xf32>, tensor<2x4x3x4xf32>) {
-       %0 = kiln.conv2d %x, %w, %b {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>, tensor<4xf32>) -> tensor<2x4x4x3xf32>
+    {"conv2d", R"(func.func @f(%x: tensor<2x3x7x6xf32> {kiln.param = "x"}, %w: tensor<4x3x3x2xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<2x4x4x4xf32>, tensor<2x4x3x4xf32>) {
+       %0 = kiln.conv2d %x, %w, %b {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
        %1 = kiln.conv2d %x, %w {dilation = array<i64: 2, 2>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>) -> tensor<2x4x3x4xf32>
-       return %0, %1 : tensor<2x4x4x3xf32>, tensor<2x4x3x4xf32> })"},
-    {"pooling", R"(func.func @f(%x: tensor<2x2x6x5xf32> {kiln.param = "x"}) -> (tensor<2x2x6x5xf32>, tensor<2x2x3x3xf32>, tensor<2x2x3x3xf32>) {
+       return %0, %1 : tensor<2x4x4x4xf32>, tensor<2x4x3x4xf32> })"},
+    {"pooling", R"(func.func @f(%x: tensor<2x2x6x5xf32> {kiln.param = "x"}) -> (tensor<2x2x6x5xf32>, tensor<2x2x4x3xf32>, tensor<2x2x4x3xf32>) {
        %0 = kiln.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x6x5xf32>
-       %1 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x3x3xf32>
-       %2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x2x6x5xf32>) -> tensor<2x2x3x3xf32>
-       return %0, %1, %2 : tensor<2x2x6x5xf32>, tensor<2x2x3x3xf32>, tensor<2x2x3x3xf32> })"},
+       %1 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x4x3xf32>
+       %2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x2x6x5xf32>) -> tensor<2x2x4x3xf32>
+       return %0, %1, %2 : tensor<2x2x6x5xf32>, tensor<2x2x4x3xf32>, tensor<2x2x4x3xf32> })"},
     {"linear", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<5x4xf32> {kiln.param = "w"}, %b: tensor<5xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
        %0 = kiln.linear %x, %w, %b : (tensor<2x3x4xf32>, tensor<5x4xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>
        %1 = kiln.linear %x, %w : (tensor<2x3x4xf32>, tensor<5x4xf32>) -> tensor<2x3x5xf32>
@@ -304,5 +310,23 @@ INSTANTIATE_TEST_SUITE_P(
         name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return name;
     });
+
+/// A new differentiable op must come with a case above.
+TEST(GradientCoverage, EveryDifferentiableOpHasACase) {
+  MLIRContext context;
+  context.loadDialect<KilnDialect, func::FuncDialect>();
+  std::set<std::string> covered;
+  for (const GradientCase &c : kCases) {
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(c.source, &context);
+    ASSERT_TRUE(module) << c.name << " does not parse";
+    module->walk([&](Operation *op) {
+      covered.insert(op->getName().getStringRef().str());
+    });
+  }
+  for (RegisteredOperationName name : context.getRegisteredOperations())
+    if (name.hasInterface<DifferentiableOpInterface>())
+      EXPECT_TRUE(covered.count(name.getStringRef().str()))
+          << name.getStringRef().str() << " has no gradient check";
+}
 
 } // namespace
