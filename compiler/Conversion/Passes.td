@@ -59,6 +59,18 @@ def KilnContiguousRuntimeOperands
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def KilnStridedCopiesToLinalg
+    : Pass<"kiln-strided-copies-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Turn copies between strided buffers into linalg.copy";
+  let description = [{
+    memref.copy between buffers of identity layout lowers to a memcpy, but
+    one with a strided side lowers to a call of `memrefCopy`, a function of
+    MLIR's C runner utilities that trainers do not link. Such copies become
+    linalg.copy, which lowers to loops with the rest of linalg.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place every buffer of a step in one arena, at fixed offsets";
   let description = [{

@@ -65,6 +65,7 @@ void kiln::buildCpuLLVMPipeline(mlir::OpPassManager &pm) {
   pm.addPass(createKilnPlanMemory());
   pm.addPass(createKilnDescribeProgram());
   pm.addPass(createKilnLowerRuntimeCalls());
+  pm.addPass(createKilnStridedCopiesToLinalg());
   pm.addPass(mlir::createConvertLinalgToLoopsPass());
   pm.addPass(mlir::createLowerAffinePass());
   pm.addPass(mlir::createSCFToControlFlowPass());
