@@ -68,8 +68,9 @@ public:
   IRRewriter rewriter;
   int64_t nextSite = 0;
   /// Forward sites whose workspace a backward site can use: max pooling by
-  /// its input, the LSTM by its output sequence.
-  llvm::DenseMap<Value, int64_t> maxPoolSites;
+  /// its input (several poolings may read one input), the LSTM by its output
+  /// sequence.
+  llvm::DenseMap<Value, SmallVector<RuntimeCallOp>> maxPoolSites;
   llvm::DenseMap<Value, int64_t> lstmSites;
 };
 
@@ -272,7 +273,7 @@ struct LowerToRuntimePass
               poolConfig(shapeOf(input), pool.getKernel(),
                          pool.getEffectiveStride(), pool.getPadding(), 0),
               {input});
-          b.maxPoolSites[input] = call.getSite();
+          b.maxPoolSites[input].push_back(call);
         })
         .Case([&](AvgPool2DOp pool) {
           b.replace(pool, RuntimeOpKind::pool2d_forward,
@@ -286,9 +287,13 @@ struct LowerToRuntimePass
           SmallVector<int64_t> config = poolConfig(
               shapeOf(pool.getInput()), kernel,
               pool.getStride().value_or(kernel), pool.getPadding(), 0);
-          auto paired = b.maxPoolSites.find(pool.getInput());
-          config.push_back(paired == b.maxPoolSites.end() ? -1
-                                                           : paired->second);
+          // Only a forward site of the same configuration has the workspace
+          // this site needs; the runtime refuses any other.
+          int64_t forwardSite = -1;
+          for (RuntimeCallOp forward : b.maxPoolSites.lookup(pool.getInput()))
+            if (forward.getConfig() == ArrayRef<int64_t>(config))
+              forwardSite = forward.getSite();
+          config.push_back(forwardSite);
           b.replace(pool, RuntimeOpKind::pool2d_backward, config,
                     {pool.getGrad(), pool.getInput()});
         })

@@ -12,6 +12,7 @@
 #include "Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
@@ -33,8 +34,12 @@ struct Buffer {
   int64_t offset = -1;
 };
 
-int64_t bytesOf(MemRefType type) {
-  int64_t bytes = type.getNumElements() * type.getElementTypeBitWidth() / 8;
+/// The bytes of a buffer of `type` in the arena: whole bytes per element (an
+/// i1 takes one, as in LLVM), rounded up to the alignment.
+int64_t bytesOf(MemRefType type, const DataLayout &layout) {
+  int64_t element = static_cast<int64_t>(
+      layout.getTypeSize(type.getElementType()).getFixedValue());
+  int64_t bytes = type.getNumElements() * element;
   return (std::max<int64_t>(bytes, 1) + kAlignment - 1) / kAlignment *
          kAlignment;
 }
@@ -69,6 +74,7 @@ LogicalResult planMemory(func::FuncOp func) {
     position[&op] = i;
 
   std::vector<Buffer> buffers;
+  DataLayout layout = DataLayout::closest(func);
   WalkResult walk = func.walk([&](memref::AllocOp alloc) {
     if (alloc->getBlock() != &body) {
       alloc.emitOpError("is inside a region; the memory plan needs every "
@@ -81,7 +87,7 @@ LogicalResult planMemory(func::FuncOp func) {
                         "placed in the arena");
       return WalkResult::interrupt();
     }
-    buffers.push_back({alloc, bytesOf(alloc.getType()), position[alloc],
+    buffers.push_back({alloc, bytesOf(alloc.getType(), layout), position[alloc],
                        lastUse(alloc.getResult(), body, position)});
     return WalkResult::advance();
   });

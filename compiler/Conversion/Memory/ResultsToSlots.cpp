@@ -20,9 +20,12 @@ LogicalResult resultsToSlots(func::FuncOp func) {
     return success();
   auto returnOp = cast<func::ReturnOp>(func.getBody().back().getTerminator());
   OpBuilder builder(returnOp);
+  unsigned numInputs = func.getNumArguments();
   for (auto [index, value] : llvm::enumerate(returnOp.getOperands())) {
-    // A buffer updated in place is already the caller's.
-    if (isa<BlockArgument>(value))
+    // A buffer updated in place is already the caller's. A slot added here
+    // for an earlier result returned again is copied like any other value.
+    if (auto arg = dyn_cast<BlockArgument>(value);
+        arg && arg.getArgNumber() < numInputs)
       continue;
     if (!isa<MemRefType>(value.getType()))
       return func.emitOpError("returns a value that is not a buffer: ")
@@ -63,8 +66,9 @@ struct ContiguousRuntimeOperandsPass
     getOperation().walk([](RuntimeCallOp call) {
       OpBuilder builder(call);
       auto contiguous = [&](Value value) -> Value {
-        auto type = cast<MemRefType>(value.getType());
-        if (type.getLayout().isIdentity())
+        // Tensors (a call not bufferized yet) have no layout to fix.
+        auto type = dyn_cast<MemRefType>(value.getType());
+        if (!type || type.getLayout().isIdentity())
           return Value();
         return memref::AllocOp::create(
             builder, call.getLoc(),

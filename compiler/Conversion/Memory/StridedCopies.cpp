@@ -17,11 +17,12 @@ namespace {
 struct StridedCopiesToLinalg
     : kiln::impl::KilnStridedCopiesToLinalgBase<StridedCopiesToLinalg> {
   void runOnOperation() override {
-    auto isIdentity = [](Value buffer) {
-      return cast<MemRefType>(buffer.getType()).getLayout().isIdentity();
-    };
     getOperation().walk([&](memref::CopyOp copy) {
-      if (isIdentity(copy.getSource()) && isIdentity(copy.getTarget()))
+      auto source = dyn_cast<MemRefType>(copy.getSource().getType());
+      auto target = dyn_cast<MemRefType>(copy.getTarget().getType());
+      // An unranked copy has no loops to become: it stays as it is.
+      if (!source || !target ||
+          (source.getLayout().isIdentity() && target.getLayout().isIdentity()))
         return;
       OpBuilder builder(copy);
       linalg::CopyOp::create(builder, copy.getLoc(), copy.getSource(),

@@ -72,7 +72,9 @@ StringRef dtypeOf(Type element) {
     return "f64";
   if (element.isInteger(64))
     return "i64";
-  return "u8";
+  if (element.isInteger(8))
+    return "u8";
+  return "";
 }
 
 struct DescribeProgramPass
@@ -85,6 +87,26 @@ struct DescribeProgramPass
       module.emitError("kiln-describe-program needs the functions train_step "
                        "and eval_step (kiln-build-train-step makes them)");
       return signalPassFailure();
+    }
+
+    for (func::FuncOp func : {train, eval}) {
+      for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+        auto buffer = dyn_cast<MemRefType>(type);
+        if (!buffer) {
+          func.emitError("argument ")
+              << i << " of " << func.getName() << " is " << type
+              << ", not a buffer; kiln-describe-program runs after "
+                 "bufferization";
+          return signalPassFailure();
+        }
+        if (dtypeOf(buffer.getElementType()).empty()) {
+          func.emitError("argument ")
+              << i << " of " << func.getName() << " holds "
+              << buffer.getElementType()
+              << ", which no slot can: slots hold f32, f64, i64 or i8";
+          return signalPassFailure();
+        }
+      }
     }
 
     llvm::json::Array slots;

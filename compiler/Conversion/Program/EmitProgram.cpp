@@ -84,6 +84,11 @@ struct EmitProgramPass : kiln::impl::KilnEmitProgramBase<EmitProgramPass> {
                        "kiln-describe-program records");
       return signalPassFailure();
     }
+    if (!module.lookupSymbol<LLVM::LLVMFuncOp>("kiln_init")) {
+      module.emitError("kiln-emit-program needs the LLVM function kiln_init "
+                       "(kiln-lower-runtime-calls makes it)");
+      return signalPassFailure();
+    }
     if (failed(defineEntry(module, "train_step", trainSlots, "kiln_train_step")) ||
         failed(defineEntry(module, "eval_step", evalSlots, "kiln_eval_step")))
       return signalPassFailure();

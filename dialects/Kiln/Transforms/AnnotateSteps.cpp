@@ -17,6 +17,9 @@ namespace {
 std::optional<int64_t> rangeOf(Value value) {
   std::optional<int64_t> bound;
   auto tighten = [&](int64_t limit) {
+    // A dynamic size bounds nothing that can be checked.
+    if (ShapedType::isDynamic(limit))
+      return;
     bound = bound ? std::min(*bound, limit) : limit;
   };
   for (OpOperand &use : value.getUses()) {

@@ -1,0 +1,34 @@
+// kiln-describe-program needs both bufferized steps, with arguments that
+// slots can hold.
+// RUN: kiln-opt %s -kiln-describe-program -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{kiln-describe-program needs the functions train_step and eval_step (kiln-build-train-step makes them)}}
+module {
+  func.func @train_step(%w: memref<4xf32> {kiln.param = "w"}) {
+    return
+  }
+}
+
+// -----
+
+module {
+  // expected-error @+1 {{argument 1 of train_step is 'tensor<2xf32>', not a buffer; kiln-describe-program runs after bufferization}}
+  func.func @train_step(%w: memref<4xf32> {kiln.param = "w"}, %x: tensor<2xf32> {kiln.input = "x"}) {
+    return
+  }
+  func.func @eval_step(%w: memref<4xf32> {kiln.param = "w"}) {
+    return
+  }
+}
+
+// -----
+
+module {
+  func.func @train_step(%w: memref<4xf32> {kiln.param = "w"}) {
+    return
+  }
+  // expected-error @+1 {{argument 0 of eval_step holds 'i32', which no slot can: slots hold f32, f64, i64 or i8}}
+  func.func @eval_step(%w: memref<4xi32> {kiln.param = "w"}) {
+    return
+  }
+}

@@ -1,0 +1,225 @@
+// kiln-lower-to-runtime turns each heavy op into a kiln.runtime_call whose
+// config follows kiln_runtime.h's layout for its kind, writing new tensors.
+// RUN: kiln-opt %s -kiln-lower-to-runtime -split-input-file | FileCheck %s
+
+// Convolutions: config [N C H W O KH KW SH SW PH PW DH DW], then whether
+// there is a bias and the activation (none) for the forward op, or
+// the bias gradient (none) for the weight gradient.
+// CHECK-LABEL: func.func @convolutions(
+// CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>, %[[B:.*]]: tensor<4xf32>, %[[DY:.*]]: tensor<2x4x8x8xf32>)
+func.func @convolutions(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>, %dy: tensor<2x4x8x8xf32>)
+    -> (tensor<2x4x8x8xf32>, tensor<2x4x2x4xf32>, tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) {
+  // CHECK: %[[E0:.*]] = tensor.empty() : tensor<2x4x8x8xf32>
+  // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0]
+  // CHECK-SAME: ins(%[[X]], %[[W]], %[[B]] : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) outs(%[[E0]] : tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %y = kiln.conv2d %x, %w, %b {padding = array<i64: 1, 1>} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<2x4x8x8xf32>
+  // CHECK: %[[Z:.*]] = kiln.runtime_call <conv2d_forward> site 1 config [2, 3, 8, 8, 4, 3, 3, 2, 1, 0, 0, 2, 2, 0, 0]
+  // CHECK-SAME: ins(%[[X]], %[[W]] : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<2x4x2x4xf32>)
+  %z = kiln.conv2d %x, %w {stride = array<i64: 2, 1>, dilation = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x2x4xf32>
+  // CHECK: %[[DX:.*]] = kiln.runtime_call <conv2d_backward_data> site 2 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1]
+  // CHECK-SAME: ins(%[[DY]], %[[W]] : tensor<2x4x8x8xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<2x3x8x8xf32>)
+  %dx = kiln.conv2d_backward_input %dy, %w {input_shape = array<i64: 2, 3, 8, 8>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x3x8x8xf32>
+  // CHECK: %[[DW:.*]] = kiln.runtime_call <conv2d_backward_weights> site 3 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0]
+  // CHECK-SAME: ins(%[[DY]], %[[X]] : tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<4x3x3x3xf32>)
+  %dw = kiln.conv2d_backward_weight %dy, %x {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) -> tensor<4x3x3x3xf32>
+  // CHECK-NOT: kiln.conv2d
+  // CHECK: return %[[Y]], %[[Z]], %[[DX]], %[[DW]]
+  return %y, %z, %dx, %dw : tensor<2x4x8x8xf32>, tensor<2x4x2x4xf32>, tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>
+}
+
+// -----
+
+// Pooling: config [N C H W KH KW SH SW PH PW algorithm] with algorithm 0 for
+// the maximum, 1 for the average counting padding, 2 without; backward sites
+// add the forward site whose workspace they use: max pooling's on the same
+// input, or -1.
+// CHECK-LABEL: func.func @pooling(
+// CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[X2:.*]]: tensor<2x3x8x8xf32>, %[[DP:.*]]: tensor<2x3x4x4xf32>)
+func.func @pooling(%x: tensor<2x3x8x8xf32>, %x2: tensor<2x3x8x8xf32>, %dp: tensor<2x3x4x4xf32>)
+    -> (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) {
+  // CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0] ins(%[[X]] : tensor<2x3x8x8xf32>)
+  %p = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
+  // CHECK: kiln.runtime_call <pool2d_backward> site 1 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0] ins(%[[DP]], %[[X]] : tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>)
+  %dx = kiln.max_pool2d_backward %dp, %x {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
+  // CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, -1] ins(%[[DP]], %[[X2]] :
+  %dx2 = kiln.max_pool2d_backward %dp, %x2 {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
+  // CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 3, 8, 8, 3, 3, 1, 1, 1, 1, 2] ins(%[[X]] :
+  %a = kiln.avg_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
+  // CHECK: kiln.runtime_call <pool2d_forward> site 4 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1] ins(%[[X]] :
+  %a2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
+  // Average pooling reads no input: the gradient stands in for it.
+  // CHECK: kiln.runtime_call <pool2d_backward> site 5 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 2, -1] ins(%[[DP]], %[[DP]] : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>) outs(%{{.*}} : tensor<2x3x8x8xf32>)
+  %da = kiln.avg_pool2d_backward %dp {input_shape = array<i64: 2, 3, 8, 8>, kernel = array<i64: 2, 2>, count_include_pad = false} : (tensor<2x3x4x4xf32>) -> tensor<2x3x8x8xf32>
+  return %p, %dx, %dx2, %a, %a2, %da : tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>
+}
+
+// -----
+
+// Poolings of one input with different windows: each backward site pairs with
+// the forward site of its own configuration (the runtime refuses any other),
+// or with none.
+// CHECK-LABEL: func.func @pooling_pairs(
+// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1]
+// CHECK: kiln.runtime_call <pool2d_backward> site 3 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_backward> site 4 config [2, 3, 8, 8, 2, 2, 1, 1, 0, 0, 0, -1]
+func.func @pooling_pairs(%x: tensor<2x3x8x8xf32>, %d2: tensor<2x3x4x4xf32>, %d4: tensor<2x3x2x2xf32>, %d7: tensor<2x3x7x7xf32>)
+    -> (tensor<2x3x4x4xf32>, tensor<2x3x2x2xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>) {
+  %p2 = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
+  %p4 = kiln.max_pool2d %x {kernel = array<i64: 4, 4>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x2x2xf32>
+  %b4 = kiln.max_pool2d_backward %d4, %x {kernel = array<i64: 4, 4>} : (tensor<2x3x2x2xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
+  %b2 = kiln.max_pool2d_backward %d2, %x {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
+  %b1 = kiln.max_pool2d_backward %d7, %x {kernel = array<i64: 2, 2>, stride = array<i64: 1, 1>} : (tensor<2x3x7x7xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
+  return %p2, %p4, %b4, %b2, %b1 : tensor<2x3x4x4xf32>, tensor<2x3x2x2xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>
+}
+
+// -----
+
+// Matrix products: config [batch M N K transpose_lhs transpose_rhs
+// lhs_batched rhs_batched bias 0]. A single matrix is shared across the
+// batch; any other broadcast is materialized first.
+// CHECK-LABEL: func.func @matmuls(
+// CHECK-SAME: %[[M:.*]]: tensor<2x4x8xf32>, %[[N:.*]]: tensor<8x3xf32>, %[[X:.*]]: tensor<4x8xf32>, %[[L:.*]]: tensor<2x1x4x8xf32>, %[[R:.*]]: tensor<3x8x5xf32>)
+func.func @matmuls(%m: tensor<2x4x8xf32>, %n: tensor<8x3xf32>, %x: tensor<4x8xf32>,
+                   %l: tensor<2x1x4x8xf32>, %r: tensor<3x8x5xf32>)
+    -> (tensor<2x4x3xf32>, tensor<8x8xf32>, tensor<4x4xf32>, tensor<2x3x4x5xf32>) {
+  // CHECK: kiln.runtime_call <matmul> site 0 config [2, 4, 3, 8, 0, 0, 1, 0, 0, 0] ins(%[[M]], %[[N]] : tensor<2x4x8xf32>, tensor<8x3xf32>) outs(%{{.*}} : tensor<2x4x3xf32>)
+  %0 = kiln.matmul %m, %n : (tensor<2x4x8xf32>, tensor<8x3xf32>) -> tensor<2x4x3xf32>
+  // CHECK: kiln.runtime_call <matmul> site 1 config [1, 8, 8, 4, 1, 0, 0, 0, 0, 0] ins(%[[X]], %[[X]] :
+  %1 = kiln.matmul %x, %x {transpose_lhs = true} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<8x8xf32>
+  // CHECK: kiln.runtime_call <matmul> site 2 config [1, 4, 4, 8, 0, 1, 0, 0, 0, 0] ins(%[[X]], %[[X]] :
+  %2 = kiln.matmul %x, %x {transpose_rhs = true} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x4xf32>
+  // CHECK: %[[BL:.*]] = kiln.broadcast_to %[[L]] {shape = array<i64: 2, 3, 4, 8>}
+  // CHECK: %[[BR:.*]] = kiln.broadcast_to %[[R]] {shape = array<i64: 2, 3, 8, 5>}
+  // CHECK: kiln.runtime_call <matmul> site 3 config [6, 4, 5, 8, 0, 0, 1, 1, 0, 0] ins(%[[BL]], %[[BR]] : tensor<2x3x4x8xf32>, tensor<2x3x8x5xf32>) outs(%{{.*}} : tensor<2x3x4x5xf32>)
+  %3 = kiln.matmul %l, %r : (tensor<2x1x4x8xf32>, tensor<3x8x5xf32>) -> tensor<2x3x4x5xf32>
+  return %0, %1, %2, %3 : tensor<2x4x3xf32>, tensor<8x8xf32>, tensor<4x4xf32>, tensor<2x3x4x5xf32>
+}
+
+// -----
+
+// A linear layer is a product of the rows of its input with the transposed
+// weight, plus the bias when there is one. Sites are numbered across the
+// functions of the module.
+// CHECK-LABEL: func.func @linear(
+// CHECK-SAME: %[[X:.*]]: tensor<2x16xf32>, %[[W:.*]]: tensor<5x16xf32>, %[[B:.*]]: tensor<5xf32>
+// CHECK: kiln.runtime_call <matmul> site 0 config [1, 2, 5, 16, 0, 1, 0, 0, 1, 0] ins(%[[X]], %[[W]], %[[B]] : tensor<2x16xf32>, tensor<5x16xf32>, tensor<5xf32>) outs(%{{.*}} : tensor<2x5xf32>)
+// CHECK-LABEL: func.func @linear_sequence(
+// CHECK-SAME: %[[S:.*]]: tensor<2x6x16xf32>, %[[W2:.*]]: tensor<5x16xf32>
+// CHECK: kiln.runtime_call <matmul> site 1 config [1, 12, 5, 16, 0, 1, 0, 0, 0, 0] ins(%[[S]], %[[W2]] : tensor<2x6x16xf32>, tensor<5x16xf32>) outs(%{{.*}} : tensor<2x6x5xf32>)
+func.func @linear(%x: tensor<2x16xf32>, %w: tensor<5x16xf32>, %b: tensor<5xf32>) -> tensor<2x5xf32> {
+  %0 = kiln.linear %x, %w, %b : (tensor<2x16xf32>, tensor<5x16xf32>, tensor<5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+func.func @linear_sequence(%s: tensor<2x6x16xf32>, %w: tensor<5x16xf32>) -> tensor<2x6x5xf32> {
+  %0 = kiln.linear %s, %w : (tensor<2x6x16xf32>, tensor<5x16xf32>) -> tensor<2x6x5xf32>
+  return %0 : tensor<2x6x5xf32>
+}
+
+// -----
+
+// Softmax: config [outer size inner log] around the axis.
+// CHECK-LABEL: func.func @softmax(
+// CHECK-SAME: %[[X:.*]]: tensor<4x8xf32>, %[[T:.*]]: tensor<2x3x4xf32>, %[[G:.*]]: tensor<4x8xf32>)
+func.func @softmax(%x: tensor<4x8xf32>, %t: tensor<2x3x4xf32>, %g: tensor<4x8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<2x3x4xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  // CHECK: kiln.runtime_call <softmax_forward> site 0 config [4, 8, 1, 0] ins(%[[X]] :
+  %0 = kiln.softmax %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.runtime_call <softmax_forward> site 1 config [1, 4, 8, 1] ins(%[[X]] :
+  %1 = kiln.log_softmax %x {axis = 0 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.runtime_call <softmax_forward> site 2 config [2, 3, 4, 0] ins(%[[T]] :
+  %2 = kiln.softmax %t {axis = -2 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  // CHECK: kiln.runtime_call <softmax_backward> site 3 config [1, 4, 8, 0] ins(%[[G]], %[[X]] : tensor<4x8xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<4x8xf32>)
+  %3 = kiln.softmax_backward %g, %x {axis = 0 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.runtime_call <softmax_backward> site 4 config [4, 8, 1, 1] ins(%[[G]], %[[X]] :
+  %4 = kiln.log_softmax_backward %g, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0, %1, %2, %3, %4 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<2x3x4xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// Layer normalization: config [rows size epsilon-bits affine]. The runtime
+// takes a weight and a bias together, so a weight alone gets a zero bias.
+// 4532020583610935537 is the double 1e-5 and 4562254508917369340 is 1e-3.
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK-SAME: %[[X:.*]]: tensor<2x6x16xf32>, %[[G:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>, %[[DY:.*]]: tensor<2x6x16xf32>)
+func.func @layer_norm(%x: tensor<2x6x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %dy: tensor<2x6x16xf32>)
+    -> (tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) {
+  // CHECK: kiln.runtime_call <layer_norm_forward> site 0 config [12, 16, 4532020583610935537, 1] ins(%[[X]], %[[G]], %[[B]] :
+  %0 = kiln.layer_norm %x, %g, %b : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  // CHECK: %[[ZERO:.*]] = kiln.constant dense<0.000000e+00> : tensor<16xf32>
+  // CHECK: kiln.runtime_call <layer_norm_forward> site 1 config [12, 16, 4532020583610935537, 1] ins(%[[X]], %[[G]], %[[ZERO]] :
+  %1 = kiln.layer_norm %x, %g : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
+  // CHECK: kiln.runtime_call <layer_norm_forward> site 2 config [2, 96, 4562254508917369340, 0] ins(%[[X]] : tensor<2x6x16xf32>)
+  %2 = kiln.layer_norm %x {axis = 1 : i64, epsilon = 1.0e-3 : f64} : (tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
+  // CHECK: kiln.runtime_call <layer_norm_backward> site 3 config [12, 16, 4532020583610935537, 1] ins(%[[DY]], %[[X]], %[[G]] : tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>)
+  // CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>
+  %3:3 = kiln.layer_norm_backward %dy, %x, %g : (tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>) -> (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>)
+  // CHECK: kiln.runtime_call <layer_norm_backward> site 4 config [12, 16, 4562254508917369340, 0] ins(%[[DY]], %[[X]] : tensor<2x6x16xf32>, tensor<2x6x16xf32>) outs(%{{.*}} : tensor<2x6x16xf32>)
+  %4 = kiln.layer_norm_backward %dy, %x {epsilon = 1.0e-3 : f64} : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
+  return %0, %1, %2, %3#0, %3#1, %3#2, %4 : tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x6x16xf32>
+}
+
+// -----
+
+// LSTM: config [batch steps input hidden layers], and for the backward site
+// the forward site that computed its output sequence, or -1.
+// CHECK-LABEL: func.func @lstm(
+// CHECK-SAME: %[[X:.*]]: tensor<2x5x3xf32>, %[[WI:.*]]: tensor<16x3xf32>, %[[WH:.*]]: tensor<16x4xf32>, %[[B:.*]]: tensor<16xf32>, %[[G:.*]]: tensor<2x5x4xf32>, %[[H:.*]]: tensor<1x2x4xf32>)
+func.func @lstm(%x: tensor<2x5x3xf32>, %wi: tensor<16x3xf32>, %wh: tensor<16x4xf32>, %b: tensor<16xf32>,
+                %g: tensor<2x5x4xf32>, %h: tensor<1x2x4xf32>)
+    -> (tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<2x5x3xf32>) {
+  // CHECK: %[[F:.*]]:3 = kiln.runtime_call <lstm_forward> site 0 config [2, 5, 3, 4, 1] ins(%[[X]], %[[WI]], %[[WH]], %[[B]], %[[B]] :
+  // CHECK-SAME: -> tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>
+  %out, %hn, %cn = kiln.lstm %x, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+      -> (tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>)
+  // CHECK: kiln.runtime_call <lstm_backward> site 1 config [2, 5, 3, 4, 1, 0]
+  // CHECK-SAME: ins(%[[X]], %[[F]]#0, %[[F]]#1, %[[F]]#2, %[[G]], %[[H]], %[[H]], %[[WI]], %[[WH]], %[[B]], %[[B]] :
+  // CHECK-SAME: -> tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>
+  %d:5 = kiln.lstm_backward %x, %out, %hn, %cn, %g, %h, %h, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>,
+         tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+      -> (tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+  // CHECK: kiln.runtime_call <lstm_backward> site 2 config [2, 5, 3, 4, 1, -1] ins(%[[X]], %[[G]], %[[H]], %[[H]], %[[G]], %[[H]], %[[H]],
+  %e:5 = kiln.lstm_backward %x, %g, %h, %h, %g, %h, %h, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>,
+         tensor<1x2x4xf32>, tensor<1x2x4xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+      -> (tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+  return %d#0, %d#1, %e#0 : tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<2x5x3xf32>
+}
+
+// -----
+
+// Attention: config [batch L S E EV causal scale-bits], the scale
+// 1/sqrt(E) by default: 4600040671590431692 is 1/sqrt(8), and
+// 4598175219545276416 is 0.25.
+// CHECK-LABEL: func.func @attention(
+// CHECK-SAME: %[[Q:.*]]: tensor<2x4x6x8xf32>, %[[K:.*]]: tensor<2x4x5x8xf32>, %[[V:.*]]: tensor<2x4x5x3xf32>, %[[G:.*]]: tensor<2x4x6x8xf32>)
+func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x5x8xf32>, %v: tensor<2x4x5x3xf32>, %g: tensor<2x4x6x8xf32>)
+    -> (tensor<2x4x6x3xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) {
+  // CHECK: kiln.runtime_call <attention_forward> site 0 config [8, 6, 5, 8, 3, 0, 4600040671590431692] ins(%[[Q]], %[[K]], %[[V]] :
+  // CHECK-SAME: outs(%{{.*}} : tensor<2x4x6x3xf32>)
+  %0 = kiln.attention %q, %k, %v : (tensor<2x4x6x8xf32>, tensor<2x4x5x8xf32>, tensor<2x4x5x3xf32>) -> tensor<2x4x6x3xf32>
+  // CHECK: kiln.runtime_call <attention_forward> site 1 config [8, 6, 6, 8, 8, 1, 4598175219545276416] ins(%[[Q]], %[[Q]], %[[Q]] :
+  %1 = kiln.attention %q, %q, %q {causal = true, scale = 0.25 : f64} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> tensor<2x4x6x8xf32>
+  // CHECK: %[[D:.*]]:3 = kiln.runtime_call <attention_backward> site 2 config [8, 6, 6, 8, 8, 1, 4600040671590431692] ins(%[[G]], %[[Q]], %[[Q]], %[[Q]] :
+  // CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
+  // CHECK: return %{{.*}}, %{{.*}}, %[[D]]#0
+  %2:3 = kiln.attention_backward %g, %q, %q, %q {causal = true} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
+  return %0, %1, %2#0 : tensor<2x4x6x3xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
+}
+
+// -----
+
+// Light ops are left to kiln-lower-to-linalg.
+// CHECK-LABEL: func.func @light(
+// CHECK-NEXT: kiln.relu
+// CHECK-NEXT: kiln.reduce_sum
+// CHECK-NEXT: return
+func.func @light(%x: tensor<4x8xf32>) -> tensor<8xf32> {
+  %0 = kiln.relu %x : tensor<4x8xf32>
+  %1 = kiln.reduce_sum %0 {axes = array<i64: 0>} : (tensor<4x8xf32>) -> tensor<8xf32>
+  return %1 : tensor<8xf32>
+}

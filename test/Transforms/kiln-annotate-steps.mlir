@@ -1,0 +1,86 @@
+// kiln-annotate-steps records each function's FLOPs and the exclusive upper
+// bound of each i64 input that its uses accept.
+// RUN: kiln-opt %s -kiln-annotate-steps -split-input-file | FileCheck %s
+
+// FLOPs: the linear layer 2 * 6 * 4 + 6 (bias), relu and the loss one per
+// element they read (8 and 6); the arith op is not a kiln op and the count
+// of equal labels reads no floats. The labels index 3 classes.
+// CHECK-LABEL: func.func @mlp(
+// CHECK-SAME: %{{.*}}: tensor<2x4xf32> {kiln.input = "x"},
+// CHECK-SAME: %{{.*}}: tensor<2xi64> {kiln.input = "label", kiln.range = 3 : i64}
+// CHECK-SAME: attributes {kiln.flops = 68 : i64}
+func.func @mlp(%x: tensor<2x4xf32> {kiln.input = "x"}, %label: tensor<2xi64> {kiln.input = "label"},
+               %w: tensor<3x4xf32> {kiln.param = "fc.weight"}, %b: tensor<3xf32> {kiln.param = "fc.bias"})
+    -> (tensor<f32>, tensor<i64>, tensor<2x4xf32>) {
+  %r = kiln.relu %x : tensor<2x4xf32>
+  %extra = arith.addf %r, %r : tensor<2x4xf32>
+  %logits = kiln.linear %r, %w, %b : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %loss = kiln.cross_entropy %logits, %label : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %c = kiln.count_equal %label, %label : (tensor<2xi64>, tensor<2xi64>) -> tensor<i64>
+  return %loss, %c, %extra : tensor<f32>, tensor<i64>, tensor<2x4xf32>
+}
+
+// -----
+
+// The tightest of several bounds wins: an embedding of 10 rows and a one-hot
+// encoding of 6 classes accept ids below 6.
+// CHECK-LABEL: func.func @tightest(
+// CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "ids", kiln.range = 6 : i64}
+func.func @tightest(%ids: tensor<2x3xi64> {kiln.input = "ids"}, %table: tensor<10x8xf32>)
+    -> (tensor<2x3x8xf32>, tensor<2x3x6xf32>) {
+  %e = kiln.embedding %ids, %table : (tensor<2x3xi64>, tensor<10x8xf32>) -> tensor<2x3x8xf32>
+  %o = kiln.one_hot %ids {num_classes = 6 : i64} : (tensor<2x3xi64>) -> tensor<2x3x6xf32>
+  return %e, %o : tensor<2x3x8xf32>, tensor<2x3x6xf32>
+}
+
+// -----
+
+// Bounds are found through reshapes, flattening and slices, however nested.
+// CHECK-LABEL: func.func @through_views(
+// CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "a", kiln.range = 5 : i64},
+// CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "b", kiln.range = 4 : i64},
+// CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "c", kiln.range = 7 : i64}
+func.func @through_views(%a: tensor<2x3xi64> {kiln.input = "a"}, %b: tensor<2x3xi64> {kiln.input = "b"},
+                         %c: tensor<2x3xi64> {kiln.input = "c"}, %table: tensor<5x8xf32>)
+    -> (tensor<6x8xf32>, tensor<6x4xf32>, tensor<2x7xf32>) {
+  %ra = kiln.reshape %a {shape = array<i64: 6>} : (tensor<2x3xi64>) -> tensor<6xi64>
+  %ea = kiln.embedding %ra, %table : (tensor<6xi64>, tensor<5x8xf32>) -> tensor<6x8xf32>
+  %fb = kiln.flatten %b {start_dim = 0 : i64} : (tensor<2x3xi64>) -> tensor<6xi64>
+  %ob = kiln.one_hot %fb {num_classes = 4 : i64} : (tensor<6xi64>) -> tensor<6x4xf32>
+  %sc = kiln.slice %c {offsets = array<i64: 0, 1>, sizes = array<i64: 2, 2>, strides = array<i64: 1, 1>} : (tensor<2x3xi64>) -> tensor<2x2xi64>
+  %rc = kiln.reshape %sc {shape = array<i64: 2, 2>} : (tensor<2x2xi64>) -> tensor<2x2xi64>
+  %logits = kiln.constant dense<0.0> : tensor<2x7xf32>
+  %col = kiln.slice %rc {offsets = array<i64: 0, 0>, sizes = array<i64: 2, 1>, strides = array<i64: 1, 1>} : (tensor<2x2xi64>) -> tensor<2x1xi64>
+  %labels = kiln.reshape %col {shape = array<i64: 2>} : (tensor<2x1xi64>) -> tensor<2xi64>
+  %loss = kiln.cross_entropy %logits, %labels : (tensor<2x7xf32>, tensor<2xi64>) -> tensor<f32>
+  return %ea, %ob, %logits : tensor<6x8xf32>, tensor<6x4xf32>, tensor<2x7xf32>
+}
+
+// -----
+
+// No range where no use bounds the values, where the argument is not an
+// input, where it is not i64, or where the bound is a dynamic size.
+// CHECK-LABEL: func.func @unbounded(
+// CHECK-NOT: kiln.range
+// CHECK-SAME: attributes {kiln.flops = 0 : i64}
+func.func @unbounded(%counted: tensor<2xi64> {kiln.input = "counted"}, %ids: tensor<2xi64>,
+                     %x: tensor<2xf32> {kiln.input = "x"}, %labels: tensor<2xi64> {kiln.input = "labels"},
+                     %logits: tensor<2x?xf32>)
+    -> (tensor<i64>, tensor<2x4xf32>, tensor<f32>) {
+  %c = kiln.count_equal %counted, %counted : (tensor<2xi64>, tensor<2xi64>) -> tensor<i64>
+  %o = kiln.one_hot %ids {num_classes = 4 : i64} : (tensor<2xi64>) -> tensor<2x4xf32>
+  %loss = kiln.cross_entropy %logits, %labels : (tensor<2x?xf32>, tensor<2xi64>) -> tensor<f32>
+  return %c, %o, %loss : tensor<i64>, tensor<2x4xf32>, tensor<f32>
+}
+
+// -----
+
+// Every function of the module is annotated, a declaration too.
+// CHECK: func.func private @declared(tensor<2xi64> {kiln.input = "y"}) attributes {kiln.flops = 0 : i64}
+// CHECK-LABEL: func.func @second(
+// CHECK-SAME: attributes {kiln.flops = 4 : i64}
+func.func private @declared(tensor<2xi64> {kiln.input = "y"})
+func.func @second(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %y = kiln.exp %x : tensor<4xf32>
+  return %y : tensor<4xf32>
+}
