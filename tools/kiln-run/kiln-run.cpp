@@ -4,15 +4,16 @@
 // each argument of the function from the tensor of IN that bears its name
 // (kiln::getArgumentName), evaluates the function with the reference
 // evaluator, and writes each result to OUT under its name
-// (kiln::getResultName), in its element type. Numeric tests compare OUT with
-// what PyTorch computes. Exit status: 0 on success, 1 on any error.
+// (kiln::getResultName), in its element type (or as F64 when -precision f64
+// is given F64 tensors for f32 arguments).
+// Numeric tests compare OUT with what PyTorch computes. `kilnc -run-reference`
+// does the same (Reference/RunFiles.h) on a stage of a Kiln model. Exit
+// status: 0 on success, 1 on any error.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Kiln/IR/KilnDialect.h"
-#include "Kiln/IR/KilnNames.h"
-#include "Reference/Evaluator.h"
-#include "io/Safetensors.h"
+#include "Reference/RunFiles.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -63,106 +64,6 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// The function to run: the one named -function, or the only one.
-mlir::func::FuncOp pickFunction(mlir::ModuleOp module, std::string &error) {
-  auto functions = llvm::to_vector(module.getOps<mlir::func::FuncOp>());
-  if (functions.empty()) {
-    error = inputFile + " has no function to run";
-    return nullptr;
-  }
-  std::string names;
-  for (mlir::func::FuncOp func : functions)
-    names += (names.empty() ? "@" : ", @") + func.getName().str();
-  if (!functionName.empty()) {
-    for (mlir::func::FuncOp func : functions)
-      if (func.getName() == functionName)
-        return func;
-    error = inputFile + " has no function @" + functionName +
-            "; its functions are: " + names;
-    return nullptr;
-  }
-  if (functions.size() > 1) {
-    error = inputFile + " has " + std::to_string(functions.size()) +
-            " functions (" + names + "); choose one with -function";
-    return nullptr;
-  }
-  return functions.front();
-}
-
-std::string formatShape(llvm::ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
-/// The dtype that holds elements of `type` in a safetensors file.
-kiln::io::DType dtypeOf(mlir::Type type) {
-  if (type.isF32())
-    return kiln::io::DType::F32;
-  if (type.isF64())
-    return kiln::io::DType::F64;
-  return kiln::io::DType::I64;
-}
-
-/// The evaluator's arguments, read from `inputs` by argument name; checks
-/// each tensor's dtype and shape against the argument's type.
-bool readArguments(mlir::func::FuncOp func, const kiln::io::TensorFile &inputs,
-                   std::vector<kiln::reference::Tensor> &args,
-                   std::string &error) {
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    std::string name = kiln::getArgumentName(func, i);
-    std::string what =
-        "argument #" + std::to_string(i) + " of @" + func.getName().str();
-    auto found = inputs.tensors.find(name);
-    if (found == inputs.tensors.end()) {
-      error = inputsPath + " has no tensor '" + name + "' for " + what +
-              "; add it to the file";
-      return false;
-    }
-    const kiln::io::TensorData &data = found->second;
-    auto type =
-        llvm::dyn_cast<mlir::RankedTensorType>(func.getArgumentTypes()[i]);
-    // The evaluator explains what it needs of types that are not static.
-    if (type && type.hasStaticShape()) {
-      kiln::io::DType expected = dtypeOf(type.getElementType());
-      if (data.dtype != expected) {
-        error = inputsPath + ": tensor '" + name + "' is " +
-                kiln::io::dtypeName(data.dtype) + " but " + what + " needs " +
-                kiln::io::dtypeName(expected);
-        return false;
-      }
-      if (llvm::ArrayRef<int64_t>(data.shape) != type.getShape()) {
-        error = inputsPath + ": tensor '" + name + "' has shape " +
-                formatShape(data.shape) + " but " + what + " expects " +
-                formatShape(type.getShape());
-        return false;
-      }
-    }
-    args.push_back(kiln::reference::fromTensorData(data));
-  }
-  return true;
-}
-
-/// `results` by result name, each in its type's element type.
-bool collectResults(mlir::func::FuncOp func,
-                    llvm::ArrayRef<kiln::reference::Tensor> results,
-                    kiln::io::TensorFile &outputs, std::string &error) {
-  for (auto [i, tensor] : llvm::enumerate(results)) {
-    std::string name = kiln::getResultName(func, i);
-    mlir::Type elementType =
-        mlir::cast<mlir::ShapedType>(func.getResultTypes()[i]).getElementType();
-    if (!outputs.tensors
-             .emplace(name, kiln::reference::toTensorData(tensor, elementType))
-             .second) {
-      error = "@" + func.getName().str() + " has two results named '" + name +
-              "'; a safetensors file holds one tensor per name";
-      return false;
-    }
-  }
-  return true;
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -191,28 +92,12 @@ int main(int argc, char **argv) {
     return 1;
 
   std::string error;
-  mlir::func::FuncOp func = pickFunction(*module, error);
+  mlir::func::FuncOp func =
+      kiln::reference::pickFunction(*module, functionName, inputFile, error);
   if (!func)
     return fail(error);
-
-  kiln::io::TensorFile inputs;
-  std::vector<kiln::reference::Tensor> args;
-  if (inputsPath.empty() && func.getNumArguments())
-    return fail("@" + func.getName() +
-                " has arguments; give a file of their tensors with -inputs");
-  if (!inputsPath.empty() &&
-      !kiln::io::readTensorFile(inputsPath, inputs, error))
-    return fail(error);
-  if (!readArguments(func, inputs, args, error))
-    return fail(error);
-
-  auto results = kiln::reference::evaluate(func, args, precision);
-  if (mlir::failed(results))
-    return 1;
-
-  kiln::io::TensorFile outputs;
-  if (!collectResults(func, *results, outputs, error) ||
-      !kiln::io::writeTensorFile(outputsPath, outputs, error))
-    return fail(error);
+  if (failed(kiln::reference::runOnFiles(func, inputsPath, outputsPath,
+                                         precision, error)))
+    return error.empty() ? 1 : fail(error);
   return 0;
 }
