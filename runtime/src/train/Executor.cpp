@@ -1,0 +1,40 @@
+//===- Executor.cpp - Running the steps on the CPU ------------------------===//
+
+#include "train/Executor.h"
+#include "train/Program.h"
+
+#include "kiln/kiln_runtime.h"
+
+using namespace kiln::train;
+
+Executor::~Executor() = default;
+
+HostExecutor::HostExecutor(const kiln_program &compiled,
+                           const Program &program, SlotBuffers &buffers)
+    : compiled(compiled), program(program), buffers(buffers) {}
+
+std::vector<void *> HostExecutor::inputs() {
+  std::vector<void *> pointers;
+  for (size_t input : program.inputs)
+    pointers.push_back(buffers.get<void>(input));
+  return pointers;
+}
+
+void HostExecutor::startTrain(int64_t step) {
+  *buffers.get<int64_t>(program.step) = step;
+  compiled.train_step(buffers.frame());
+}
+
+StepOutputs HostExecutor::finishTrain() {
+  return {*buffers.get<float>(program.loss), *buffers.get<float>(program.lr)};
+}
+
+void HostExecutor::evaluate() { compiled.eval_step(buffers.frame()); }
+
+std::unique_ptr<Executor> kiln::train::makeExecutor(const kiln_program &compiled,
+                                                    const Program &program,
+                                                    SlotBuffers &buffers) {
+  if (program.target == Target::Cuda)
+    return makeCudaExecutor(compiled, program, buffers);
+  return std::make_unique<HostExecutor>(compiled, program, buffers);
+}

@@ -1,0 +1,89 @@
+"""Trains with two trainers of one model from the same initial weights and
+compares them: the loss of every step, the evaluation, and every parameter
+and optimizer state at the end. The reference is the CPU trainer (whose ops
+are checked against the reference evaluator); the other one is a GPU
+trainer or a CPU trainer of the GPU backend's kernels (--portable-kernels).
+
+usage: compare_trainers.py REFERENCE OTHER --workdir DIR [--steps N]
+       [--loss-tolerance T] [--state-tolerance T]
+prints one line per check and "parity: ok" or "parity: FAIL"; exit status 1
+on a mismatch, 3 when OTHER cannot run here (no GPU).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "Inputs"))
+import tensors  # noqa: E402
+
+
+def run(trainer, steps, workdir, name):
+    metrics = os.path.join(workdir, name + ".jsonl")
+    checkpoint = os.path.join(workdir, name + ".safetensors")
+    result = subprocess.run([trainer, "--max-steps", str(steps), "--epochs", "1",
+                             "--metrics", metrics, "--save", checkpoint, "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stderr)
+        return result.returncode, None, None
+    with open(metrics) as f:
+        records = [json.loads(line) for line in f]
+    return 0, records, tensors.read(checkpoint)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("reference")
+    parser.add_argument("other")
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--loss-tolerance", type=float, default=1e-3)
+    parser.add_argument("--state-tolerance", type=float, default=1e-3)
+    a = parser.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    status, ref_records, ref_state = run(a.reference, a.steps, a.workdir, "reference")
+    if status:
+        print(f"parity: FAIL ({a.reference} exited with {status})")
+        return 1
+    status, records, state = run(a.other, a.steps, a.workdir, "other")
+    if status == 3:
+        print(f"parity: cannot run {a.other} here (no GPU)")
+        return 3
+    if status:
+        print(f"parity: FAIL ({a.other} exited with {status})")
+        return 1
+
+    problems = []
+    steps = [r for r in records if "step" in r and "loss" in r and "accuracy" not in r]
+    ref_steps = [r for r in ref_records if "step" in r and "loss" in r and "accuracy" not in r]
+    if len(steps) != len(ref_steps):
+        problems.append(f"{len(steps)} steps, expected {len(ref_steps)}")
+    worst = 0.0
+    for mine, theirs in zip(steps, ref_steps):
+        error = abs(mine["loss"] - theirs["loss"]) / max(abs(theirs["loss"]), 1e-6)
+        worst = max(worst, error)
+        if not error <= a.loss_tolerance:
+            problems.append(f"step {theirs['step']}: loss {mine['loss']:.7g}, "
+                            f"expected {theirs['loss']:.7g}")
+    print(f"losses of {len(ref_steps)} steps: worst relative difference {worst:.2e}")
+    evals = [r for r in records if "accuracy" in r or "test_loss" in r]
+    ref_evals = [r for r in ref_records if "accuracy" in r or "test_loss" in r]
+    for mine, theirs in zip(evals, ref_evals):
+        for key in ("loss", "test_loss", "accuracy"):
+            if key in theirs and abs(mine.get(key, float("nan")) - theirs[key]) > \
+                    a.loss_tolerance * max(1.0, abs(theirs[key])):
+                problems.append(f"evaluation {key}: {mine.get(key)}, expected {theirs[key]}")
+    state_problems = tensors.compare(state, ref_state, a.state_tolerance, "state")
+    print(f"parameters and state: {len(ref_state)} tensors, "
+          f"{'all close' if not state_problems else str(len(state_problems)) + ' differ'}")
+    problems += state_problems
+    for line in problems:
+        print(line)
+    print("parity: " + ("FAIL" if problems else "ok"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
