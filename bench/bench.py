@@ -1,0 +1,173 @@
+"""Kiln's training step against PyTorch's, on this machine, in one run.
+
+usage: /usr/bin/python3 bench/bench.py [--build DIR] [--models a,b] [--steps N]
+                                       [--rounds N] [--threads N] [--json FILE]
+
+For each model, compiles its .kiln file with the built kilnc, then, in each
+round, times the Kiln trainer's step (trainer --benchmark N) and PyTorch's
+(bench/torch_step.py), both on --threads threads, one synthetic batch, after
+3 untimed steps. Rounds alternate which side goes first, so that a drift of
+the machine's speed falls on both. It prints, per model, the median over the
+rounds of each side's median ms/step, the median of the rounds' ratios
+(PyTorch / Kiln: above 1, Kiln is faster), and the GFLOP/s each side
+achieves (FLOPs per step from kilnc --stats) against the machine's measured
+matmul peak (kiln-matmul-peak: oneDNN sgemm on the same threads, the best of
+three sizes).
+
+Shared machines are noisy: the load average is printed before and after.
+When allowed (root), every timed process runs in its own session with the
+scheduler's autogroup niceness at -20, so that other sessions' work (builds,
+tests) disturbs both sides less; the header says whether it was.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = "/usr/bin/python3"  # Debian's, which has torch.
+
+# name: (kiln file, timed steps per round). The name is also
+# torch_step.py's model.
+MODELS = {
+    "cnn": ("examples/cnn.kiln", 30),
+    "cnn_cifar": ("examples/cnn_cifar.kiln", 30),
+    "lstm": ("bench/models/lstm.kiln", 10),
+    "transformer": ("bench/models/transformer.kiln", 10),
+}
+PEAK_SIZES = (512, 1024, 2048)
+
+
+def raise_priority():
+    """Runs in each timed child: a new session (so a new autogroup) at
+    niceness -20. Without the right to, the child runs as it is."""
+    try:
+        with open("/proc/self/autogroup", "w") as autogroup:
+            autogroup.write("-20")
+    except OSError:
+        pass
+
+
+def priority_raised():
+    result = subprocess.run(["cat", "/proc/self/autogroup"], capture_output=True,
+                            text=True, start_new_session=True,
+                            preexec_fn=raise_priority)
+    return result.returncode == 0 and result.stdout.strip().endswith("nice -20")
+
+
+def timed(command, pattern):
+    """Runs `command` at the raised priority and returns the number that
+    `pattern` captures in its stdout."""
+    result = subprocess.run(command, capture_output=True, text=True,
+                            start_new_session=True, preexec_fn=raise_priority)
+    match = re.search(pattern, result.stdout)
+    if result.returncode != 0 or not match:
+        sys.exit(f"bench.py: error: {' '.join(command)} failed "
+                 f"(exit {result.returncode}):\n{result.stdout}{result.stderr}")
+    return float(match.group(1))
+
+
+def step_flops(kilnc, source):
+    stats = subprocess.run([kilnc, "--stats", source], capture_output=True,
+                           text=True, check=True).stdout
+    match = re.search(r"FLOPs per step: training ([0-9.]+) GFLOP", stats)
+    if not match:
+        sys.exit(f"bench.py: error: kilnc --stats {source} printed no FLOPs")
+    return float(match.group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"),
+                        help="the build directory (default: build)")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help="comma-separated, of: " + ", ".join(MODELS))
+    parser.add_argument("--steps", type=int, default=0,
+                        help="timed steps per round (default: per model)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    for model in models:
+        if model not in MODELS:
+            sys.exit(f"bench.py: error: unknown model '{model}'; the models "
+                     f"are {', '.join(MODELS)}")
+    kilnc = os.path.join(args.build, "bin", "kilnc")
+    peak_tool = os.path.join(args.build, "bin", "kiln-matmul-peak")
+    for tool in (kilnc, peak_tool):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"bench.py: error: {tool} is missing; build it first "
+                     f"(ninja -C {args.build} kilnc kiln_runtime "
+                     f"kiln-matmul-peak)")
+
+    torch_version = subprocess.run(
+        [PYTHON, "-c", "import torch; print(torch.__version__)"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    load_before = os.getloadavg()[0]
+    raised = priority_raised()
+    peak = max(timed([peak_tool, "--threads", str(args.threads), "--size",
+                      str(size)], r"([0-9.]+) GFLOP/s") for size in PEAK_SIZES)
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-") as work:
+        for model in models:
+            source, default_steps = MODELS[model]
+            source = os.path.join(ROOT, source)
+            steps = args.steps or default_steps
+            trainer = os.path.join(work, model + "-train")
+            subprocess.run([kilnc, source, "-o", trainer], check=True)
+            gflop = step_flops(kilnc, source)
+            kiln_command = [trainer, "--benchmark", str(steps), "--threads",
+                            str(args.threads), "--quiet"]
+            torch_command = [PYTHON, os.path.join(ROOT, "bench", "torch_step.py"),
+                             model, "--steps", str(steps), "--threads",
+                             str(args.threads)]
+            kiln_ms, torch_ms = [], []
+            for round_ in range(args.rounds):
+                sides = [(kiln_command, kiln_ms), (torch_command, torch_ms)]
+                for command, times in sides[::1 if round_ % 2 == 0 else -1]:
+                    times.append(timed(command, r"median ([0-9.]+) ms/step"))
+            kiln = statistics.median(kiln_ms)
+            torch_ = statistics.median(torch_ms)
+            ratio = statistics.median(t / k for k, t in zip(kiln_ms, torch_ms))
+            rows.append(dict(model=model, gflop_per_step=gflop, steps=steps,
+                             kiln_ms=kiln, torch_ms=torch_, ratio=ratio,
+                             kiln_rounds=kiln_ms, torch_rounds=torch_ms))
+    load_after = os.getloadavg()[0]
+
+    print(f"Kiln vs PyTorch {torch_version}: training step, batch 64, "
+          f"{args.threads} threads, median of {args.rounds} rounds")
+    print(f"load average {load_before:.1f} before, {load_after:.1f} after "
+          f"({os.cpu_count()} cores); priority "
+          f"{'raised (autogroup nice -20)' if raised else 'normal'}")
+    print(f"matmul peak (oneDNN sgemm, {args.threads} threads): "
+          f"{peak:.1f} GFLOP/s\n")
+    header = (f"{'model':<12} {'GFLOP/step':>10} {'Kiln ms':>9} "
+              f"{'PyTorch ms':>10} {'PyTorch/Kiln':>12} "
+              f"{'Kiln GFLOP/s':>16} {'PyTorch GFLOP/s':>16}")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        def rate(ms):
+            gflops = row["gflop_per_step"] / (ms / 1e3)
+            return f"{gflops:6.1f} ({100 * gflops / peak:3.0f}%)"
+        print(f"{row['model']:<12} {row['gflop_per_step']:>10.3f} "
+              f"{row['kiln_ms']:>9.2f} {row['torch_ms']:>10.2f} "
+              f"{row['ratio']:>11.2f}x {rate(row['kiln_ms']):>16} "
+              f"{rate(row['torch_ms']):>16}")
+    print("\n(GFLOP/s with the % of the matmul peak in parentheses.)")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(dict(torch=torch_version, threads=args.threads,
+                           rounds=args.rounds, load_before=load_before,
+                           load_after=load_after, priority_raised=raised,
+                           peak_gflops=peak, models=rows), out, indent=1)
+
+
+if __name__ == "__main__":
+    main()

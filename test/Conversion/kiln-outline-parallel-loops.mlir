@@ -1,0 +1,111 @@
+// kiln-outline-parallel-loops moves linalg ops on buffers of at least 16384
+// iterations into private functions over a range [begin, end) of one
+// parallel loop, which the step calls over the whole loop.
+// RUN: kiln-opt %s -kiln-outline-parallel-loops -split-input-file | FileCheck %s
+
+// The body slices each buffer along the split loop's dimension; the step
+// passes the buffers and the scalars the op uses, while constants are
+// copied into the body. A small op stays where it is.
+// CHECK-LABEL: func.func @step(
+// CHECK-SAME: %[[A:.*]]: memref<65536xf32>, %[[B:.*]]: memref<65536xf32>, %[[S:.*]]: f32, %[[SMALL:.*]]: memref<64xf32>)
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK-DAG: %[[N:.*]] = arith.constant 65536 : index
+// CHECK: call @step_parallel_0(%[[ZERO]], %[[N]], %[[A]], %[[B]], %[[S]]) : (index, index, memref<65536xf32>, memref<65536xf32>, f32) -> ()
+// CHECK: linalg.generic {{.*}} outs(%[[SMALL]] : memref<64xf32>)
+// CHECK: return
+// CHECK-LABEL: func.func private @step_parallel_0(
+// CHECK-SAME: %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[BA:.*]]: memref<65536xf32>, %[[BB:.*]]: memref<65536xf32>, %[[BS:.*]]: f32)
+// CHECK-SAME: attributes {kiln.parallel_body}
+// CHECK: %[[TWO:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK: %[[SIZE:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK: %[[SA:.*]] = memref.subview %[[BA]][%[[BEGIN]]] [%[[SIZE]]] [1] : memref<65536xf32> to memref<?xf32, strided<[1], offset: ?>>
+// CHECK: %[[SB:.*]] = memref.subview %[[BB]][%[[BEGIN]]] [%[[SIZE]]] [1] : memref<65536xf32> to memref<?xf32, strided<[1], offset: ?>>
+// CHECK: linalg.generic {{.*}} ins(%[[SA]] : memref<?xf32, strided<[1], offset: ?>>) outs(%[[SB]] : memref<?xf32, strided<[1], offset: ?>>)
+// CHECK: arith.mulf %{{.*}}, %[[TWO]]
+// CHECK: arith.addf %{{.*}}, %[[BS]]
+// CHECK: return
+#id = affine_map<(d0) -> (d0)>
+func.func @step(%a: memref<65536xf32>, %b: memref<65536xf32>, %s: f32, %small: memref<64xf32>) {
+  %two = arith.constant 2.0 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : memref<65536xf32>) outs(%b : memref<65536xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.mulf %in, %two : f32
+    %1 = arith.addf %0, %s : f32
+    linalg.yield %1 : f32
+  }
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]} outs(%small : memref<64xf32>) {
+  ^bb0(%out: f32):
+    linalg.yield %two : f32
+  }
+  return
+}
+
+// -----
+
+// A sum over rows splits its parallel loop, the columns: each column's sum
+// keeps its order. linalg.index of the split loop counts from the slice's
+// start.
+// CHECK-LABEL: func.func @column_sums(
+// CHECK: call @column_sums_parallel_0(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (index, index, memref<256x128xf32>, memref<128xf32>) -> ()
+// CHECK-LABEL: func.func private @column_sums_parallel_0(
+// CHECK-SAME: %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[X:.*]]: memref<256x128xf32>, %[[Y:.*]]: memref<128xf32>)
+// CHECK: %[[SIZE:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK: memref.subview %[[X]][0, %[[BEGIN]]] [256, %[[SIZE]]] [1, 1]
+// CHECK: memref.subview %[[Y]][%[[BEGIN]]] [%[[SIZE]]] [1]
+// CHECK: iterator_types = ["reduction", "parallel"]
+// CHECK: %[[J:.*]] = linalg.index 1 : index
+// CHECK: %[[COLUMN:.*]] = arith.addi %[[J]], %[[BEGIN]] : index
+// CHECK: arith.index_cast %[[COLUMN]] : index to i64
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#columns = affine_map<(d0, d1) -> (d1)>
+func.func @column_sums(%x: memref<256x128xf32>, %y: memref<128xf32>) {
+  linalg.generic {indexing_maps = [#rows, #columns], iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<256x128xf32>) outs(%y : memref<128xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %j = linalg.index 1 : index
+    %k = arith.index_cast %j : index to i64
+    %f = arith.sitofp %k : i64 to f32
+    %0 = arith.addf %in, %out : f32
+    %1 = arith.addf %0, %f : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// A view whose layout is only known at run time cannot be passed with bare
+// pointers: the body makes it from its source and offset instead.
+// CHECK-LABEL: func.func @dynamic_view(
+// CHECK-SAME: %[[X:.*]]: memref<4x32768xf32>, %[[I:.*]]: index, %[[Y:.*]]: memref<32768xf32>)
+// CHECK: call @dynamic_view_parallel_0(%{{.*}}, %{{.*}}, %[[X]], %[[I]], %[[Y]]) : (index, index, memref<4x32768xf32>, index, memref<32768xf32>) -> ()
+// CHECK-LABEL: func.func private @dynamic_view_parallel_0(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %[[BX:.*]]: memref<4x32768xf32>, %[[BI:.*]]: index, %{{.*}}: memref<32768xf32>)
+// CHECK: memref.subview %[[BX]][%[[BI]], 0] [1, 32768] [1, 1]
+func.func @dynamic_view(%x: memref<4x32768xf32>, %i: index, %y: memref<32768xf32>) {
+  %row = memref.subview %x[%i, 0] [1, 32768] [1, 1] : memref<4x32768xf32> to memref<32768xf32, strided<[1], offset: ?>>
+  linalg.copy ins(%row : memref<32768xf32, strided<[1], offset: ?>>) outs(%y : memref<32768xf32>)
+  return
+}
+
+// -----
+
+// Every output must index the split loop, so that threads write apart: with
+// one output indexed by the columns only, the columns are split, not the
+// rows.
+// CHECK-LABEL: func.func private @outputs_apart_parallel_0(
+// CHECK-SAME: %[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[X:.*]]: memref<128x256xf32>, %[[Y:.*]]: memref<256xf32>)
+// CHECK: %[[SIZE:.*]] = arith.subi %[[END]], %[[BEGIN]] : index
+// CHECK: memref.subview %[[X]][0, %[[BEGIN]]] [128, %[[SIZE]]] [1, 1]
+// CHECK: memref.subview %[[Y]][%[[BEGIN]]] [%[[SIZE]]] [1]
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#columns = affine_map<(d0, d1) -> (d1)>
+func.func @outputs_apart(%x: memref<128x256xf32>, %y: memref<256xf32>) {
+  linalg.generic {indexing_maps = [#rows, #columns], iterator_types = ["parallel", "parallel"]}
+      outs(%x, %y : memref<128x256xf32>, memref<256xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    linalg.yield %b, %a : f32, f32
+  }
+  return
+}
