@@ -1,6 +1,7 @@
-# The two commands of the README, over CMake and Ninja.
+# The commands of the README, over CMake and Ninja.
 #   make run    set up, build, and run the main job
 #   make test   set up, build, and run every test
+#   make bench  set up, build, and time the training step against PyTorch
 
 BUILD ?= build
 LLVM := /usr/lib/llvm-22
@@ -10,7 +11,7 @@ CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLLVM_USE_LINKER=lld \
   -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: all setup build run test docs clean
+.PHONY: all setup build run test bench docs clean
 
 all: build
 
@@ -28,6 +29,10 @@ run: build
 
 test: build
 	ninja -C $(BUILD) check-kiln
+
+# Times Kiln's training step against PyTorch's (bench/README.md).
+bench: build
+	/usr/bin/python3 bench/bench.py --build $(BUILD)
 
 # Regenerates the dialect and pass reference in docs/ from ODS.
 docs: build

@@ -36,3 +36,29 @@ try:
     config.available_features.add("torch")
 except (OSError, subprocess.CalledProcessError):
     lit_config.note("PyTorch is missing: the tests that compare with it are skipped")
+
+# The GPU backend: 'ptxas' where kilnc finds the CUDA toolkit's assembler (so
+# it emits cubins), 'cuda-driver' where libcuda.so.1 loads, 'cuda-gpu' where
+# the driver also sees a GPU. GPU runs are skipped, as unsupported, without.
+def _cuda_toolkit():
+    for candidate in [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"),
+                      "/usr/local/cuda"]:
+        if candidate and os.path.isdir(candidate):
+            return candidate
+    return None
+
+_toolkit = _cuda_toolkit()
+if _toolkit and os.access(os.path.join(_toolkit, "bin", "ptxas"), os.X_OK):
+    config.available_features.add("ptxas")
+try:
+    import ctypes
+    _driver = ctypes.CDLL("libcuda.so.1")
+    config.available_features.add("cuda-driver")
+    _count = ctypes.c_int(0)
+    if _driver.cuInit(0) == 0 and _driver.cuDeviceGetCount(ctypes.byref(_count)) == 0 \
+            and _count.value > 0:
+        config.available_features.add("cuda-gpu")
+except OSError:
+    pass
+if "cuda-gpu" not in config.available_features:
+    lit_config.note("no CUDA GPU: the tests that train on one are skipped")

@@ -15,6 +15,16 @@ def KilnLowerToRuntime : Pass<"kiln-lower-to-runtime", "mlir::ModuleOp"> {
     numbered across the module. A backward site that needs what its forward
     computed (max pooling's argmax workspace, the LSTM's) is paired with the
     forward site on the same operands.
+
+    Calls absorb the ops that oneDNN computes in the same pass: a relu that
+    is the only use of a convolution's or a product's result becomes the
+    call's relu post-op, and the sum of a convolution's output gradient over
+    N, H and W (its bias gradient) a second result of the weight gradient's
+    call. Relu gradients read the relu's result rather than its input (the
+    same mask), so that the input is not kept alive for them; a relu
+    gradient of a max pooling's input gradient masks the pooling's output
+    gradient by the pooled values instead (the same values, on a smaller
+    tensor).
   }];
   let dependentDialects = ["::kiln::KilnDialect", "::mlir::tensor::TensorDialect"];
 }
@@ -69,6 +79,64 @@ def KilnStridedCopiesToLinalg
     linalg.copy, which lowers to loops with the rest of linalg.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def KilnCollapseLoops : Pass<"kiln-collapse-loops", "mlir::ModuleOp"> {
+  let summary = "Merge consecutive loops of linalg ops on contiguous buffers";
+  let description = [{
+    Runs on linalg ops on buffers (named ops are generalized first). Two
+    consecutive loops of one kind merge when every operand indexes both, as
+    consecutive dimensions of its buffer that are contiguous with each other
+    (the outer dimension's stride is the inner one's times its size), or
+    neither. An elementwise op on a [64, 32, 32, 32] buffer becomes one loop
+    of 2M iterations: after kiln-outline-parallel-loops and lowering to
+    loops, a contiguous innermost loop that LLVM vectorizes with unit stride,
+    instead of short loops that it unrolls and vectorizes across with
+    gathers.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnOutlineParallelLoops
+    : Pass<"kiln-outline-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Move large linalg ops into bodies that threads share";
+  let description = [{
+    A linalg op on buffers of at least 16384 iterations moves into a new
+    private function `<step>_parallel_<n>(begin, end, captures...)` with the
+    attribute `kiln.parallel_body`, which runs the op on [begin, end) of one
+    of its parallel loops (among those that each operand indexes by a plain
+    dimension or not at all and every output indexes, so that threads write
+    apart, the outermost of at least 64 iterations, or else the longest):
+    the buffers
+    that the loop indexes are sliced with memref.subview, and linalg.index
+    of the loop is offset by begin. The step calls the function over the
+    whole loop, passing the scalars and buffers that the op uses; views and
+    constants that cannot be passed with bare pointers (a dynamic layout)
+    are copied into the function instead. kiln-lower-parallel-calls then
+    splits the calls across the runtime's threads. Every output element is
+    still computed by one thread, in its original order.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnLowerParallelCalls
+    : Pass<"kiln-lower-parallel-calls", "mlir::ModuleOp"> {
+  let summary = "Run the calls of parallel bodies with kiln_rt_parallel_for";
+  let description = [{
+    Runs on the LLVM dialect, after the bodies that
+    kiln-outline-parallel-loops made were converted with bare pointers. Each
+    body gets a task `<body>_task(context, begin, end)` that loads the
+    body's arguments from a struct at `context` and calls the body on
+    [start + begin, start + end), start being the struct's begin. Each call
+    of a body stores its arguments into such a struct on the caller's stack
+    and calls `kiln_rt_parallel_for(task, struct, end - start)`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {

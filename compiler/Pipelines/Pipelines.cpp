@@ -66,12 +66,16 @@ void kiln::buildCpuLLVMPipeline(mlir::OpPassManager &pm) {
   pm.addPass(createKilnDescribeProgram());
   pm.addPass(createKilnLowerRuntimeCalls());
   pm.addPass(createKilnStridedCopiesToLinalg());
+  pm.addPass(createKilnCollapseLoops());
+  pm.addPass(createKilnOutlineParallelLoops());
   pm.addPass(mlir::createConvertLinalgToLoopsPass());
   pm.addPass(mlir::createLowerAffinePass());
   pm.addPass(mlir::createSCFToControlFlowPass());
   pm.addPass(mlir::createConvertMathToLLVMPass());
   pm.addPass(mlir::createConvertMathToLibmPass());
   pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  // The offsets of the slices of parallel bodies expand to affine.apply.
+  pm.addPass(mlir::createLowerAffinePass());
   pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(mlir::createArithToLLVMConversionPass());
   pm.addPass(mlir::createConvertIndexToLLVMPass());
@@ -80,5 +84,6 @@ void kiln::buildCpuLLVMPipeline(mlir::OpPassManager &pm) {
   func.useBarePtrCallConv = true;
   pm.addPass(mlir::createConvertFuncToLLVMPass(func));
   pm.addPass(mlir::createReconcileUnrealizedCastsPass());
+  pm.addPass(createKilnLowerParallelCalls());
   pm.addPass(createKilnEmitProgram());
 }

@@ -1,6 +1,7 @@
 //===- kiln-opt.cpp - The mlir-opt of Kiln: every kiln pass, one flag each ===//
 
 #include "Conversion/Passes.h"
+#include "GPU/Passes.h"
 #include "Kiln/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -13,6 +14,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   kiln::registerKilnPasses();
   kiln::registerKilnConversionPasses();
+  kiln::registerKilnGPUPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -2,8 +2,9 @@
 //
 // `kilnc FILE -o TRAINER` compiles a model and its recipe into a training
 // executable. `kilnc FILE -emit=STAGE` stops after a stage of the pipeline
-// and prints it, as the Toy tutorial's driver does. Exit status: 0 on
-// success, 1 when the input or the command line has an error.
+// and prints it, as the Toy tutorial's driver does; with -run-reference it
+// runs a function of that stage through the reference evaluator instead. Exit
+// status: 0 on success, 1 when the input or the command line has an error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,7 +12,9 @@
 #include "Kiln/IR/KilnOps.h"
 #include "Frontend/Sema.h"
 #include "MLIRGen/MLIRGen.h"
+#include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
+#include "Reference/RunFiles.h"
 #include "Target/Target.h"
 
 #include "mlir/IR/AsmState.h"
@@ -28,6 +31,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/Path.h"
 #include "llvm/ADT/Statistic.h"
 #include "llvm/Support/SourceMgr.h"
@@ -44,6 +48,7 @@ enum class Stage {
   KilnGrad,
   TrainStep,
   Linalg,
+  PTX,
   LLVMDialect,
   LLVMIR,
   Object,
@@ -72,6 +77,8 @@ cl::opt<Stage> emit(
                    "with the training and evaluation steps"),
         clEnumValN(Stage::Linalg, "linalg",
                    "the steps as runtime calls and linalg on tensors"),
+        clEnumValN(Stage::PTX, "ptx",
+                   "the GPU kernels as PTX (with --target=cuda)"),
         clEnumValN(Stage::LLVMDialect, "llvm-dialect",
                    "the program in MLIR's LLVM dialect"),
         clEnumValN(Stage::LLVMIR, "llvm", "the program as optimized LLVM IR"),
@@ -84,8 +91,26 @@ cl::opt<unsigned> optLevel("O", cl::desc("Optimization level of LLVM (0 to 3)"),
                            cl::Prefix, cl::init(3), cl::cat(kilnCategory));
 
 cl::opt<std::string> targetName("target",
-                                cl::desc("The device to train on: cpu"),
+                                cl::desc("The device to train on: cpu or cuda"),
                                 cl::init("cpu"), cl::cat(kilnCategory));
+
+cl::opt<std::string> gpuArch(
+    "gpu-arch",
+    cl::desc("The NVIDIA GPU architecture of --target=cuda (default: sm_90)"),
+    cl::value_desc("sm_XX"), cl::init("sm_90"), cl::cat(kilnCategory));
+
+cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("The CUDA toolkit, for ptxas and libdevice (default: $CUDA_HOME, "
+             "$CUDA_PATH or /usr/local/cuda); without ptxas the kernels ship "
+             "as PTX"),
+    cl::value_desc("dir"), cl::cat(kilnCategory));
+
+cl::opt<bool> portableKernels(
+    "portable-kernels",
+    cl::desc("Compile every op for the CPU as --target=cuda does (linalg, no "
+             "oneDNN), to test the GPU backend's arithmetic"),
+    cl::init(false), cl::Hidden, cl::cat(kilnCategory));
 
 cl::opt<std::string> cpuName(
     "mcpu", cl::desc("The CPU to generate code for (default: this machine)"),
@@ -100,6 +125,38 @@ cl::opt<bool> splitInputFile(
     cl::desc("Compile each part of the file between '# -----' lines on its "
              "own (for tests)"),
     cl::init(false), cl::cat(kilnCategory));
+
+cl::opt<bool> runReference(
+    "run-reference",
+    cl::desc("Instead of printing the stage (-emit=kiln, kiln-grad or "
+             "train-step), run one of its functions with the reference "
+             "evaluator"),
+    cl::init(false), cl::cat(kilnCategory));
+
+cl::opt<std::string> functionName(
+    "function",
+    cl::desc("With -run-reference: the function to run (default: the "
+             "stage's only function)"),
+    cl::value_desc("name"), cl::cat(kilnCategory));
+
+cl::opt<std::string> inputsPath(
+    "inputs",
+    cl::desc("With -run-reference: the arguments, one tensor per argument "
+             "name"),
+    cl::value_desc("file.safetensors"), cl::cat(kilnCategory));
+
+cl::opt<std::string> outputsPath(
+    "outputs",
+    cl::desc("With -run-reference: where to write the results, by result name"),
+    cl::value_desc("file.safetensors"), cl::cat(kilnCategory));
+
+cl::opt<kiln::reference::Precision> precision(
+    "precision", cl::desc("With -run-reference: the arithmetic of the run"),
+    cl::values(clEnumValN(kiln::reference::Precision::F32, "f32",
+                          "round every result to float, as f32 programs do"),
+               clEnumValN(kiln::reference::Precision::F64, "f64",
+                          "evaluate in double, whatever the types say")),
+    cl::init(kiln::reference::Precision::F64), cl::cat(kilnCategory));
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "kilnc") << message << "\n";
@@ -162,6 +219,32 @@ void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
      << " (peak " << megabytes(evalPeak) << ")\n";
 }
 
+/// Prints a stage of kiln IR, or runs its function with -run-reference.
+bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  if (!runReference) {
+    module->print(os);
+    return true;
+  }
+  std::string stage = emit == Stage::Kiln       ? "kiln"
+                      : emit == Stage::KilnGrad ? "kiln-grad"
+                                                : "train-step";
+  std::string error;
+  mlir::func::FuncOp func = kiln::reference::pickFunction(
+      module, functionName, "the " + stage + " stage of " + inputFile, error);
+  if (!func)
+    return fail(error), false;
+  // The evaluator's errors show the source line; the op is noise there.
+  module->getContext()->printOpOnDiagnostic(false);
+  if (failed(kiln::reference::runOnFiles(func, inputsPath, outputsPath,
+                                         precision, error))) {
+    // An empty error means that the evaluator has reported at an op.
+    if (!error.empty())
+      fail(error);
+    return false;
+  }
+  return true;
+}
+
 /// The default output of a compiled file: its name without `.kiln`.
 std::string defaultOutput(Stage stage) {
   llvm::SmallString<128> path(llvm::sys::path::filename(inputFile));
@@ -196,6 +279,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   mlir::MLIRContext context;
   mlir::DialectRegistry registry;
   kiln::registerPipelineInterfaces(registry);
+  kiln::registerCudaPipelineInterfaces(registry);
   context.appendDialectRegistry(registry);
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   mlir::OwningOpRef<mlir::ModuleOp> ir =
@@ -205,16 +289,14 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
 
   switch (emit) {
   case Stage::Kiln:
-    ir->print(os);
-    return true;
+    return printOrRun(*ir, os);
   case Stage::KilnGrad:
   case Stage::TrainStep:
     if (!runPipeline(*ir, emit == Stage::KilnGrad
                               ? kiln::buildGradientPipeline
                               : kiln::buildTrainStepPipeline))
       return false;
-    ir->print(os);
-    return true;
+    return printOrRun(*ir, os);
   default:
     break;
   }
@@ -225,14 +307,35 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
         << "train; add `train { ... }` (docs/language.md)\n";
     return false;
   }
-  if (!runPipeline(*ir, kiln::buildCpuLinalgPipeline))
+  bool cuda = targetName == "cuda";
+  if (!runPipeline(*ir, cuda || portableKernels
+                            ? kiln::buildPortableLinalgPipeline
+                            : kiln::buildCpuLinalgPipeline))
     return false;
   if (emit == Stage::Linalg) {
     ir->print(os);
     return true;
   }
-  if (!runPipeline(*ir, kiln::buildCpuLLVMPipeline))
+  if (cuda) {
+    kiln::CudaOptions cudaOptions;
+    cudaOptions.chip = gpuArch;
+    cudaOptions.toolkit = kiln::findCudaToolkit(cudaPath);
+    // -emit=ptx prints PTX even where ptxas could make a cubin.
+    cudaOptions.cubin = cudaOptions.toolkit.hasPtxas && emit != Stage::PTX;
+    auto quiet = kiln::ignoreMissingLibdevice(&context, cudaOptions.toolkit);
+    if (!runPipeline(*ir, [&](mlir::OpPassManager &pm) {
+          kiln::buildCudaKernelPipeline(pm, cudaOptions);
+        }))
+      return false;
+    if (emit == Stage::PTX) {
+      kiln::printKernels(*ir, os);
+      return true;
+    }
+    if (!runPipeline(*ir, kiln::buildCudaHostPipeline))
+      return false;
+  } else if (!runPipeline(*ir, kiln::buildCpuLLVMPipeline)) {
     return false;
+  }
   // LLVM owns the -stats flag; kilnc answers it with its own figures.
   if (llvm::AreStatisticsEnabled())
     printStats(*ir, llvm::outs());
@@ -316,15 +419,49 @@ int main(int argc, char **argv) {
     return fail("--batch-size must be positive");
   if (optLevel > 3)
     return fail("-O takes a level from 0 to 3");
-  if (targetName != "cpu")
-    return fail("unknown --target '" + targetName + "'; the targets are: cpu");
+  if (targetName != "cpu" && targetName != "cuda")
+    return fail("unknown --target '" + targetName +
+                "'; the targets are: cpu, cuda");
+  if (emit == Stage::PTX && targetName != "cuda")
+    return fail("-emit=ptx prints GPU kernels; add --target=cuda");
+  if (!llvm::Regex("^sm_[0-9]+[a-z]?$").match(gpuArch))
+    return fail("--gpu-arch takes an NVIDIA architecture such as sm_90, not '" +
+                gpuArch + "'");
+  if (portableKernels && targetName != "cpu")
+    return fail("--portable-kernels compiles for the CPU; it cannot go with "
+                "--target=" + targetName);
   if (splitInputFile && !isPrinted(emit))
     return fail("--split-input-file works with a printed stage (-emit=...)");
+  if (runReference) {
+    if (emit != Stage::Kiln && emit != Stage::KilnGrad &&
+        emit != Stage::TrainStep)
+      return fail("-run-reference runs a function of kiln IR; choose its "
+                  "stage with -emit=kiln, -emit=kiln-grad or "
+                  "-emit=train-step");
+    if (outputsPath.empty())
+      return fail("-run-reference writes the results to a safetensors file; "
+                  "name it with -outputs");
+    if (outputFile.getNumOccurrences())
+      return fail("-run-reference prints nothing for -o; name the results' "
+                  "file with -outputs");
+    if (splitInputFile)
+      return fail("-run-reference runs one model; drop --split-input-file");
+  } else {
+    for (cl::Option *option : std::initializer_list<cl::Option *>{
+             &functionName, &inputsPath, &outputsPath, &precision})
+      if (option->getNumOccurrences())
+        return fail(llvm::formatv("-{0} is an option of -run-reference; add "
+                                  "-run-reference or drop -{0}",
+                                  option->ArgStr)
+                        .str());
+  }
 
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (std::error_code error = buffer.getError())
     return fail("cannot read '" + inputFile + "': " + error.message());
 
+  if (runReference)
+    return compile(std::move(*buffer), llvm::nulls()) ? 0 : 1;
   if (!isPrinted(emit)) {
     if (!outputFile.getNumOccurrences() && inputFile == "-")
       return fail("name the output file with -o when the model comes from "

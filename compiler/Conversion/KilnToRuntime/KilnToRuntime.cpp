@@ -44,11 +44,16 @@ public:
   explicit RuntimeCallBuilder(MLIRContext *context) : rewriter(context) {}
 
   /// Replaces `op` by a call of `kind` with `inputs`, writing new tensors of
-  /// `op`'s result types.
+  /// `op`'s result types, then of `fused`'s, which it replaces too. The call
+  /// goes where `op` is, or where `fused` is when `fused` comes first.
   RuntimeCallOp replace(Operation *op, RuntimeOpKind kind,
-                        ArrayRef<int64_t> config, ValueRange inputs) {
-    rewriter.setInsertionPoint(op);
-    TypeRange types = op->getResultTypes();
+                        ArrayRef<int64_t> config, ValueRange inputs,
+                        Operation *fused = nullptr) {
+    rewriter.setInsertionPoint(fused && fused->isBeforeInBlock(op) ? fused
+                                                                   : op);
+    SmallVector<Type> types(op->getResultTypes());
+    if (fused)
+      llvm::append_range(types, fused->getResultTypes());
     SmallVector<Value> outputs;
     for (Type type : types) {
       auto tensor = cast<RankedTensorType>(type);
@@ -61,8 +66,18 @@ public:
         RuntimeOpKindAttr::get(rewriter.getContext(), kind),
         rewriter.getI64IntegerAttr(site),
         rewriter.getDenseI64ArrayAttr(config), inputs, outputs);
-    rewriter.replaceOp(op, call.getResults());
+    unsigned count = op->getNumResults();
+    rewriter.replaceOp(op, call.getResults().take_front(count));
+    if (fused)
+      replaceFused(fused, call.getResults().drop_front(count));
     return call;
+  }
+
+  /// Replaces `fused`, an op that a call computes too. It is erased after
+  /// the walk, which still holds it.
+  void replaceFused(Operation *fused, ValueRange values) {
+    rewriter.replaceAllUsesWith(fused->getResults(), values);
+    erased.push_back(fused);
   }
 
   IRRewriter rewriter;
@@ -72,7 +87,92 @@ public:
   /// sequence.
   llvm::DenseMap<Value, SmallVector<RuntimeCallOp>> maxPoolSites;
   llvm::DenseMap<Value, int64_t> lstmSites;
+  /// Ops that calls compute as well (a relu, a bias gradient).
+  SmallVector<Operation *> erased;
 };
+
+/// relu(x) > 0 exactly where x > 0, so relu gradients may read the relu's
+/// result instead of its input. The input then often has the relu as its
+/// only use, and the convolution or product that made it applies the relu
+/// itself, as a oneDNN post-op.
+void maskReluGradientsWithResults(func::FuncOp func) {
+  func.walk([](ReluBackwardOp backward) {
+    for (Operation *user : backward.getInput().getUsers())
+      if (auto relu = dyn_cast<ReluOp>(user)) {
+        backward.getInputMutable().assign(relu.getResult());
+        return;
+      }
+  });
+}
+
+/// Where max pooling took a window's maximum from x, x equals the pooled
+/// value p, so masking the pooling's input gradient by x > 0 is masking its
+/// output gradient by p > 0 before the pooling's backward: the same values,
+/// computed on a tensor a window's size smaller.
+void maskBeforeMaxPoolingGradients(func::FuncOp func) {
+  func.walk([](ReluBackwardOp mask) {
+    auto pooling = mask.getGrad().getDefiningOp<MaxPool2DBackwardOp>();
+    Value input = mask.getInput();
+    if (!pooling || !pooling->hasOneUse() || pooling.getInput() != input)
+      return;
+    ArrayRef<int64_t> stride =
+        pooling.getStride().value_or(pooling.getKernel());
+    for (Operation *user : input.getUsers()) {
+      auto forward = dyn_cast<MaxPool2DOp>(user);
+      if (!forward || forward.getKernel() != pooling.getKernel() ||
+          forward.getEffectiveStride() != stride ||
+          forward.getPadding() != pooling.getPadding() ||
+          forward->getBlock() != pooling->getBlock() ||
+          !forward->isBeforeInBlock(pooling))
+        continue;
+      OpBuilder builder(pooling);
+      Value masked = ReluBackwardOp::create(
+          builder, mask.getLoc(), pooling.getGrad(), forward.getResult());
+      pooling.getGradMutable().assign(masked);
+      mask.replaceAllUsesWith(pooling.getResult());
+      mask.erase();
+      return;
+    }
+  });
+}
+
+/// When the only use of `call`'s result is a relu, makes the call apply it
+/// (the relu flag, the last value of the configurations of convolutions and
+/// products) in its place.
+void fuseRelu(RuntimeCallBuilder &b, RuntimeCallOp call) {
+  Value result = call.getResult(0);
+  auto relu = result.hasOneUse() ? dyn_cast<ReluOp>(*result.getUsers().begin())
+                                 : nullptr;
+  if (!relu)
+    return;
+  SmallVector<int64_t> config(call.getConfig());
+  config.back() = 1;
+  call.setConfig(config);
+  b.replaceFused(relu, result);
+}
+
+/// The bias gradient of a convolution whose output gradient is `grad`
+/// ([N O OH OW]): its sum over N, OH and OW, which oneDNN's weight gradient
+/// computes in the same pass. Null when there is none, or when the call
+/// could not go where the sum is (it comes first, and `input` after it).
+ReduceSumOp convolutionBiasGradient(Value grad, Value input) {
+  for (Operation *user : grad.getUsers()) {
+    auto sum = dyn_cast<ReduceSumOp>(user);
+    if (!sum || sum.getKeepDims())
+      continue;
+    SmallVector<int64_t> axes;
+    for (int64_t axis : sum.getAxes())
+      axes.push_back(axis < 0 ? axis + 4 : axis);
+    llvm::sort(axes);
+    if (axes != ArrayRef<int64_t>{0, 2, 3})
+      continue;
+    Operation *def = input.getDefiningOp();
+    if (def && def->getBlock() == sum->getBlock() && sum->isBeforeInBlock(def))
+      continue;
+    return sum;
+  }
+  return nullptr;
+}
 
 /// The [N C H W O KH KW SH SW PH PW DH DW] prefix of convolution configs.
 SmallVector<int64_t> convolutionConfig(ArrayRef<int64_t> input,
@@ -137,10 +237,10 @@ void lowerMatmul(RuntimeCallBuilder &b, MatmulOp op) {
   int64_t count = product(batch);
   bool lhsBatched = product(batchOf(lhs)) == count && count > 1;
   bool rhsBatched = product(batchOf(rhs)) == count && count > 1;
-  b.replace(op, RuntimeOpKind::matmul,
-            {count, m, n, k, op.getTransposeLhs(), op.getTransposeRhs(),
-             lhsBatched, rhsBatched, 0, 0},
-            {lhs, rhs});
+  fuseRelu(b, b.replace(op, RuntimeOpKind::matmul,
+                        {count, m, n, k, op.getTransposeLhs(),
+                         op.getTransposeRhs(), lhsBatched, rhsBatched, 0, 0},
+                        {lhs, rhs}));
 }
 
 void lowerLinear(RuntimeCallBuilder &b, LinearOp op) {
@@ -150,10 +250,10 @@ void lowerLinear(RuntimeCallBuilder &b, LinearOp op) {
   if (op.getBias())
     inputs.push_back(op.getBias());
   // Rows of x times W^T: one matrix, the weight shared.
-  b.replace(op, RuntimeOpKind::matmul,
-            {1, product(input.drop_back()), weight[0], weight[1], 0, 1, 0, 0,
-             op.getBias() ? 1 : 0, 0},
-            inputs);
+  fuseRelu(b, b.replace(op, RuntimeOpKind::matmul,
+                        {1, product(input.drop_back()), weight[0], weight[1], 0,
+                         1, 0, 0, op.getBias() ? 1 : 0, 0},
+                        inputs));
 }
 
 void lowerLayerNorm(RuntimeCallBuilder &b, LayerNormOp op) {
@@ -224,15 +324,123 @@ void lowerLSTMBackward(RuntimeCallBuilder &b, LSTMBackwardOp op) {
             inputs);
 }
 
+/// Whether `op` computes each element of its result from the same element of
+/// each operand, so that it gives the same values in any layout that its
+/// operands and result share: elementwise, without broadcasts or indices.
+bool isLayoutFree(Operation *op) {
+  if (!isa<ReluOp, ReluBackwardOp, NegOp, TanhOp, SigmoidOp, ExpOp, LogOp,
+           SqrtOp, AddOp, SubOp, MulOp, DivOp>(op))
+    return false;
+  Type type = op->getResult(0).getType();
+  return llvm::all_of(op->getOperandTypes(),
+                      [&](Type operand) { return operand == type; });
+}
+
+/// The arguments of `call` (inputs, then outputs) that the runtime takes in
+/// the blocked layout when asked: the images of convolutions and poolings.
+SmallVector<unsigned> blockableArguments(RuntimeCallOp call) {
+  unsigned inputs = call.getInputs().size();
+  switch (call.getKind()) {
+  case RuntimeOpKind::conv2d_forward:
+  case RuntimeOpKind::conv2d_backward_data:
+  case RuntimeOpKind::pool2d_forward:
+    return {0, inputs};
+  case RuntimeOpKind::conv2d_backward_weights:
+    return {0, 1};
+  case RuntimeOpKind::pool2d_backward:
+    return {0, 1, inputs};
+  default:
+    return {};
+  }
+}
+
+/// The value of argument `index` of `call`: an input, or the result that an
+/// output becomes.
+Value argumentValue(RuntimeCallOp call, unsigned index) {
+  unsigned inputs = call.getInputs().size();
+  return index < inputs ? call.getInputs()[index]
+                        : call.getResult(index - inputs);
+}
+
+/// Chooses the tensors that go from one convolution or pooling to another in
+/// oneDNN's blocked layout (see kiln_runtime.h): those of a multiple of 16
+/// channels that only such calls and layout-free elementwise ops make and
+/// use. Each call of those kinds gets the mask of its blocked arguments as
+/// the last value of its configuration.
+void assignBlockedLayouts(func::FuncOp func) {
+  auto blockable = [](Value value) {
+    auto type = dyn_cast<RankedTensorType>(value.getType());
+    return type && type.getRank() == 4 && type.getElementType().isF32() &&
+           !type.isDynamicDim(1) && type.getDimSize(1) % 16 == 0;
+  };
+  SmallVector<RuntimeCallOp> calls;
+  llvm::SetVector<Value> blocked;
+  func.walk([&](Operation *op) {
+    if (auto call = dyn_cast<RuntimeCallOp>(op)) {
+      calls.push_back(call);
+      for (unsigned index : blockableArguments(call))
+        if (index >= call.getInputs().size() &&
+            blockable(argumentValue(call, index)))
+          blocked.insert(argumentValue(call, index));
+    } else if (isLayoutFree(op) && blockable(op->getResult(0))) {
+      blocked.insert(op->getResult(0));
+    }
+  });
+  auto takesBlocked = [&](OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (auto call = dyn_cast<RuntimeCallOp>(user))
+      return llvm::is_contained(blockableArguments(call),
+                                use.getOperandNumber());
+    return isLayoutFree(user) && blocked.contains(user->getResult(0));
+  };
+  auto staysBlocked = [&](Value value) {
+    Operation *def = value.getDefiningOp();
+    if (isLayoutFree(def) &&
+        !llvm::all_of(def->getOperands(),
+                      [&](Value operand) { return blocked.contains(operand); }))
+      return false;
+    return llvm::all_of(value.getUses(), takesBlocked);
+  };
+  // Dropping one value may make its neighbours need the plain layout.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Value value : SmallVector<Value>(blocked.getArrayRef())) {
+      if (!staysBlocked(value)) {
+        blocked.remove(value);
+        changed = true;
+      }
+    }
+  }
+  for (RuntimeCallOp call : calls) {
+    SmallVector<unsigned> arguments = blockableArguments(call);
+    if (arguments.empty())
+      continue;
+    int64_t mask = 0;
+    for (unsigned index : arguments)
+      if (blocked.contains(argumentValue(call, index)))
+        mask |= int64_t(1) << index;
+    SmallVector<int64_t> config(call.getConfig());
+    config.push_back(mask);
+    call.setConfig(config);
+  }
+}
+
 struct LowerToRuntimePass
     : kiln::impl::KilnLowerToRuntimeBase<LowerToRuntimePass> {
   void runOnOperation() override {
     RuntimeCallBuilder b(&getContext());
     for (auto func : getOperation().getOps<func::FuncOp>()) {
+      maskReluGradientsWithResults(func);
+      maskBeforeMaxPoolingGradients(func);
       SmallVector<Operation *> ops;
       func.walk([&](Operation *op) { ops.push_back(op); });
       for (Operation *op : ops)
-        lower(b, op);
+        if (!llvm::is_contained(b.erased, op))
+          lower(b, op);
+      for (Operation *op : b.erased)
+        op->erase();
+      b.erased.clear();
+      assignBlockedLayouts(func);
     }
   }
 
@@ -243,8 +451,8 @@ struct LowerToRuntimePass
               shapeOf(conv.getInput()), shapeOf(conv.getWeight()),
               conv.getStride(), conv.getPadding(), conv.getDilation());
           config.append({conv.getBias() ? 1 : 0, 0});
-          b.replace(conv, RuntimeOpKind::conv2d_forward, config,
-                    conv->getOperands());
+          fuseRelu(b, b.replace(conv, RuntimeOpKind::conv2d_forward, config,
+                                conv->getOperands()));
         })
         .Case([&](Conv2DBackwardInputOp conv) {
           b.replace(conv, RuntimeOpKind::conv2d_backward_data,
@@ -262,9 +470,11 @@ struct LowerToRuntimePass
           SmallVector<int64_t> config = convolutionConfig(
               shapeOf(conv.getInput()), weight, conv.getStride(),
               conv.getPadding(), conv.getDilation());
-          config.push_back(0);
+          ReduceSumOp bias =
+              convolutionBiasGradient(conv.getGrad(), conv.getInput());
+          config.push_back(bias ? 1 : 0);
           b.replace(conv, RuntimeOpKind::conv2d_backward_weights, config,
-                    {conv.getGrad(), conv.getInput()});
+                    {conv.getGrad(), conv.getInput()}, bias);
         })
         .Case([&](MaxPool2DOp pool) {
           Value input = pool.getInput();

@@ -91,27 +91,37 @@ extern const kiln_program kiln_compiled_program;
 
 /* The kinds of call sites, with the layout of their configuration (int64
  * values; `f64:` marks a double stored bit for bit) and of their arguments
- * (pointers to contiguous row-major buffers). f32 throughout. */
+ * (pointers to contiguous row-major buffers). f32 throughout.
+ *
+ * [blocked] ends the configurations of convolutions and poolings: a mask
+ * of their arguments (bit i for args[i]; only those marked `*` may be set)
+ * that are in oneDNN's blocked layout nChw16c instead of row-major NCHW:
+ * element (n, c, h, w) at ((n * C/16 + c/16) * H * W + h * W + w) * 16 +
+ * c % 16, for C a multiple of 16. The compiler passes a tensor so when it
+ * only goes from one such site to another (through elementwise code), to
+ * spare the reorders in between. Absent, it is 0. */
 enum kiln_op_kind {
-  /* config: N C H W O KH KW SH SW PH PW DH DW has_bias relu
-   * args:   x[N,C,H,W] w[O,C,KH,KW] (b[O] if has_bias) y[N,O,OH,OW]
+  /* config: N C H W O KH KW SH SW PH PW DH DW has_bias relu [blocked]
+   * args:   x*[N,C,H,W] w[O,C,KH,KW] (b[O] if has_bias) y*[N,O,OH,OW]
    * relu: apply max(0, .) to the result (a fused post-op). */
   KILN_CONV2D_FORWARD = 1,
-  /* config: N C H W O KH KW SH SW PH PW DH DW
-   * args:   dy[N,O,OH,OW] w[O,C,KH,KW] dx[N,C,H,W] */
+  /* config: N C H W O KH KW SH SW PH PW DH DW [blocked]
+   * args:   dy*[N,O,OH,OW] w[O,C,KH,KW] dx*[N,C,H,W] */
   KILN_CONV2D_BACKWARD_DATA = 2,
-  /* config: N C H W O KH KW SH SW PH PW DH DW has_bias
-   * args:   dy[N,O,OH,OW] x[N,C,H,W] dw[O,C,KH,KW] (db[O] if has_bias) */
+  /* config: N C H W O KH KW SH SW PH PW DH DW has_bias [blocked]
+   * args:   dy*[N,O,OH,OW] x*[N,C,H,W] dw[O,C,KH,KW] (db[O] if has_bias) */
   KILN_CONV2D_BACKWARD_WEIGHTS = 3,
-  /* config: N C H W KH KW SH SW PH PW algorithm
+  /* config: N C H W KH KW SH SW PH PW algorithm [blocked]
    * algorithm: 0 max, 1 average counting padding, 2 average without it
-   * args:   x[N,C,H,W] y[N,C,OH,OW]
-   * A max pooling keeps its workspace for the backward site paired with it. */
+   * args:   x*[N,C,H,W] y*[N,C,OH,OW]
+   * A max pooling keeps its workspace for the backward site paired with it.
+   * It pools in the layout of x. */
   KILN_POOL2D_FORWARD = 4,
-  /* config: N C H W KH KW SH SW PH PW algorithm forward_site
+  /* config: N C H W KH KW SH SW PH PW algorithm forward_site [blocked]
    * forward_site: the KILN_POOL2D_FORWARD site that pooled x in this step,
-   * whose workspace it uses, or -1 to recompute it from x.
-   * args:   dy[N,C,OH,OW] x[N,C,H,W] dx[N,C,H,W] */
+   * whose workspace it uses, or -1 to recompute it from x; x's layout must
+   * be the one that site was given.
+   * args:   dy*[N,C,OH,OW] x*[N,C,H,W] dx*[N,C,H,W] */
   KILN_POOL2D_BACKWARD = 5,
   /* C = op(A) op(B) (+ bias) (relu), batched.
    * config: batch M N K transpose_a transpose_b a_batched b_batched has_bias relu
@@ -167,6 +177,29 @@ void kiln_rt_set_threads(int32_t threads);
 void kiln_rt_parallel_for(void (*body)(void *context, int64_t begin,
                                        int64_t end),
                           void *context, int64_t count);
+
+/*===----------------------------------------------------------------------===*
+ * GPU programs (kilnc --target=cuda), called by generated code
+ *===----------------------------------------------------------------------===*/
+
+/* A GPU program's description also has "device": "cuda", "gpu_arch" (the
+ * architecture its kernels were compiled for, "sm_90"), "gpu_format" ("ptx"
+ * or "cubin") and "kernels" (how many). Its frames hold device pointers:
+ * every slot lives on the GPU, and the steps only launch kernels, in program
+ * order, on the runtime's stream; they return without waiting for them. */
+
+/* Loads the program's kernels, once, from init: `image` is PTX text
+ * (NUL-terminated) or a cubin, as `format` says ("ptx", "cubin"); `names`
+ * holds the `count` kernels' names, each NUL-terminated, in the order of
+ * their numbers. */
+void kiln_cuda_load_module(const void *image, const char *format,
+                           int32_t count, const char *names);
+
+/* Launches kernel number `kernel` on the runtime's stream; `params` points
+ * to each parameter, as cuLaunchKernel's kernelParams. */
+void kiln_cuda_launch(int32_t kernel, int64_t grid_x, int64_t grid_y,
+                      int64_t grid_z, int64_t block_x, int64_t block_y,
+                      int64_t block_z, int32_t shared_bytes, void **params);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,9 @@
 // CNN's shapes. Generated code's plain buffers are reordered into those
 // formats at execution. The exception is the input gradient of an input of
 // few channels (an image's), which blocking pads to 16 channels: there the
-// GEMM path on plain layouts was up to 10 times faster.
+// GEMM path on plain layouts was up to 10 times faster. Arguments that
+// generated code passes in the blocked layout (kBlockedTag) need no reorder
+// when the primitive chose that layout.
 //
 //===----------------------------------------------------------------------===//
 
@@ -71,17 +73,20 @@ forwardDesc(const ConvShape &s, bool hasBias, bool relu, bool blocked = true) {
   return convolution_forward::primitive_desc(desc, attr, cpuEngine());
 }
 
-/// args: x w (b) y.
+/// args: x w (b) y; x and y may be blocked.
 class ConvForward : public Site {
 public:
-  ConvForward(const ConvShape &s, bool hasBias, bool relu) : hasBias(hasBias) {
+  ConvForward(const Config &config, const ConvShape &s, bool hasBias, bool relu,
+              uint32_t blocked)
+      : hasBias(hasBias) {
     auto pd = forwardDesc(s, hasBias, relu);
     primitive = convolution_forward(pd);
-    x = Input(plainDesc(s.src()), pd.src_desc());
+    x = Input(argumentDesc(config, s.src(), blocked & 1), pd.src_desc());
     w = Input(plainDesc(s.weights()), pd.weights_desc());
     if (hasBias)
       b = Input(plainDesc(s.bias()), pd.bias_desc());
-    y = Output(plainDesc(s.dst()), pd.dst_desc());
+    y = Output(argumentDesc(config, s.dst(), blocked >> (hasBias ? 3 : 2) & 1),
+               pd.dst_desc());
   }
 
   void execute(void **args) override {
@@ -101,10 +106,11 @@ private:
   Output y;
 };
 
-/// args: dy w dx.
+/// args: dy w dx; dy and dx may be blocked.
 class ConvBackwardData : public Site {
 public:
-  explicit ConvBackwardData(const ConvShape &s) {
+  ConvBackwardData(const Config &config, const ConvShape &s,
+                   uint32_t blockedArgs) {
     bool blocked = s.c >= kBlockedDataGradientChannels;
     convolution_backward_data::desc desc(
         algorithm::convolution_direct, layout(s.src(), blocked),
@@ -113,9 +119,11 @@ public:
     convolution_backward_data::primitive_desc pd(
         desc, cpuEngine(), forwardDesc(s, false, false, blocked));
     primitive = convolution_backward_data(pd);
-    dy = Input(plainDesc(s.dst()), pd.diff_dst_desc());
+    dy = Input(argumentDesc(config, s.dst(), blockedArgs & 1),
+               pd.diff_dst_desc());
     w = Input(plainDesc(s.weights()), pd.weights_desc());
-    dx = Output(plainDesc(s.src()), pd.diff_src_desc());
+    dx = Output(argumentDesc(config, s.src(), blockedArgs >> 2 & 1),
+                pd.diff_src_desc());
   }
 
   void execute(void **args) override {
@@ -131,10 +139,12 @@ private:
   Output dx;
 };
 
-/// args: dy x dw (db).
+/// args: dy x dw (db); dy and x may be blocked.
 class ConvBackwardWeights : public Site {
 public:
-  ConvBackwardWeights(const ConvShape &s, bool hasBias) : hasBias(hasBias) {
+  ConvBackwardWeights(const Config &config, const ConvShape &s, bool hasBias,
+                      uint32_t blocked)
+      : hasBias(hasBias) {
     memory::desc bias = hasBias ? plainDesc(s.bias()) : memory::desc();
     convolution_backward_weights::desc desc(
         algorithm::convolution_direct, layout(s.src()), layout(s.weights()),
@@ -143,8 +153,8 @@ public:
     convolution_backward_weights::primitive_desc pd(
         desc, cpuEngine(), forwardDesc(s, hasBias, false));
     primitive = convolution_backward_weights(pd);
-    dy = Input(plainDesc(s.dst()), pd.diff_dst_desc());
-    x = Input(plainDesc(s.src()), pd.src_desc());
+    dy = Input(argumentDesc(config, s.dst(), blocked & 1), pd.diff_dst_desc());
+    x = Input(argumentDesc(config, s.src(), blocked >> 1 & 1), pd.src_desc());
     dw = Output(plainDesc(s.weights()), pd.diff_weights_desc());
     if (hasBias)
       db = Output(plainDesc(s.bias()), pd.diff_bias_desc());
@@ -175,14 +185,19 @@ std::unique_ptr<Site> kiln::cpu::createConv2DForward(Config &config) {
   ConvShape shape(config);
   bool hasBias = config.flag("has_bias");
   bool relu = config.flag("relu");
-  return std::make_unique<ConvForward>(shape, hasBias, relu);
+  uint32_t blocked = config.blockedArguments(hasBias ? 4 : 3);
+  return std::make_unique<ConvForward>(config, shape, hasBias, relu, blocked);
 }
 
 std::unique_ptr<Site> kiln::cpu::createConv2DBackwardData(Config &config) {
-  return std::make_unique<ConvBackwardData>(ConvShape(config));
+  ConvShape shape(config);
+  uint32_t blocked = config.blockedArguments(3);
+  return std::make_unique<ConvBackwardData>(config, shape, blocked);
 }
 
 std::unique_ptr<Site> kiln::cpu::createConv2DBackwardWeights(Config &config) {
   ConvShape shape(config);
-  return std::make_unique<ConvBackwardWeights>(shape, config.flag("has_bias"));
+  bool hasBias = config.flag("has_bias");
+  uint32_t blocked = config.blockedArguments(hasBias ? 4 : 3);
+  return std::make_unique<ConvBackwardWeights>(config, shape, hasBias, blocked);
 }

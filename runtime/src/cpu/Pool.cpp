@@ -1,13 +1,17 @@
 //===- Pool.cpp - 2-D max and average pooling sites -----------------------===//
 //
-// Pooling runs on the plain NCHW buffers directly (oneDNN has JIT kernels
-// for them). The backward pass of max pooling needs the forward's workspace,
-// the position of each window's maximum: a backward site paired with the
-// forward site that pooled the same input earlier in the step reuses that
-// site's workspace; an unpaired one pools the input again into scratch.
+// Pooling runs in the layout of its input: the plain NCHW buffers directly
+// (oneDNN has JIT kernels for them), or the blocked layout, where it is
+// faster, when generated code passes the input blocked. The backward pass of
+// max pooling needs the forward's workspace, the position of each window's
+// maximum: a backward site paired with the forward site that pooled the same
+// input earlier in the step reuses that site's workspace; an unpaired one pools
+// the input again into scratch. Both run in the layout of the input x that they
+// share, so that the workspace fits both.
 //
 //===----------------------------------------------------------------------===//
 
+#include "cpu/Runtime.h"
 #include "cpu/Site.h"
 
 using namespace kiln::cpu;
@@ -48,21 +52,26 @@ struct PoolShape {
   Dims padding() const { return {ph, pw}; }
 };
 
-pooling_forward::primitive_desc forwardDesc(const PoolShape &s) {
+/// The pooling in the blocked layout or the plain one.
+pooling_forward::primitive_desc forwardDesc(const Config &config,
+                                            const PoolShape &s, bool blocked) {
   pooling_forward::desc desc(prop_kind::forward_training, s.kind,
-                             plainDesc(s.src()), plainDesc(s.dst()),
+                             argumentDesc(config, s.src(), blocked),
+                             argumentDesc(config, s.dst(), blocked),
                              s.strides(), s.kernel(), s.padding(), s.padding());
   return pooling_forward::primitive_desc(desc, cpuEngine());
 }
 
-/// args: x y. Keeps the workspace of its last execution.
+/// args: x y, either may be blocked. Keeps the workspace of its last
+/// execution.
 class PoolForward : public Site {
 public:
-  explicit PoolForward(const PoolShape &s) {
-    auto pd = forwardDesc(s);
+  PoolForward(const Config &config, const PoolShape &s, uint32_t blocked)
+      : inBlocks(blocked & 1) {
+    auto pd = forwardDesc(config, s, inBlocks);
     primitive = pooling_forward(pd);
     x = Input(pd.src_desc());
-    y = Output(pd.dst_desc());
+    y = Output(argumentDesc(config, s.dst(), blocked >> 1 & 1), pd.dst_desc());
     if (s.isMax())
       workspace = memory(pd.workspace_desc(), cpuEngine());
   }
@@ -75,33 +84,43 @@ public:
     if (workspace)
       exec[DNNL_ARG_WORKSPACE] = workspace;
     primitive.execute(cpuStream(), exec);
+    y.flush();
   }
 
+  bool runsInBlocks() const { return inBlocks; }
   const memory &getWorkspace() const { return workspace; }
 
 private:
+  bool inBlocks;
   pooling_forward primitive;
   Input x;
   Output y;
   memory workspace;
 };
 
-/// args: dy x dx.
+/// args: dy x dx, any of them blocked; runs in the layout of x, as the
+/// forward site does.
 class PoolBackward : public Site {
 public:
-  PoolBackward(const PoolShape &s, Pairing<PoolForward> pairing)
-      : pairing(std::move(pairing)), isMax(s.isMax()) {
-    pooling_backward::desc desc(s.kind, plainDesc(s.src()), plainDesc(s.dst()),
+  PoolBackward(const Config &config, const PoolShape &s,
+               Pairing<PoolForward> pairing, uint32_t blocked)
+      : pairing(std::move(pairing)), isMax(s.isMax()),
+        inBlocks(blocked >> 1 & 1) {
+    pooling_backward::desc desc(s.kind, argumentDesc(config, s.src(), inBlocks),
+                                argumentDesc(config, s.dst(), inBlocks),
                                 s.strides(), s.kernel(), s.padding(),
                                 s.padding());
-    pooling_backward::primitive_desc pd(desc, cpuEngine(), forwardDesc(s));
+    pooling_backward::primitive_desc pd(desc, cpuEngine(),
+                                        forwardDesc(config, s, inBlocks));
     primitive = pooling_backward(pd);
-    dy = Input(pd.diff_dst_desc());
-    dx = Output(pd.diff_src_desc());
+    dy = Input(argumentDesc(config, s.dst(), blocked & 1), pd.diff_dst_desc());
+    dx = Output(argumentDesc(config, s.src(), blocked >> 2 & 1),
+                pd.diff_src_desc());
     // Average pooling needs no workspace, and so no forward pass.
     if (isMax && !this->pairing.paired()) {
-      recompute = std::make_unique<PoolForward>(s);
-      scratch = memory(plainDesc(s.dst()), cpuEngine());
+      // Its input and output in the layout it pools in: no reorder.
+      recompute = std::make_unique<PoolForward>(config, s, inBlocks ? 3 : 0);
+      scratch = memory(argumentDesc(config, s.dst(), inBlocks), cpuEngine());
     }
   }
 
@@ -110,13 +129,20 @@ public:
                   {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}};
     if (isMax) {
       PoolForward *forward = recompute.get();
-      if (forward)
+      if (forward) {
         forward->run(args[1], scratch.get_data_handle());
-      else
+      } else {
         forward = &pairing.get();
+        if (forward->runsInBlocks() != inBlocks)
+          fatal("a pool2d backward site and the forward site whose workspace "
+                "it reuses pool in different layouts",
+                "the trainer and this runtime disagree on the call; rebuild "
+                "the trainer with the kilnc that comes with this runtime");
+      }
       exec[DNNL_ARG_WORKSPACE] = forward->getWorkspace();
     }
     primitive.execute(cpuStream(), exec);
+    dx.flush();
   }
 
 private:
@@ -124,7 +150,7 @@ private:
   pooling_backward primitive;
   Input dy;
   Output dx;
-  bool isMax;
+  bool isMax, inBlocks;
   std::unique_ptr<PoolForward> recompute;
   memory scratch;
 };
@@ -132,12 +158,16 @@ private:
 } // namespace
 
 std::unique_ptr<Site> kiln::cpu::createPool2DForward(Config &config) {
-  return std::make_unique<PoolForward>(PoolShape(config));
+  PoolShape shape(config);
+  uint32_t blocked = config.blockedArguments(2);
+  return std::make_unique<PoolForward>(config, shape, blocked);
 }
 
 std::unique_ptr<Site> kiln::cpu::createPool2DBackward(Config &config) {
   PoolShape shape(config);
   Pairing<PoolForward> pairing(config, config.siteNumber("forward_site"),
                                KILN_POOL2D_FORWARD, kForwardConfigSize);
-  return std::make_unique<PoolBackward>(shape, std::move(pairing));
+  uint32_t blocked = config.blockedArguments(3);
+  return std::make_unique<PoolBackward>(config, shape, std::move(pairing),
+                                        blocked);
 }

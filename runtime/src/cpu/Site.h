@@ -54,6 +54,10 @@ public:
   int64_t siteNumber(const char *name);
   /// The next value, the bits of a double.
   double real(const char *name);
+  /// The optional last value of the kinds whose arguments may be blocked:
+  /// the mask of those of the `count` arguments that are (bit i for
+  /// args[i]); 0 when the configuration ends before it.
+  uint32_t blockedArguments(unsigned count);
   /// Checks that every value has been read.
   void finish() const;
 
@@ -68,6 +72,17 @@ private:
   std::vector<int64_t> all;
   size_t position = 0;
 };
+
+/// oneDNN's layout of NCHW tensors in blocks of 16 channels (nChw16c), which
+/// its JIT convolutions and poolings run on. Generated code passes a tensor
+/// of a multiple of 16 channels in it when the tensor only goes from one
+/// such primitive to another (through elementwise ops at most), so that no
+/// reorder to and from the plain layout runs in between.
+constexpr Tag kBlockedTag = Tag::aBcd16b;
+
+/// The layout of an argument of `dims` that generated code passes: blocked
+/// or plain. A blocked argument must have a multiple of 16 channels.
+memory::desc argumentDesc(const Config &config, const Dims &dims, bool blocked);
 
 /// A call site, created by kiln_rt_create.
 class Site {

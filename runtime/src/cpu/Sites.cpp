@@ -159,6 +159,16 @@ memory::desc kiln::cpu::plainDesc(const Dims &dims) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
+memory::desc kiln::cpu::argumentDesc(const Config &config, const Dims &dims,
+                                     bool blocked) {
+  if (!blocked)
+    return plainDesc(dims);
+  if (dims.size() != 4 || dims[1] % 16 != 0)
+    config.fail("a blocked argument must be NCHW with a multiple of 16 "
+                "channels");
+  return f32Desc(dims, kBlockedTag);
+}
+
 Config::Config(int64_t site, int32_t kind, int32_t count, const int64_t *values)
     : siteIndex(site), kind(kind) {
   if (count < 0 || (count > 0 && !values))
@@ -205,6 +215,16 @@ double Config::real(const char *name) {
   double value;
   std::memcpy(&value, &bits, sizeof(value));
   return value;
+}
+
+uint32_t Config::blockedArguments(unsigned count) {
+  if (position == all.size())
+    return 0;
+  int64_t mask = next("blocked");
+  if (mask < 0 || mask >= (int64_t(1) << count))
+    fail("configuration value 'blocked' is " + std::to_string(mask) +
+         ", not a mask of " + std::to_string(count) + " arguments");
+  return static_cast<uint32_t>(mask);
 }
 
 void Config::finish() const {
@@ -266,7 +286,7 @@ Site &kiln::cpu::pairedSite(int64_t site, int64_t index, int32_t kind,
     fatal("call site " + std::to_string(site) + " reuses call site " +
               std::to_string(index) + ", which was not created",
           kMismatchHint);
-  if (forward->kind != kind || forward->config.size() != config.size() ||
+  if (forward->kind != kind || forward->config.size() < config.size() ||
       !std::equal(config.begin(), config.end(), forward->config.begin()))
     fatal("call site " + std::to_string(site) + " reuses " +
               describeSite(index, forward->kind) +

@@ -9,9 +9,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "train/Driver.h"
+#include "train/Benchmark.h"
 #include "train/Checkpoint.h"
 #include "train/Data.h"
 #include "train/Error.h"
+#include "train/Executor.h"
 #include "train/Flags.h"
 #include "train/Init.h"
 #include "train/Program.h"
@@ -125,6 +127,39 @@ int64_t setParameters(const Options &options, const Program &program,
   return position.step;
 }
 
+/// Sets the runtime's threads and runs the program's init; returns the
+/// executor of its steps.
+std::unique_ptr<Executor> startProgram(const Options &options,
+                                       const kiln_program &compiled,
+                                       const Program &program,
+                                       SlotBuffers &buffers) {
+  // oneDNN sizes a primitive's work for the threads it is created with, so
+  // the count is set before init creates them.
+  if (options.threads)
+    kiln_rt_set_threads(*options.threads);
+  // A GPU program's init loads its kernels onto the GPU that this opens.
+  std::unique_ptr<Executor> executor = makeExecutor(compiled, program, buffers);
+  compiled.init();
+  return executor;
+}
+
+/// --benchmark: times training steps on a synthetic batch, without data.
+int benchmark(const Options &options, const kiln_program &compiled,
+              const Program &program, SlotBuffers &buffers, uint64_t seed,
+              ProgressStyle style) {
+  note(style, "model '" + program.model + "': timing " +
+                  std::to_string(options.benchmark) +
+                  " training steps on a synthetic batch of " +
+                  std::to_string(program.recipe.batchSize));
+  std::unique_ptr<Executor> executor =
+      startProgram(options, compiled, program, buffers);
+  BenchmarkTimes times =
+      runBenchmark(*executor, program, buffers, options.benchmark, seed);
+  std::printf("%s\n", formatBenchmark(program, times).c_str());
+  std::fflush(stdout);
+  return kExitSuccess;
+}
+
 int run(const std::string &name, const std::vector<std::string> &args,
         const kiln_program &compiled) {
   Options options = parseFlags(args);
@@ -153,6 +188,8 @@ int run(const std::string &name, const std::vector<std::string> &args,
   TrainSettings settings = settingsFrom(options, program);
   SlotBuffers buffers(program);
   int64_t done = setParameters(options, program, buffers, settings, style);
+  if (options.benchmark)
+    return benchmark(options, compiled, program, buffers, settings.seed, style);
   MetricsLog metrics(options.metrics);
 
   data::Split split = loadData(program, options.data);
@@ -183,18 +220,14 @@ int run(const std::string &name, const std::vector<std::string> &args,
                         ", batch " + std::to_string(done % perEpoch + 1) +
                         " of " + std::to_string(perEpoch) + ")"));
 
-  // oneDNN sizes a primitive's work for the threads it is created with, so
-  // the count is set before init creates them.
-  if (options.threads)
-    kiln_rt_set_threads(*options.threads);
-  compiled.init();
-
+  std::unique_ptr<Executor> executor =
+      startProgram(options, compiled, program, buffers);
   Evaluation result;
   {
     // The epochs that the run reaches, which --max-steps may cut short.
     Progress progress(style, stderr, program.recipe.batchSize, perEpoch,
                       (total + perEpoch - 1) / perEpoch, total);
-    result = runTraining(compiled, program, buffers, split, settings, done,
+    result = runTraining(*executor, program, buffers, split, settings, done,
                          progress, metrics);
   }
   printResult(result, total);

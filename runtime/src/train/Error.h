@@ -14,7 +14,14 @@
 
 namespace kiln::train {
 
-enum ExitStatus : int { kExitSuccess = 0, kExitFailure = 1, kExitUsage = 2 };
+/// kExitNoDevice: a GPU program found no driver or no GPU it can run on, so
+/// that a script can tell "cannot run here" from a failure.
+enum ExitStatus : int {
+  kExitSuccess = 0,
+  kExitFailure = 1,
+  kExitUsage = 2,
+  kExitNoDevice = 3
+};
 
 /// What went wrong (naming the flag, file, tensor or value), what to do about
 /// it when the message does not say, and the exit status.

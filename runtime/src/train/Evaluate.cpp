@@ -9,9 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "train/Evaluate.h"
+#include "train/Executor.h"
 #include "train/Program.h"
-
-#include "kiln/kiln_runtime.h"
 
 #include <algorithm>
 #include <numeric>
@@ -19,13 +18,11 @@
 using namespace kiln;
 using namespace kiln::train;
 
-Evaluation kiln::train::evaluate(const kiln_program &compiled,
-                                 const Program &program, SlotBuffers &buffers,
+Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
+                                 SlotBuffers &buffers,
                                  const data::Dataset &test) {
   int64_t batch = program.recipe.batchSize, size = test.size();
-  std::vector<void *> inputs;
-  for (size_t input : program.inputs)
-    inputs.push_back(buffers.get<void>(input));
+  std::vector<void *> inputs = executor.inputs();
   std::vector<int64_t> order(static_cast<size_t>(size));
   std::iota(order.begin(), order.end(), 0);
 
@@ -40,7 +37,7 @@ Evaluation kiln::train::evaluate(const kiln_program &compiled,
       std::iota(padded.begin(), padded.begin() + count, begin);
       data::gatherBatch(test, padded, 0, batch, inputs);
     }
-    compiled.eval_step(buffers.frame());
+    executor.evaluate();
 
     // The loss output is the batch's mean. For the padded batch that mean
     // includes the copies of its first example; without a per-example loss

@@ -7,10 +7,9 @@
 
 #include <cstdint>
 
-struct kiln_program;
-
 namespace kiln::train {
 
+class Executor;
 struct Program;
 class SlotBuffers;
 
@@ -33,7 +32,7 @@ struct Evaluation {
 /// batches of the batch size. The examples of a last, partial batch are
 /// scored one by one from the "predictions" output, so that accuracy counts
 /// every test example exactly once.
-Evaluation evaluate(const kiln_program &compiled, const Program &program,
+Evaluation evaluate(Executor &executor, const Program &program,
                     SlotBuffers &buffers, const data::Dataset &test);
 
 } // namespace kiln::train

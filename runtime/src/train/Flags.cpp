@@ -125,6 +125,12 @@ const Flag kFlags[] = {
      [](Options &o, const std::string &f, const std::string &v) {
        o.metrics = parsePath(f, v);
      }},
+    {"benchmark", "N",
+     "time N training steps (after a few untimed ones) on a synthetic "
+     "batch, print the median step time and exit",
+     [](Options &o, const std::string &f, const std::string &v) {
+       o.benchmark = parseCount(f, v);
+     }},
     {"quiet", nullptr, "print only the final result",
      [](Options &o, const std::string &, const std::string &) {
        o.quiet = true;
@@ -174,6 +180,27 @@ Error unknownFlag(const std::string &spelled, const std::string &name) {
   return usageError(message);
 }
 
+/// --benchmark runs no training: the flags that shape a run contradict it.
+void checkBenchmark(const Options &options) {
+  const std::pair<bool, const char *> runFlags[] = {
+      {options.epochs.has_value(), "--epochs"},
+      {options.maxSteps.has_value(), "--max-steps"},
+      {options.shuffle.has_value(), "--shuffle"},
+      {!options.data.empty(), "--data"},
+      {!options.save.empty(), "--save"},
+      {!options.resume.empty(), "--resume"},
+      {options.evalEvery != 0, "--eval-every"},
+      {!options.metrics.empty(), "--metrics"},
+  };
+  for (const auto &[given, name] : runFlags)
+    if (given)
+      throw usageError(std::string("--benchmark times the training step on a "
+                                   "synthetic batch; it takes no ") +
+                           name,
+                       "with --benchmark give only --threads, --seed, --init "
+                       "and --quiet");
+}
+
 } // namespace
 
 Options kiln::train::parseFlags(const std::vector<std::string> &args) {
@@ -219,6 +246,8 @@ Options kiln::train::parseFlags(const std::vector<std::string> &args) {
     throw usageError("--init and --resume both set the parameters; give one",
                      "--resume continues a run; --init starts a new one from "
                      "given weights");
+  if (options.benchmark)
+    checkBenchmark(options);
   return options;
 }
 

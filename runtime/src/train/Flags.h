@@ -22,6 +22,8 @@ struct Options {
   std::string data, init, save, resume, metrics;
   /// 0 when off.
   int64_t saveEvery = 0, evalEvery = 0;
+  /// Timed training steps of --benchmark; 0 when off.
+  int64_t benchmark = 0;
   bool quiet = false, help = false, version = false;
 };
 

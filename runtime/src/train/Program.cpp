@@ -453,6 +453,21 @@ Program Program::parse(const std::string &description) {
   Program program;
   program.model = string(member(json, "model", "top level"), "model");
   program.recipe = parseRecipe(member(json, "recipe", "top level"));
+  if (json.contains("device")) {
+    std::string device = string(json["device"], "device");
+    if (device == "cuda")
+      program.target = Target::Cuda;
+    else if (device != "cpu")
+      invalid("device", "expected \"cpu\" or \"cuda\", got \"" + device + "\"");
+  }
+  if (program.target == Target::Cuda) {
+    program.gpuArch = string(member(json, "gpu_arch", "top level"), "gpu_arch");
+    program.gpuFormat =
+        string(member(json, "gpu_format", "top level"), "gpu_format");
+    if (program.gpuFormat != "ptx" && program.gpuFormat != "cubin")
+      invalid("gpu_format", "expected \"ptx\" or \"cubin\", got \"" +
+                                program.gpuFormat + "\"");
+  }
   const Json &slots = member(json, "slots", "top level");
   if (!slots.is_array())
     invalid("slots", "expected a list");
@@ -472,9 +487,12 @@ const Slot *Program::find(const std::string &name, Role role) const {
 
 SlotBuffers::SlotBuffers(const Program &program) {
   for (const Slot &slot : program.slots) {
+    bool deviceOnly =
+        program.target == Target::Cuda && slot.role == Role::Arena;
     // aligned_alloc wants a multiple of the alignment, and a distinct
     // pointer even for an empty slot.
-    size_t bytes = (std::max<size_t>(slot.numBytes(), 1) + 63) / 64 * 64;
+    size_t bytes =
+        (std::max<size_t>(deviceOnly ? 0 : slot.numBytes(), 1) + 63) / 64 * 64;
     void *buffer = std::aligned_alloc(64, bytes);
     if (!buffer)
       throw Error("out of memory: slot '" + slot.name + "' needs " +

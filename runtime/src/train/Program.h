@@ -25,6 +25,9 @@ enum class Role { Param, State, Step, TotalSteps, Input, Output, Arena };
 
 enum class ElementType { F32, F64, I64, U8 };
 
+/// Where the steps run: the CPU, or a GPU (kilnc --target=cuda).
+enum class Target { Cpu, Cuda };
+
 /// "f32", "f64", "i64" or "u8", as descriptions spell them.
 const char *elementTypeName(ElementType type);
 size_t elementSize(ElementType type);
@@ -95,6 +98,10 @@ struct Recipe {
 struct Program {
   std::string model;
   Recipe recipe;
+  Target target = Target::Cpu;
+  /// GPU programs: the kernels' architecture ("sm_90") and format ("ptx" or
+  /// "cubin").
+  std::string gpuArch, gpuFormat;
   std::vector<Slot> slots;
 
   /// Slot indices by role, in slot order.
@@ -116,7 +123,8 @@ struct Program {
 };
 
 /// One zero-filled, 64-byte aligned buffer per slot, and the frame of
-/// pointers to them that the steps take.
+/// pointers to them that the steps take. A GPU program's arena lives only
+/// on the device: its host buffer is empty.
 class SlotBuffers {
 public:
   explicit SlotBuffers(const Program &program);

@@ -10,42 +10,45 @@
 
 #include "train/Trainer.h"
 #include "train/Checkpoint.h"
+#include "train/Executor.h"
 #include "train/Program.h"
 #include "train/Progress.h"
 
-#include "kiln/kiln_runtime.h"
-
 #include <chrono>
+#include <deque>
 
 using namespace kiln;
 using namespace kiln::train;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 class Loop {
 public:
-  Loop(const kiln_program &compiled, const Program &program,
-       SlotBuffers &buffers, const data::Split &data,
-       const TrainSettings &settings, Progress &progress, MetricsLog &metrics)
-      : compiled(compiled), program(program), buffers(buffers), data(data),
+  Loop(Executor &executor, const Program &program, SlotBuffers &buffers,
+       const data::Split &data, const TrainSettings &settings,
+       Progress &progress, MetricsLog &metrics)
+      : executor(executor), program(program), buffers(buffers), data(data),
         settings(settings), progress(progress), metrics(metrics),
         perEpoch(stepsPerEpoch(program, data.train)),
-        total(totalSteps(settings, perEpoch)) {
-    for (size_t input : program.inputs)
-      inputs.push_back(buffers.get<void>(input));
-  }
+        total(totalSteps(settings, perEpoch)) {}
 
   Evaluation run(int64_t done);
 
 private:
   void trainStep(int64_t step, int64_t epoch, const std::vector<int64_t> &order,
                  int64_t batch);
+  /// Reports the oldest started step once it has finished.
+  void report();
+  /// Reports every started step.
+  void drain();
   /// The evaluation after update `step`, or null when the test set is
   /// empty.
   const Evaluation *evaluateAt(int64_t epoch, int64_t step);
   void saveAt(int64_t step);
 
-  const kiln_program &compiled;
+  Executor &executor;
   const Program &program;
   SlotBuffers &buffers;
   const data::Split &data;
@@ -53,7 +56,13 @@ private:
   Progress &progress;
   MetricsLog &metrics;
   int64_t perEpoch, total;
-  std::vector<void *> inputs;
+  /// Started steps not reported yet, with their epoch and start time.
+  struct Started {
+    int64_t step, epoch;
+    Clock::time_point begin;
+  };
+  std::deque<Started> started;
+  Clock::time_point lastReport;
   /// The update of the last evaluation and of the last save, so that an
   /// epoch's end that is also an --eval-every or --save-every step does each
   /// once.
@@ -63,6 +72,7 @@ private:
 
 Evaluation Loop::run(int64_t done) {
   *buffers.get<int64_t>(program.totalSteps) = total;
+  executor.upload();
   int64_t step = done;
   while (step < total) {
     int64_t epoch = step / perEpoch + 1;
@@ -74,12 +84,17 @@ Evaluation Loop::run(int64_t done) {
       // The end of the epoch or of the run evaluates and saves below.
       if (step % perEpoch == 0 || step == total)
         break;
-      if (settings.saveEvery && step % settings.saveEvery == 0)
+      bool saveNow = settings.saveEvery && step % settings.saveEvery == 0;
+      bool evaluateNow = settings.evalEvery && step % settings.evalEvery == 0;
+      if (saveNow || evaluateNow)
+        drain();
+      if (saveNow)
         saveAt(step);
-      if (settings.evalEvery && step % settings.evalEvery == 0)
+      if (evaluateNow)
         if (const Evaluation *result = evaluateAt(epoch, step))
           progress.evaluation(step, *result);
     }
+    drain();
     const Evaluation *result = evaluateAt(epoch, step);
     saveAt(step);
     progress.endEpoch(epoch, step, step % perEpoch == 0, result);
@@ -93,17 +108,33 @@ Evaluation Loop::run(int64_t done) {
 
 void Loop::trainStep(int64_t step, int64_t epoch,
                      const std::vector<int64_t> &order, int64_t batch) {
-  auto begin = std::chrono::steady_clock::now();
+  Clock::time_point begin = Clock::now();
   int64_t batchSize = program.recipe.batchSize;
-  *buffers.get<int64_t>(program.step) = step;
-  data::gatherBatch(data.train, order, batch * batchSize, batchSize, inputs);
-  compiled.train_step(buffers.frame());
-  std::chrono::duration<double> seconds =
-      std::chrono::steady_clock::now() - begin;
+  data::gatherBatch(data.train, order, batch * batchSize, batchSize,
+                    executor.inputs());
+  executor.startTrain(step);
+  started.push_back({step, epoch, begin});
+  while (static_cast<int>(started.size()) >= executor.depth())
+    report();
+}
 
-  float loss = *buffers.get<float>(program.loss);
-  metrics.step(step, epoch, loss, *buffers.get<float>(program.lr));
-  progress.step(step, epoch, loss, seconds.count());
+void Loop::report() {
+  StepOutputs outputs = executor.finishTrain();
+  Started oldest = started.front();
+  started.pop_front();
+  // Steps that overlap take the time between their ends; a step after a
+  // pause (an evaluation, a checkpoint) the time since it began.
+  Clock::time_point end = Clock::now();
+  std::chrono::duration<double> seconds =
+      end - std::max(oldest.begin, lastReport);
+  lastReport = end;
+  metrics.step(oldest.step, oldest.epoch, outputs.loss, outputs.lr);
+  progress.step(oldest.step, oldest.epoch, outputs.loss, seconds.count());
+}
+
+void Loop::drain() {
+  while (!started.empty())
+    report();
 }
 
 const Evaluation *Loop::evaluateAt(int64_t epoch, int64_t step) {
@@ -111,7 +142,7 @@ const Evaluation *Loop::evaluateAt(int64_t epoch, int64_t step) {
     return nullptr;
   if (evaluated == step)
     return &latest;
-  latest = evaluate(compiled, program, buffers, data.test);
+  latest = evaluate(executor, program, buffers, data.test);
   evaluated = step;
   metrics.evaluation(epoch, step, latest);
   return &latest;
@@ -120,6 +151,7 @@ const Evaluation *Loop::evaluateAt(int64_t epoch, int64_t step) {
 void Loop::saveAt(int64_t step) {
   if (settings.savePath.empty() || saved == step)
     return;
+  executor.download();
   saveCheckpoint(settings.savePath, program, buffers,
                  {step, settings.seed, settings.shuffle});
   saved = step;
@@ -141,12 +173,12 @@ int64_t kiln::train::totalSteps(const TrainSettings &settings,
                                                         : total;
 }
 
-Evaluation kiln::train::runTraining(const kiln_program &compiled,
+Evaluation kiln::train::runTraining(Executor &executor,
                                     const Program &program,
                                     SlotBuffers &buffers,
                                     const data::Split &data,
                                     const TrainSettings &settings, int64_t done,
                                     Progress &progress, MetricsLog &metrics) {
-  return Loop(compiled, program, buffers, data, settings, progress, metrics)
+  return Loop(executor, program, buffers, data, settings, progress, metrics)
       .run(done);
 }

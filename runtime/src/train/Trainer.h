@@ -10,10 +10,9 @@
 #include <cstdint>
 #include <string>
 
-struct kiln_program;
-
 namespace kiln::train {
 
+class Executor;
 struct Program;
 class SlotBuffers;
 class Progress;
@@ -45,8 +44,9 @@ int64_t totalSteps(const TrainSettings &settings, int64_t perEpoch);
 /// epoch, every settings.saveEvery updates and at the end, and returns the
 /// last evaluation. Update n is the same computation whether or not the run
 /// was resumed at `done`: the epoch and the batch follow from n, the order
-/// of the examples from (seed, epoch).
-Evaluation runTraining(const kiln_program &compiled, const Program &program,
+/// of the examples from (seed, epoch). When the executor runs steps
+/// asynchronously, step n is reported after step n + 1 has started.
+Evaluation runTraining(Executor &executor, const Program &program,
                        SlotBuffers &buffers, const data::Split &data,
                        const TrainSettings &settings, int64_t done,
                        Progress &progress, MetricsLog &metrics);

@@ -8,6 +8,7 @@
 #include "TrainTesting.h"
 
 #include "train/Evaluate.h"
+#include "train/Executor.h"
 
 #include <cmath>
 
@@ -23,6 +24,7 @@ namespace {
 struct Fixture {
   Program program = smallParsed();
   SlotBuffers buffers{program};
+  HostExecutor executor{smallProgram(), program, buffers};
   data::Dataset test;
 
   explicit Fixture(int64_t size) {
@@ -50,7 +52,7 @@ struct Fixture {
 TEST(EvaluateTest, PartialLastBatchCountsEachExampleOnce) {
   Fixture fixture(10);
   Evaluation result =
-      evaluate(smallProgram(), fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
   EXPECT_EQ(result.examples, 10);
   // Examples 0, 2, 4, 6, 8 are right. The padded batch is examples 8, 9 and
   // two copies of 8: its "correct" output would say 3, the truth is 1.
@@ -71,7 +73,7 @@ TEST(EvaluateTest, PartialLastBatchCountsEachExampleOnce) {
 TEST(EvaluateTest, WholeBatchesOnly) {
   Fixture fixture(8);
   Evaluation result =
-      evaluate(smallProgram(), fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
   EXPECT_EQ(result.examples, 8);
   EXPECT_EQ(result.correct, 4);
   double expected = 0;
@@ -83,7 +85,7 @@ TEST(EvaluateTest, WholeBatchesOnly) {
 TEST(EvaluateTest, SmallerThanOneBatch) {
   Fixture fixture(3);
   Evaluation result =
-      evaluate(smallProgram(), fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
   EXPECT_EQ(result.examples, 3);
   EXPECT_EQ(result.correct, 2);
 }
@@ -91,7 +93,7 @@ TEST(EvaluateTest, SmallerThanOneBatch) {
 TEST(EvaluateTest, EmptyTestSet) {
   Fixture fixture(0);
   Evaluation result =
-      evaluate(smallProgram(), fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
   EXPECT_EQ(result.examples, 0);
   EXPECT_EQ(result.accuracy(), 0);
   EXPECT_EQ(result.loss(), 0);

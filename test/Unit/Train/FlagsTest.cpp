@@ -23,6 +23,7 @@ TEST(FlagsTest, Defaults) {
               options.metrics.empty());
   EXPECT_EQ(options.saveEvery, 0);
   EXPECT_EQ(options.evalEvery, 0);
+  EXPECT_EQ(options.benchmark, 0);
   EXPECT_FALSE(options.quiet || options.help || options.version);
 }
 
@@ -59,6 +60,12 @@ TEST(FlagsTest, EveryFlagInBothForms) {
     EXPECT_TRUE(options.quiet);
   }
   EXPECT_EQ(parseFlags({"--resume", "ck"}).resume, "ck");
+  // --benchmark goes with the flags that do not shape a training run.
+  for (const Options &options :
+       {parseFlags({"--benchmark", "20", "--threads", "2", "--seed", "3",
+                    "--init", "w.safetensors", "--quiet"}),
+        parseFlags({"--benchmark=20"})})
+    EXPECT_EQ(options.benchmark, 20);
   EXPECT_TRUE(parseFlags({"--help"}).help);
   EXPECT_TRUE(parseFlags({"-h"}).help);
   EXPECT_TRUE(parseFlags({"--version"}).version);
@@ -106,6 +113,18 @@ TEST(FlagsTest, Errors) {
       {{"--init=a", "--resume=b"},
        "--init and --resume both set the "
        "parameters; give one"},
+      {{"--benchmark=0"}, "--benchmark: expected a whole number from 1"},
+      {{"--benchmark"}, "--benchmark needs a value (N)"},
+      {{"--benchmark=5", "--epochs=2"},
+       "--benchmark times the training step on a synthetic batch; it takes "
+       "no --epochs"},
+      {{"--max-steps=2", "--benchmark=5"}, "it takes no --max-steps"},
+      {{"--benchmark=5", "--shuffle=off"}, "it takes no --shuffle"},
+      {{"--benchmark=5", "--data=d"}, "it takes no --data"},
+      {{"--benchmark=5", "--save=ck"}, "it takes no --save"},
+      {{"--benchmark=5", "--resume=ck"}, "it takes no --resume"},
+      {{"--benchmark=5", "--eval-every=3"}, "it takes no --eval-every"},
+      {{"--benchmark=5", "--metrics=m"}, "it takes no --metrics"},
   };
   for (const auto &[args, message] : cases) {
     const std::vector<std::string> &flags = args;
@@ -122,8 +141,8 @@ TEST(FlagsTest, UsageListsEveryFlagAndTheRecipe) {
   for (const char *flag :
        {"--epochs N", "--max-steps N", "--seed N", "--threads N", "--data PATH",
         "--init FILE", "--save FILE", "--save-every N", "--resume FILE",
-        "--shuffle on|off", "--eval-every N", "--metrics FILE", "--quiet",
-        "--help", "--version"})
+        "--shuffle on|off", "--eval-every N", "--metrics FILE", "--benchmark N",
+        "--quiet", "--help", "--version"})
     EXPECT_NE(text.find(std::string("  ") + flag + " "), std::string::npos)
         << flag;
   for (const char *row :

@@ -4,6 +4,7 @@
 
 #include "train/Checkpoint.h"
 #include "train/Data.h"
+#include "train/Executor.h"
 #include "train/Init.h"
 #include "train/Progress.h"
 #include "train/Trainer.h"
@@ -60,7 +61,8 @@ Evaluation trainSmall(const TrainSettings &settings, int64_t done,
   std::FILE *quiet = std::tmpfile();
   Progress progress(ProgressStyle::Quiet, quiet, 4, 8, settings.epochs, 16);
   MetricsLog metrics(metricsPath);
-  Evaluation result = runTraining(smallProgram(), program, buffers, split,
+  HostExecutor executor(smallProgram(), program, buffers);
+  Evaluation result = runTraining(executor, program, buffers, split,
                                   settings, done, progress, metrics);
   std::fclose(quiet);
   return result;
@@ -109,7 +111,8 @@ TEST(TrainerTest, EmptyTestSetIsNotEvaluated) {
   std::FILE *quiet = std::tmpfile();
   Progress progress(ProgressStyle::Quiet, quiet, 4, 8, 1, 8);
   MetricsLog metrics(dir.path("m.jsonl"));
-  Evaluation result = runTraining(smallProgram(), program, buffers, split,
+  HostExecutor executor(smallProgram(), program, buffers);
+  Evaluation result = runTraining(executor, program, buffers, split,
                                   settings, 0, progress, metrics);
   std::fclose(quiet);
   EXPECT_EQ(result.examples, 0);
