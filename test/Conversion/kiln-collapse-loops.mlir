@@ -83,3 +83,24 @@ func.func @indexed(%b: memref<4x8xi64>) {
   }
   return
 }
+
+// -----
+
+// A reduction into a trailing dimension of 1, indexed by a constant, stays
+// as it is: its loops are not collapsed (upstream's collapsing would build an
+// invalid reassociation for the constant).
+// CHECK-LABEL: func.func @constant_index(
+// CHECK-NOT: memref.collapse_shape
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+#identity = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#kept = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
+func.func @constant_index(%a: memref<2x3x4x5xf32>, %m: memref<2x3x4x1xf32>) {
+  linalg.generic {indexing_maps = [#identity, #kept],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a : memref<2x3x4x5xf32>) outs(%m : memref<2x3x4x1xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -84,7 +84,12 @@ struct CollapseLoopsPass
       llvm::erase_if(groups, [](const ReassociationIndices &group) {
         return group.size() < 2;
       });
-      if (groups.empty())
+      // collapseOpIterationDims builds wrong reassociations for results
+      // that are constants (a reduction into [n, 1] indexed (d0, 0)).
+      if (groups.empty() ||
+          !llvm::all_of(generic.getIndexingMapsArray(), [](AffineMap map) {
+            return map.isProjectedPermutation();
+          }))
         continue;
       rewriter.setInsertionPoint(generic);
       if (succeeded(linalg::collapseOpIterationDims(generic, groups, rewriter)))
