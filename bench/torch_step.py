@@ -10,67 +10,19 @@ timed. Each step: zero_grad, forward, cross-entropy, backward, optimizer
 step, as the Kiln trainer's --benchmark does.
 """
 import argparse
-import math
+import os
 import statistics
+import sys
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tools", "pylib"))
+from kiln_torch_models import CNN, LSTMClassifier, TransformerClassifier  # noqa: E402
+
 WARMUP = 3  # untimed steps, as the trainer's --benchmark
-
-
-class CNN(nn.Module):
-    """examples/cnn.kiln (channels 1, side 28) and cnn_cifar.kiln (3, 32)."""
-
-    def __init__(self, channels, side):
-        super().__init__()
-        self.conv1 = nn.Conv2d(channels, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * (side // 4) ** 2, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(x.flatten(1)))
-        return self.fc2(x)
-
-
-class LSTM(nn.Module):
-    """bench/models/lstm.kiln."""
-
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(100, 256, 2, batch_first=True)
-        self.fc = nn.Linear(256, 10)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.fc(out[:, -1, :])
-
-
-class Transformer(nn.Module):
-    """bench/models/transformer.kiln."""
-
-    def __init__(self, length=64, d=256):
-        super().__init__()
-        self.embedding = nn.Embedding(100, d)
-        position = torch.arange(length).unsqueeze(1)
-        frequency = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))
-        pe = torch.zeros(length, d)
-        pe[:, 0::2] = torch.sin(position * frequency)
-        pe[:, 1::2] = torch.cos(position * frequency)
-        self.register_buffer("pe", pe)
-        layer = nn.TransformerEncoderLayer(d, 8, 4 * d, dropout=0.0,
-                                           batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, 2)
-        self.fc = nn.Linear(d, 10)
-
-    def forward(self, x):
-        h = self.encoder(self.embedding(x) + self.pe)
-        return self.fc(h.mean(dim=1))
 
 
 def sgd(model):
@@ -89,9 +41,9 @@ def workload(name, batch, generator):
     if name == "cnn_cifar":
         return CNN(3, 32), sgd, torch.randn(batch, 3, 32, 32, generator=generator), labels
     if name == "lstm":
-        return LSTM(), adam, torch.randn(batch, 32, 100, generator=generator), labels
+        return LSTMClassifier(one_hot=False), adam, torch.randn(batch, 32, 100, generator=generator), labels
     if name == "transformer":
-        return (Transformer(), adam,
+        return (TransformerClassifier(length=64), adam,
                 torch.randint(0, 100, (batch, 64), generator=generator), labels)
     raise SystemExit(f"torch_step.py: error: unknown model '{name}'")
 

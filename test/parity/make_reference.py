@@ -20,17 +20,16 @@ Each PyTorch module below is written to compute exactly what `kilnc
 import argparse
 import collections
 import json
-import math
 import os
 import sys
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "pylib"))
 import kiln_safetensors  # noqa: E402
+from kiln_torch_models import CNN, LSTMClassifier, TransformerClassifier  # noqa: E402
 
 # The examples' `seed` (0 by default) seeds the initial weights.
 INIT_SEED = 0
@@ -43,10 +42,11 @@ LENGTH = 16
 CLASSES = 10
 
 # What a model needs for the run: the module, its optimizer, a function that
-# draws one batch {input name: tensor} from a generator, the name of the
-# label input, and the names of the optimizer's per-parameter state.
+# draws one batch {input name: tensor} from a generator, the names of the
+# model's input and of the label, and the names of the optimizer's
+# per-parameter state.
 Setup = collections.namedtuple(
-    "Setup", "module optimizer make_batch label state_names")
+    "Setup", "module optimizer make_batch input label state_names")
 
 
 def image_batch(gen, batch_size):
@@ -65,86 +65,22 @@ def word_batch(gen, batch_size):
             "language": torch.randint(0, CLASSES, (batch_size,), generator=gen)}
 
 
-class CNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, CLASSES)
-
-    def forward(self, batch):
-        x = F.max_pool2d(F.relu(self.conv1(batch["image"])), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(torch.flatten(x, 1)))
-        return self.fc2(x)
-
-
 def cnn():
-    module = CNN()
+    module = CNN(classes=CLASSES)
     return Setup(module, torch.optim.SGD(module.parameters(), lr=0.01, momentum=0.9),
-                 image_batch, "label", ["momentum_buffer"])
-
-
-class LSTMClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(VOCAB, 256, 2, batch_first=True)
-        self.fc = nn.Linear(256, CLASSES)
-
-    def forward(self, batch):
-        one_hot = F.one_hot(batch["chars"], VOCAB).to(torch.get_default_dtype())
-        steps, _ = self.lstm(one_hot)
-        # The last time step, padding included, as `steps[:, -1, :]` in Kiln.
-        return self.fc(steps[:, -1, :])
+                 image_batch, "image", "label", ["momentum_buffer"])
 
 
 def lstm():
-    module = LSTMClassifier()
+    module = LSTMClassifier(features=VOCAB, classes=CLASSES)
     return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
-                 word_batch, "language", ["exp_avg", "exp_avg_sq"])
-
-
-def sinusoidal_positions(length, dim):
-    # As the PositionalEncoding of PyTorch's tutorials computes it, in the
-    # default dtype (so float32 tables are a little off the exact values):
-    # pe[p, 2i] = sin(p * w_i), pe[p, 2i + 1] = cos(p * w_i),
-    # w_i = exp(-2i * ln(10000) / dim).
-    position = torch.arange(length).unsqueeze(1)
-    div_term = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
-    pe = torch.zeros(length, dim)
-    pe[:, 0::2] = torch.sin(position * div_term)
-    pe[:, 1::2] = torch.cos(position * div_term)
-    return pe
-
-
-class TransformerClassifier(nn.Module):
-    def __init__(self, d_model=256):
-        super().__init__()
-        # No padding_idx: Kiln's embedding has none, so row 0 is trained too.
-        self.embedding = nn.Embedding(VOCAB, d_model)
-        # Not persistent: the table is no parameter, and Kiln computes it.
-        self.register_buffer("pe", sinusoidal_positions(LENGTH, d_model),
-                             persistent=False)
-        # Kiln's EncoderLayer is post-norm with ReLU and no dropout; its
-        # attention has no padding mask, so neither has this one.
-        layer = nn.TransformerEncoderLayer(d_model, 8, 4 * d_model, dropout=0.0,
-                                           batch_first=True)
-        # TransformerEncoder deep-copies `layer`: both layers start equal.
-        self.encoder = nn.TransformerEncoder(layer, 2)
-        self.fc = nn.Linear(d_model, CLASSES)
-
-    def forward(self, batch):
-        # No sqrt(d_model) scaling of the embedding, as in the Kiln example.
-        x = self.embedding(batch["chars"]) + self.pe
-        x = self.encoder(x)
-        return self.fc(x.mean(dim=1))
+                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
 
 
 def transformer():
-    module = TransformerClassifier()
+    module = TransformerClassifier(vocab=VOCAB, length=LENGTH, classes=CLASSES)
     return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
-                 word_batch, "language", ["exp_avg", "exp_avg_sq"])
+                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
 
 
 MODELS = {"cnn": cnn, "lstm": lstm, "transformer": transformer}
@@ -176,7 +112,7 @@ def train(setup, batches):
     out = {}
     for k, batch in enumerate(batches):
         optimizer.zero_grad()
-        logits = module(batch)
+        logits = module(batch[setup.input])
         labels = batch[setup.label]
         loss = F.cross_entropy(logits, labels)
         loss.backward()

@@ -38,12 +38,12 @@ import time
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "pylib"))
 import kiln_safetensors  # noqa: E402
+from kiln_torch_models import CNN, LSTMClassifier, TransformerClassifier  # noqa: E402
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 DICT_DIR = "/usr/share/dict"
@@ -226,60 +226,7 @@ def epoch_order(size, seed, epoch, shuffle):
     return order
 
 
-# --- Models: examples/*.kiln in PyTorch ----------------------------------------
-
-class CNN(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, CLASSES)
-
-    def forward(self, image):
-        x = F.max_pool2d(F.relu(self.conv1(image)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = F.relu(self.fc1(torch.flatten(x, 1)))
-        return self.fc2(x)
-
-
-class LSTMClassifier(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.lstm = nn.LSTM(VOCAB, 256, 2, batch_first=True)
-        self.fc = nn.Linear(256, CLASSES)
-
-    def forward(self, chars):
-        steps, _ = self.lstm(F.one_hot(chars, VOCAB).float())
-        return self.fc(steps[:, -1, :])
-
-
-def sinusoidal_positions(length, dim):
-    position = torch.arange(length).unsqueeze(1)
-    rate = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
-    pe = torch.zeros(length, dim)
-    pe[:, 0::2] = torch.sin(position * rate)
-    pe[:, 1::2] = torch.cos(position * rate)
-    return pe
-
-
-class TransformerClassifier(nn.Module):
-    def __init__(self, d_model=256):
-        super().__init__()
-        self.embedding = nn.Embedding(VOCAB, d_model)
-        # Not persistent: no parameter, and Kiln computes it.
-        self.register_buffer("pe", sinusoidal_positions(LENGTH, d_model),
-                             persistent=False)
-        # Post-norm, ReLU, no dropout and no padding mask, as the example.
-        layer = nn.TransformerEncoderLayer(d_model, 8, 4 * d_model, dropout=0.0,
-                                           batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, 2)
-        self.fc = nn.Linear(d_model, CLASSES)
-
-    def forward(self, chars):
-        x = self.encoder(self.embedding(chars) + self.pe)
-        return self.fc(x.mean(dim=1))
-
+# --- Models: examples/*.kiln in PyTorch (tools/pylib/kiln_torch_models.py) ---
 
 # name: (module, optimizer, data)
 MODELS = {

@@ -1,0 +1,82 @@
+"""The seed models of examples/ and bench/models/ in PyTorch, with the
+parameter names and layouts of Kiln's (conv1.weight, lstm.weight_ih_l0,
+encoder.layers.0.self_attn.in_proj_weight, ...): PyTorch's side of every
+comparison (test/parity, tools/compare, bench)."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class CNN(nn.Module):
+    """examples/cnn.kiln (1 channel, side 28) and cnn_cifar.kiln (3, 32)."""
+
+    def __init__(self, channels=1, side=28, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, 32, 3, padding=1)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.fc1 = nn.Linear(64 * (side // 4) ** 2, 128)
+        self.fc2 = nn.Linear(128, classes)
+
+    def forward(self, image):
+        x = F.max_pool2d(F.relu(self.conv1(image)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.fc1(torch.flatten(x, 1)))
+        return self.fc2(x)
+
+
+class LSTMClassifier(nn.Module):
+    """examples/lstm.kiln, on character ids it makes one-hot; with
+    one_hot=False, bench/models/lstm.kiln, on feature vectors."""
+
+    def __init__(self, features=100, hidden=256, layers=2, classes=10, one_hot=True):
+        super().__init__()
+        self.features, self.one_hot = features, one_hot
+        self.lstm = nn.LSTM(features, hidden, layers, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        if self.one_hot:
+            x = F.one_hot(x, self.features).to(torch.get_default_dtype())
+        steps, _ = self.lstm(x)
+        # The last time step, padding included, as `steps[:, -1, :]` in Kiln.
+        return self.fc(steps[:, -1, :])
+
+
+def sinusoidal_positions(length, dim):
+    """As the PositionalEncoding of PyTorch's tutorials computes it, in the
+    default dtype (so float32 tables are a little off the exact values):
+    pe[p, 2i] = sin(p * w_i), pe[p, 2i + 1] = cos(p * w_i),
+    w_i = exp(-2i * ln(10000) / dim)."""
+    position = torch.arange(length).unsqueeze(1)
+    rate = torch.exp(torch.arange(0, dim, 2) * (-math.log(10000.0) / dim))
+    pe = torch.zeros(length, dim)
+    pe[:, 0::2] = torch.sin(position * rate)
+    pe[:, 1::2] = torch.cos(position * rate)
+    return pe
+
+
+class TransformerClassifier(nn.Module):
+    """examples/transformer.kiln (length 16) and bench/models/transformer.kiln
+    (length 64)."""
+
+    def __init__(self, vocab=100, length=16, d_model=256, classes=10):
+        super().__init__()
+        # No padding_idx: Kiln's embedding has none, so row 0 is trained too.
+        self.embedding = nn.Embedding(vocab, d_model)
+        # Not persistent: the table is no parameter, and Kiln computes it.
+        self.register_buffer("pe", sinusoidal_positions(length, d_model),
+                             persistent=False)
+        # Kiln's EncoderLayer is post-norm with ReLU and no dropout; its
+        # attention has no padding mask, so neither has this one.
+        layer = nn.TransformerEncoderLayer(d_model, 8, 4 * d_model, dropout=0.0,
+                                           batch_first=True)
+        # TransformerEncoder deep-copies `layer`: both layers start equal.
+        self.encoder = nn.TransformerEncoder(layer, 2)
+        self.fc = nn.Linear(d_model, classes)
+
+    def forward(self, chars):
+        # No sqrt(d_model) scaling of the embedding, as in the Kiln example.
+        x = self.encoder(self.embedding(chars) + self.pe)
+        return self.fc(x.mean(dim=1))
