@@ -21,6 +21,25 @@ using namespace kiln::sema;
 using llvm::SMLoc;
 using llvm::Twine;
 
+/// The most elements a tensor may have: 2^40 (4 TiB of f32), far beyond
+/// what a training step can hold, and small enough that no product of sizes
+/// overflows.
+constexpr int64_t kMaxElements = int64_t(1) << 40;
+constexpr const char *kTooLargeHint =
+    "a tensor holds at most 2^40 elements; check the sizes of the inputs and "
+    "the layers";
+
+/// Whether `type` holds more than kMaxElements, computed without overflow.
+static bool exceedsMaxElements(const TensorType &type) {
+  int64_t count = 1;
+  for (int64_t size : type.shape) {
+    if (size != 0 && count > kMaxElements / size)
+      return true;
+    count *= size;
+  }
+  return false;
+}
+
 int64_t TensorType::numElements() const {
   int64_t count = 1;
   for (int64_t size : shape)
@@ -66,8 +85,14 @@ Elaborator::emit(llvm::StringRef op, std::vector<ValueId> operands,
                  std::vector<std::pair<std::string, AttrValue>> attrs,
                  std::vector<TensorType> results, SMLoc loc) {
   Node node{op.str(), std::move(operands), std::move(attrs), {}, loc};
-  for (TensorType &type : results)
+  for (TensorType &type : results) {
+    // Reported once; eval() stops at the next expression.
+    if (exceedsMaxElements(type) && !diags.hadError())
+      error(loc, "this makes a tensor of type " + type.str() +
+                     ", more than 2^40 elements",
+            kTooLargeHint);
     node.results.push_back(newValue(std::move(type)));
+  }
   program.nodes.push_back(std::move(node));
   return program.nodes.back().results;
 }
@@ -99,7 +124,12 @@ ValueId Elaborator::stepCounter(SMLoc loc) {
 
 ValueId Elaborator::newParam(LayerInstance &layer, llvm::StringRef suffix,
                              std::vector<int64_t> shape, Init init) {
-  ValueId value = newValue(TensorType{ElementType::F32, std::move(shape)});
+  TensorType type{ElementType::F32, std::move(shape)};
+  if (exceedsMaxElements(type) && !diags.hadError())
+    error(layer.loc, "parameter '" + suffix + "' of this layer would have type " +
+                         type.str() + ", more than 2^40 elements",
+          kTooLargeHint);
+  ValueId value = newValue(std::move(type));
   paramOrder[value] = {layer.ordinal,
                        static_cast<unsigned>(layer.params.size())};
   layer.params.push_back(value);
@@ -394,6 +424,8 @@ std::optional<Program> Elaborator::run() {
     return std::nullopt;
   if (!module.trains.empty() && !elaborateTrain(module.trains.front(), scope))
     return std::nullopt;
+  if (diags.hadError())
+    return std::nullopt;
   orderParameters();
   return std::move(program);
 }
@@ -443,6 +475,11 @@ bool Elaborator::elaborateModel(const ModelDecl &model, Scope &scope) {
         return false;
       type.shape.push_back(*positive);
     }
+    if (exceedsMaxElements(type))
+      return reject(input.name.loc,
+                    "input '" + input.name.name + "' of type " + type.str() +
+                        " has more than 2^40 elements",
+                    kTooLargeHint);
     if (inputs.count(input.name.name))
       return reject(input.name.loc,
                    "input '" + input.name.name + "' is declared twice");
@@ -562,6 +599,9 @@ std::optional<std::vector<Value>> Elaborator::run(const Body &body,
 //===----------------------------------------------------------------------===//
 
 std::optional<Value> Elaborator::eval(const Expr &expr, Scope &scope) {
+  // An error that did not stop its caller (a tensor too large) stops here.
+  if (diags.hadError())
+    return std::nullopt;
   switch (expr.getKind()) {
   case Expr::Kind::Number: {
     const auto &number = llvm::cast<NumberExpr>(expr);
