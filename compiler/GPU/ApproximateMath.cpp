@@ -17,6 +17,9 @@
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <algorithm>
+#include <string>
+
 namespace kiln {
 #define GEN_PASS_DEF_KILNAPPROXIMATEMATH
 #include "GPU/Passes.h.inc"
