@@ -73,6 +73,35 @@ std::pair<Value, Value> outputCoordinate(ImplicitLocOpBuilder &b, Value in,
   return {out, valid};
 }
 
+using Coordinate = std::pair<Value, Value> (*)(ImplicitLocOpBuilder &, Value,
+                                               Value, int64_t, int64_t,
+                                               int64_t, int64_t);
+
+/// Where a convolution's loop nest reads the tensor that it reads with index
+/// arithmetic: the loops of its batch and channel dimensions, and for rows
+/// and columns a position loop and a kernel loop that `coordinate` combines.
+struct Tap {
+  Coordinate coordinate;
+  unsigned batch, channel, row, kernelRow, column, kernelColumn;
+};
+
+/// `source` at the tap's position, or 0 where that falls outside `size`
+/// (the source's height and width) or, for strided gradients, between rows.
+Value readTap(ImplicitLocOpBuilder &b, Value source, const Tap &tap,
+              ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
+              ArrayRef<int64_t> dilation, ArrayRef<int64_t> size) {
+  auto [row, validRow] =
+      tap.coordinate(b, loopIndex(b, tap.row), loopIndex(b, tap.kernelRow),
+                     stride[0], padding[0], dilation[0], size[0]);
+  auto [column, validColumn] = tap.coordinate(
+      b, loopIndex(b, tap.column), loopIndex(b, tap.kernelColumn), stride[1],
+      padding[1], dilation[1], size[1]);
+  Value valid = arith::AndIOp::create(b, validRow, validColumn);
+  return readOr(b, source,
+                {loopIndex(b, tap.batch), loopIndex(b, tap.channel), row, column},
+                valid, 0);
+}
+
 Value multiplyAdd(ImplicitLocOpBuilder &b, Value acc, Value x, Value y) {
   return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, x, y));
 }
@@ -110,18 +139,11 @@ LogicalResult heavy::lowerConv2D(Conv2DOp op, RewriterBase &rewriter) {
       op, generic(b, w, init,
                   {dims(context, {1, 4, 5, 6}), dims(context, {0, 1, 2, 3})},
                   convolutionIterators(),
-                  [&](ImplicitLocOpBuilder &in_, ValueRange a) -> Value {
-                    auto [ih, validH] = inputCoordinate(
-                        in_, loopIndex(in_, 2), loopIndex(in_, 5), stride[0],
-                        padding[0], dilation[0], in[2]);
-                    auto [iw, validW] = inputCoordinate(
-                        in_, loopIndex(in_, 3), loopIndex(in_, 6), stride[1],
-                        padding[1], dilation[1], in[3]);
-                    Value valid = arith::AndIOp::create(in_, validH, validW);
-                    Value value = readOr(
-                        in_, x, {loopIndex(in_, 0), loopIndex(in_, 4), ih, iw},
-                        valid, 0);
-                    return multiplyAdd(in_, a[1], value, a[0]);
+                  [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
+                    Tap tap{inputCoordinate, 0, 4, 2, 5, 3, 6};
+                    Value value = readTap(body, x, tap, stride, padding,
+                                          dilation, in.drop_front(2));
+                    return multiplyAdd(body, a[1], value, a[0]);
                   }));
   return success();
 }
@@ -141,18 +163,11 @@ LogicalResult heavy::lowerConv2DBackwardInput(Conv2DBackwardInputOp op,
       op, generic(b, w, init,
                   {dims(context, {4, 1, 5, 6}), dims(context, {0, 1, 2, 3})},
                   convolutionIterators(),
-                  [&](ImplicitLocOpBuilder &in, ValueRange a) -> Value {
-                    auto [oh, validH] = outputCoordinate(
-                        in, loopIndex(in, 2), loopIndex(in, 5), stride[0],
-                        padding[0], dilation[0], out[2]);
-                    auto [ow, validW] = outputCoordinate(
-                        in, loopIndex(in, 3), loopIndex(in, 6), stride[1],
-                        padding[1], dilation[1], out[3]);
-                    Value valid = arith::AndIOp::create(in, validH, validW);
-                    Value grad = readOr(
-                        in, dy, {loopIndex(in, 0), loopIndex(in, 4), oh, ow},
-                        valid, 0);
-                    return multiplyAdd(in, a[1], grad, a[0]);
+                  [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
+                    Tap tap{outputCoordinate, 0, 4, 2, 5, 3, 6};
+                    Value grad = readTap(body, dy, tap, stride, padding,
+                                         dilation, out.drop_front(2));
+                    return multiplyAdd(body, a[1], grad, a[0]);
                   }));
   return success();
 }
@@ -172,18 +187,11 @@ LogicalResult heavy::lowerConv2DBackwardWeight(Conv2DBackwardWeightOp op,
       op, generic(b, dy, init,
                   {dims(context, {4, 0, 5, 6}), dims(context, {0, 1, 2, 3})},
                   convolutionIterators(),
-                  [&](ImplicitLocOpBuilder &in_, ValueRange a) -> Value {
-                    auto [ih, validH] = inputCoordinate(
-                        in_, loopIndex(in_, 5), loopIndex(in_, 2), stride[0],
-                        padding[0], dilation[0], in[2]);
-                    auto [iw, validW] = inputCoordinate(
-                        in_, loopIndex(in_, 6), loopIndex(in_, 3), stride[1],
-                        padding[1], dilation[1], in[3]);
-                    Value valid = arith::AndIOp::create(in_, validH, validW);
-                    Value value = readOr(
-                        in_, x, {loopIndex(in_, 4), loopIndex(in_, 1), ih, iw},
-                        valid, 0);
-                    return multiplyAdd(in_, a[1], a[0], value);
+                  [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
+                    Tap tap{inputCoordinate, 4, 1, 5, 2, 6, 3};
+                    Value value = readTap(body, x, tap, stride, padding,
+                                          dilation, in.drop_front(2));
+                    return multiplyAdd(body, a[1], a[0], value);
                   }));
   return success();
 }
