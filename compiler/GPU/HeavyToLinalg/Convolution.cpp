@@ -102,8 +102,24 @@ Value readTap(ImplicitLocOpBuilder &b, Value source, const Tap &tap,
                 valid, 0);
 }
 
-Value multiplyAdd(ImplicitLocOpBuilder &b, Value acc, Value x, Value y) {
-  return arith::AddFOp::create(b, acc, arith::MulFOp::create(b, x, y));
+/// The generic of a convolution or of one of its gradients: `init` plus the
+/// sum, over the three reduced loops, of `operand` (read through its map,
+/// the loops `operandDims`) times the tap of `source`.
+Value convolutionGeneric(ImplicitLocOpBuilder &b, Value operand,
+                         ArrayRef<unsigned> operandDims, Value init,
+                         Value source, const Tap &tap, ArrayRef<int64_t> stride,
+                         ArrayRef<int64_t> padding, ArrayRef<int64_t> dilation) {
+  MLIRContext *context = b.getContext();
+  ArrayRef<int64_t> size = shapeOf(source).drop_front(2);
+  return generic(b, operand, init,
+                 {dims(context, operandDims), dims(context, {0, 1, 2, 3})},
+                 convolutionIterators(),
+                 [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
+                   Value value = readTap(body, source, tap, stride, padding,
+                                         dilation, size);
+                   return arith::AddFOp::create(
+                       body, a[1], arith::MulFOp::create(body, value, a[0]));
+                 });
 }
 
 } // namespace
@@ -111,11 +127,7 @@ Value multiplyAdd(ImplicitLocOpBuilder &b, Value acc, Value x, Value y) {
 LogicalResult heavy::lowerConv2D(Conv2DOp op, RewriterBase &rewriter) {
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
   MLIRContext *context = b.getContext();
-  Value x = op.getInput(), w = op.getWeight();
   auto type = cast<RankedTensorType>(op.getType());
-  ArrayRef<int64_t> in = shapeOf(x);
-  ArrayRef<int64_t> stride = op.getStride(), padding = op.getPadding(),
-                    dilation = op.getDilation();
   // The result starts as the bias, so that adding it costs no kernel.
   Value init;
   if (Value bias = op.getBias()) {
@@ -136,62 +148,37 @@ LogicalResult heavy::lowerConv2D(Conv2DOp op, RewriterBase &rewriter) {
   }
   // (n, o, oh, ow, c, kh, kw)
   rewriter.replaceOp(
-      op, generic(b, w, init,
-                  {dims(context, {1, 4, 5, 6}), dims(context, {0, 1, 2, 3})},
-                  convolutionIterators(),
-                  [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
-                    Tap tap{inputCoordinate, 0, 4, 2, 5, 3, 6};
-                    Value value = readTap(body, x, tap, stride, padding,
-                                          dilation, in.drop_front(2));
-                    return multiplyAdd(body, a[1], value, a[0]);
-                  }));
+      op, convolutionGeneric(b, op.getWeight(), {1, 4, 5, 6}, init,
+                             op.getInput(),
+                             Tap{inputCoordinate, 0, 4, 2, 5, 3, 6},
+                             op.getStride(), op.getPadding(), op.getDilation()));
   return success();
 }
 
 LogicalResult heavy::lowerConv2DBackwardInput(Conv2DBackwardInputOp op,
                                               RewriterBase &rewriter) {
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  MLIRContext *context = b.getContext();
-  Value dy = op.getGrad(), w = op.getWeight();
   auto type = cast<RankedTensorType>(op.getType());
-  ArrayRef<int64_t> out = shapeOf(dy);
-  ArrayRef<int64_t> stride = op.getStride(), padding = op.getPadding(),
-                    dilation = op.getDilation();
   Value init = filled(b, type.getShape(), type.getElementType(), 0);
   // (n, c, h, w, o, kh, kw)
   rewriter.replaceOp(
-      op, generic(b, w, init,
-                  {dims(context, {4, 1, 5, 6}), dims(context, {0, 1, 2, 3})},
-                  convolutionIterators(),
-                  [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
-                    Tap tap{outputCoordinate, 0, 4, 2, 5, 3, 6};
-                    Value grad = readTap(body, dy, tap, stride, padding,
-                                         dilation, out.drop_front(2));
-                    return multiplyAdd(body, a[1], grad, a[0]);
-                  }));
+      op, convolutionGeneric(b, op.getWeight(), {4, 1, 5, 6}, init,
+                             op.getGrad(),
+                             Tap{outputCoordinate, 0, 4, 2, 5, 3, 6},
+                             op.getStride(), op.getPadding(), op.getDilation()));
   return success();
 }
 
 LogicalResult heavy::lowerConv2DBackwardWeight(Conv2DBackwardWeightOp op,
                                                RewriterBase &rewriter) {
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  MLIRContext *context = b.getContext();
-  Value dy = op.getGrad(), x = op.getInput();
   auto type = cast<RankedTensorType>(op.getType());
-  ArrayRef<int64_t> in = shapeOf(x);
-  ArrayRef<int64_t> stride = op.getStride(), padding = op.getPadding(),
-                    dilation = op.getDilation();
   Value init = filled(b, type.getShape(), type.getElementType(), 0);
   // (o, c, kh, kw, n, oh, ow)
   rewriter.replaceOp(
-      op, generic(b, dy, init,
-                  {dims(context, {4, 0, 5, 6}), dims(context, {0, 1, 2, 3})},
-                  convolutionIterators(),
-                  [&](ImplicitLocOpBuilder &body, ValueRange a) -> Value {
-                    Tap tap{inputCoordinate, 4, 1, 5, 2, 6, 3};
-                    Value value = readTap(body, x, tap, stride, padding,
-                                          dilation, in.drop_front(2));
-                    return multiplyAdd(body, a[1], a[0], value);
-                  }));
+      op, convolutionGeneric(b, op.getGrad(), {4, 0, 5, 6}, init,
+                             op.getInput(),
+                             Tap{inputCoordinate, 4, 1, 5, 2, 6, 3},
+                             op.getStride(), op.getPadding(), op.getDilation()));
   return success();
 }
