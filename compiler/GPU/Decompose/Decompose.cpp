@@ -69,8 +69,8 @@ LogicalResult decompose(LayerNormBackwardOp op, RewriterBase &rewriter) {
     SmallVector<int64_t> leading;
     for (int64_t d = 0; d < axes.front(); ++d)
       leading.push_back(d);
-    results.push_back(t.sum(t.mul(g, xhat), leading, false));
-    results.push_back(t.sum(g, leading, false));
+    results.push_back(t.reduceSum(t.mul(g, xhat), leading, false));
+    results.push_back(t.reduceSum(g, leading, false));
   }
   rewriter.replaceOp(op, results);
   return success();
@@ -127,7 +127,7 @@ LogicalResult decompose(AttentionOp op, RewriterBase &rewriter) {
   double factor;
   Value weights = attentionWeights(t, op.getQuery(), op.getKey(),
                                    op.getCausal(), op.getScale(), factor);
-  rewriter.replaceOp(op, t.matmul(weights, op.getValue()));
+  rewriter.replaceOp(op, t.matmul(weights, op.getValue(), false, false));
   return success();
 }
 
@@ -140,7 +140,7 @@ LogicalResult decompose(AttentionBackwardOp op, RewriterBase &rewriter) {
   Value dv = t.matmul(p, g, true, false);
   Value dp = t.matmul(g, v, false, true);
   Value ds = t.mul(t.softmaxBackward(dp, p, -1), t.scalar(factor, q));
-  Value dq = t.matmul(ds, k);
+  Value dq = t.matmul(ds, k, false, false);
   Value dk = t.matmul(ds, q, true, false);
   rewriter.replaceOp(op, {dq, dk, dv});
   return success();
@@ -165,7 +165,7 @@ LogicalResult decompose(LogSoftmaxBackwardOp op, RewriterBase &rewriter) {
   TensorBuilder t(rewriter, op.getLoc());
   Value g = op.getGrad(), y = op.getOutput();
   int64_t axes[] = {normalizeAxis(op.getAxis(), shapeOf(y).size())};
-  rewriter.replaceOp(op, t.sub(g, t.mul(t.exp(y), t.sum(g, axes, true))));
+  rewriter.replaceOp(op, t.sub(g, t.mul(t.exp(y), t.reduceSum(g, axes, true))));
   return success();
 }
 

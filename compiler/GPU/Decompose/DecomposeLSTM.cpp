@@ -150,7 +150,7 @@ LogicalResult kiln::decompose::decomposeLSTMBackward(LSTMBackwardOp op,
       dcNext = t.mul(dc, f);
       Value dGates = t.concat({dIn, dForget, dCell, dOut}, 1);
       if (s > 0)
-        dhNext = t.matmul(dGates, whh);
+        dhNext = t.matmul(dGates, whh, false, false);
       gateGrads[s] = t.reshape(dGates, {batch, 1, h4});
     }
     Value dGates = t.reshape(t.concat(gateGrads, 1), {batch * length, h4});
@@ -166,10 +166,10 @@ LogicalResult kiln::decompose::decomposeLSTMBackward(LSTMBackwardOp op,
     weightGrads[4 * l] = t.matmul(dGates, inputs, true, false);
     weightGrads[4 * l + 1] = t.matmul(
         dGates, t.reshape(previous, {batch * length, hidden}), true, false);
-    Value biasGrad = t.sum(dGates, {0}, false);
+    Value biasGrad = t.reduceSum(dGates, {0}, false);
     weightGrads[4 * l + 2] = biasGrad;
     weightGrads[4 * l + 3] = biasGrad;
-    inputGrad = t.reshape(t.matmul(dGates, wih), {batch, length, in});
+    inputGrad = t.reshape(t.matmul(dGates, wih, false, false), {batch, length, in});
     outputGrad = inputGrad;
   }
   SmallVector<Value> results = {inputGrad};

@@ -6,40 +6,23 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::decompose;
 
-Value TensorBuilder::scalar(double value, Value like) {
-  return splat({}, cast<RankedTensorType>(like.getType()).getElementType(),
-               value);
-}
-
 Value TensorBuilder::splat(ArrayRef<int64_t> shape, Type element,
                            double value) {
   auto type = RankedTensorType::get(shape, element);
   return ConstantOp::create(
-      b, DenseElementsAttr::get(type, FloatAttr::get(element, value)));
-}
-
-Value TensorBuilder::sum(Value x, ArrayRef<int64_t> axes, bool keepDims) {
-  if (axes.empty())
-    return x;
-  return ReduceSumOp::create(b, x, axes, keepDims);
+      builder(), DenseElementsAttr::get(type, FloatAttr::get(element, value)));
 }
 
 Value TensorBuilder::mean(Value x, ArrayRef<int64_t> axes, bool keepDims) {
   if (axes.empty())
     return x;
-  return ReduceMeanOp::create(b, x, axes, keepDims);
+  return ReduceMeanOp::create(builder(), x, axes, keepDims);
 }
 
 Value TensorBuilder::max(Value x, ArrayRef<int64_t> axes, bool keepDims) {
   if (axes.empty())
     return x;
-  return ReduceMaxOp::create(b, x, axes, keepDims);
-}
-
-Value TensorBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
-  if (shapeOf(x) == shape)
-    return x;
-  return ReshapeOp::create(b, x, shape);
+  return ReduceMaxOp::create(builder(), x, axes, keepDims);
 }
 
 Value TensorBuilder::slice(Value x, ArrayRef<int64_t> offsets,
@@ -47,24 +30,24 @@ Value TensorBuilder::slice(Value x, ArrayRef<int64_t> offsets,
   if (shapeOf(x) == sizes)
     return x;
   SmallVector<int64_t> strides(sizes.size(), 1);
-  return SliceOp::create(b, x, offsets, sizes, strides);
+  return SliceOp::create(builder(), x, offsets, sizes, strides);
 }
 
 Value TensorBuilder::concat(ValueRange values, int64_t axis) {
   if (values.size() == 1)
     return values.front();
-  return ConcatOp::create(b, values, axis);
+  return ConcatOp::create(builder(), values, axis);
 }
 
 Value TensorBuilder::softmax(Value x, int64_t axis, bool log) {
   int64_t axes[] = {normalizeAxis(axis, shapeOf(x).size())};
   Value shifted = sub(x, max(x, axes, /*keepDims=*/true));
   Value exps = exp(shifted);
-  Value total = sum(exps, axes, /*keepDims=*/true);
+  Value total = reduceSum(exps, axes, /*keepDims=*/true);
   return log ? sub(shifted, this->log(total)) : div(exps, total);
 }
 
 Value TensorBuilder::softmaxBackward(Value grad, Value output, int64_t axis) {
   int64_t axes[] = {normalizeAxis(axis, shapeOf(output).size())};
-  return mul(output, sub(grad, sum(mul(grad, output), axes, true)));
+  return mul(output, sub(grad, reduceSum(mul(grad, output), axes, true)));
 }
