@@ -10,9 +10,13 @@ packages=(
   # Runtime libraries of the trainers and their tests.
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libfmt-dev zlib1g-dev
   libgtest-dev nlohmann-json3-dev
+  # The data sources: libcsv parses csv(...) tables, stb decodes images(...).
+  libcsv-dev libstb-dev
   # Data of the example models.
   dataset-fashion-mnist wamerican wngerman wfrench witalian wspanish
   wportuguese wdutch wswedish wdanish wpolish
+  # A real text corpus (the text(...) example), and NumPy to write arrays.
+  fortunes python3-numpy
   # PyTorch, for the comparisons only (fast BLAS, or PyTorch is slow).
   python3-torch libopenblas0-pthread
 )

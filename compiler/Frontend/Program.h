@@ -12,6 +12,8 @@
 #ifndef KILN_FRONTEND_PROGRAM_H
 #define KILN_FRONTEND_PROGRAM_H
 
+#include "Frontend/RecipeCall.h"
+
 #include "llvm/Support/SMLoc.h"
 
 #include <cstdint>
@@ -83,12 +85,6 @@ struct Output {
 
 /// The train section, with every default filled in.
 struct Recipe {
-  struct Data {
-    std::string kind; // fashion_mnist, wordlang, synthetic.
-    std::string path; // The directory of fashion_mnist, the dict of wordlang.
-    double scale = 1;
-    int64_t train = 0, test = 0, classes = 10, length = 16, seed = 0;
-  };
   struct Optimizer {
     std::string kind; // sgd, adam, adamw.
     double lr = 0, momentum = 0, dampening = 0, weightDecay = 0;
@@ -101,7 +97,12 @@ struct Recipe {
     double gamma = 0.1, minLr = 0;
   };
 
-  Data data;
+  /// The data source, and the image transforms in the order written.
+  RecipeCall data;
+  std::vector<RecipeCall> transforms;
+  /// Drop the last partial batch of each epoch (PyTorch's drop_last); when
+  /// false it is completed with the epoch's first examples.
+  bool dropLast = true;
   Optimizer optimizer;
   Schedule schedule;
   int64_t batchSize = 0, epochs = 1, seed = 0;

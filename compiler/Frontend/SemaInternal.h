@@ -11,6 +11,7 @@
 #ifndef KILN_FRONTEND_SEMAINTERNAL_H
 #define KILN_FRONTEND_SEMAINTERNAL_H
 
+#include "Frontend/DataSources.h"
 #include "Frontend/Sema.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -245,6 +246,10 @@ public:
 
   // The train section (SemaTrain.cpp).
   bool elaborateTrain(const TrainDecl &train, Scope &modelScope);
+  std::optional<RecipeCall>
+  bindRecipeCall(const std::vector<RecipeCallSpec> &table, const Expr &expr,
+                 const char *what, const std::vector<InputInfo> &inputs,
+                 Scope &scope);
   std::optional<int64_t> findBatchSize();
 
   const Module &module;

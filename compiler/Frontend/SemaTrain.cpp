@@ -1,5 +1,6 @@
 //===- SemaTrain.cpp - The train section: data, loss, optimizer, schedule -===//
 
+#include "Frontend/DataSources.h"
 #include "Frontend/SemaInternal.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -12,11 +13,11 @@ using llvm::Twine;
 
 namespace {
 constexpr const char *kSettings[] = {
-    "data",           "batch_size", "epochs", "loss", "optimizer", "schedule",
-    "clip_grad_norm", "metric",     "seed"};
+    "data",   "transforms",     "drop_last", "batch_size", "epochs", "loss",
+    "optimizer", "schedule", "clip_grad_norm", "metric", "seed"};
 constexpr const char *kSettingList =
-    "data, batch_size, epochs, loss, optimizer, schedule, clip_grad_norm, "
-    "metric and seed";
+    "data, transforms, drop_last, batch_size, epochs, loss, optimizer, "
+    "schedule, clip_grad_norm, metric and seed";
 
 const Setting *findSetting(const TrainDecl &train, llvm::StringRef name) {
   for (const Setting &setting : train.settings)
@@ -50,13 +51,13 @@ namespace {
 
 /// Evaluates `name(...)` settings such as `optimizer = sgd(lr: 0.1)`: the
 /// callee must be one of `kinds`; returns its name and bound arguments.
-struct RecipeCall {
+struct OptionCall {
   std::string kind;
   Arguments args;
 };
 
-std::optional<RecipeCall>
-recipeCall(Elaborator &e, const Setting &setting,
+std::optional<OptionCall>
+optionCall(Elaborator &e, const Setting &setting,
            const std::vector<std::pair<const char *, std::vector<ParamSpec>>> &kinds) {
   std::string names;
   for (auto [i, kind] : llvm::enumerate(kinds))
@@ -76,14 +77,198 @@ recipeCall(Elaborator &e, const Setting &setting,
         e.bind(kind, call->getLoc(), params, *call, scope);
     if (!args)
       return std::nullopt;
-    return RecipeCall{kind, std::move(*args)};
+    return OptionCall{kind, std::move(*args)};
   }
   return e.error(callee->getLoc(),
                  "unknown " + setting.name.name + " '" + callee->getName() + "'",
                  setting.name.name + " must be " + names);
 }
 
+
+/// The value of argument `i` of `args` as its parameter's type asks, with
+/// the parameter's rule checked.
+std::optional<RecipeValue> recipeValue(Elaborator &e, const Arguments &args,
+                                       size_t i, const RecipeParam &param,
+                                       const std::vector<InputInfo> &inputs,
+                                       const Program &program) {
+  const Value &value = args[i];
+  SMLoc loc = args.locOf(i);
+  // "csv's label", "images' size".
+  std::string what = args.callee.str() +
+                     (args.callee.ends_with("s") ? "' " : "'s ") + param.name;
+  std::optional<RecipeValue> result;
+  switch (param.type) {
+  case RecipeArgType::Bool:
+    if (std::optional<bool> b = e.asBool(value, loc, what))
+      result = *b;
+    break;
+  case RecipeArgType::Integer:
+    if (std::optional<int64_t> n = e.asInteger(value, loc, what))
+      result = *n;
+    break;
+  case RecipeArgType::Real:
+    if (std::optional<double> x = e.asNumber(value, loc, what))
+      result = *x;
+    break;
+  case RecipeArgType::String:
+    if (std::optional<std::string> text = e.asString(value, loc, what))
+      result = *text;
+    break;
+  case RecipeArgType::Reals:
+  case RecipeArgType::Strings: {
+    bool reals = param.type == RecipeArgType::Reals;
+    if (value.kind != Value::Kind::List)
+      return e.error(loc, what + " must be a list of " +
+                              (reals ? "numbers" : "strings") + ", got " +
+                              e.describe(value));
+    std::vector<double> numbers;
+    std::vector<std::string> strings;
+    for (const Value &element : value.elements) {
+      if (reals && element.isNumber())
+        numbers.push_back(element.number());
+      else if (!reals && element.kind == Value::Kind::String)
+        strings.push_back(element.string);
+      else
+        return e.error(loc, what + " must be a list of " +
+                                (reals ? "numbers" : "strings") +
+                                ", but it holds " + e.describe(element));
+    }
+    if (reals)
+      result = std::move(numbers);
+    else
+      result = std::move(strings);
+    break;
+  }
+  case RecipeArgType::Input: {
+    auto input = value.kind == Value::Kind::Tensor
+                     ? llvm::find_if(program.inputs,
+                                     [&](const Input &in) {
+                                       return in.value == value.tensor;
+                                     })
+                     : program.inputs.end();
+    if (input == program.inputs.end()) {
+      std::string names;
+      for (const InputInfo &info : inputs)
+        names += (names.empty() ? "" : ", ") + info.name;
+      return e.error(loc, what + " must name one of the model's inputs",
+                     "the inputs are " + names);
+    }
+    result = input->name;
+    break;
+  }
+  }
+  if (!result)
+    return std::nullopt;
+
+  auto number = [&]() -> std::optional<double> {
+    if (const int64_t *n = std::get_if<int64_t>(&*result))
+      return static_cast<double>(*n);
+    if (const double *x = std::get_if<double>(&*result))
+      return *x;
+    return std::nullopt;
+  };
+  const std::string *text = std::get_if<std::string>(&*result);
+  switch (param.rule) {
+  case RecipeArgRule::Any:
+    break;
+  case RecipeArgRule::Positive:
+    if (*number() <= 0)
+      return e.error(loc, what + " must be positive");
+    break;
+  case RecipeArgRule::NonNegative:
+    if (*number() < 0)
+      return e.error(loc, what + " must not be negative");
+    break;
+  case RecipeArgRule::Fraction:
+    if (*number() < 0 || *number() >= 1)
+      return e.error(loc, what + " must be at least 0 and below 1");
+    break;
+  case RecipeArgRule::Probability:
+    if (*number() < 0 || *number() > 1)
+      return e.error(loc, what + " must be from 0 to 1");
+    break;
+  case RecipeArgRule::Path:
+    if (text->empty())
+      return e.error(loc, what + " must not be empty");
+    break;
+  case RecipeArgRule::Character:
+    if (text->size() != 1)
+      return e.error(loc, what + " must be one character, got \"" + *text +
+                              "\"");
+    break;
+  case RecipeArgRule::Choice: {
+    std::string chosen = text ? *text : formatRecipeValue(*result);
+    llvm::SmallVector<llvm::StringRef> choices;
+    llvm::StringRef(param.choices).split(choices, '|');
+    if (!llvm::is_contained(choices, chosen)) {
+      std::string allowed;
+      for (auto [k, choice] : llvm::enumerate(choices))
+        allowed += (k ? (k + 1 == choices.size() ? " or " : ", ") : "") +
+                   (text ? "\"" + choice.str() + "\"" : choice.str());
+      return e.error(loc, what + " must be " + allowed + ", got " +
+                              formatRecipeValue(*result));
+    }
+    break;
+  }
+  }
+  return result;
+}
+
 } // namespace
+
+/// Binds `expr`, a call of an entry of `table`, to that entry: every
+/// argument typed and checked, defaults filled in, then the entry's check of
+/// the call and the model's inputs. `what` names the setting in messages.
+std::optional<RecipeCall>
+Elaborator::bindRecipeCall(const std::vector<RecipeCallSpec> &table,
+                           const Expr &expr, const char *what,
+                           const std::vector<InputInfo> &inputs,
+                           Scope &scope) {
+  std::string names = listRecipeCalls(table);
+  const auto *call = llvm::dyn_cast<CallExpr>(&expr);
+  const auto *callee =
+      call ? llvm::dyn_cast<NameExpr>(&call->getCallee()) : nullptr;
+  if (!callee)
+    return error(expr.getLoc(), Twine(what) + " must be " + names);
+  const RecipeCallSpec *spec = findRecipeCall(table, callee->getName());
+  if (!spec)
+    return error(callee->getLoc(),
+                 "unknown " + Twine(what) + " '" + callee->getName() + "'",
+                 Twine(what) + " must be " + names);
+  std::vector<ParamSpec> params;
+  for (const RecipeParam &param : spec->params)
+    params.push_back({param.name, !param.fallback});
+  std::optional<Arguments> args =
+      bind(spec->name, call->getLoc(), params, *call, scope);
+  if (!args)
+    return std::nullopt;
+  RecipeCall bound;
+  bound.spec = spec;
+  for (auto [i, param] : llvm::enumerate(spec->params)) {
+    bound.given.push_back(args->has(i));
+    if (!args->has(i)) {
+      bound.values.push_back(*param.fallback);
+      continue;
+    }
+    std::optional<RecipeValue> value =
+        recipeValue(*this, *args, i, param, inputs, program);
+    if (!value)
+      return std::nullopt;
+    bound.values.push_back(std::move(*value));
+  }
+  std::optional<RecipeProblem> problem =
+      spec->check(bound, inputs, *batchSize);
+  if (!problem)
+    return bound;
+  SMLoc loc = call->getLoc();
+  if (problem->input)
+    loc = program.inputs[*problem->input].loc;
+  else if (!problem->argument.empty())
+    loc = args->locOf(spec->indexOf(problem->argument));
+  if (problem->hint.empty())
+    return error(loc, problem->message);
+  return error(loc, problem->message, problem->hint);
+}
 
 bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
   llvm::StringMap<SMLoc> seen;
@@ -170,91 +355,54 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
                       "argument '" + Twine(name) + "' of " + args.callee);
   };
 
-  // Data.
-  auto data = recipeCall(
-      *this, *findSetting(train, "data"),
-      {{"fashion_mnist", {{"dir", false}, {"scale", false}}},
-       {"wordlang",
-        {{"dict", false}, {"train", false}, {"test", false}, {"length", false}}},
-       {"synthetic",
-        {{"train", false}, {"test", false}, {"classes", false}, {"seed", false}}}});
-  if (!data)
-    return false;
-  Recipe::Data &d = recipe.data;
-  d.kind = data->kind;
-  const Arguments &dargs = data->args;
-  std::vector<TensorType> fields;
-  int64_t b = *batchSize;
-  if (d.kind == "fashion_mnist") {
-    d.path = "/usr/share/datasets/fashion-mnist";
-    if (dargs.has(0)) {
-      auto dir = asString(dargs[0], dargs.locOf(0), "fashion_mnist's dir");
-      if (!dir)
-        return false;
-      d.path = *dir;
-    }
-    auto scale = real(dargs, 1, 1.0, "scale", true);
-    if (!scale)
-      return false;
-    d.scale = *scale;
-    fields = {{ElementType::F32, {b, 1, 28, 28}}, {ElementType::I64, {b}}};
-  } else if (d.kind == "wordlang") {
-    d.path = "/usr/share/dict";
-    if (dargs.has(0)) {
-      auto dict = asString(dargs[0], dargs.locOf(0), "wordlang's dict");
-      if (!dict)
-        return false;
-      d.path = *dict;
-    }
-    auto trainCount = integer(dargs, 1, 4000, "train");
-    auto testCount = trainCount ? integer(dargs, 2, 500, "test") : std::nullopt;
-    auto length = testCount ? integer(dargs, 3, 16, "length") : std::nullopt;
-    if (!length)
-      return false;
-    d.train = *trainCount, d.test = *testCount, d.length = *length;
-    fields = {{ElementType::I64, {b, d.length}}, {ElementType::I64, {b}}};
-  } else {
-    auto trainCount = integer(dargs, 0, 6400, "train");
-    auto testCount = trainCount ? integer(dargs, 1, 640, "test") : std::nullopt;
-    auto classes = testCount ? integer(dargs, 2, 10, "classes") : std::nullopt;
-    if (!classes)
-      return false;
-    d.train = *trainCount, d.test = *testCount, d.classes = *classes;
-    if (dargs.has(3)) {
-      auto seed = asInteger(dargs[3], dargs.locOf(3), "synthetic's seed");
-      if (!seed)
-        return false;
-      d.seed = *seed;
-    }
-  }
-
-  // The inputs take the source's fields in order.
-  SMLoc dataLoc = locOf("data");
+  // Data, and the transforms of its images.
+  std::vector<InputInfo> inputs;
+  for (const Input &input : program.inputs)
+    inputs.push_back({input.name, typeOf(input.value)});
   for (const Input &input : program.inputs) {
     const TensorType &type = typeOf(input.value);
-    if (type.shape.empty() || type.shape[0] != b)
+    if (type.shape.empty() || type.shape[0] != *batchSize)
       return reject(input.loc, "input '" + input.name +
-                                   "' must have the batch size (" + Twine(b) +
+                                   "' must have the batch size (" +
+                                   Twine(*batchSize) +
                                    ") as its first dimension, got " + type.str(),
                     "write its shape as [batch, ...]");
   }
-  if (!fields.empty()) {
-    if (fields.size() != program.inputs.size())
-      return reject(dataLoc, d.kind + " gives " + Twine(fields.size()) +
-                                " fields, but the model has " +
-                                Twine(program.inputs.size()) + " inputs");
-    for (auto [input, field] : llvm::zip(program.inputs, fields))
-      if (typeOf(input.value) != field)
-        return reject(input.loc, "input '" + input.name + "' is " +
-                                    typeOf(input.value).str() + ", but " +
-                                    d.kind + " gives " + field.str());
+  const Setting &dataSetting = *findSetting(train, "data");
+  std::optional<RecipeCall> data = bindRecipeCall(
+      dataSources(), *dataSetting.value, "data", inputs, constScope);
+  if (!data)
+    return false;
+  recipe.data = std::move(*data);
+  if (const Setting *setting = findSetting(train, "transforms")) {
+    const auto *list = llvm::dyn_cast<ListExpr>(setting->value.get());
+    if (!list)
+      return reject(setting->value->getLoc(),
+                    "transforms must be a list: [" +
+                        listRecipeCalls(kiln::transforms()) + "]");
+    for (const ExprPtr &element : list->getElements()) {
+      std::optional<RecipeCall> transform = bindRecipeCall(
+          kiln::transforms(), *element, "transform", inputs, modelScope);
+      if (!transform)
+        return false;
+      recipe.transforms.push_back(std::move(*transform));
+    }
+  }
+  if (const Setting *setting = findSetting(train, "drop_last")) {
+    std::optional<Value> value = eval(*setting->value, constScope);
+    std::optional<bool> dropLast =
+        value ? asBool(*value, setting->value->getLoc(), "drop_last")
+              : std::nullopt;
+    if (!dropLast)
+      return false;
+    recipe.dropLast = *dropLast;
   }
 
   // Optimizer.
   std::vector<ParamSpec> adamParams = {{"lr", false},    {"beta1", false},
                                        {"beta2", false}, {"eps", false},
                                        {"weight_decay", false}};
-  auto optimizer = recipeCall(*this, *findSetting(train, "optimizer"),
+  auto optimizer = optionCall(*this, *findSetting(train, "optimizer"),
                               {{"sgd",
                                 {{"lr", true},
                                  {"momentum", false},
@@ -304,7 +452,7 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
 
   // Schedule.
   if (const Setting *setting = findSetting(train, "schedule")) {
-    auto schedule = recipeCall(
+    auto schedule = optionCall(
         *this, *setting,
         {{"constant", {{"warmup", false}}},
          {"step", {{"every", true}, {"gamma", false}, {"warmup", false}}},

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "MLIRGen/MLIRGen.h"
+#include "Frontend/DataSources.h"
 
 #include "Kiln/IR/KilnOps.h"
 
@@ -51,6 +52,9 @@ private:
                       const AttrValue &value);
   void generate(const Node &node);
   DictionaryAttr recipe(const Recipe &recipe);
+  /// A source or transform: {kind, then every argument}.
+  DictionaryAttr recipeCall(const RecipeCall &call);
+  Attribute recipeValue(const RecipeValue &value);
   DictionaryAttr init(const Init &init);
 
   OpBuilder builder;
@@ -108,6 +112,33 @@ DictionaryAttr MLIRGen::init(const Init &init) {
   return builder.getDictionaryAttr(entries);
 }
 
+DictionaryAttr MLIRGen::recipeCall(const RecipeCall &call) {
+  SmallVector<NamedAttribute> entries = {
+      builder.getNamedAttr("kind", builder.getStringAttr(call.spec->name))};
+  for (auto [param, value] : llvm::zip(call.spec->params, call.values))
+    entries.push_back(builder.getNamedAttr(param.name, recipeValue(value)));
+  return builder.getDictionaryAttr(entries);
+}
+
+Attribute MLIRGen::recipeValue(const RecipeValue &value) {
+  if (const bool *b = std::get_if<bool>(&value))
+    return builder.getBoolAttr(*b);
+  if (const int64_t *i = std::get_if<int64_t>(&value))
+    return builder.getI64IntegerAttr(*i);
+  if (const double *d = std::get_if<double>(&value))
+    return builder.getF64FloatAttr(*d);
+  if (const std::string *s = std::get_if<std::string>(&value))
+    return builder.getStringAttr(*s);
+  SmallVector<Attribute> elements;
+  if (const auto *reals = std::get_if<std::vector<double>>(&value))
+    for (double v : *reals)
+      elements.push_back(builder.getF64FloatAttr(v));
+  if (const auto *strings = std::get_if<std::vector<std::string>>(&value))
+    for (const std::string &s : *strings)
+      elements.push_back(builder.getStringAttr(s));
+  return builder.getArrayAttr(elements);
+}
+
 DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
   auto named = [&](llvm::StringRef name, Attribute value) {
     return builder.getNamedAttr(name, value);
@@ -116,17 +147,9 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
   auto i64 = [&](int64_t v) { return builder.getI64IntegerAttr(v); };
   auto str = [&](llvm::StringRef v) { return builder.getStringAttr(v); };
 
-  const Recipe::Data &d = recipe.data;
-  SmallVector<NamedAttribute> data = {named("kind", str(d.kind))};
-  if (d.kind == "fashion_mnist") {
-    data.append({named("path", str(d.path)), named("scale", f64(d.scale))});
-  } else if (d.kind == "wordlang") {
-    data.append({named("path", str(d.path)), named("train", i64(d.train)),
-                 named("test", i64(d.test)), named("length", i64(d.length))});
-  } else {
-    data.append({named("train", i64(d.train)), named("test", i64(d.test)),
-                 named("classes", i64(d.classes)), named("seed", i64(d.seed))});
-  }
+  SmallVector<Attribute> transforms;
+  for (const RecipeCall &transform : recipe.transforms)
+    transforms.push_back(recipeCall(transform));
 
   const Recipe::Optimizer &o = recipe.optimizer;
   SmallVector<NamedAttribute> optimizer = {named("kind", str(o.kind)),
@@ -152,7 +175,9 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
       named("batch_size", i64(recipe.batchSize)),
       named("epochs", i64(recipe.epochs)),
       named("seed", i64(recipe.seed)),
-      named("data", builder.getDictionaryAttr(data)),
+      named("data", recipeCall(recipe.data)),
+      named("transforms", builder.getArrayAttr(transforms)),
+      named("drop_last", builder.getBoolAttr(recipe.dropLast)),
       named("optimizer", builder.getDictionaryAttr(optimizer)),
       named("schedule", builder.getDictionaryAttr(schedule))};
   if (recipe.clipGradNorm)

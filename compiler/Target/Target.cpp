@@ -142,9 +142,10 @@ LogicalResult kiln::linkTrainer(StringRef object, StringRef output,
             "clang-22";
     return failure();
   }
-  SmallVector<StringRef> args = {*driver,  object,   runtime,   "-o",
-                                 output,   "-ldnnl", "-lz",     "-lgomp",
-                                 "-lpthread", "-lm"};
+  // libcsv parses csv(...) tables; Debian's libstb.a decodes images(...).
+  SmallVector<StringRef> args = {*driver,     object,   runtime, "-o",
+                                 output,      "-ldnnl", "-lz",   "-lcsv",
+                                 "-l:libstb.a", "-lgomp", "-lpthread", "-lm"};
   std::string message;
   int status = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
                                          &message);

@@ -8,7 +8,7 @@
 // needs (256 bytes, the evaluation step's). Each slot has its name, role,
 // dtype and shape, its initializer and the range of its values when known.
 // CHECK: module attributes {kiln.description = "{
-// CHECK-SAME: \22abi\22:1,
+// CHECK-SAME: \22abi\22:2,
 // CHECK-SAME: \22eval\22:{\22arena_bytes\22:256,\22flops\22:40,\22peak_bytes\22:200},
 // CHECK-SAME: \22model\22:\22tiny\22,
 // CHECK-SAME: \22recipe\22:{\22batch_size\22:2,\22metrics\22:[\22accuracy\22],\22optimizer\22:{\22kind\22:\22sgd\22,\22lr\22:0.5,\22nesterov\22:false},\22schedule\22:{\22kind\22:\22constant\22}},
@@ -51,7 +51,7 @@ module attributes {kiln.model = "tiny",
 // the description has neither; steps without annotations count 0. An argument
 // with no name is argN and has no role; f64 slots are described as such.
 // CHECK: module attributes {kiln.description = "{
-// CHECK-SAME: \22abi\22:1,\22eval\22:{\22arena_bytes\22:0,\22flops\22:0,\22peak_bytes\22:0},
+// CHECK-SAME: \22abi\22:2,\22eval\22:{\22arena_bytes\22:0,\22flops\22:0,\22peak_bytes\22:0},
 // CHECK-SAME: \22slots\22:[{\22dtype\22:\22f64\22,\22name\22:\22w\22,\22role\22:\22param\22,\22shape\22:[5]},
 // CHECK-SAME: {\22dtype\22:\22u8\22,\22name\22:\22arena\22,\22role\22:\22arena\22,\22shape\22:[512]},
 // CHECK-SAME: {\22dtype\22:\22f32\22,\22name\22:\22arg1\22,\22role\22:\22\22,\22shape\22:[2]}],

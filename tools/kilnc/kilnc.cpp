@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Frontend/DataSources.h"
 #include "Frontend/Parser.h"
 #include "Kiln/IR/KilnOps.h"
 #include "Frontend/Sema.h"
@@ -58,7 +59,7 @@ enum class Stage {
 cl::OptionCategory kilnCategory("kilnc options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"),
-                               cl::Required, cl::cat(kilnCategory));
+                               cl::cat(kilnCategory));
 
 cl::opt<std::string> outputFile(
     "o",
@@ -124,6 +125,12 @@ cl::opt<bool> splitInputFile(
     "split-input-file",
     cl::desc("Compile each part of the file between '# -----' lines on its "
              "own (for tests)"),
+    cl::init(false), cl::cat(kilnCategory));
+
+cl::opt<bool> listData(
+    "list-data",
+    cl::desc("Print the data sources and image transforms of the train "
+             "section, with their arguments and defaults, and exit"),
     cl::init(false), cl::cat(kilnCategory));
 
 cl::opt<bool> runReference(
@@ -415,6 +422,13 @@ int main(int argc, char **argv) {
       argc, argv,
       "Kiln compiler\n\n  --stats prints the parameters, the FLOPs of a step "
       "and the memory of its arena\n");
+  if (listData) {
+    llvm::outs() << kiln::describeRecipeCalls();
+    return 0;
+  }
+  if (inputFile.empty())
+    return fail("no input file; give a model file (kilnc model.kiln -o "
+                "trainer), or see kilnc --help");
   if (batchSize.getNumOccurrences() && batchSize <= 0)
     return fail("--batch-size must be positive");
   if (optLevel > 3)

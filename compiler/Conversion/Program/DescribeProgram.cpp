@@ -1,6 +1,7 @@
 //===- DescribeProgram.cpp - The program's slots as JSON for the runtime --===//
 
 #include "Conversion/Passes.h"
+#include "kiln/kiln_runtime.h"
 #include "Kiln/IR/KilnNames.h"
 
 #include "llvm/Support/JSON.h"
@@ -158,7 +159,7 @@ struct DescribeProgramPass
                                 {"arena_bytes", get("kiln.arena_bytes")},
                                 {"peak_bytes", get("kiln.peak_bytes")}};
     };
-    llvm::json::Object description{{"abi", 1},
+    llvm::json::Object description{{"abi", KILN_ABI_VERSION},
                                    {"slots", std::move(slots)},
                                    {"train", summary(train)},
                                    {"eval", summary(eval)}};

@@ -1,6 +1,7 @@
 //===- EmitProgram.cpp - kiln_compiled_program and the frame entries ------===//
 
 #include "Conversion/Passes.h"
+#include "kiln/kiln_runtime.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -112,7 +113,7 @@ struct EmitProgramPass : kiln::impl::KilnEmitProgramBase<EmitProgramPass> {
         module.getLoc(), b.createBlock(&program.getInitializerRegion()));
     Value value = LLVM::UndefOp::create(init, programType);
     Value fields[] = {
-        LLVM::ConstantOp::create(init, i32, init.getI32IntegerAttr(1)),
+        LLVM::ConstantOp::create(init, i32, init.getI32IntegerAttr(KILN_ABI_VERSION)),
         LLVM::AddressOfOp::create(init, ptr, "kiln_description"),
         LLVM::AddressOfOp::create(init, ptr, "kiln_init"),
         LLVM::AddressOfOp::create(init, ptr, "kiln_train_step"),

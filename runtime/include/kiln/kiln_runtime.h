@@ -23,15 +23,16 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 1
+#define KILN_ABI_VERSION 2
 
 /* The program that kilnc generates. Its description is a JSON object:
  *
  *   {
- *     "abi": 1,
+ *     "abi": 2,
  *     "model": "cnn",
  *     "recipe": { "batch_size": 64, "epochs": 3, "seed": 0,
- *                 "data": {"kind": "fashion_mnist", "path": "...", "scale": 0.0039...},
+ *                 "data": {"kind": "fashion_mnist", "dir": "...", "scale": 0.0039...},
+ *                 "transforms": [], "drop_last": true,
  *                 "optimizer": {"kind": "sgd", "lr": 0.01, ...},
  *                 "schedule": {"kind": "constant", "warmup": 0, ...},
  *                 "clip_grad_norm": 1.0, "metric": "accuracy" },

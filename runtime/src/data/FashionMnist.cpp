@@ -8,10 +8,13 @@
 // in the gzip stream give the offset in the compressed file, errors in the
 // IDX data the offset in the decompressed stream; both say which.
 //
+// The gzip and IDX header checks (Idx.h) are shared with the idx source.
+//
 //===----------------------------------------------------------------------===//
 
 #include "data/Datasets.h"
 #include "data/Files.h"
+#include "data/Idx.h"
 
 #include <zlib.h>
 
@@ -24,62 +27,37 @@
 using namespace kiln;
 using namespace kiln::data;
 
-namespace {
-
-constexpr int64_t kSide = 28;
-constexpr int64_t kClasses = 10;
-constexpr uint32_t kImagesMagic = 0x00000803;
-constexpr uint32_t kLabelsMagic = 0x00000801;
-
-constexpr const char *kInstallHint =
-    "install dataset-fashion-mnist (apt-get install dataset-fashion-mnist), "
-    "or give the directory that holds its four .gz files";
-constexpr const char *kDamagedHint =
-    "the file is damaged or not Fashion-MNIST: reinstall it (apt-get install "
-    "--reinstall dataset-fashion-mnist)";
-
-/// "path: byte N of the <where>: what; hint", the shape of every error.
-bool fail(std::string &error, const std::string &path, uint64_t offset,
-          const char *where, const std::string &what,
-          const char *hint = kDamagedHint) {
-  error = path + ": byte " + std::to_string(offset) + " of the " + where +
-          ": " + what + "; " + hint;
-  return false;
+std::string data::fileError(const std::string &path, uint64_t offset,
+                            const char *where, const std::string &what,
+                            const std::string &hint) {
+  return path + ": byte " + std::to_string(offset) + " of the " + where + ": " +
+         what + "; " + hint;
 }
 
-bool failCompressed(std::string &error, const std::string &path,
-                    uint64_t offset, const std::string &what) {
-  return fail(error, path, offset, "compressed file", what);
-}
-
-bool failData(std::string &error, const std::string &path, uint64_t offset,
-              const std::string &what) {
-  return fail(error, path, offset, "decompressed data", what);
-}
-
-std::string hex32(uint32_t value) {
+std::string data::hex32(uint32_t value) {
   std::array<char, 11> text;
   std::snprintf(text.data(), text.size(), "0x%08x", value);
   return text.data();
 }
 
-uint32_t readBigEndian32(const uint8_t *bytes) {
-  return uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 |
-         uint32_t(bytes[2]) << 8 | uint32_t(bytes[3]);
-}
-
+namespace {
 /// Frees zlib's state on every path out of gunzip.
 struct InflateStream : z_stream {
   InflateStream() : z_stream() {}
   ~InflateStream() { inflateEnd(this); }
 };
 
-/// Decompresses the gzip file `compressed` (one or more members) into `out`,
-/// checking each member's CRC-32 and length.
-bool gunzip(const std::string &path, const std::string &compressed,
-            std::vector<uint8_t> &out, std::string &error) {
+bool failWith(FileProblem &problem, uint64_t offset, std::string what) {
+  problem.offset = offset;
+  problem.what = std::move(what);
+  return false;
+}
+} // namespace
+
+bool data::gunzip(const std::string &compressed, std::vector<uint8_t> &out,
+                  FileProblem &problem) {
   if (compressed.empty())
-    return failCompressed(error, path, 0, "the file is empty");
+    return failWith(problem, 0, "the file is empty");
   InflateStream stream;
   // 16 + window bits: a gzip wrapper and nothing else.
   if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK)
@@ -121,18 +99,91 @@ bool gunzip(const std::string &path, const std::string &compressed,
     if (status == Z_OK)
       continue;
     if (status == Z_BUF_ERROR && stream.next_in == end)
-      return failCompressed(error, path, offset,
-                            "the gzip stream ends early (the file is "
-                            "truncated)");
+      return failWith(problem, offset,
+                      "the gzip stream ends early (the file is truncated)");
     if (status == Z_MEM_ERROR)
       throw std::bad_alloc();
-    return failCompressed(error, path, offset,
-                          std::string("not valid gzip data (zlib: ") +
-                              (stream.msg ? stream.msg : "unknown error") +
-                              ")");
+    return failWith(problem, offset,
+                    std::string("not valid gzip data (zlib: ") +
+                        (stream.msg ? stream.msg : "unknown error") + ")");
   }
   out.resize(produced);
   return true;
+}
+
+bool data::readIdxMagic(const uint8_t *bytes, size_t size, uint32_t &magic,
+                        FileProblem &problem) {
+  if (size < 4)
+    return failWith(problem, size, "the data ends inside the IDX magic number");
+  magic = readBigEndian32(bytes);
+  return true;
+}
+
+bool data::readIdxDims(const uint8_t *bytes, size_t size, size_t rank,
+                       std::vector<uint32_t> &dims, FileProblem &problem) {
+  size_t headerSize = idxHeaderSize(rank);
+  if (size < headerSize)
+    return failWith(problem, size,
+                    "the data ends inside the IDX header, which has " +
+                        std::to_string(headerSize) + " bytes");
+  dims.resize(rank);
+  for (size_t d = 0; d < rank; ++d)
+    dims[d] = readBigEndian32(bytes + 4 + 4 * d);
+  return true;
+}
+
+bool data::checkIdxLength(uint64_t headerSize, uint64_t count,
+                          uint64_t expected, uint64_t fileSize,
+                          FileProblem &problem) {
+  uint64_t found = fileSize - headerSize;
+  if (found < expected)
+    return failWith(problem, fileSize,
+                    "the data ends after " + std::to_string(found) +
+                        " of the " + std::to_string(expected) +
+                        " bytes that the header's " + std::to_string(count) +
+                        " examples need");
+  if (found > expected)
+    return failWith(problem, headerSize + expected,
+                    std::to_string(found - expected) +
+                        " bytes follow the last of the header's " +
+                        std::to_string(count) + " examples");
+  return true;
+}
+
+namespace {
+
+constexpr int64_t kSide = 28;
+constexpr int64_t kClasses = 10;
+constexpr uint32_t kImagesMagic = 0x00000803;
+constexpr uint32_t kLabelsMagic = 0x00000801;
+
+constexpr const char *kInstallHint =
+    "install dataset-fashion-mnist (apt-get install dataset-fashion-mnist), "
+    "or give the directory that holds its four .gz files";
+constexpr const char *kDamagedHint =
+    "the file is damaged or not Fashion-MNIST: reinstall it (apt-get install "
+    "--reinstall dataset-fashion-mnist)";
+
+bool fail(std::string &error, const std::string &path, uint64_t offset,
+          const char *where, const std::string &what,
+          const char *hint = kDamagedHint) {
+  error = fileError(path, offset, where, what, hint);
+  return false;
+}
+
+bool failCompressed(std::string &error, const std::string &path,
+                    const FileProblem &problem) {
+  return fail(error, path, problem.offset, "compressed file", problem.what);
+}
+
+bool failData(std::string &error, const std::string &path, uint64_t offset,
+              const std::string &what) {
+  return fail(error, path, offset, "decompressed data", what);
+}
+
+bool failData(std::string &error, const std::string &path,
+              const FileProblem &problem) {
+  return failData(error, path, problem.offset, problem.what);
 }
 
 /// A decompressed IDX file whose header has been checked.
@@ -154,52 +205,39 @@ bool readIdx(const std::string &dir, const char *name, uint32_t magic,
   std::string compressed, reason;
   if (!readWholeFile(file.path, compressed, reason))
     return fail(error, file.path, 0, "file", reason, kInstallHint);
-  if (!gunzip(file.path, compressed, file.bytes, error))
-    return false;
+  FileProblem problem;
+  if (!gunzip(compressed, file.bytes, problem))
+    return failCompressed(error, file.path, problem);
   const std::string &path = file.path;
   const std::vector<uint8_t> &bytes = file.bytes;
   size_t rank = innerDims.size() + 1;
-  size_t headerSize = 4 + 4 * rank;
-  if (bytes.size() < 4)
-    return failData(error, path, bytes.size(),
-                    "the data ends inside the IDX magic number");
-  if (uint32_t found = readBigEndian32(bytes.data()); found != magic)
+  uint32_t found;
+  if (!readIdxMagic(bytes.data(), bytes.size(), found, problem))
+    return failData(error, path, problem);
+  if (found != magic)
     return failData(
         error, path, 0,
         "the IDX magic number is " + hex32(found) + ", expected " +
             hex32(magic) + " (unsigned bytes, " + std::to_string(rank) +
             (rank == 1 ? " dimension" : " dimensions") + ") for " + what);
-  if (bytes.size() < headerSize)
-    return failData(error, path, bytes.size(),
-                    "the data ends inside the IDX header, which has " +
-                        std::to_string(headerSize) + " bytes");
-  file.count = readBigEndian32(bytes.data() + 4);
+  std::vector<uint32_t> dims;
+  if (!readIdxDims(bytes.data(), bytes.size(), rank, dims, problem))
+    return failData(error, path, problem);
+  file.count = dims[0];
   uint64_t exampleSize = 1;
   for (size_t d = 0; d < innerDims.size(); ++d) {
-    size_t offset = 8 + 4 * d;
-    uint32_t dim = readBigEndian32(bytes.data() + offset);
-    if (dim != innerDims[d])
-      return failData(error, path, offset,
+    if (dims[d + 1] != innerDims[d])
+      return failData(error, path, 8 + 4 * d,
                       "dimension " + std::to_string(d + 1) + " is " +
-                          std::to_string(dim) + ", expected " +
+                          std::to_string(dims[d + 1]) + ", expected " +
                           std::to_string(innerDims[d]) + " for " + what);
-    exampleSize *= dim;
+    exampleSize *= dims[d + 1];
   }
   // At most 2^32 examples of 28 * 28 bytes: no overflow in 64 bits.
-  uint64_t expected = file.count * exampleSize;
-  uint64_t found = bytes.size() - headerSize;
-  if (found < expected)
-    return failData(error, path, bytes.size(),
-                    "the data ends after " + std::to_string(found) +
-                        " of the " + std::to_string(expected) +
-                        " bytes that the header's " +
-                        std::to_string(file.count) + " examples need");
-  if (found > expected)
-    return failData(error, path, headerSize + expected,
-                    std::to_string(found - expected) +
-                        " bytes follow the last of the header's " +
-                        std::to_string(file.count) + " examples");
-  file.dataOffset = headerSize;
+  file.dataOffset = idxHeaderSize(rank);
+  if (!checkIdxLength(file.dataOffset, file.count, file.count * exampleSize,
+                      bytes.size(), problem))
+    return failData(error, path, problem);
   return true;
 }
 

@@ -56,100 +56,109 @@ std::optional<DType> parseDType(const std::string &name) {
   return std::nullopt;
 }
 
-/// The size in bytes of a tensor of `shape` and `dtype`, or nothing when it
-/// overflows.
+/// The size in bytes of a tensor of `shape` with elements of `elementSize`
+/// bytes, or nothing when it overflows.
 std::optional<uint64_t> byteSize(const std::vector<int64_t> &shape,
-                                 DType dtype) {
-  uint64_t size = dtypeSize(dtype);
+                                 uint64_t elementSize) {
+  uint64_t size = elementSize;
   for (int64_t dim : shape)
     if (__builtin_mul_overflow(size, static_cast<uint64_t>(dim), &size))
       return std::nullopt;
   return size;
 }
 
-/// The whole file at `path`.
-bool readFile(const std::string &path, std::vector<uint8_t> &contents,
-              std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+/// A file descriptor closed on every path out.
+struct OpenFile {
+  int fd = -1;
+  uint64_t size = 0;
+  ~OpenFile() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+};
+
+bool openFile(const std::string &path, OpenFile &file, std::string &error) {
+  file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file.fd < 0)
     return fail(error, path, 0,
                 "cannot open the file (" + systemError() +
                     "); check the path and its permissions");
   struct stat status;
-  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
-    ::close(fd);
+  if (::fstat(file.fd, &status) != 0 || !S_ISREG(status.st_mode))
     return fail(error, path, 0, "is not a regular file; give a file's path");
-  }
-  contents.resize(status.st_size);
+  file.size = status.st_size;
+  return true;
+}
+
+/// Bytes [offset, offset + size) of the file, which fstat said it has.
+bool readAt(const std::string &path, const OpenFile &file, uint64_t offset,
+            uint8_t *out, size_t size, std::string &error) {
   size_t done = 0;
-  while (done < contents.size()) {
-    ssize_t n = ::read(fd, contents.data() + done, contents.size() - done);
+  while (done < size) {
+    ssize_t n = ::pread(file.fd, out + done, size - done, offset + done);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
       std::string reason = n < 0 ? systemError() : "the file shrank";
-      ::close(fd);
-      return fail(error, path, done,
+      return fail(error, path, offset + done,
                   "cannot read the file (" + reason + "); try again");
     }
     done += n;
   }
-  ::close(fd);
   return true;
 }
 
 /// One tensor entry of the header, once checked.
 struct Entry {
   std::string name;
-  DType dtype;
+  std::string dtype;
   std::vector<int64_t> shape;
   uint64_t begin, end;
   /// Where the entry's name appears in the file, for messages.
   uint64_t offset;
 };
 
-/// Reads a file in the steps of the format, each checking what it reads.
+/// Reads a file's header in the steps of the format, each checking what it
+/// reads. The checkpoint reader takes only Kiln's dtypes; the index reader
+/// takes every dtype of the format.
 class Reader {
 public:
-  Reader(const std::string &path, std::string &error)
-      : path(path), error(error) {}
+  Reader(const std::string &path, std::string &error, bool anyDType)
+      : path(path), error(error), anyDType(anyDType) {}
 
-  bool read(TensorFile &file) {
-    std::vector<uint8_t> contents;
-    if (!readFile(path, contents, error))
-      return false;
+  /// Reads and checks the header of `file`; entries() then describe it.
+  bool read(const OpenFile &file,
+            std::map<std::string, std::string> &metadata) {
     Json header;
-    if (!parseHeader(contents, header) || !parseEntries(header, file))
-      return false;
-    if (!checkRanges(contents.size()))
-      return false;
-    for (const Entry &entry : entries) {
-      TensorData &tensor = file.tensors[entry.name];
-      tensor.dtype = entry.dtype;
-      tensor.shape = entry.shape;
-      tensor.bytes.assign(contents.begin() + dataStart + entry.begin,
-                          contents.begin() + dataStart + entry.end);
-    }
-    return true;
+    return parseHeader(file, header) && parseEntries(header, metadata) &&
+           checkRanges(file.size);
   }
 
+  const std::vector<Entry> &tensors() const { return entries; }
+  uint64_t dataOffset() const { return dataStart; }
+
 private:
-  bool parseHeader(const std::vector<uint8_t> &contents, Json &header) {
-    if (contents.size() < 8)
+  bool parseHeader(const OpenFile &file, Json &header) {
+    if (file.size < 8)
       return fail(error, path, 0,
-                  "the file is " + std::to_string(contents.size()) +
+                  "the file is " + std::to_string(file.size) +
                       " bytes long, too short for the 8-byte header length" +
                       kNotSafetensors);
+    uint8_t prefix[8];
+    if (!readAt(path, file, 0, prefix, 8, error))
+      return false;
     uint64_t length = 0;
     for (int i = 7; i >= 0; --i)
-      length = length << 8 | contents[i];
-    if (length > contents.size() - 8)
+      length = length << 8 | prefix[i];
+    if (length > file.size - 8)
       return fail(error, path, 0,
                   "the header length " + std::to_string(length) +
                       " runs past the end of the file (" +
-                      std::to_string(contents.size()) + " bytes)" +
-                      kNotSafetensors);
-    headerText.assign(contents.begin() + 8, contents.begin() + 8 + length);
+                      std::to_string(file.size) + " bytes)" + kNotSafetensors);
+    headerText.resize(length);
+    if (!readAt(path, file, 8, reinterpret_cast<uint8_t *>(headerText.data()),
+                length, error))
+      return false;
     dataStart = 8 + length;
     try {
       header = Json::parse(headerText);
@@ -181,10 +190,11 @@ private:
                 "tensor '" + entry.name + "' " + what);
   }
 
-  bool parseEntries(const Json &header, TensorFile &file) {
+  bool parseEntries(const Json &header,
+                    std::map<std::string, std::string> &metadata) {
     for (const auto &[name, value] : header.items()) {
       if (name == kMetadataKey) {
-        if (!parseMetadata(value, file))
+        if (!parseMetadata(value, metadata))
           return false;
         continue;
       }
@@ -198,7 +208,8 @@ private:
     return true;
   }
 
-  bool parseMetadata(const Json &value, TensorFile &file) {
+  bool parseMetadata(const Json &value,
+                     std::map<std::string, std::string> &metadata) {
     const char *fix = "; metadata must be an object of strings";
     if (!value.is_object())
       return fail(error, path, offsetOf(kMetadataKey),
@@ -207,7 +218,7 @@ private:
       if (!text.is_string())
         return fail(error, path, offsetOf(kMetadataKey),
                     "__metadata__ entry '" + key + "' is not a string" + fix);
-      file.metadata[key] = text.get<std::string>();
+      metadata[key] = text.get<std::string>();
     }
     return true;
   }
@@ -218,13 +229,20 @@ private:
       return entryError(entry, "needs an object with dtype, shape and "
                                "data_offsets; the header is malformed");
     const Json &dtype = value["dtype"];
-    std::optional<DType> parsed =
-        dtype.is_string() ? parseDType(dtype.get<std::string>()) : std::nullopt;
-    if (!parsed)
+    if (dtype.is_string())
+      entry.dtype = dtype.get<std::string>();
+    size_t elementSize = safetensorsDTypeSize(entry.dtype);
+    if (!anyDType && (!dtype.is_string() || !parseDType(entry.dtype)))
       return entryError(entry, "has the unsupported dtype " + dtype.dump() +
                                    "; Kiln reads F32, F64 and I64, so convert "
                                    "the tensor to one of them");
-    entry.dtype = *parsed;
+    if (!dtype.is_string() || !elementSize)
+      return entryError(entry,
+                        "has the dtype " + dtype.dump() +
+                            ", which is not a dtype of the safetensors format "
+                            "that Kiln knows; save the tensor as BOOL, an "
+                            "integer (U8 to I64) or a float (F16, BF16, F32, "
+                            "F64)");
 
     const Json &shape = value["shape"];
     if (!shape.is_array())
@@ -257,17 +275,16 @@ private:
     entry.begin = offsets[0].get<uint64_t>();
     entry.end = offsets[1].get<uint64_t>();
 
-    std::optional<uint64_t> expected = byteSize(entry.shape, entry.dtype);
+    std::optional<uint64_t> expected = byteSize(entry.shape, elementSize);
     if (!expected || *expected != entry.end - entry.begin)
       return entryError(
-          entry, "of shape " + formatShape(entry.shape) + " and dtype " +
-                     dtypeName(entry.dtype) + " needs " +
-                     (expected ? std::to_string(*expected) : "too many") +
-                     " bytes, but its data_offsets [" +
-                     std::to_string(entry.begin) + ", " +
-                     std::to_string(entry.end) + "] hold " +
-                     std::to_string(entry.end - entry.begin) +
-                     "; the header is corrupt");
+          entry,
+          "of shape " + formatShape(entry.shape) + " and dtype " + entry.dtype +
+              " needs " + (expected ? std::to_string(*expected) : "too many") +
+              " bytes, but its data_offsets [" + std::to_string(entry.begin) +
+              ", " + std::to_string(entry.end) + "] hold " +
+              std::to_string(entry.end - entry.begin) +
+              "; the header is corrupt");
     return true;
   }
 
@@ -314,6 +331,7 @@ private:
 
   const std::string &path;
   std::string &error;
+  bool anyDType;
   std::string headerText;
   uint64_t dataStart = 0;
   std::vector<Entry> entries;
@@ -330,7 +348,8 @@ bool serialize(const std::string &path, const TensorFile &file,
               ": the format reserves that name for metadata; rename it";
       return false;
     }
-    std::optional<uint64_t> size = byteSize(tensor.shape, tensor.dtype);
+    std::optional<uint64_t> size =
+        byteSize(tensor.shape, dtypeSize(tensor.dtype));
     bool negative = std::any_of(tensor.shape.begin(), tensor.shape.end(),
                                 [](int64_t dim) { return dim < 0; });
     if (negative || !size || *size != tensor.bytes.size()) {
@@ -404,20 +423,71 @@ TensorData TensorData::zeros(DType dtype, std::vector<int64_t> shape) {
   return tensor;
 }
 
-bool kiln::io::readTensorFile(const std::string &path, TensorFile &file,
-                              std::string &error) {
-  TensorFile result;
+size_t kiln::io::safetensorsDTypeSize(const std::string &name) {
+  static const std::map<std::string, size_t> sizes = {
+      {"BOOL", 1},    {"U8", 1},  {"I8", 1},  {"F8_E5M2", 1}, {"F8_E4M3", 1},
+      {"F8_E8M0", 1}, {"I16", 2}, {"U16", 2}, {"F16", 2},     {"BF16", 2},
+      {"I32", 4},     {"U32", 4}, {"F32", 4}, {"I64", 8},     {"U64", 8},
+      {"F64", 8},     {"C64", 8}};
+  auto it = sizes.find(name);
+  return it == sizes.end() ? 0 : it->second;
+}
+
+namespace {
+/// Opens `path` and reads its header with `reader`; Reader checks every
+/// JSON value before using it, and the catch keeps a case it missed from
+/// escaping as an exception.
+bool readHeader(const std::string &path, Reader &reader, OpenFile &file,
+                std::map<std::string, std::string> &metadata,
+                std::string &error) {
+  if (!openFile(path, file, error))
+    return false;
   try {
-    if (!Reader(path, error).read(result))
-      return false;
+    return reader.read(file, metadata);
   } catch (const Json::exception &e) {
-    // Reader checks every JSON value before using it; this keeps a case it
-    // missed from escaping as an exception.
     return fail(error, path, 8,
                 "the header cannot be read (" + std::string(e.what()) + ")" +
                     kNotSafetensors);
   }
+}
+} // namespace
+
+bool kiln::io::readTensorFile(const std::string &path, TensorFile &file,
+                              std::string &error) {
+  TensorFile result;
+  Reader reader(path, error, /*anyDType=*/false);
+  OpenFile opened;
+  if (!readHeader(path, reader, opened, result.metadata, error))
+    return false;
+  for (const Entry &entry : reader.tensors()) {
+    TensorData &tensor = result.tensors[entry.name];
+    tensor.dtype = *parseDType(entry.dtype);
+    tensor.shape = entry.shape;
+    tensor.bytes.resize(entry.end - entry.begin);
+    if (!readAt(path, opened, reader.dataOffset() + entry.begin,
+                tensor.bytes.data(), tensor.bytes.size(), error))
+      return false;
+  }
   file = std::move(result);
+  return true;
+}
+
+bool kiln::io::readTensorIndex(const std::string &path, TensorIndex &index,
+                               std::string &error) {
+  TensorIndex result;
+  Reader reader(path, error, /*anyDType=*/true);
+  OpenFile opened;
+  if (!readHeader(path, reader, opened, result.metadata, error))
+    return false;
+  for (const Entry &entry : reader.tensors()) {
+    TensorEntry &tensor = result.tensors[entry.name];
+    tensor.dtype = entry.dtype;
+    tensor.shape = entry.shape;
+    tensor.begin = reader.dataOffset() + entry.begin;
+    tensor.end = reader.dataOffset() + entry.end;
+    tensor.headerOffset = entry.offset;
+  }
+  index = std::move(result);
   return true;
 }
 

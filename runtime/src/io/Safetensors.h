@@ -34,7 +34,9 @@ struct TensorData {
 
   int64_t numElements() const;
 
-  template <typename T> T *data() { return reinterpret_cast<T *>(bytes.data()); }
+  template <typename T> T *data() {
+    return reinterpret_cast<T *>(bytes.data());
+  }
   template <typename T> const T *data() const {
     return reinterpret_cast<const T *>(bytes.data());
   }
@@ -58,6 +60,35 @@ struct TensorFile {
 /// inside the data section, and neither overlap nor leave gaps.
 bool readTensorFile(const std::string &path, TensorFile &file,
                     std::string &error);
+
+/// One tensor of a safetensors file as its header describes it.
+struct TensorEntry {
+  /// The dtype as the header names it: "F32", "BF16", "U8", ...
+  std::string dtype;
+  std::vector<int64_t> shape;
+  /// Where the tensor's bytes lie, counted from the start of the file.
+  uint64_t begin = 0, end = 0;
+  /// Where the tensor's entry lies in the header, for messages.
+  uint64_t headerOffset = 0;
+};
+
+/// The header of a safetensors file: what each tensor is and where.
+struct TensorIndex {
+  std::map<std::string, TensorEntry> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+/// The size of one element of the safetensors dtype `name` (BOOL, U8, I8,
+/// F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, U32, F32, I64, U64,
+/// F64, C64), or 0 for a name that is not one of these.
+size_t safetensorsDTypeSize(const std::string &name);
+
+/// Reads the header of `path` and none of its data, so that a file larger
+/// than memory can be read tensor by tensor. Validates it as readTensorFile
+/// does, but accepts every dtype that safetensorsDTypeSize knows. On failure
+/// returns false and sets `error` as readTensorFile does.
+bool readTensorIndex(const std::string &path, TensorIndex &index,
+                     std::string &error);
 
 /// Writes `file` to `path` atomically: to a temporary file in the same
 /// directory, flushed with fsync, then renamed over `path`, so that a crash

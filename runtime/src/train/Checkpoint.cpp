@@ -140,6 +140,7 @@ void kiln::train::saveCheckpoint(const std::string &path,
                    {"step", std::to_string(position.step)},
                    {"seed", std::to_string(position.seed)},
                    {"shuffle", position.shuffle ? "on" : "off"}};
+  file.metadata.insert(position.data.begin(), position.data.end());
 
   std::string partial = partialPath(path), error;
   if (!io::writeTensorFile(partial, file, error))
@@ -192,6 +193,9 @@ RunPosition kiln::train::loadCheckpoint(const std::string &path,
                 "use an earlier checkpoint of the run");
   position.step = static_cast<int64_t>(step);
   position.shuffle = shuffle == "on";
+  for (const auto &[key, value] : file.metadata)
+    if (key.rfind("data.", 0) == 0)
+      position.data.emplace(key, value);
 
   for (size_t index : checkpointSlots(program)) {
     const Slot &slot = program.slots[index];

@@ -11,6 +11,7 @@
 #define KILN_RUNTIME_TRAIN_CHECKPOINT_H
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct RunPosition {
   int64_t step = 0;
   uint64_t seed = 0;
   bool shuffle = true;
+  /// The data source's metadata ("data.classes", ...): what the model's
+  /// outputs mean. A resumed run must read data that agrees.
+  std::map<std::string, std::string> data;
 };
 
 /// For tests only: when this environment variable holds N, the save of

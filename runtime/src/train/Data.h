@@ -1,26 +1,38 @@
-//===- Data.h - The recipe's data, loaded and checked against the model ---===//
+//===- Data.h - The recipe's data source, opened for the model's inputs ---===//
 
 #ifndef KILN_RUNTIME_TRAIN_DATA_H
 #define KILN_RUNTIME_TRAIN_DATA_H
 
-#include "data/Datasets.h"
+#include "data/Source.h"
+#include "data/Transforms.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln::train {
 
 struct Program;
 
-/// Loads the recipe's data source, from `pathOverride` instead of the
-/// recipe's directory when it is not empty, and checks it with checkData.
-/// Throws Error with the loader's message (which names the file and byte).
-data::Split loadData(const Program &program, const std::string &pathOverride);
+/// The model's inputs as a source fills them: name, element type, the shape
+/// of one example and the range of i64 values.
+std::vector<data::Field> inputFields(const Program &program);
 
-/// Checks that `split` fits the program's inputs: one field per input, in
-/// order, with the input's element type and per-example shape, and i64
-/// values inside each input's range. Throws Error naming the field, and for
-/// a value out of range the example and the value.
-void checkData(const Program &program, const data::Split &split);
+/// The data of a run: the opened source, the inputs it fills and the
+/// transforms of the recipe.
+struct RunData {
+  data::OpenedSource source;
+  std::vector<data::Field> fields;
+  std::vector<data::Transform> transforms;
+
+  const data::Examples &train() const { return *source.train; }
+  const data::Examples &test() const { return *source.test; }
+};
+
+/// Opens the recipe's data source for the model's inputs, reading relative
+/// paths from `dataDir` when it is not empty (the trainer's --data), and
+/// checks the recipe's transforms against the inputs. Throws Error with the
+/// source's message, which names the file and the byte, row or column.
+RunData openData(const Program &program, const std::string &dataDir);
 
 } // namespace kiln::train
 

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <new>
 
 #include <unistd.h>
@@ -97,7 +98,8 @@ TrainSettings settingsFrom(const Options &options, const Program &program) {
 /// returns the updates it had done.
 int64_t setParameters(const Options &options, const Program &program,
                       SlotBuffers &buffers, TrainSettings &settings,
-                      ProgressStyle style) {
+                      ProgressStyle style,
+                      std::map<std::string, std::string> &resumedData) {
   initializeParameters(program, buffers, settings.seed);
   if (!options.init.empty()) {
     std::vector<std::string> ignored =
@@ -124,7 +126,37 @@ int64_t setParameters(const Options &options, const Program &program,
                      "--shuffle out");
   settings.seed = position.seed;
   settings.shuffle = position.shuffle;
+  resumedData = position.data;
   return position.step;
+}
+
+/// A resumed run must read data whose outputs mean what they meant: the
+/// same classes in the same order, the same vocabulary.
+void checkResumedData(const std::string &path,
+                      const std::map<std::string, std::string> &saved,
+                      const std::map<std::string, std::string> &now) {
+  for (const auto &[key, value] : now) {
+    auto it = saved.find(key);
+    if (it != saved.end() && it->second == value)
+      continue;
+    throw Error(path + ": its run read data whose " + key + " was " +
+                    (it == saved.end() ? "not recorded" : it->second) +
+                    ", but the data now gives " + value,
+                "resume with the data the run was trained on");
+  }
+}
+
+std::string formatSeconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2f s", seconds);
+  return text;
+}
+
+std::string formatPercent(double part, double whole) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f%%",
+                whole > 0 ? 100 * part / whole : 0.0);
+  return text;
 }
 
 /// Sets the runtime's threads and runs the program's init; returns the
@@ -179,38 +211,56 @@ int run(const std::string &name, const std::vector<std::string> &args,
                 name.c_str(), program.model.c_str(), KILN_ABI_VERSION);
     return kExitSuccess;
   }
-  if (!options.data.empty() &&
-      program.recipe.data.kind == DataSource::Kind::Synthetic)
+  if (!options.data.empty() && program.recipe.data.kind == "synthetic")
     throw usageError("--data: the recipe's data is synthetic and reads no "
                      "files");
 
   ProgressStyle style = progressStyle(options.quiet);
   TrainSettings settings = settingsFrom(options, program);
   SlotBuffers buffers(program);
-  int64_t done = setParameters(options, program, buffers, settings, style);
+  std::map<std::string, std::string> resumedData;
+  int64_t done = setParameters(options, program, buffers, settings, style,
+                               resumedData);
   if (options.benchmark)
     return benchmark(options, compiled, program, buffers, settings.seed, style);
   MetricsLog metrics(options.metrics);
 
-  data::Split split = loadData(program, options.data);
-  int64_t perEpoch = stepsPerEpoch(program, split.train);
+  RunData data = openData(program, options.data);
+  if (!options.resume.empty())
+    checkResumedData(options.resume, resumedData, data.source.metadata);
+  settings.dataMetadata = data.source.metadata;
+  int64_t examples = data.train().size(), batch = program.recipe.batchSize;
+  int64_t perEpoch = stepsPerEpoch(program, examples);
   if (perEpoch == 0)
-    throw Error("the training set has " + std::to_string(split.train.size()) +
+    throw Error("the training set has " + std::to_string(examples) +
                     " examples, fewer than one batch of " +
-                    std::to_string(program.recipe.batchSize),
-                "use more training data, or a smaller batch_size");
+                    std::to_string(batch),
+                "use more training data, a smaller batch_size, or "
+                "drop_last = false");
   int64_t total = totalSteps(settings, perEpoch);
   if (done > total)
     throw Error(options.resume + ": its run has done " + std::to_string(done) +
                     " steps, more than the " + std::to_string(total) +
                     " of this run",
                 "raise --epochs or --max-steps to continue it");
-  note(style, "model '" + program.model + "' on " +
-                  program.recipe.data.kindName +
-                  " data: " + std::to_string(split.train.size()) +
-                  " training and " + std::to_string(split.test.size()) +
-                  " test examples, " + std::to_string(perEpoch) + " steps of " +
-                  std::to_string(program.recipe.batchSize) + " per epoch");
+  note(style, "model '" + program.model + "' reads " +
+                  data.source.description + ": " + std::to_string(examples) +
+                  " training and " + std::to_string(data.test().size()) +
+                  " test examples, " + std::to_string(perEpoch) +
+                  " steps of " + std::to_string(batch) + " per epoch");
+  if (int64_t rest = examples % batch) {
+    if (program.recipe.dropLast)
+      note(style, "each epoch drops its last " + std::to_string(rest) +
+                      " training examples, a partial batch (drop_last = "
+                      "true)");
+    else
+      note(style, "each epoch completes its last batch of " +
+                      std::to_string(rest) + " with " +
+                      std::to_string(batch - rest) +
+                      " of its first examples (drop_last = false)");
+  }
+  for (const std::string &line : data.source.notes)
+    note(style, line);
   if (done)
     note(style,
          "resuming " + options.resume + " after step " + std::to_string(done) +
@@ -219,18 +269,23 @@ int run(const std::string &name, const std::vector<std::string> &args,
                   : " (epoch " + std::to_string(done / perEpoch + 1) +
                         ", batch " + std::to_string(done % perEpoch + 1) +
                         " of " + std::to_string(perEpoch) + ")"));
-
   std::unique_ptr<Executor> executor =
       startProgram(options, compiled, program, buffers);
-  Evaluation result;
+  RunResult result;
   {
     // The epochs that the run reaches, which --max-steps may cut short.
     Progress progress(style, stderr, program.recipe.batchSize, perEpoch,
                       (total + perEpoch - 1) / perEpoch, total);
-    result = runTraining(*executor, program, buffers, split, settings, done,
+    result = runTraining(*executor, program, buffers, data, settings, done,
                          progress, metrics);
   }
-  printResult(result, total);
+  if (result.steps)
+    note(style, "waited " + formatSeconds(result.dataWaitSeconds) +
+                    " for data in " + std::to_string(result.steps) +
+                    " steps of " + formatSeconds(result.stepSeconds) + " (" +
+                    formatPercent(result.dataWaitSeconds, result.stepSeconds) +
+                    ")");
+  printResult(result.evaluation, total);
   return kExitSuccess;
 }
 

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "train/Evaluate.h"
+#include "train/Batches.h"
+#include "train/Data.h"
 #include "train/Executor.h"
 #include "train/Program.h"
 
@@ -19,24 +21,33 @@ using namespace kiln;
 using namespace kiln::train;
 
 Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
-                                 SlotBuffers &buffers,
-                                 const data::Dataset &test) {
-  int64_t batch = program.recipe.batchSize, size = test.size();
+                                 SlotBuffers &buffers, const RunData &data) {
+  int64_t batch = program.recipe.batchSize, size = data.test().size();
   std::vector<void *> inputs = executor.inputs();
-  std::vector<int64_t> order(static_cast<size_t>(size));
-  std::iota(order.begin(), order.end(), 0);
+  size_t labelField = 0;
+  if (program.labels)
+    labelField = std::find(program.inputs.begin(), program.inputs.end(),
+                           *program.labels) -
+                 program.inputs.begin();
 
+  BatchReader reader({data.test(), data.fields, data.transforms,
+                      /*training=*/false, /*seed=*/0, "test"},
+                     batch, (size + batch - 1) / batch,
+                     [&](int64_t k, Batch &planned) {
+                       int64_t begin = k * batch;
+                       planned.count = std::min(batch, size - begin);
+                       planned.epoch = 0;
+                       // A partial batch is padded with its first example.
+                       planned.examples.assign(batch, begin);
+                       std::iota(planned.examples.begin(),
+                                 planned.examples.begin() + planned.count,
+                                 begin);
+                     });
   Evaluation result;
   result.hasAccuracy = program.correct.has_value();
   for (int64_t begin = 0; begin < size; begin += batch) {
-    int64_t count = std::min(batch, size - begin);
-    if (count == batch) {
-      data::gatherBatch(test, order, begin, batch, inputs);
-    } else {
-      std::vector<int64_t> padded(static_cast<size_t>(batch), begin);
-      std::iota(padded.begin(), padded.begin() + count, begin);
-      data::gatherBatch(test, padded, 0, batch, inputs);
-    }
+    const Batch &read = reader.next(inputs);
+    int64_t count = read.count;
     executor.evaluate();
 
     // The loss output is the batch's mean. For the padded batch that mean
@@ -53,12 +64,10 @@ Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
       continue;
     }
     const int64_t *predictions = buffers.get<int64_t>(*program.predictions);
-    size_t labelField = std::find(program.inputs.begin(), program.inputs.end(),
-                                  *program.labels) -
-                        program.inputs.begin();
-    const io::TensorData &labels = test.fields[labelField];
+    const auto *labels =
+        reinterpret_cast<const int64_t *>(read.fields[labelField].data());
     for (int64_t i = 0; i < count; ++i)
-      result.correct += predictions[i] == labels.data<int64_t>()[begin + i];
+      result.correct += predictions[i] == labels[i];
   }
   return result;
 }

@@ -3,8 +3,6 @@
 #ifndef KILN_RUNTIME_TRAIN_EVALUATE_H
 #define KILN_RUNTIME_TRAIN_EVALUATE_H
 
-#include "data/Datasets.h"
-
 #include <cstdint>
 
 namespace kiln::train {
@@ -12,6 +10,7 @@ namespace kiln::train {
 class Executor;
 struct Program;
 class SlotBuffers;
+struct RunData;
 
 /// The result of one pass over the test set.
 struct Evaluation {
@@ -28,12 +27,13 @@ struct Evaluation {
   double loss() const { return examples ? lossSum / examples : 0; }
 };
 
-/// Runs the evaluation step over every example of `test`, in order, in
-/// batches of the batch size. The examples of a last, partial batch are
-/// scored one by one from the "predictions" output, so that accuracy counts
-/// every test example exactly once.
+/// Runs the evaluation step over every example of the test split, in order,
+/// in batches of the batch size (read on a background thread, with the
+/// recipe's transforms less the random ones). The examples of a last,
+/// partial batch are scored one by one from the "predictions" output, so
+/// that accuracy counts every test example exactly once.
 Evaluation evaluate(Executor &executor, const Program &program,
-                    SlotBuffers &buffers, const data::Dataset &test);
+                    SlotBuffers &buffers, const RunData &data);
 
 } // namespace kiln::train
 

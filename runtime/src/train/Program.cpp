@@ -10,7 +10,6 @@
 #include "train/Program.h"
 #include "train/Error.h"
 
-#include "data/Datasets.h"
 #include "kiln/kiln_runtime.h"
 
 #include <nlohmann/json.hpp>
@@ -19,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <set>
 
 using namespace kiln;
@@ -183,39 +183,94 @@ Slot parseSlot(const Json &json, const std::string &index) {
   return slot;
 }
 
+/// An argument of a source or transform call.
+data::ArgumentValue parseArgument(const Json &value, const std::string &where) {
+  if (value.is_boolean())
+    return value.get<bool>();
+  if (value.is_number_integer() && !(value.is_number_unsigned() &&
+                                     value.get<uint64_t>() > uint64_t(INT64_MAX)))
+    return value.get<int64_t>();
+  if (value.is_number())
+    return number(value, where);
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_array() && std::all_of(value.begin(), value.end(),
+                                      [](const Json &v) { return v.is_string(); }))
+    return value.get<std::vector<std::string>>();
+  if (value.is_array()) {
+    std::vector<double> numbers;
+    for (const Json &element : value)
+      numbers.push_back(number(element, where));
+    return numbers;
+  }
+  invalid(where, "expected a boolean, number, string or list, got " +
+                     value.dump());
+}
+
+/// The arguments of a call, every member but "kind".
+data::Arguments parseArguments(const Json &json, const std::string &where) {
+  std::map<std::string, data::ArgumentValue> values;
+  for (const auto &[key, value] : json.items())
+    if (key != "kind")
+      values.emplace(key, parseArgument(value, where + "." + key));
+  return data::Arguments(std::move(values));
+}
+
 DataSource parseData(const Json &json) {
   const std::string where = "recipe.data";
   if (!json.is_object())
     invalid(where, "expected an object, got " + json.dump());
   DataSource source;
-  source.kindName = string(member(json, "kind", where), where + ".kind");
+  source.kind = string(member(json, "kind", where), where + ".kind");
+  if (!data::findSource(source.kind))
+    invalid(where + ".kind", "unknown data source '" + source.kind + "'");
   source.summary = summarize(json);
-  auto path = [&](const char *fallback) {
-    auto it = json.find("path");
-    return it == json.end() ? std::string(fallback)
-                            : string(*it, where + ".path");
-  };
-  if (source.kindName == "fashion_mnist") {
-    source.kind = DataSource::Kind::FashionMnist;
-    source.path = path(data::kFashionMnistDir);
-    if (json.contains("scale"))
-      source.scale = number(json["scale"], where + ".scale");
-  } else if (source.kindName == "wordlang") {
-    source.kind = DataSource::Kind::WordLang;
-    source.path = path(data::kDictDir);
-    source.train = optionalInteger(json, "train", where, 0, 4000);
-    source.test = optionalInteger(json, "test", where, 0, 500);
-    source.length = optionalInteger(json, "length", where, 1, 16);
-  } else if (source.kindName == "synthetic") {
-    source.kind = DataSource::Kind::Synthetic;
-    source.train = optionalInteger(json, "train", where, 0, 6400);
-    source.test = optionalInteger(json, "test", where, 0, 640);
-    source.classes = optionalInteger(json, "classes", where, 1, 10);
-    source.seed = optionalInteger(json, "seed", where, 0, 0);
-  } else {
-    invalid(where + ".kind", "unknown data source '" + source.kindName + "'");
-  }
+  source.args = parseArguments(json, where);
   return source;
+}
+
+/// The transforms of the recipe: each names the input it applies to.
+std::vector<data::Transform> parseTransforms(const Json &json,
+                                             const Program &program) {
+  std::vector<data::Transform> transforms;
+  if (!json.is_array())
+    invalid("recipe.transforms", "expected a list, got " + json.dump());
+  for (size_t i = 0; i < json.size(); ++i) {
+    std::string where = "recipe.transforms[" + std::to_string(i) + "]";
+    const Json &entry = json[i];
+    if (!entry.is_object())
+      invalid(where, "expected an object, got " + entry.dump());
+    std::string kind = string(member(entry, "kind", where), where + ".kind");
+    std::string input =
+        string(member(entry, "input", where), where + ".input");
+    data::Transform transform;
+    auto slot = std::find_if(
+        program.inputs.begin(), program.inputs.end(),
+        [&](size_t index) { return program.slots[index].name == input; });
+    if (slot == program.inputs.end())
+      invalid(where + ".input", "no input '" + input + "'");
+    transform.field = slot - program.inputs.begin();
+    data::Arguments args = parseArguments(entry, where);
+    try {
+      if (kind == "normalize") {
+        transform.kind = data::Transform::Kind::Normalize;
+        transform.mean = args.reals("mean");
+        transform.std = args.reals("std");
+      } else if (kind == "random_crop") {
+        transform.kind = data::Transform::Kind::RandomCrop;
+        transform.padding = args.integer("padding");
+      } else if (kind == "random_flip") {
+        transform.kind = data::Transform::Kind::RandomFlip;
+        transform.p = args.real("p");
+      } else {
+        invalid(where + ".kind", "unknown transform '" + kind + "'");
+      }
+    } catch (const data::BadArgument &bad) {
+      invalid(where, bad.what());
+    }
+    transforms.push_back(std::move(transform));
+  }
+  return transforms;
 }
 
 Recipe parseRecipe(const Json &json) {
@@ -234,6 +289,11 @@ Recipe parseRecipe(const Json &json) {
     recipe.seed = it->get<uint64_t>();
   }
   recipe.data = parseData(member(json, "data", where));
+  if (auto it = json.find("drop_last"); it != json.end()) {
+    if (!it->is_boolean())
+      invalid(where + ".drop_last", "expected a boolean, got " + it->dump());
+    recipe.dropLast = it->get<bool>();
+  }
   auto summary = [&](const char *key) {
     auto it = json.find(key);
     return it == json.end() || it->is_null() ? std::string() : summarize(*it);
@@ -475,6 +535,8 @@ Program Program::parse(const std::string &description) {
     program.slots.push_back(
         parseSlot(slots[i], "slots[" + std::to_string(i) + "]"));
   checkSlots(program);
+  if (auto it = json["recipe"].find("transforms"); it != json["recipe"].end())
+    program.recipe.transforms = parseTransforms(*it, program);
   return program;
 }
 

@@ -10,6 +10,8 @@
 #ifndef KILN_RUNTIME_TRAIN_PROGRAM_H
 #define KILN_RUNTIME_TRAIN_PROGRAM_H
 
+#include "data/Source.h"
+#include "data/Transforms.h"
 #include "io/Safetensors.h"
 
 #include <cstdint>
@@ -60,24 +62,12 @@ struct Slot {
   size_t numBytes() const { return numElements() * elementSize(type); }
 };
 
-/// The recipe's data source, with the language's defaults for what the
-/// description leaves out.
+/// The recipe's data source: its name and arguments, as kilnc wrote them
+/// (every default filled in), for the loader registered under that name.
 struct DataSource {
-  enum class Kind { FashionMnist, WordLang, Synthetic };
-  Kind kind = Kind::Synthetic;
-  /// Fashion-MNIST's directory or the word lists' directory.
-  std::string path;
-  /// Fashion-MNIST: the factor of each pixel.
-  double scale = 1;
-  /// Examples (per language for the word language task).
-  int64_t train = 0, test = 0;
-  /// The word language task: characters per word.
-  int64_t length = 0;
-  /// Synthetic data: the labels' classes and the data's seed.
-  int64_t classes = 0;
-  uint64_t seed = 0;
-  /// "fashion_mnist", "wordlang" or "synthetic".
-  std::string kindName;
+  /// "fashion_mnist", "csv", ...
+  std::string kind;
+  data::Arguments args;
   /// The source as the recipe writes it, for --help.
   std::string summary;
 };
@@ -87,6 +77,11 @@ struct Recipe {
   int64_t epochs = 1;
   uint64_t seed = 0;
   DataSource data;
+  /// The image transforms, in the order written, by input index.
+  std::vector<data::Transform> transforms;
+  /// Drop the last partial batch of each epoch, or complete it with the
+  /// epoch's first examples.
+  bool dropLast = true;
   /// How --help shows the rest, e.g. "sgd(lr: 0.01, momentum: 0.9)"; empty
   /// when the description has none.
   std::string optimizer, schedule, clipGradNorm, metric;

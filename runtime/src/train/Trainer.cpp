@@ -9,13 +9,19 @@
 //===----------------------------------------------------------------------===//
 
 #include "train/Trainer.h"
+#include "train/Batches.h"
 #include "train/Checkpoint.h"
+#include "train/Data.h"
 #include "train/Executor.h"
 #include "train/Program.h"
 #include "train/Progress.h"
 
+#include "data/Datasets.h"
+
 #include <chrono>
 #include <deque>
+#include <memory>
+#include <optional>
 
 using namespace kiln;
 using namespace kiln::train;
@@ -24,21 +30,50 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// The examples of the training batches from update `first` on: batch k is
+/// update first + k, its epoch and place in the epoch follow from that
+/// number, and the order of the epoch from (seed, epoch). Runs on the batch
+/// thread, which alone touches the cached order.
+BatchPlan trainingPlan(int64_t size, int64_t batch, int64_t perEpoch,
+                       const TrainSettings &settings, int64_t first) {
+  struct Cached {
+    int64_t epoch = -1;
+    std::vector<int64_t> order;
+  };
+  auto cached = std::make_shared<Cached>();
+  uint64_t seed = settings.seed;
+  bool shuffle = settings.shuffle;
+  return [=](int64_t k, Batch &planned) {
+    int64_t step = first + k;
+    int64_t epoch = (step - 1) / perEpoch, index = (step - 1) % perEpoch;
+    if (cached->epoch != epoch) {
+      cached->order = data::epochOrder(size, seed, epoch, shuffle);
+      cached->epoch = epoch;
+    }
+    planned.epoch = epoch;
+    planned.count = batch;
+    planned.examples.resize(batch);
+    // Past the end only when drop_last is off: the epoch's first examples
+    // complete its last batch.
+    for (int64_t i = 0; i < batch; ++i)
+      planned.examples[i] = cached->order[(index * batch + i) % size];
+  };
+}
+
 class Loop {
 public:
   Loop(Executor &executor, const Program &program, SlotBuffers &buffers,
-       const data::Split &data, const TrainSettings &settings,
-       Progress &progress, MetricsLog &metrics)
+       const RunData &data, const TrainSettings &settings, Progress &progress,
+       MetricsLog &metrics)
       : executor(executor), program(program), buffers(buffers), data(data),
         settings(settings), progress(progress), metrics(metrics),
-        perEpoch(stepsPerEpoch(program, data.train)),
+        perEpoch(stepsPerEpoch(program, data.train().size())),
         total(totalSteps(settings, perEpoch)) {}
 
-  Evaluation run(int64_t done);
+  RunResult run(int64_t done);
 
 private:
-  void trainStep(int64_t step, int64_t epoch, const std::vector<int64_t> &order,
-                 int64_t batch);
+  void trainStep(int64_t step, int64_t epoch);
   /// Reports the oldest started step once it has finished.
   void report();
   /// Reports every started step.
@@ -51,7 +86,7 @@ private:
   Executor &executor;
   const Program &program;
   SlotBuffers &buffers;
-  const data::Split &data;
+  const RunData &data;
   const TrainSettings &settings;
   Progress &progress;
   MetricsLog &metrics;
@@ -68,19 +103,25 @@ private:
   /// once.
   int64_t evaluated = -1, saved = -1;
   Evaluation latest;
+  std::optional<BatchReader> reader;
+  RunResult result;
 };
 
-Evaluation Loop::run(int64_t done) {
+RunResult Loop::run(int64_t done) {
   *buffers.get<int64_t>(program.totalSteps) = total;
   executor.upload();
+  int64_t batch = program.recipe.batchSize;
+  reader.emplace(BatchSource{data.train(), data.fields, data.transforms,
+                             /*training=*/true, settings.seed, "training"},
+                 batch, total - done,
+                 trainingPlan(data.train().size(), batch, perEpoch, settings,
+                              done + 1));
   int64_t step = done;
   while (step < total) {
     int64_t epoch = step / perEpoch + 1;
-    std::vector<int64_t> order = data::epochOrder(
-        data.train.size(), settings.seed, epoch - 1, settings.shuffle);
     progress.beginEpoch();
-    for (int64_t batch = step % perEpoch;; ++batch) {
-      trainStep(++step, epoch, order, batch);
+    for (;;) {
+      trainStep(++step, epoch);
       // The end of the epoch or of the run evaluates and saves below.
       if (step % perEpoch == 0 || step == total)
         break;
@@ -91,27 +132,26 @@ Evaluation Loop::run(int64_t done) {
       if (saveNow)
         saveAt(step);
       if (evaluateNow)
-        if (const Evaluation *result = evaluateAt(epoch, step))
-          progress.evaluation(step, *result);
+        if (const Evaluation *evaluation = evaluateAt(epoch, step))
+          progress.evaluation(step, *evaluation);
     }
     drain();
-    const Evaluation *result = evaluateAt(epoch, step);
+    const Evaluation *evaluation = evaluateAt(epoch, step);
     saveAt(step);
-    progress.endEpoch(epoch, step, step % perEpoch == 0, result);
+    progress.endEpoch(epoch, step, step % perEpoch == 0, evaluation);
   }
   // A run resumed from its own last checkpoint has nothing left to train,
   // but still reports where it ended.
   evaluateAt((step - 1) / perEpoch + 1, step);
   saveAt(step);
-  return latest;
+  result.evaluation = latest;
+  result.dataWaitSeconds = reader->waitSeconds();
+  return result;
 }
 
-void Loop::trainStep(int64_t step, int64_t epoch,
-                     const std::vector<int64_t> &order, int64_t batch) {
+void Loop::trainStep(int64_t step, int64_t epoch) {
   Clock::time_point begin = Clock::now();
-  int64_t batchSize = program.recipe.batchSize;
-  data::gatherBatch(data.train, order, batch * batchSize, batchSize,
-                    executor.inputs());
+  reader->next(executor.inputs());
   executor.startTrain(step);
   started.push_back({step, epoch, begin});
   while (static_cast<int>(started.size()) >= executor.depth())
@@ -128,6 +168,8 @@ void Loop::report() {
   std::chrono::duration<double> seconds =
       end - std::max(oldest.begin, lastReport);
   lastReport = end;
+  ++result.steps;
+  result.stepSeconds += seconds.count();
   metrics.step(oldest.step, oldest.epoch, outputs.loss, outputs.lr);
   progress.step(oldest.step, oldest.epoch, outputs.loss, seconds.count());
 }
@@ -138,11 +180,11 @@ void Loop::drain() {
 }
 
 const Evaluation *Loop::evaluateAt(int64_t epoch, int64_t step) {
-  if (data.test.size() == 0)
+  if (data.test().size() == 0)
     return nullptr;
   if (evaluated == step)
     return &latest;
-  latest = evaluate(executor, program, buffers, data.test);
+  latest = evaluate(executor, program, buffers, data);
   evaluated = step;
   metrics.evaluation(epoch, step, latest);
   return &latest;
@@ -153,15 +195,16 @@ void Loop::saveAt(int64_t step) {
     return;
   executor.download();
   saveCheckpoint(settings.savePath, program, buffers,
-                 {step, settings.seed, settings.shuffle});
+                 {step, settings.seed, settings.shuffle, settings.dataMetadata});
   saved = step;
 }
 
 } // namespace
 
-int64_t kiln::train::stepsPerEpoch(const Program &program,
-                                   const data::Dataset &train) {
-  return train.size() / program.recipe.batchSize;
+int64_t kiln::train::stepsPerEpoch(const Program &program, int64_t examples) {
+  int64_t batch = program.recipe.batchSize;
+  return program.recipe.dropLast ? examples / batch
+                                 : (examples + batch - 1) / batch;
 }
 
 int64_t kiln::train::totalSteps(const TrainSettings &settings,
@@ -173,12 +216,10 @@ int64_t kiln::train::totalSteps(const TrainSettings &settings,
                                                         : total;
 }
 
-Evaluation kiln::train::runTraining(Executor &executor,
-                                    const Program &program,
-                                    SlotBuffers &buffers,
-                                    const data::Split &data,
-                                    const TrainSettings &settings, int64_t done,
-                                    Progress &progress, MetricsLog &metrics) {
+RunResult kiln::train::runTraining(Executor &executor, const Program &program,
+                                   SlotBuffers &buffers, const RunData &data,
+                                   const TrainSettings &settings, int64_t done,
+                                   Progress &progress, MetricsLog &metrics) {
   return Loop(executor, program, buffers, data, settings, progress, metrics)
       .run(done);
 }

@@ -5,15 +5,15 @@
 
 #include "train/Evaluate.h"
 
-#include "data/Datasets.h"
-
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace kiln::train {
 
 class Executor;
 struct Program;
+struct RunData;
 class SlotBuffers;
 class Progress;
 class MetricsLog;
@@ -29,12 +29,25 @@ struct TrainSettings {
   int64_t saveEvery = 0, evalEvery = 0;
   /// Empty: no checkpoints.
   std::string savePath;
+  /// What the data source says the model's outputs mean (class names, a
+  /// vocabulary), kept in every checkpoint.
+  std::map<std::string, std::string> dataMetadata;
 };
 
-/// Updates per epoch: the training set in whole batches. The last partial
-/// batch is dropped, as the PyTorch reference does (drop_last), so that
-/// every update sees a full batch.
-int64_t stepsPerEpoch(const Program &program, const data::Dataset &train);
+/// How a run went besides its last evaluation.
+struct RunResult {
+  Evaluation evaluation;
+  /// The training steps of this process: their number and wall time, and
+  /// the part of it spent waiting for the batch thread.
+  int64_t steps = 0;
+  double stepSeconds = 0, dataWaitSeconds = 0;
+};
+
+/// Updates per epoch over `examples` training examples. The steps are
+/// compiled for full batches, so a last partial batch is dropped (the
+/// recipe's drop_last, the default) or completed with the first examples of
+/// the epoch's order.
+int64_t stepsPerEpoch(const Program &program, int64_t examples);
 
 /// Updates in the whole run: every epoch's, or --max-steps if fewer.
 int64_t totalSteps(const TrainSettings &settings, int64_t perEpoch);
@@ -44,12 +57,13 @@ int64_t totalSteps(const TrainSettings &settings, int64_t perEpoch);
 /// epoch, every settings.saveEvery updates and at the end, and returns the
 /// last evaluation. Update n is the same computation whether or not the run
 /// was resumed at `done`: the epoch and the batch follow from n, the order
-/// of the examples from (seed, epoch). When the executor runs steps
+/// of the examples from (seed, epoch). Batches are read on a background
+/// thread while the previous step runs. When the executor runs steps
 /// asynchronously, step n is reported after step n + 1 has started.
-Evaluation runTraining(Executor &executor, const Program &program,
-                       SlotBuffers &buffers, const data::Split &data,
-                       const TrainSettings &settings, int64_t done,
-                       Progress &progress, MetricsLog &metrics);
+RunResult runTraining(Executor &executor, const Program &program,
+                      SlotBuffers &buffers, const RunData &data,
+                      const TrainSettings &settings, int64_t done,
+                      Progress &progress, MetricsLog &metrics);
 
 } // namespace kiln::train
 

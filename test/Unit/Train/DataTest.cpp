@@ -1,7 +1,8 @@
-//===- DataTest.cpp - The recipe's data against the model's inputs --------===//
+//===- DataTest.cpp - The recipe's data source against the model's inputs -===//
 
 #include "TrainTesting.h"
 
+#include "data/Datasets.h"
 #include "train/Data.h"
 
 #include <filesystem>
@@ -18,60 +19,77 @@ std::string message(const std::function<void()> &body) {
   return error.what();
 }
 
+bool haveFashionMnist() {
+  return std::filesystem::exists(std::filesystem::path(data::kFashionMnistDir) /
+                                 "train-images-idx3-ubyte.gz");
+}
+
+TEST(DataTest, TheInputsAreTheFields) {
+  std::vector<data::Field> fields = inputFields(smallParsed());
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].name, "x");
+  EXPECT_EQ(fields[0].dtype, io::DType::F32);
+  EXPECT_EQ(fields[0].shape, (std::vector<int64_t>{3}));
+  EXPECT_EQ(fields[0].range, 0);
+  EXPECT_EQ(fields[1].name, "label");
+  EXPECT_EQ(fields[1].dtype, io::DType::I64);
+  EXPECT_TRUE(fields[1].shape.empty());
+  EXPECT_EQ(fields[1].range, 3);
+}
+
 TEST(DataTest, SyntheticTakesTheInputsShapes) {
-  Program program = smallParsed();
-  data::Split split = loadData(program, "");
-  ASSERT_EQ(split.train.fields.size(), 2u);
-  EXPECT_EQ(split.train.fields[0].shape, (std::vector<int64_t>{32, 3}));
-  EXPECT_EQ(split.test.fields[1].shape, (std::vector<int64_t>{10}));
-  EXPECT_EQ(split.train.fields[1].dtype, io::DType::I64);
+  RunData data = openData(smallParsed(), "");
+  EXPECT_EQ(data.train().size(), 32);
+  EXPECT_EQ(data.test().size(), 10);
+  EXPECT_EQ(data.source.description, "synthetic data (seed 1)");
+  float x[3];
+  int64_t label = -1;
+  void *rows[] = {x, &label};
+  std::string error;
+  ASSERT_TRUE(data.train().read(31, rows, error)) << error;
+  EXPECT_GE(label, 0);
+  EXPECT_LT(label, 3);
 }
 
 TEST(DataTest, FieldsMustFitTheInputs) {
-  Program program = smallParsed();
-  data::Split good = loadData(program, "");
+  if (!haveFashionMnist())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  Program flat = Program::parse(editDescription([](nlohmann::json &j) {
+    j["recipe"]["data"] = {{"kind", "fashion_mnist"},
+                           {"dir", data::kFashionMnistDir},
+                           {"scale", 1}};
+  }));
+  EXPECT_EQ(message([&] { openData(flat, ""); }),
+            "input 'x' takes f32[3] per example, but fashion_mnist field 0 "
+            "(images) is f32[1, 28, 28]; declare each input with its field's "
+            "type and shape");
 
-  data::Split fewer = good;
-  fewer.train.fields.pop_back();
-  fewer.test.fields.pop_back();
-  EXPECT_EQ(message([&] { checkData(program, fewer); }),
-            "model 'small' has 2 inputs, but synthetic gives 1 fields");
-
-  data::Split reals = good;
-  reals.test.fields[1] = io::TensorData::zeros(io::DType::F32, {10});
-  EXPECT_EQ(message([&] { checkData(program, reals); }),
-            "input 'label' takes i64[] per example, but synthetic field 1 is "
-            "f32[]");
-
-  data::Split wider = good;
-  wider.train.fields[0] = io::TensorData::zeros(io::DType::F32, {32, 4});
-  EXPECT_EQ(message([&] { checkData(program, wider); }),
-            "input 'x' takes f32[3] per example, but synthetic field 0 is "
-            "f32[4]");
+  Program one = Program::parse(editDescription([](nlohmann::json &j) {
+    j["recipe"]["data"] = {{"kind", "fashion_mnist"},
+                           {"dir", data::kFashionMnistDir},
+                           {"scale", 1}};
+    j["slots"][6]["shape"] = {4, 1, 28, 28};
+    j["slots"].push_back({{"name", "extra"},
+                          {"role", "input"},
+                          {"dtype", "f32"},
+                          {"shape", {4}}});
+  }));
+  EXPECT_EQ(message([&] { openData(one, ""); })
+                .rfind("the model has 3 inputs, but fashion_mnist gives 2 "
+                       "fields",
+                       0),
+            0u);
 }
 
 TEST(DataTest, ValuesMustLieInTheInputsRange) {
-  Program program = smallParsed();
-  data::Split split = loadData(program, "");
-  split.train.fields[1].data<int64_t>()[17] = 3;
-  Error error = expectError([&] { checkData(program, split); });
-  EXPECT_EQ(std::string(error.what()),
-            "training example 17 of synthetic field 1 holds 3, outside [0, "
-            "3), the range of input 'label' of model 'small'");
-  EXPECT_NE(error.hint().find("the data does not fit the model"),
-            std::string::npos);
-
-  split.train.fields[1].data<int64_t>()[17] = 0;
-  split.test.fields[1].data<int64_t>()[9] = -1;
-  EXPECT_EQ(message([&] {
-              checkData(program, split);
-            }).rfind("test example 9 of synthetic field 1 holds -1", 0),
-            0u);
-
   // Synthetic labels drawn for more classes than the model has.
   Program more = Program::parse(editDescription(
       [](nlohmann::json &j) { j["recipe"]["data"]["classes"] = 5; }));
-  EXPECT_NE(message([&] { loadData(more, ""); }).find("outside [0, 3)"),
+  std::string text = message([&] { openData(more, ""); });
+  EXPECT_EQ(text.rfind("training example ", 0), 0u) << text;
+  EXPECT_NE(text.find(" of synthetic field 1 holds "), std::string::npos);
+  EXPECT_NE(text.find("outside [0, 3), the range of input 'label'; the data "
+                      "does not fit the model"),
             std::string::npos);
 }
 
@@ -80,7 +98,11 @@ TEST(DataTest, WordLangFitsItsInputs) {
                                "american-english"))
     GTEST_SKIP() << "the word lists are not installed in " << data::kDictDir;
   Program words = Program::parse(editDescription([](nlohmann::json &j) {
-    j["recipe"]["data"] = {{"kind", "wordlang"}, {"train", 20}, {"test", 3}};
+    j["recipe"]["data"] = {{"kind", "wordlang"},
+                           {"dict", data::kDictDir},
+                           {"train", 20},
+                           {"test", 3},
+                           {"length", 16}};
     j["slots"][6] = {{"name", "ids"},
                      {"role", "input"},
                      {"dtype", "i64"},
@@ -88,36 +110,49 @@ TEST(DataTest, WordLangFitsItsInputs) {
                      {"range", 100}};
     j["slots"][7]["range"] = 10;
   }));
-  data::Split split = loadData(words, "");
-  EXPECT_EQ(split.train.fields[0].shape, (std::vector<int64_t>{200, 16}));
-  EXPECT_EQ(split.test.fields[1].shape, (std::vector<int64_t>{30}));
+  RunData data = openData(words, "");
+  EXPECT_EQ(data.train().size(), 200);
+  EXPECT_EQ(data.test().size(), 30);
 }
 
 TEST(DataTest, LoaderErrorsNameTheFile) {
   Program mnist = Program::parse(editDescription([](nlohmann::json &j) {
-    j["recipe"]["data"] = {{"kind", "fashion_mnist"}, {"path", "/recipe"}};
+    j["recipe"]["data"] = {
+        {"kind", "fashion_mnist"}, {"dir", "/recipe"}, {"scale", 1}};
     j["slots"][6]["shape"] = {4, 1, 28, 28};
   }));
   EXPECT_EQ(message([&] {
-              loadData(mnist, "");
+              openData(mnist, "");
             }).rfind("/recipe/train-images-idx3-ubyte.gz: byte 0", 0),
             0u);
   // --data overrides the recipe's directory.
   EXPECT_EQ(message([&] {
-              loadData(mnist, "/flag");
+              openData(mnist, "/flag");
             }).rfind("/flag/train-images-idx3-ubyte.gz: byte 0", 0),
             0u);
+}
 
+TEST(DataTest, AMissingArgumentIsAnInvalidDescription) {
   Program words = Program::parse(editDescription([](nlohmann::json &j) {
-    j["recipe"]["data"] = {{"kind", "wordlang"}, {"path", "/nowhere"}};
-    j["slots"][6] = {{"name", "ids"},
-                     {"role", "input"},
-                     {"dtype", "i64"},
-                     {"shape", {4, 16}},
-                     {"range", 100}};
+    j["recipe"]["data"] = {{"kind", "wordlang"}, {"dict", "/nowhere"}};
   }));
-  EXPECT_NE(message([&] { loadData(words, ""); }).find("/nowhere"),
-            std::string::npos);
+  Error error = expectError([&] { openData(words, ""); });
+  EXPECT_EQ(std::string(error.what()),
+            "the program's description is invalid: recipe.data: argument "
+            "'train' is missing");
+  EXPECT_NE(error.hint().find("rebuild the trainer"), std::string::npos);
+}
+
+TEST(DataTest, TransformsMustFitTheirInputs) {
+  // normalize takes an image [C, H, W]; 'x' is f32[3] per example.
+  Program program = Program::parse(editDescription([](nlohmann::json &j) {
+    j["recipe"]["transforms"] = {{{"kind", "normalize"},
+                                  {"input", "x"},
+                                  {"mean", {0.5}},
+                                  {"std", {0.5}}}};
+  }));
+  ASSERT_EQ(program.recipe.transforms.size(), 1u);
+  EXPECT_FALSE(message([&] { openData(program, ""); }).empty());
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 
 #include "TrainTesting.h"
 
+#include "train/Data.h"
 #include "train/Evaluate.h"
 #include "train/Executor.h"
 
@@ -25,7 +26,7 @@ struct Fixture {
   Program program = smallParsed();
   SlotBuffers buffers{program};
   HostExecutor executor{smallProgram(), program, buffers};
-  data::Dataset test;
+  RunData data;
 
   explicit Fixture(int64_t size) {
     float *weight = buffers.get<float>(program.params[0]);
@@ -38,7 +39,9 @@ struct Fixture {
       x.data<float>()[i * 3 + hot] = 2;
       labels.data<int64_t>()[i] = i % 2 ? (hot + 1) % 3 : hot;
     }
-    test.fields = {x, labels};
+    data.source.test = std::make_unique<data::TensorExamples>(
+        std::vector<io::TensorData>{x, labels});
+    data.fields = inputFields(program);
   }
 
   /// The loss of example i: cross-entropy of logits with 2 at `hot`.
@@ -52,7 +55,7 @@ struct Fixture {
 TEST(EvaluateTest, PartialLastBatchCountsEachExampleOnce) {
   Fixture fixture(10);
   Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
   EXPECT_EQ(result.examples, 10);
   // Examples 0, 2, 4, 6, 8 are right. The padded batch is examples 8, 9 and
   // two copies of 8: its "correct" output would say 3, the truth is 1.
@@ -73,7 +76,7 @@ TEST(EvaluateTest, PartialLastBatchCountsEachExampleOnce) {
 TEST(EvaluateTest, WholeBatchesOnly) {
   Fixture fixture(8);
   Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
   EXPECT_EQ(result.examples, 8);
   EXPECT_EQ(result.correct, 4);
   double expected = 0;
@@ -85,7 +88,7 @@ TEST(EvaluateTest, WholeBatchesOnly) {
 TEST(EvaluateTest, SmallerThanOneBatch) {
   Fixture fixture(3);
   Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
   EXPECT_EQ(result.examples, 3);
   EXPECT_EQ(result.correct, 2);
 }
@@ -93,7 +96,7 @@ TEST(EvaluateTest, SmallerThanOneBatch) {
 TEST(EvaluateTest, EmptyTestSet) {
   Fixture fixture(0);
   Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.test);
+      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
   EXPECT_EQ(result.examples, 0);
   EXPECT_EQ(result.accuracy(), 0);
   EXPECT_EQ(result.loss(), 0);

@@ -43,12 +43,12 @@ using Linear = kiln::testing::LinearProgram<Config>;
 static_assert(Linear::kArenaBytes == 203264, "the description's arena");
 
 constexpr const char *kDescription = R"({
-  "abi": 1,
+  "abi": 2,
   "model": "linear_mnist",
   "recipe": {
     "batch_size": 64, "epochs": 1, "seed": 0,
     "data": {"kind": "fashion_mnist",
-             "path": "/usr/share/datasets/fashion-mnist",
+             "dir": "/usr/share/datasets/fashion-mnist",
              "scale": 0.00392156862745098},
     "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9},
     "schedule": {"kind": "constant", "warmup": 0},

@@ -2,7 +2,6 @@
 
 #include "TrainTesting.h"
 
-#include "data/Datasets.h"
 
 using namespace kiln;
 using namespace kiln::testing;
@@ -17,11 +16,13 @@ TEST(ProgramTest, ParsesTheSmallProgram) {
   EXPECT_EQ(program.recipe.batchSize, 4);
   EXPECT_EQ(program.recipe.epochs, 2);
   EXPECT_EQ(program.recipe.seed, 5u);
-  EXPECT_EQ(program.recipe.data.kind, DataSource::Kind::Synthetic);
-  EXPECT_EQ(program.recipe.data.train, 32);
-  EXPECT_EQ(program.recipe.data.test, 10);
-  EXPECT_EQ(program.recipe.data.classes, 3);
-  EXPECT_EQ(program.recipe.data.seed, 1u);
+  EXPECT_EQ(program.recipe.data.kind, "synthetic");
+  EXPECT_EQ(program.recipe.data.args.integer("train"), 32);
+  EXPECT_EQ(program.recipe.data.args.integer("test"), 10);
+  EXPECT_EQ(program.recipe.data.args.integer("classes"), 3);
+  EXPECT_EQ(program.recipe.data.args.integer("seed"), 1);
+  EXPECT_TRUE(program.recipe.dropLast);
+  EXPECT_TRUE(program.recipe.transforms.empty());
   EXPECT_EQ(program.recipe.optimizer, "sgd(lr: 0.5, momentum: 0.9)");
   EXPECT_EQ(program.recipe.metric, "accuracy");
   EXPECT_EQ(program.recipe.schedule, "");
@@ -51,28 +52,50 @@ TEST(ProgramTest, ParsesTheSmallProgram) {
   EXPECT_EQ(program.find("fc.bias", Role::State), nullptr);
 }
 
-TEST(ProgramTest, DataSourcesAndDefaults) {
+TEST(ProgramTest, DataSourcesAndTheirArguments) {
   Program mnist = Program::parse(editDescription([](json &j) {
-    j["recipe"]["data"] = {{"kind", "fashion_mnist"}, {"scale", 0.5}};
+    j["recipe"]["data"] = {
+        {"kind", "fashion_mnist"}, {"dir", "/d"}, {"scale", 0.5}};
     j["slots"][6]["shape"] = {4, 1, 28, 28};
   }));
-  EXPECT_EQ(mnist.recipe.data.kind, DataSource::Kind::FashionMnist);
-  EXPECT_EQ(mnist.recipe.data.path, data::kFashionMnistDir);
-  EXPECT_EQ(mnist.recipe.data.scale, 0.5);
-  EXPECT_EQ(mnist.recipe.data.summary, "fashion_mnist(scale: 0.5)");
+  EXPECT_EQ(mnist.recipe.data.kind, "fashion_mnist");
+  EXPECT_EQ(mnist.recipe.data.args.string("dir"), "/d");
+  EXPECT_EQ(mnist.recipe.data.args.real("scale"), 0.5);
+  EXPECT_EQ(mnist.recipe.data.summary, "fashion_mnist(dir: \"/d\", scale: 0.5)");
 
   Program seeded = Program::parse(
       editDescription([](json &j) { j["recipe"]["seed"] = UINT64_MAX; }));
   EXPECT_EQ(seeded.recipe.seed, UINT64_MAX);
 
-  Program words = Program::parse(editDescription([](json &j) {
-    j["recipe"]["data"] = {{"kind", "wordlang"}, {"path", "/d"}, {"test", 7}};
+  Program table = Program::parse(editDescription([](json &j) {
+    j["recipe"]["data"] = {{"kind", "csv"},
+                           {"train", "t.csv"},
+                           {"features", {"a", "b"}},
+                           {"standardize", true}};
+    j["recipe"]["drop_last"] = false;
   }));
-  EXPECT_EQ(words.recipe.data.kind, DataSource::Kind::WordLang);
-  EXPECT_EQ(words.recipe.data.path, "/d");
-  EXPECT_EQ(words.recipe.data.train, 4000);
-  EXPECT_EQ(words.recipe.data.test, 7);
-  EXPECT_EQ(words.recipe.data.length, 16);
+  const data::Arguments &args = table.recipe.data.args;
+  EXPECT_EQ(args.strings("features"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(args.boolean("standardize"));
+  EXPECT_FALSE(table.recipe.dropLast);
+  EXPECT_THROW(args.integer("train"), data::BadArgument);
+  EXPECT_THROW(args.string("label"), data::BadArgument);
+}
+
+TEST(ProgramTest, Transforms) {
+  Program program = Program::parse(editDescription([](json &j) {
+    j["recipe"]["transforms"] = {
+        {{"kind", "normalize"}, {"input", "x"}, {"mean", {0.5}}, {"std", {2}}},
+        {{"kind", "random_crop"}, {"input", "x"}, {"padding", 4}},
+        {{"kind", "random_flip"}, {"input", "x"}, {"p", 0.25}}};
+  }));
+  const std::vector<data::Transform> &t = program.recipe.transforms;
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].kind, data::Transform::Kind::Normalize);
+  EXPECT_EQ(t[0].field, 0u);
+  EXPECT_EQ(t[0].std, (std::vector<double>{2}));
+  EXPECT_EQ(t[1].padding, 4);
+  EXPECT_EQ(t[2].p, 0.25);
 }
 
 TEST(ProgramTest, NoMetricNeedsNoPredictions) {
@@ -88,9 +111,9 @@ TEST(ProgramTest, NoMetricNeedsNoPredictions) {
 
 TEST(ProgramTest, Errors) {
   const std::pair<std::function<void(json &)>, const char *> cases[] = {
-      {[](json &j) { j["abi"] = 2; },
-       "the program was compiled for runtime ABI 2, but this runtime has "
-       "ABI 1"},
+      {[](json &j) { j["abi"] = 1; },
+       "the program was compiled for runtime ABI 1, but this runtime has "
+       "ABI 2"},
       {[](json &j) { j.erase("model"); }, "top level: 'model' is missing"},
       {[](json &j) { j["recipe"]["batch_size"] = 0; },
        "recipe.batch_size: expected an integer of at least 1, got 0"},
@@ -98,6 +121,22 @@ TEST(ProgramTest, Errors) {
        "recipe.seed: expected a non-negative integer, got -1"},
       {[](json &j) { j["recipe"]["data"]["kind"] = "mnist"; },
        "recipe.data.kind: unknown data source 'mnist'"},
+      {[](json &j) { j["recipe"]["data"]["train"] = {{"a", 1}}; },
+       "recipe.data.train: expected a boolean, number, string or list"},
+      {[](json &j) { j["recipe"]["drop_last"] = 1; },
+       "recipe.drop_last: expected a boolean, got 1"},
+      {[](json &j) {
+         j["recipe"]["transforms"] = {{{"kind", "blur"}, {"input", "x"}}};
+       },
+       "recipe.transforms[0].kind: unknown transform 'blur'"},
+      {[](json &j) {
+         j["recipe"]["transforms"] = {{{"kind", "random_flip"}, {"input", "y"}}};
+       },
+       "recipe.transforms[0].input: no input 'y'"},
+      {[](json &j) {
+         j["recipe"]["transforms"] = {{{"kind", "random_flip"}, {"input", "x"}}};
+       },
+       "recipe.transforms[0]: argument 'p' is missing"},
       {[](json &j) { j["slots"][0]["role"] = "weight"; },
        "slots[0] ('fc.weight').role: unknown role 'weight'"},
       {[](json &j) { j["slots"][0]["dtype"] = "bf16"; },

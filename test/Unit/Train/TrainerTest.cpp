@@ -27,9 +27,8 @@ std::vector<std::string> readLines(const std::string &path) {
 
 TEST(TrainerTest, StepCounts) {
   Program program = smallParsed();
-  data::Split split = loadData(program, "");
   // 32 examples in batches of 4.
-  EXPECT_EQ(stepsPerEpoch(program, split.train), 8);
+  EXPECT_EQ(stepsPerEpoch(program, 32), 8);
   TrainSettings settings;
   settings.epochs = 3;
   EXPECT_EQ(totalSteps(settings, 8), 24);
@@ -41,9 +40,11 @@ TEST(TrainerTest, StepCounts) {
   settings.epochs = INT64_MAX;
   EXPECT_EQ(totalSteps(settings, 8), INT64_MAX);
 
-  // A partial last batch is dropped.
-  split.train.fields[0].shape[0] = 35;
-  EXPECT_EQ(stepsPerEpoch(program, split.train), 8);
+  // A partial last batch is dropped, or completed when drop_last is off.
+  EXPECT_EQ(stepsPerEpoch(program, 35), 8);
+  program.recipe.dropLast = false;
+  EXPECT_EQ(stepsPerEpoch(program, 35), 9);
+  EXPECT_EQ(stepsPerEpoch(program, 32), 8);
 }
 
 /// Trains the small program from `done` (restoring `resume` when given),
@@ -57,15 +58,16 @@ Evaluation trainSmall(const TrainSettings &settings, int64_t done,
   initializeParameters(program, buffers, settings.seed);
   if (!resume.empty())
     EXPECT_EQ(loadCheckpoint(resume, program, buffers).step, done);
-  data::Split split = loadData(program, "");
+  RunData data = openData(program, "");
   std::FILE *quiet = std::tmpfile();
   Progress progress(ProgressStyle::Quiet, quiet, 4, 8, settings.epochs, 16);
   MetricsLog metrics(metricsPath);
   HostExecutor executor(smallProgram(), program, buffers);
-  Evaluation result = runTraining(executor, program, buffers, split,
-                                  settings, done, progress, metrics);
+  RunResult result = runTraining(executor, program, buffers, data, settings,
+                                 done, progress, metrics);
   std::fclose(quiet);
-  return result;
+  EXPECT_EQ(result.steps, totalSteps(settings, 8) - done);
+  return result.evaluation;
 }
 
 TEST(TrainerTest, ResumedRunRepeatsTheUninterruptedOne) {
@@ -105,17 +107,17 @@ TEST(TrainerTest, EmptyTestSetIsNotEvaluated) {
   Program program = Program::parse(editDescription(
       [](nlohmann::json &j) { j["recipe"]["data"]["test"] = 0; }));
   SlotBuffers buffers(program);
-  data::Split split = loadData(program, "");
+  RunData data = openData(program, "");
   TrainSettings settings;
   settings.evalEvery = 2;
   std::FILE *quiet = std::tmpfile();
   Progress progress(ProgressStyle::Quiet, quiet, 4, 8, 1, 8);
   MetricsLog metrics(dir.path("m.jsonl"));
   HostExecutor executor(smallProgram(), program, buffers);
-  Evaluation result = runTraining(executor, program, buffers, split,
-                                  settings, 0, progress, metrics);
+  RunResult result = runTraining(executor, program, buffers, data, settings, 0,
+                                 progress, metrics);
   std::fclose(quiet);
-  EXPECT_EQ(result.examples, 0);
+  EXPECT_EQ(result.evaluation.examples, 0);
   std::vector<std::string> lines = readLines(dir.path("m.jsonl"));
   EXPECT_EQ(lines.size(), 8u);
   EXPECT_EQ(lines.back().rfind("{\"step\":8,", 0), 0u);
