@@ -15,8 +15,9 @@ packages=(
   # Data of the example models.
   dataset-fashion-mnist wamerican wngerman wfrench witalian wspanish
   wportuguese wdutch wswedish wdanish wpolish
-  # A real text corpus (the text(...) example), and NumPy to write arrays.
-  fortunes python3-numpy
+  # A real text corpus (the text(...) example), NumPy to write arrays, and
+  # the Iris table (the csv(...) example).
+  fortunes python3-numpy python3-vega-datasets
   # PyTorch, for the comparisons only (fast BLAS, or PyTorch is slow).
   python3-torch libopenblas0-pthread
 )

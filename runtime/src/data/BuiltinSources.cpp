@@ -9,6 +9,7 @@
 
 #include "data/Datasets.h"
 #include "data/Source.h"
+#include "data/Text.h"
 
 namespace kiln::data {
 bool openFashionMnist(const SourceRequest &, OpenedSource &, std::string &);
@@ -20,25 +21,6 @@ using namespace kiln;
 using namespace kiln::data;
 
 namespace {
-
-const char *dtypeText(io::DType dtype) {
-  switch (dtype) {
-  case io::DType::F32:
-    return "f32";
-  case io::DType::F64:
-    return "f64";
-  case io::DType::I64:
-    return "i64";
-  }
-  return "?";
-}
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 /// How messages name field `index` of `source`: "fashion_mnist field 0
 /// (images)".
@@ -92,9 +74,9 @@ bool fit(const SourceRequest &request, const char *source,
                                    tensor.shape.end());
       if (tensor.dtype != fields[f].dtype || example != fields[f].shape) {
         error = "input '" + fields[f].name + "' takes " +
-                dtypeText(fields[f].dtype) + shapeText(fields[f].shape) +
+                formatField(fields[f]) +
                 " per example, but " + fieldName(source, names, f) + " is " +
-                dtypeText(tensor.dtype) + shapeText(example) +
+                dtypeText(tensor.dtype) + formatShape(example) +
                 "; declare each input with its field's type and shape";
         return false;
       }

@@ -15,6 +15,7 @@
 
 #include "data/CsvTable.h"
 #include "data/Source.h"
+#include "data/Text.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -37,17 +38,8 @@ namespace {
 /// Names of classes or columns shown in notes and messages before "...".
 constexpr size_t kListed = 20;
 
-/// A field's type as the recipe declares it: "f32[batch, 4]".
-std::string declaredType(const Field &field) {
-  std::string text = field.dtype == io::DType::I64   ? "i64[batch"
-                     : field.dtype == io::DType::F64 ? "f64[batch"
-                                                     : "f32[batch";
-  for (int64_t dim : field.shape)
-    text += ", " + std::to_string(dim);
-  return text + "]";
-}
-
-std::string shortNumber(double value) {
+/// Four significant digits, for notes and messages: "0.1235".
+std::string fourDigits(double value) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.4g", value);
   return text;
@@ -58,23 +50,6 @@ std::string exactNumber(double value) {
   char text[32];
   auto result = std::to_chars(text, text + sizeof(text), value);
   return std::string(text, result.ptr);
-}
-
-std::string jsonString(const std::string &text) {
-  std::string json = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      json += '\\';
-      json += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escape[8];
-      std::snprintf(escape, sizeof(escape), "\\u%04x", c);
-      json += escape;
-    } else {
-      json += c;
-    }
-  }
-  return json + "\"";
 }
 
 std::string jsonNumbers(const std::vector<double> &values) {
@@ -100,7 +75,7 @@ bool checkInputs(const std::vector<Field> &fields, const std::string &path,
   const Field &x = fields[0], &y = fields[1];
   if (x.dtype != io::DType::F32 || x.shape.size() != 1) {
     error = path + ": the model's input '" + x.name + "' is " +
-            declaredType(x) +
+            formatDeclaredField(x) +
             ", but csv fills its first input with the features, "
             "f32[batch, F]; declare it so, with F the number of feature "
             "columns";
@@ -111,7 +86,7 @@ bool checkInputs(const std::vector<Field> &fields, const std::string &path,
                  (y.shape.empty() || y.shape == std::vector<int64_t>{1});
   if (!classes && !targets) {
     error = path + ": the model's input '" + y.name + "' is " +
-            declaredType(y) +
+            formatDeclaredField(y) +
             ", but csv fills its second input with the label: declare it "
             "i64[batch] for class ids, or f32[batch] or f32[batch, 1] for "
             "regression targets";
@@ -274,7 +249,7 @@ bool toFloat(double value, const CsvTable &table, int64_t row, size_t column,
   }
   error = table.where(row, column) +
           (standardized ? ": the value standardizes to " : ": the value ") +
-          shortNumber(value) +
+          fourDigits(value) +
           ", beyond the range of 32-bit floats (about 3.4e38), which the "
           "model's inputs hold; " +
           (standardized ? "it lies far outside the training table's values: "
@@ -337,8 +312,8 @@ std::string scalingNote(const CsvTable &train, const Scaling &scaling) {
   size_t width = train.featureColumns.size();
   for (size_t j = 0; j < width && j < kListed; ++j)
     note += (j ? ", " : " ") + train.header[train.featureColumns[j]] +
-            " mean " + shortNumber(scaling.mean[j]) + " std " +
-            shortNumber(scaling.deviation[j]);
+            " mean " + fourDigits(scaling.mean[j]) + " std " +
+            fourDigits(scaling.deviation[j]);
   if (width > kListed)
     note += ", ... (" + std::to_string(width) + " features)";
   return note;
@@ -379,7 +354,7 @@ bool open(const SourceRequest &request, const std::string &trainPath,
               ": the table has " + std::to_string(width) +
               " feature columns (" + listCsvNames(names, kListed) +
               "), but the model's input '" + x.name + "' is " +
-              declaredType(x) + "; declare it f32[batch, " +
+              formatDeclaredField(x) + "; declare it f32[batch, " +
               std::to_string(width) + "], or list the " +
               std::to_string(x.shape[0]) + " columns you want in features";
     return false;
@@ -422,10 +397,7 @@ bool open(const SourceRequest &request, const std::string &trainPath,
       return false;
     opened.notes.push_back(classesNote(classes));
     if (!classes.integers) {
-      std::string json = "[";
-      for (size_t id = 0; id < classes.names.size(); ++id)
-        json += (id ? ", " : "") + jsonString(classes.names[id]);
-      opened.metadata["data.classes"] = json + "]";
+      opened.metadata["data.classes"] = jsonStringList(classes.names);
     }
     kind = std::to_string(classes.count) +
            (classes.count == 1 ? " class" : " classes");

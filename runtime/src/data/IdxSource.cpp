@@ -13,6 +13,7 @@
 
 #include "data/Idx.h"
 #include "data/Source.h"
+#include "data/Text.h"
 
 #include <algorithm>
 #include <array>
@@ -158,19 +159,6 @@ std::string dimsText(const std::vector<uint32_t> &dims, size_t from = 0) {
   for (size_t d = from; d < dims.size(); ++d)
     text += (d > from ? " x " : "") + std::to_string(dims[d]);
   return text;
-}
-
-const char *dtypeText(io::DType dtype) {
-  return dtype == io::DType::F32   ? "f32"
-         : dtype == io::DType::I64 ? "i64"
-                                   : "f64";
-}
-
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string text = "[batch";
-  for (int64_t dim : shape)
-    text += ", " + std::to_string(dim);
-  return text + "]";
 }
 
 /// One IDX file whose header and length have been checked: the data is read
@@ -499,9 +487,9 @@ bool openSplit(Opening &opening, int split, std::string &error) {
             (imageShape.empty() ? std::string("single values")
                                 : dimsText(images->dims, 1)) +
             " (the dimensions after the count), but input '" + imageField.name +
-            "' is f32" + shapeText(imageField.shape),
+            "' is f32" + formatBatchShape(imageField.shape),
         "declare input '" + imageField.name + "' as f32" +
-            shapeText(imageShape) +
+            formatBatchShape(imageShape) +
             " (dimensions of size 1 may be added or left out), or give "
             "images of its shape");
 
@@ -560,7 +548,7 @@ bool checkRequest(const SourceRequest &request, double scale,
     std::string declared;
     for (const Field &field : fields)
       declared += (declared.empty() ? "" : ", ") + field.name + ": " +
-                  dtypeText(field.dtype) + shapeText(field.shape);
+                  formatDeclaredField(field);
     error = "idx: the model's inputs are " +
             (declared.empty() ? std::string("none") : declared) +
             ", but idx fills two, the images (f32) and then one class id per "

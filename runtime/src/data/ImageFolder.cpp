@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/ImageFolder.h"
+#include "data/Text.h"
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
@@ -655,15 +656,6 @@ bool walk(const std::string &folder, Walk &state, std::string &error) {
     }
   }
   return true;
-}
-
-std::string quotedList(const std::vector<std::string> &names, size_t limit) {
-  std::string list;
-  for (size_t i = 0; i < names.size() && i < limit; ++i)
-    list += (i ? ", '" : "'") + names[i] + "'";
-  if (names.size() > limit)
-    list += " and " + std::to_string(names.size() - limit) + " more";
-  return list;
 }
 
 } // namespace

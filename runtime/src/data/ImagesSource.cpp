@@ -1,7 +1,7 @@
 //===- ImagesSource.cpp - The images(...) source: folders of images -------===//
 //
 // images(train: DIR, test: DIR, size: [H, W], channels: C) fills two inputs:
-// the images, f32 [C, H, W], and their class ids, i64 []. The folders are
+// the images, f32[C, H, W], and their class ids, i64[]. The folders are
 // scanned and every header checked at open; an example is decoded, converted
 // and resized when it is read (ImageFolder.h), so a folder larger than memory
 // trains, and any number of batch threads can read at once.
@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/ImageFolder.h"
+#include "data/Text.h"
 
 #include <array>
 #include <cctype>
@@ -61,27 +62,6 @@ private:
   int channels, height, width;
 };
 
-/// The shortest text that reads back as `value`: 0.1, not 0.10000000000000001.
-std::string number(double value) {
-  std::array<char, 32> text;
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text.data(), text.size(), "%.*g", digits, value);
-    if (std::strtod(text.data(), nullptr) == value)
-      break;
-  }
-  return text.data();
-}
-
-std::string shapeText(const Field &field) {
-  std::string text = io::dtypeName(field.dtype);
-  for (char &c : text)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  text += " [";
-  for (size_t d = 0; d < field.shape.size(); ++d)
-    text += (d ? ", " : "") + std::to_string(field.shape[d]);
-  return text + "]";
-}
-
 std::string counted(size_t count, const char *singular, const char *plural) {
   return std::to_string(count) + " " + (count == 1 ? singular : plural);
 }
@@ -90,71 +70,6 @@ std::string summary(const ImageFolder &folder) {
   return folder.root + " (" +
          counted(folder.classes.size(), "class", "classes") + ", " +
          counted(folder.paths.size(), "file", "files") + ")";
-}
-
-/// The length of the UTF-8 sequence at `at`, or 0 when it is not valid
-/// UTF-8 (overlong, a surrogate, beyond U+10FFFF, cut short).
-size_t utf8Length(const std::string &text, size_t at) {
-  auto byte = [&](size_t i) -> unsigned {
-    return i < text.size() ? static_cast<unsigned char>(text[i]) : 0;
-  };
-  unsigned lead = byte(at);
-  size_t length;
-  unsigned low = 0x80, high = 0xBF;
-  if (lead < 0x80)
-    return 1;
-  if (lead >= 0xC2 && lead <= 0xDF)
-    length = 2;
-  else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0)
-      low = 0xA0;
-    if (lead == 0xED)
-      high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0)
-      low = 0x90;
-    if (lead == 0xF4)
-      high = 0x8F;
-  } else
-    return 0;
-  if (byte(at + 1) < low || byte(at + 1) > high)
-    return 0;
-  for (size_t i = 2; i < length; ++i)
-    if (byte(at + i) < 0x80 || byte(at + i) > 0xBF)
-      return 0;
-  return length;
-}
-
-/// `names` as a JSON list of strings. A byte that is not part of valid UTF-8
-/// (a folder name in another encoding) is written \udcXX, as Python's
-/// json.dumps writes the name that os.listdir gives for it.
-std::string jsonList(const std::vector<std::string> &names) {
-  std::string json = "[";
-  for (const std::string &name : names) {
-    json += json.size() > 1 ? ", \"" : "\"";
-    for (size_t at = 0; at < name.size();) {
-      auto c = static_cast<unsigned char>(name[at]);
-      size_t length = utf8Length(name, at);
-      std::array<char, 8> escape;
-      if (c == '"' || c == '\\') {
-        json += '\\';
-        json += static_cast<char>(c);
-      } else if (c < 0x20 || length == 0) {
-        std::snprintf(escape.data(), escape.size(),
-                      length == 0 ? "\\udc%02x" : "\\u%04x", c);
-        json += escape.data();
-      } else {
-        json.append(name, at, length);
-        at += length;
-        continue;
-      }
-      ++at;
-    }
-    json += '"';
-  }
-  return json + "]";
 }
 
 /// "classes: 0 cat, 1 dog", the first 20 of them.
@@ -179,7 +94,7 @@ bool checkArguments(const SourceRequest &request, int &channels, int &height,
   if (!whole || size[0] * size[1] > kMaxImagePixels) {
     std::string given;
     for (double side : size)
-      given += (given.empty() ? "" : ", ") + number(side);
+      given += (given.empty() ? "" : ", ") + shortNumber(side);
     error = "images(...): size is [" + given +
             "]; give [height, width], two whole numbers of pixels above 0 "
             "(at most " +
@@ -200,18 +115,18 @@ bool checkArguments(const SourceRequest &request, int &channels, int &height,
   if (fields.size() != 2) {
     error = "images(...): the model has " +
             counted(fields.size(), "input", "inputs") +
-            ", but images(...) fills two: first the images, f32 [C, H, W], "
-            "then their class ids, i64 []; declare the model's inputs so";
+            ", but images(...) fills two: first the images, f32[C, H, W], "
+            "then their class ids, i64[]; declare the model's inputs so";
     return false;
   }
   const Field &images = fields[0];
   std::vector<int64_t> shape = {channels, height, width};
   if (images.dtype != io::DType::F32 || images.shape != shape) {
     error = "images(...): the model's input '" + images.name + "' is " +
-            shapeText(images) +
+            formatField(images) +
             ", but images(...) with channels: " + std::to_string(channels) +
             " and size: [" + std::to_string(height) + ", " +
-            std::to_string(width) + "] makes f32 [" + std::to_string(channels) +
+            std::to_string(width) + "] makes f32[" + std::to_string(channels) +
             ", " + std::to_string(height) + ", " + std::to_string(width) +
             "] images; make them agree (the input's type, or channels and "
             "size)";
@@ -220,8 +135,8 @@ bool checkArguments(const SourceRequest &request, int &channels, int &height,
   const Field &labels = fields[1];
   if (labels.dtype != io::DType::I64 || !labels.shape.empty()) {
     error = "images(...): the model's input '" + labels.name + "' is " +
-            shapeText(labels) +
-            ", but images(...) gives one class id per image, i64 []; "
+            formatField(labels) +
+            ", but images(...) gives one class id per image, i64[]; "
             "declare it i64[batch]";
     return false;
   }
@@ -269,7 +184,7 @@ bool data::openImages(const SourceRequest &request, OpenedSource &opened,
     for (const ImageFolder *folder : {&train, &test})
       result.notes.insert(result.notes.end(), folder->notes.begin(),
                           folder->notes.end());
-    result.metadata["data.classes"] = jsonList(train.classes);
+    result.metadata["data.classes"] = jsonStringList(train.classes);
     result.train = std::make_unique<ImageExamples>(std::move(train), "training",
                                                    channels, height, width);
     if (testPath.empty())

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/TensorFiles.h"
+#include "data/Text.h"
 
 #include <zlib.h>
 
@@ -141,13 +142,6 @@ bool failAt(std::string &error, const Location &location, uint64_t offset,
             const std::string &what) {
   error = location.at(offset) + ": " + what;
   return false;
-}
-
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 constexpr const char *kSaveAgain = "save the array again with numpy.save";

@@ -15,6 +15,7 @@
 
 #include "data/Source.h"
 #include "data/TensorFiles.h"
+#include "data/Text.h"
 
 #include "io/Safetensors.h"
 
@@ -178,13 +179,6 @@ template <typename Visit> bool visitInteger(ElementType type, Visit &&visit) {
   default:
     return false;
   }
-}
-
-std::string formatShape(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
 }
 
 std::vector<int64_t> withoutOnes(const std::vector<int64_t> &shape) {
@@ -538,13 +532,6 @@ bool bind(const Field &field, TensorArray array, double scale, Column &column,
 std::string megabytes(uint64_t bytes) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.1f MB", bytes / 1e6);
-  return text;
-}
-
-std::string quotedList(const std::vector<std::string> &names) {
-  std::string text;
-  for (const std::string &name : names)
-    text += (text.empty() ? "'" : ", '") + name + "'";
   return text;
 }
 

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/Source.h"
+#include "data/Text.h"
 
 #include <algorithm>
 #include <array>
@@ -484,40 +485,9 @@ std::string formatReal(const char *format, double value) {
 std::string vocabularyJson(const std::vector<char32_t> &points) {
   std::string json = "[";
   for (size_t i = 0; i < points.size(); ++i) {
-    char32_t point = points[i];
-    json += i ? ",\"" : "\"";
-    switch (point) {
-    case '"':
-      json += "\\\"";
-      break;
-    case '\\':
-      json += "\\\\";
-      break;
-    case '\b':
-      json += "\\b";
-      break;
-    case '\f':
-      json += "\\f";
-      break;
-    case '\n':
-      json += "\\n";
-      break;
-    case '\r':
-      json += "\\r";
-      break;
-    case '\t':
-      json += "\\t";
-      break;
-    default:
-      if (point < 0x20) {
-        std::array<char, 8> escape;
-        std::snprintf(escape.data(), escape.size(), "\\u%04x", unsigned(point));
-        json += escape.data();
-      } else {
-        appendUtf8(json, point);
-      }
-    }
-    json += "\"";
+    std::string text;
+    appendUtf8(text, points[i]);
+    json += (i ? "," : "") + jsonString(text);
   }
   return json + "]";
 }

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/Transforms.h"
+#include "data/Text.h"
 
 #include "kiln/Random.h"
 
@@ -41,27 +42,6 @@ const char *kindName(Transform::Kind kind) {
   return "transform";
 }
 
-/// The shortest text that reads back as `value`: 0.1, not 0.10000000000000001.
-std::string number(double value) {
-  std::array<char, 32> text;
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text.data(), text.size(), "%.*g", digits, value);
-    if (std::strtod(text.data(), nullptr) == value)
-      break;
-  }
-  return text.data();
-}
-
-std::string fieldText(const Field &field) {
-  std::string text = io::dtypeName(field.dtype);
-  for (char &c : text)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  text += " [";
-  for (size_t d = 0; d < field.shape.size(); ++d)
-    text += (d ? ", " : "") + std::to_string(field.shape[d]);
-  return text + "]";
-}
-
 /// The per-channel mean or std of a normalize: one number per channel or
 /// one for all; each finite, and each std a positive float32 number, since
 /// the arithmetic is float's.
@@ -79,7 +59,7 @@ bool checkStatistics(const std::string &where, const char *name,
     if (std::isfinite(value) && (!positive || value > 0))
       continue;
     error = where + ": " + name + "[" + std::to_string(c) + "] is " +
-            number(values[c]) +
+            shortNumber(values[c]) +
             (positive ? "; give standard deviations above 0 (and above "
                         "1.4e-45, the least float32)"
                       : "; give finite numbers, within float32's range");
@@ -157,8 +137,8 @@ bool data::checkTransforms(const std::vector<Transform> &transforms,
                              [](int64_t dim) { return dim > 0; });
     if (!image) {
       error = where + ": the input '" + field.name + "' is " +
-              fieldText(field) +
-              ", but the image transforms take f32 [C, H, W] images "
+              formatField(field) +
+              ", but the image transforms take f32[C, H, W] images "
               "(channels, height, width); apply it to an image input";
       return false;
     }
@@ -179,7 +159,7 @@ bool data::checkTransforms(const std::vector<Transform> &transforms,
       break;
     case Transform::Kind::RandomFlip:
       if (!(transform.p >= 0 && transform.p <= 1)) {
-        error = where + ": p is " + number(transform.p) +
+        error = where + ": p is " + shortNumber(transform.p) +
                 "; give a probability from 0 to 1";
         return false;
       }

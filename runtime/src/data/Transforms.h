@@ -23,7 +23,7 @@ namespace kiln::data {
 struct Transform {
   enum class Kind { Normalize, RandomCrop, RandomFlip };
   Kind kind = Kind::Normalize;
-  /// The index of the input (a Field) it applies to: f32 [C, H, W].
+  /// The index of the input (a Field) it applies to: f32[C, H, W].
   size_t field = 0;
   /// Normalize: (x - mean[c]) / std[c], one entry per channel, or one for
   /// all channels.

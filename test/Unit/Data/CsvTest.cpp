@@ -258,7 +258,7 @@ TEST_F(CsvTest, QuotedCellsHoldDelimitersAndLineBreaks) {
   ASSERT_EQ(opened.train->size(), 3);
   EXPECT_EQ(readRow(*opened.train, 0, 2).x, (std::vector<float>{1.5, 2}));
   EXPECT_EQ(opened.metadata["data.classes"],
-            "[\"line\\u000abreak\", \"one, two\"]");
+            "[\"line\\nbreak\", \"one, two\"]");
   // The cell with a line break is in one row: the next row is row 3.
   std::string error = failureOn("a,b,y\n1,2,\"x\ny\"\nbad,2,z\n");
   EXPECT_CONTAINS(error, ": row 3, column 1 ('a'): 'bad'");

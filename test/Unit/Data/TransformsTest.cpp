@@ -187,13 +187,13 @@ TEST(TransformsTest, CheckErrors) {
   Transform onLabel = crop(2);
   onLabel.field = 1;
   EXPECT_EQ(transformError({flip(0.5), onLabel}, fields),
-            "transforms[1], random_crop(label): the input 'label' is i64 [], "
-            "but the image transforms take f32 [C, H, W] images (channels, "
+            "transforms[1], random_crop(label): the input 'label' is i64[], "
+            "but the image transforms take f32[C, H, W] images (channels, "
             "height, width); apply it to an image input");
   Transform onFlat = normalize({0}, {1});
   onFlat.field = 2;
   EXPECT_TRUE(contains(transformError({onFlat}, fields),
-                       "normalize(flat): the input 'flat' is f32 [4, 4], "
+                       "normalize(flat): the input 'flat' is f32[4, 4], "
                        "but"));
 
   EXPECT_EQ(transformError({normalize({0.5, 0.5}, {1})}, fields),
