@@ -47,3 +47,21 @@ bool data::readWholeFile(const std::string &path, std::string &contents,
   contents.resize(done);
   return true;
 }
+
+bool data::readAt(int fd, uint64_t offset, void *out, size_t size,
+                  size_t &got) {
+  auto *bytes = static_cast<uint8_t *>(out);
+  got = 0;
+  while (got < size) {
+    ssize_t count =
+        ::pread(fd, bytes + got, size - got, static_cast<off_t>(offset + got));
+    if (count < 0 && errno == EINTR)
+      continue;
+    if (count < 0)
+      return false;
+    if (count == 0)
+      break;
+    got += static_cast<size_t>(count);
+  }
+  return true;
+}

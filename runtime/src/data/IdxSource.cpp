@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Files.h"
 #include "data/Idx.h"
 #include "data/Source.h"
 #include "data/Text.h"
@@ -128,21 +129,14 @@ std::string errorText(int number) {
 /// Reads `size` bytes at `offset` of `fd` into `out`; on failure sets `reason`.
 bool readFully(int fd, uint64_t offset, size_t size, uint8_t *out,
                std::string &reason) {
-  while (size > 0) {
-    ssize_t count = ::pread(fd, out, size, static_cast<off_t>(offset));
-    if (count < 0 && errno == EINTR)
-      continue;
-    if (count < 0) {
-      reason = errorText(errno);
-      return false;
-    }
-    if (count == 0) {
-      reason = "the file ends at byte " + std::to_string(offset);
-      return false;
-    }
-    out += count;
-    offset += static_cast<uint64_t>(count);
-    size -= static_cast<size_t>(count);
+  size_t got = 0;
+  if (!readAt(fd, offset, out, size, got)) {
+    reason = errorText(errno);
+    return false;
+  }
+  if (got < size) {
+    reason = "the file ends at byte " + std::to_string(offset + got);
+    return false;
   }
   return true;
 }

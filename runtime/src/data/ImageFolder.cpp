@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Files.h"
 #include "data/ImageFolder.h"
 #include "data/Text.h"
 
@@ -126,24 +127,6 @@ bool openImageFile(const std::string &path, FileDescriptor &file,
   return true;
 }
 
-/// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
-bool readAt(int fd, unsigned char *out, size_t count, uint64_t offset,
-            size_t &done) {
-  done = 0;
-  while (done < count) {
-    ssize_t got = ::pread(fd, out + done, count - done,
-                          static_cast<off_t>(offset + done));
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got < 0)
-      return false;
-    if (got == 0)
-      break;
-    done += static_cast<size_t>(got);
-  }
-  return true;
-}
-
 /// stb_image's callbacks over a file read with pread, so that stbi_info
 /// reads only the header, however far into the file it lies (JPEG's markers
 /// follow its metadata).
@@ -156,8 +139,8 @@ struct Cursor {
   static int read(void *user, char *data, int count) {
     auto *cursor = static_cast<Cursor *>(user);
     size_t done = 0;
-    if (!readAt(cursor->fd, reinterpret_cast<unsigned char *>(data),
-                static_cast<size_t>(count), cursor->position, done))
+    if (!readAt(cursor->fd, cursor->position, data, static_cast<size_t>(count),
+                done))
       cursor->readErrno = errno;
     // A short read is the end, even of a file that shrank meanwhile.
     if (done < static_cast<size_t>(count))
@@ -488,7 +471,7 @@ bool data::checkImageFile(const std::string &path, std::string &error) {
     return false;
   std::array<unsigned char, kPrefixBytes> prefix;
   size_t available = 0;
-  if (!readAt(file.fd, prefix.data(), prefix.size(), 0, available))
+  if (!readAt(file.fd, 0, prefix.data(), prefix.size(), available))
     return failRead(path, errno, error);
   return checkLength(path, prefix.data(), available, size, error);
 }
@@ -502,7 +485,7 @@ bool data::decodeImage(const std::string &path, int channels, int height,
       return false;
     std::vector<unsigned char> bytes(size);
     size_t done = 0;
-    if (!readAt(file.fd, bytes.data(), bytes.size(), 0, done))
+    if (!readAt(file.fd, 0, bytes.data(), bytes.size(), done))
       return failRead(path, errno, error);
     bytes.resize(done);
     // The file was checked at open, but it may have changed since.

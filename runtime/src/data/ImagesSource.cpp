@@ -11,11 +11,7 @@
 #include "data/ImageFolder.h"
 #include "data/Text.h"
 
-#include <array>
-#include <cctype>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Files.h"
 #include "data/TensorFiles.h"
 #include "data/Text.h"
 
@@ -96,20 +97,14 @@ bool ByteSource::read(uint64_t offset, size_t count, void *out,
     return true;
   }
   size_t done = 0;
-  while (done < count) {
-    ssize_t n = ::pread(file->fd, bytes + done, count - done, offset + done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      reason = std::string("cannot read it: ") + std::strerror(errno);
-      return false;
-    }
-    if (n == 0) {
-      reason = "the file ends at byte " + std::to_string(offset + done) +
-               ", shorter than when it was opened";
-      return false;
-    }
-    done += static_cast<size_t>(n);
+  if (!readAt(file->fd, offset, bytes, count, done)) {
+    reason = std::string("cannot read it: ") + std::strerror(errno);
+    return false;
+  }
+  if (done < count) {
+    reason = "the file ends at byte " + std::to_string(offset + done) +
+             ", shorter than when it was opened";
+    return false;
   }
   return true;
 }

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "data/Files.h"
 #include "data/Source.h"
 #include "data/Text.h"
 
@@ -155,23 +156,12 @@ std::string hexBytes(const uint8_t *bytes, size_t count) {
 }
 
 /// Reads up to `size` bytes at `offset`, fewer only at the end of the file.
-bool readAt(int fd, uint64_t offset, uint8_t *buffer, size_t size, size_t &got,
-            std::string &reason) {
-  got = 0;
-  while (got < size) {
-    ssize_t count =
-        ::pread(fd, buffer + got, size - got, static_cast<off_t>(offset + got));
-    if (count < 0 && errno == EINTR)
-      continue;
-    if (count < 0) {
-      reason = std::string("cannot read it (") + std::strerror(errno) + ")";
-      return false;
-    }
-    if (count == 0)
-      break;
-    got += static_cast<size_t>(count);
-  }
-  return true;
+bool readCorpus(int fd, uint64_t offset, uint8_t *buffer, size_t size,
+                size_t &got, std::string &reason) {
+  if (readAt(fd, offset, buffer, size, got))
+    return true;
+  reason = std::string("cannot read it (") + std::strerror(errno) + ")";
+  return false;
 }
 
 /// A corpus file, held open for the examples' preads.
@@ -284,7 +274,7 @@ bool scan(TextFile &file, bool chars, uint64_t from, Visit visit,
   for (;;) {
     size_t got;
     std::string reason;
-    if (!readAt(file.fd, base + filled, buffer.data() + filled, kChunkBytes,
+    if (!readCorpus(file.fd, base + filled, buffer.data() + filled, kChunkBytes,
                 got, reason))
       return failAt(error, file.path, base + filled, reason,
                     "check that the file is readable");
@@ -355,7 +345,7 @@ public:
     std::vector<uint8_t> buffer(bytes);
     size_t got;
     std::string reason;
-    if (!readAt(file->fd, offset, buffer.data(), bytes, got, reason))
+    if (!readCorpus(file->fd, offset, buffer.data(), bytes, got, reason))
       return fail(error, index, offset, reason,
                   "check that the file is readable");
     auto *tokens = static_cast<int64_t *>(rows[0]);

@@ -8,16 +8,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "data/Transforms.h"
 #include "data/Text.h"
+#include "data/Transforms.h"
 
 #include "kiln/Random.h"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
