@@ -148,13 +148,13 @@ void checkResumedData(const std::string &path,
 
 std::string formatSeconds(double seconds) {
   char text[32];
-  std::snprintf(text, sizeof(text), "%.2f s", seconds);
+  std::snprintf(text, sizeof(text), "%.3f s", seconds);
   return text;
 }
 
 std::string formatPercent(double part, double whole) {
   char text[32];
-  std::snprintf(text, sizeof(text), "%.1f%%",
+  std::snprintf(text, sizeof(text), "%.2f%%",
                 whole > 0 ? 100 * part / whole : 0.0);
   return text;
 }

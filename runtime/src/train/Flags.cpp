@@ -81,8 +81,8 @@ const Flag kFlags[] = {
        o.threads = static_cast<int32_t>(parseNumber(f, v, 0, kMaxThreads));
      }},
     {"data", "PATH",
-     "read the data from PATH instead of the recipe's directory (the "
-     "Fashion-MNIST directory, or the directory of the word lists)",
+     "read the data from PATH instead of the recipe's directory: the "
+     "directory that the data source's relative paths are read from",
      [](Options &o, const std::string &f, const std::string &v) {
        o.data = parsePath(f, v);
      }},
@@ -260,9 +260,9 @@ std::string kiln::train::usage(const std::string &programName,
 
   std::string text = "usage: " + programName + " [flags]\n\n";
   text += "Trains the model '" + program.model +
-          "' and prints its final test accuracy. It follows the\n"
-          "recipe below, evaluating on the test set after every epoch; flags "
-          "override\nthe recipe.\n\nRecipe:\n";
+          "' and prints its final test result (accuracy, or loss).\n"
+          "It follows the recipe below, evaluating on the test set after "
+          "every epoch;\nflags override the recipe.\n\nRecipe:\n";
   auto row = [&](const char *name, const std::string &value) {
     if (!value.empty())
       text += "  " + std::string(name) +
