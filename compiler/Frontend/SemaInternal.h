@@ -259,6 +259,8 @@ public:
   llvm::StringMap<Value> constants;
   std::optional<int64_t> batchSize;
   unsigned nextOrdinal = 0;
+  /// The most layers a model may declare, blocks and repeats included.
+  static constexpr unsigned kMaxLayers = 1 << 16;
   /// The user functions being expanded, to catch recursion.
   std::vector<const FnDecl *> expanding;
 

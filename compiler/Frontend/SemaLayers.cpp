@@ -139,6 +139,11 @@ Elaborator::declareLayer(const Expr &value, std::string path, SMLoc loc,
                  "`Block(...)`, or `repeat(n, Block(...))`");
   llvm::StringRef name = callee->getName();
 
+  // Nested repeats multiply: a bound keeps a typo from exhausting memory.
+  if (nextOrdinal == kMaxLayers)
+    return error(loc, "the model has more than " + llvm::Twine(kMaxLayers) +
+                          " layers",
+                 "check the counts of repeat(...)");
   auto layer = std::make_unique<LayerInstance>();
   layer->path = path;
   layer->loc = loc;
@@ -168,6 +173,12 @@ Elaborator::declareLayer(const Expr &value, std::string path, SMLoc loc,
         asPositive(*count, arguments[0].value->getLoc(), "repeat's count");
     if (!n)
       return std::nullopt;
+    if (*n > kMaxLayers)
+      return error(arguments[0].value->getLoc(),
+                   "repeat's count " + llvm::Twine(*n) + " is more than " +
+                       llvm::Twine(kMaxLayers) + " layers",
+                   "a model has at most " + llvm::Twine(kMaxLayers) +
+                       " layers");
     const Expr &inner = *arguments[1].value;
     const auto *innerCall = llvm::dyn_cast<CallExpr>(&inner);
     const auto *blockName =
