@@ -18,6 +18,8 @@ packages=(
   # A real text corpus (the text(...) example), NumPy to write arrays, and
   # the Iris table (the csv(...) example).
   fortunes python3-numpy python3-vega-datasets
+  # Training curves (tools/kiln-plot).
+  python3-matplotlib
   # PyTorch, for the comparisons only (fast BLAS, or PyTorch is slow).
   python3-torch libopenblas0-pthread
 )

@@ -184,12 +184,34 @@ def KilnEmitProgram : Pass<"kiln-emit-program", "mlir::ModuleOp"> {
   let summary = "Define kiln_compiled_program and the steps' frame entries";
   let description = [{
     Runs on the LLVM dialect, after the steps were converted with bare
-    pointers for buffers. Adds `kiln_train_step` and `kiln_eval_step`, which
-    take the frame (one pointer per slot) and call the steps with the
-    pointers of their slots, and the global `kiln_compiled_program` with the
-    description and the entry points.
+    pointers for buffers. Adds a frame entry for each step that
+    kiln-describe-program described (`kiln_train_step`, `kiln_eval_step`,
+    `kiln_predict_step`), which takes the frame (one pointer per slot) and
+    calls the step with the pointers of its slots, and the global
+    `kiln_compiled_program` with the description and the entry points (null
+    for the steps that the module lacks).
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def KilnEmitLibraryApi : Pass<"kiln-emit-library-api", "mlir::ModuleOp"> {
+  let summary = "Define the exported C API of an inference library";
+  let description = [{
+    Runs after kiln-emit-program on a program whose only step is
+    `predict_step` (kilnc --emit=lib). Defines `<prefix>_load(path,
+    threads)`, `<prefix>_run(model, inputs..., outputs...)`,
+    `<prefix>_last_error()` and `<prefix>_free(model)`, which call the
+    runtime's `kiln_model_*` with the program, and makes
+    `kiln_compiled_program` internal, so that an application may link the
+    libraries of several models. The inputs and outputs of `_run` are those
+    of the prediction step in the description, in order; kilnc writes the
+    matching C header from the same description.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let options = [
+    Option<"prefix", "prefix", "std::string", /*default=*/"",
+           "The prefix of the functions (default: the model's name)">
+  ];
 }
 
 #endif // KILN_CONVERSION_PASSES_TD

@@ -523,6 +523,15 @@ bool Elaborator::elaborateModel(const ModelDecl &model, Scope &scope) {
     const auto *name = llvm::dyn_cast<NameExpr>(&expr);
     std::string outputName =
         name ? name->getName().str() : "output" + std::to_string(i);
+    // The names of the outputs that the trainer's steps write themselves
+    // (kiln_runtime.h); a model's output shares their namespace.
+    if (llvm::is_contained({"loss", "correct", "predictions", "lr"},
+                           outputName))
+      return reject(expr.getLoc(),
+                    "a model's output cannot be called '" + outputName +
+                        "', the name of an output of the training steps",
+                    "rename it, for example `logits = ...` and `return "
+                    "logits`");
     program.outputs.push_back(Output{outputName, *tensor});
     scope.locals[outputName] = Value::ofTensor(*tensor);
   }

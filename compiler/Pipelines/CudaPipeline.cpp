@@ -1,6 +1,7 @@
 //===- CudaPipeline.cpp - The pass pipelines of the GPU backend -----------===//
 
 #include "Pipelines/CudaPipeline.h"
+#include "Pipelines/Pipelines.h"
 
 #include "Conversion/Passes.h"
 #include "GPU/Passes.h"
@@ -76,11 +77,7 @@ void kiln::registerCudaPipelineInterfaces(DialectRegistry &registry) {
 }
 
 void kiln::buildPortableLinalgPipeline(OpPassManager &pm) {
-  KilnBuildTrainStepOptions steps;
-  steps.eraseModel = true;
-  pm.addPass(createKilnBuildTrainStep(steps));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  buildStepsPipeline(pm, ProgramKind::Trainer, /*eraseModel=*/true);
   pm.addPass(createKilnAnnotateSteps());
   pm.addPass(createKilnDecompose());
   // Merges the LSTM gradient's recomputed forward with the forward.

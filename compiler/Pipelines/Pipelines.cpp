@@ -32,18 +32,26 @@ void kiln::buildGradientPipeline(mlir::OpPassManager &pm) {
   pm.addPass(mlir::createCSEPass());
 }
 
-void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
-  pm.addPass(createKilnBuildTrainStep());
+void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
+                              bool eraseModel) {
+  KilnBuildPredictStepOptions predict;
+  predict.eraseModel = eraseModel && kind == ProgramKind::Library;
+  pm.addPass(createKilnBuildPredictStep(predict));
+  if (kind == ProgramKind::Trainer) {
+    KilnBuildTrainStepOptions steps;
+    steps.eraseModel = eraseModel;
+    pm.addPass(createKilnBuildTrainStep(steps));
+  }
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
 }
 
-void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm) {
-  KilnBuildTrainStepOptions steps;
-  steps.eraseModel = true;
-  pm.addPass(createKilnBuildTrainStep(steps));
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
+void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
+  buildStepsPipeline(pm, ProgramKind::Trainer, /*eraseModel=*/false);
+}
+
+void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind) {
+  buildStepsPipeline(pm, kind, /*eraseModel=*/true);
   pm.addPass(createKilnAnnotateSteps());
   pm.addPass(createKilnLowerToRuntime());
   pm.addPass(createKilnLowerToLinalg());

@@ -12,16 +12,25 @@ namespace kiln {
 /// dialects: how the ops of each dialect bufferize.
 void registerPipelineInterfaces(mlir::DialectRegistry &registry);
 
+/// What a compiled program is for: a trainer has the training, evaluation
+/// and prediction steps; an inference library (kilnc --emit=lib) only the
+/// prediction step, the forward.
+enum class ProgramKind { Trainer, Library };
+
+/// The steps of `kind` built from the model function, which is erased when
+/// `eraseModel`; then canonicalization and CSE.
+void buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
+                        bool eraseModel);
+
 /// The gradient program: kiln-autodiff, then canonicalization and CSE.
 void buildGradientPipeline(mlir::OpPassManager &pm);
 
-/// The training and evaluation steps: kiln-build-train-step, then
-/// canonicalization and CSE.
+/// The trainer's steps (what -emit=train-step prints), the model kept.
 void buildTrainStepPipeline(mlir::OpPassManager &pm);
 
-/// The training and evaluation steps lowered for the CPU: heavy ops as
-/// runtime calls, the rest as linalg on tensors (what -emit=linalg prints).
-void buildCpuLinalgPipeline(mlir::OpPassManager &pm);
+/// The steps of `kind` lowered for the CPU: heavy ops as runtime calls, the
+/// rest as linalg on tensors (what -emit=linalg prints).
+void buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind);
 
 /// From there to the LLVM dialect: bufferization, the memory plan, the
 /// program's description and entry points.

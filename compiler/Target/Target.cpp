@@ -8,8 +8,11 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/Archive.h"
+#include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -122,18 +125,27 @@ LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
   return success();
 }
 
-LogicalResult kiln::linkTrainer(StringRef object, StringRef output,
-                                std::string &error) {
-  // The runtime library lies next to kilnc: bin/kilnc and lib/libkiln_runtime.a.
+namespace {
+
+/// The runtime archive `name`, which lies next to kilnc: bin/kilnc and
+/// lib/libkiln_runtime.a.
+std::optional<std::string> findRuntime(StringRef name, std::string &error) {
   std::string self = llvm::sys::fs::getMainExecutable(nullptr, nullptr);
   SmallString<256> runtime(llvm::sys::path::parent_path(
       llvm::sys::path::parent_path(self)));
-  llvm::sys::path::append(runtime, "lib", "libkiln_runtime.a");
+  llvm::sys::path::append(runtime, "lib", name);
   if (!llvm::sys::fs::exists(runtime)) {
     error = "the Kiln runtime library is missing at " + runtime.str().str() +
             "; build the project (ninja) or reinstall Kiln";
-    return failure();
+    return std::nullopt;
   }
+  return runtime.str().str();
+}
+
+/// Runs the system's C++ compiler driver with `args` (after its name) to
+/// write `output`.
+LogicalResult runDriver(ArrayRef<StringRef> args, StringRef output,
+                        std::string &error) {
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("clang++-22");
   if (!driver)
     driver = llvm::sys::findProgramByName("c++");
@@ -142,17 +154,122 @@ LogicalResult kiln::linkTrainer(StringRef object, StringRef output,
             "clang-22";
     return failure();
   }
-  // libcsv parses csv(...) tables; Debian's libstb.a decodes images(...).
-  SmallVector<StringRef> args = {*driver,     object,   runtime, "-o",
-                                 output,      "-ldnnl", "-lz",   "-lcsv",
-                                 "-l:libstb.a", "-lgomp", "-lpthread", "-lm"};
+  SmallVector<StringRef> command = {*driver};
+  command.append(args.begin(), args.end());
   std::string message;
-  int status = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
-                                         &message);
+  int status = llvm::sys::ExecuteAndWait(*driver, command, std::nullopt, {}, 0,
+                                         0, &message);
   if (status != 0) {
     error = "linking " + output.str() + " failed" +
             (message.empty() ? std::string() : ": " + message);
     return failure();
   }
   return success();
+}
+
+/// The libraries that the runtime's inference part needs: oneDNN and the
+/// OpenMP runtime it runs on.
+constexpr StringRef kInferenceLibraries[] = {"-ldnnl", "-lgomp", "-lpthread",
+                                             "-lm"};
+
+/// An archive of `object` and the members of the archive `runtime`.
+LogicalResult writeStaticLibrary(StringRef object, StringRef runtime,
+                                 StringRef output, std::string &error) {
+  std::vector<llvm::NewArchiveMember> members;
+  llvm::Expected<llvm::NewArchiveMember> generated =
+      llvm::NewArchiveMember::getFile(object, /*Deterministic=*/true);
+  if (!generated) {
+    error = llvm::toString(generated.takeError());
+    return failure();
+  }
+  // The generated object's temporary name would differ at every build.
+  std::string memberName = llvm::sys::path::filename(output).str() + ".o";
+  generated->MemberName = memberName;
+  members.push_back(std::move(*generated));
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(runtime);
+  if (!buffer) {
+    error = "cannot read " + runtime.str() + ": " + buffer.getError().message();
+    return failure();
+  }
+  llvm::Expected<std::unique_ptr<llvm::object::Archive>> archive =
+      llvm::object::Archive::create((*buffer)->getMemBufferRef());
+  if (!archive) {
+    error = runtime.str() + ": " + llvm::toString(archive.takeError());
+    return failure();
+  }
+  llvm::Error iteration = llvm::Error::success();
+  for (const llvm::object::Archive::Child &child :
+       (*archive)->children(iteration)) {
+    llvm::Expected<llvm::NewArchiveMember> member =
+        llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+    if (!member) {
+      error = runtime.str() + ": " + llvm::toString(member.takeError());
+      return failure();
+    }
+    members.push_back(std::move(*member));
+  }
+  if (iteration) {
+    error = runtime.str() + ": " + llvm::toString(std::move(iteration));
+    return failure();
+  }
+  if (llvm::Error written = llvm::writeArchive(
+          output, members, llvm::SymtabWritingMode::NormalSymtab,
+          llvm::object::Archive::K_GNU, /*Deterministic=*/true,
+          /*Thin=*/false)) {
+    error = "cannot write " + output.str() + ": " +
+            llvm::toString(std::move(written));
+    return failure();
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult kiln::linkTrainer(StringRef object, StringRef output,
+                                std::string &error) {
+  std::optional<std::string> runtime = findRuntime("libkiln_runtime.a", error);
+  if (!runtime)
+    return failure();
+  // libcsv parses csv(...) tables; Debian's libstb.a decodes images(...).
+  return runDriver({object, *runtime, "-o", output, "-ldnnl", "-lz", "-lcsv",
+                    "-l:libstb.a", "-lgomp", "-lpthread", "-lm"},
+                   output, error);
+}
+
+LogicalResult kiln::linkLibrary(StringRef object, StringRef output,
+                                bool shared, ArrayRef<std::string> exported,
+                                std::string &error) {
+  std::optional<std::string> runtime = findRuntime("libkiln_infer.a", error);
+  if (!runtime)
+    return failure();
+  if (!shared)
+    return writeStaticLibrary(object, *runtime, output, error);
+
+  // A version script exports the API alone: each library keeps its own copy
+  // of the runtime, so that an application can load several.
+  SmallString<128> script;
+  int fd;
+  if (std::error_code code = llvm::sys::fs::createTemporaryFile(
+          "kilnc", "map", fd, script)) {
+    error = "cannot create a temporary file: " + code.message();
+    return failure();
+  }
+  llvm::FileRemover removeScript(script);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << "{\n  global:\n";
+    for (const std::string &symbol : exported)
+      os << "    " << symbol << ";\n";
+    os << "  local: *;\n};\n";
+  }
+  std::string versionScript = "-Wl,--version-script=" + script.str().str();
+  SmallVector<StringRef> args = {"-shared", object, *runtime, "-o", output,
+                                 versionScript,
+                                 // Calls inside the library stay inside it.
+                                 "-Wl,-Bsymbolic",
+                                 // Every symbol resolved now, not at load.
+                                 "-Wl,-z,defs", "-Wl,--gc-sections"};
+  args.append(std::begin(kInferenceLibraries), std::end(kInferenceLibraries));
+  return runDriver(args, output, error);
 }

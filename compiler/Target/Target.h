@@ -38,6 +38,15 @@ mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::StringRef path,
 mlir::LogicalResult linkTrainer(llvm::StringRef object, llvm::StringRef output,
                                 std::string &error);
 
+/// Links `object` (an inference library's, kilnc --emit=lib) with the
+/// runtime's inference part: into the shared object `output`, exporting
+/// `exported` alone, or, when not `shared`, into the static archive
+/// `output`, which holds the object and the runtime's members.
+mlir::LogicalResult linkLibrary(llvm::StringRef object, llvm::StringRef output,
+                                bool shared,
+                                llvm::ArrayRef<std::string> exported,
+                                std::string &error);
+
 } // namespace kiln
 
 #endif // KILN_TARGET_TARGET_H

@@ -1,5 +1,5 @@
 // kiln-emit-program needs what kiln-describe-program records, kiln_init, and
-// both steps converted to LLVM with one pointer per slot.
+// each described step converted to LLVM with one pointer per slot.
 // RUN: kiln-opt %s -kiln-emit-program -split-input-file -verify-diagnostics
 
 // expected-error @+1 {{kiln-emit-program needs the description that kiln-describe-program records}}
@@ -11,7 +11,7 @@ module attributes {kiln.train_slots = array<i64: 0>, kiln.eval_slots = array<i64
 
 // -----
 
-// expected-error @+1 {{kiln-emit-program needs the description that kiln-describe-program records}}
+// expected-error @+1 {{kiln-emit-program needs the LLVM function kiln_init (kiln-lower-runtime-calls makes it)}}
 module attributes {kiln.description = "{}", kiln.train_slots = array<i64: 0>} {
 }
 
@@ -65,6 +65,15 @@ module attributes {kiln.description = "{}", kiln.train_slots = array<i64: 0>, ki
     llvm.return
   }
   llvm.func @eval_step(%w: !llvm.ptr) {
+    llvm.return
+  }
+}
+
+// -----
+
+// expected-error @+1 {{kiln-emit-program needs the LLVM function predict_step}}
+module attributes {kiln.description = "{}", kiln.predict_slots = array<i64: 0>} {
+  llvm.func @kiln_init() {
     llvm.return
   }
 }

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Conversion/Passes.h"
 #include "Frontend/DataSources.h"
 #include "Frontend/Parser.h"
 #include "Kiln/IR/KilnOps.h"
@@ -15,6 +16,7 @@
 #include "MLIRGen/MLIRGen.h"
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
+#include "Conversion/Program/LibraryApi.h"
 #include "Reference/RunFiles.h"
 #include "Target/Target.h"
 
@@ -53,7 +55,9 @@ enum class Stage {
   LLVMDialect,
   LLVMIR,
   Object,
-  Executable
+  Executable,
+  SharedLibrary,
+  StaticLibrary
 };
 
 cl::OptionCategory kilnCategory("kilnc options");
@@ -85,7 +89,12 @@ cl::opt<Stage> emit(
         clEnumValN(Stage::LLVMIR, "llvm", "the program as optimized LLVM IR"),
         clEnumValN(Stage::Object, "obj", "an object file"),
         clEnumValN(Stage::Executable, "exe",
-                   "a training executable (the default)")),
+                   "a training executable (the default)"),
+        clEnumValN(Stage::SharedLibrary, "lib",
+                   "an inference library: the forward pass as a shared "
+                   "object with a C header"),
+        clEnumValN(Stage::StaticLibrary, "staticlib",
+                   "the same as a static archive")),
     cl::init(Stage::Executable), cl::cat(kilnCategory));
 
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level of LLVM (0 to 3)"),
@@ -120,6 +129,18 @@ cl::opt<std::string> cpuName(
 cl::opt<int64_t> batchSize(
     "batch-size", cl::desc("Replace the train section's batch_size"),
     cl::init(0), cl::cat(kilnCategory));
+
+cl::opt<std::string> apiPrefix(
+    "api-prefix",
+    cl::desc("With -emit=lib or staticlib: the prefix of the library's "
+             "functions (default: the model's name)"),
+    cl::value_desc("name"), cl::cat(kilnCategory));
+
+cl::opt<std::string> headerFile(
+    "header",
+    cl::desc("With -emit=lib or staticlib: where to write the C header "
+             "(default: <prefix>.h beside the library)"),
+    cl::value_desc("file"), cl::cat(kilnCategory));
 
 cl::opt<bool> splitInputFile(
     "split-input-file",
@@ -170,8 +191,13 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
+bool isLibrary(Stage stage) {
+  return stage == Stage::SharedLibrary || stage == Stage::StaticLibrary;
+}
+
 bool isPrinted(Stage stage) {
-  return stage != Stage::Object && stage != Stage::Executable;
+  return stage != Stage::Object && stage != Stage::Executable &&
+         !isLibrary(stage);
 }
 
 /// Runs `build`'s passes on `module`; errors are reported through the
@@ -252,11 +278,45 @@ bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
   return true;
 }
 
-/// The default output of a compiled file: its name without `.kiln`.
+/// The default output of a compiled file: its name without `.kiln`, with
+/// `.o` for an object file, `lib` and `.so` or `.a` for a library.
 std::string defaultOutput(Stage stage) {
   llvm::SmallString<128> path(llvm::sys::path::filename(inputFile));
   llvm::sys::path::replace_extension(path, stage == Stage::Object ? "o" : "");
+  if (stage == Stage::SharedLibrary || stage == Stage::StaticLibrary)
+    return "lib" + path.str().str() +
+           (stage == Stage::SharedLibrary ? ".so" : ".a");
   return std::string(path.str());
+}
+
+/// Writes the C header of the inference library in `module` beside
+/// `library` (or to --header) and returns the names of its functions.
+std::optional<std::vector<std::string>>
+writeLibraryHeader(mlir::ModuleOp module, llvm::StringRef library) {
+  auto description = module->getAttrOfType<mlir::StringAttr>("kiln.description");
+  llvm::Expected<kiln::LibraryApi> api =
+      kiln::LibraryApi::fromDescription(description.getValue(), apiPrefix);
+  if (!api) {
+    fail(llvm::toString(api.takeError()));
+    return std::nullopt;
+  }
+  llvm::SmallString<128> header(headerFile);
+  if (header.empty()) {
+    header = llvm::sys::path::parent_path(library);
+    llvm::sys::path::append(header, api->prefix + ".h");
+  }
+  std::string error;
+  auto output = mlir::openOutputFile(header, &error);
+  if (!output) {
+    fail(error);
+    return std::nullopt;
+  }
+  api->writeHeader(output->os(), inputFile);
+  output->keep();
+  std::vector<std::string> functions;
+  for (llvm::StringRef suffix : {"load", "run", "last_error", "free"})
+    functions.push_back(api->function(suffix));
+  return functions;
 }
 
 /// Compiles one source buffer up to the requested stage, printing it to
@@ -308,16 +368,22 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     break;
   }
 
-  if (!program->recipe) {
+  bool library = isLibrary(emit);
+  if (!program->recipe && !library) {
     llvm::WithColor::error(llvm::errs(), "kilnc")
         << inputFile << " has no train section, so there is nothing to "
-        << "train; add `train { ... }` (docs/language.md)\n";
+        << "train; add `train { ... }` (docs/language.md), or compile its "
+        << "forward pass into an inference library with -emit=lib\n";
     return false;
   }
   bool cuda = targetName == "cuda";
-  if (!runPipeline(*ir, cuda || portableKernels
-                            ? kiln::buildPortableLinalgPipeline
-                            : kiln::buildCpuLinalgPipeline))
+  if (!runPipeline(*ir, [&](mlir::OpPassManager &pm) {
+        if (cuda || portableKernels)
+          kiln::buildPortableLinalgPipeline(pm);
+        else
+          kiln::buildCpuLinalgPipeline(pm, library ? kiln::ProgramKind::Library
+                                                   : kiln::ProgramKind::Trainer);
+      }))
     return false;
   if (emit == Stage::Linalg) {
     ir->print(os);
@@ -343,6 +409,12 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   } else if (!runPipeline(*ir, kiln::buildCpuLLVMPipeline)) {
     return false;
   }
+  if (library && !runPipeline(*ir, [&](mlir::OpPassManager &pm) {
+        kiln::KilnEmitLibraryApiOptions options;
+        options.prefix = apiPrefix;
+        pm.addPass(kiln::createKilnEmitLibraryApi(options));
+      }))
+    return false;
   // LLVM owns the -stats flag; kilnc answers it with its own figures.
   if (llvm::AreStatisticsEnabled())
     printStats(*ir, llvm::outs());
@@ -377,8 +449,17 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
           llvm::sys::fs::createTemporaryFile("kilnc", "o", object))
     return fail("cannot create a temporary file: " + code.message()), false;
   llvm::FileRemover removeObject(object);
-  if (failed(kiln::emitObjectFile(*llvmModule, object, codegen, error)) ||
-      failed(kiln::linkTrainer(object, output, error)))
+  if (failed(kiln::emitObjectFile(*llvmModule, object, codegen, error)))
+    return fail(error), false;
+  if (!library)
+    return succeeded(kiln::linkTrainer(object, output, error)) ||
+           (fail(error), false);
+  std::optional<std::vector<std::string>> functions =
+      writeLibraryHeader(*ir, output);
+  if (!functions)
+    return false;
+  if (failed(kiln::linkLibrary(object, output, emit == Stage::SharedLibrary,
+                               *functions, error)))
     return fail(error), false;
   return true;
 }
@@ -441,6 +522,21 @@ int main(int argc, char **argv) {
   if (!llvm::Regex("^sm_[0-9]+[a-z]?$").match(gpuArch))
     return fail("--gpu-arch takes an NVIDIA architecture such as sm_90, not '" +
                 gpuArch + "'");
+  if (isLibrary(emit) && targetName != "cpu")
+    return fail("an inference library runs on the CPU; drop --target=" +
+                targetName);
+  if (isLibrary(emit) && portableKernels)
+    return fail("an inference library uses oneDNN; drop --portable-kernels");
+  if (!isLibrary(emit))
+    for (cl::Option *option :
+         std::initializer_list<cl::Option *>{&apiPrefix, &headerFile})
+      if (option->getNumOccurrences())
+        return fail(llvm::formatv("-{0} is an option of -emit=lib and "
+                                  "-emit=staticlib",
+                                  option->ArgStr)
+                        .str());
+  if (apiPrefix.getNumOccurrences() && !kiln::isCIdentifier(apiPrefix))
+    return fail("--api-prefix must be a C identifier, not '" + apiPrefix + "'");
   if (portableKernels && targetName != "cpu")
     return fail("--portable-kernels compiles for the CPU; it cannot go with "
                 "--target=" + targetName);

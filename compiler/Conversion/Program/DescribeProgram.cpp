@@ -1,6 +1,7 @@
 //===- DescribeProgram.cpp - The program's slots as JSON for the runtime --===//
 
 #include "Conversion/Passes.h"
+#include "Program/Steps.h"
 #include "kiln/kiln_runtime.h"
 #include "Kiln/IR/KilnNames.h"
 
@@ -82,15 +83,18 @@ struct DescribeProgramPass
     : kiln::impl::KilnDescribeProgramBase<DescribeProgramPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto train = module.lookupSymbol<func::FuncOp>("train_step");
-    auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
-    if (!train || !eval) {
-      module.emitError("kiln-describe-program needs the functions train_step "
-                       "and eval_step (kiln-build-train-step makes them)");
+    SmallVector<std::pair<const StepEntry *, func::FuncOp>> steps;
+    for (const StepEntry &step : kProgramSteps)
+      if (auto func = module.lookupSymbol<func::FuncOp>(step.function))
+        steps.push_back({&step, func});
+    if (steps.empty()) {
+      module.emitError("kiln-describe-program needs a step: train_step and "
+                       "eval_step (kiln-build-train-step makes them) or "
+                       "predict_step (kiln-build-predict-step)");
       return signalPassFailure();
     }
 
-    for (func::FuncOp func : {train, eval}) {
+    for (auto [step, func] : steps) {
       for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
         auto buffer = dyn_cast<MemRefType>(type);
         if (!buffer) {
@@ -114,7 +118,7 @@ struct DescribeProgramPass
     llvm::StringMap<int64_t> slotOf;
     int64_t arenaSlot = -1;
     Builder builder(&getContext());
-    auto assign = [&](func::FuncOp func) -> DenseI64ArrayAttr {
+    auto assign = [&](func::FuncOp func) -> SmallVector<int64_t> {
       SmallVector<int64_t> indices;
       for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
         std::string name = nameOf(func, i);
@@ -122,7 +126,7 @@ struct DescribeProgramPass
         indices.push_back(it->second);
         auto type = cast<MemRefType>(func.getArgumentTypes()[i]);
         if (!inserted) {
-          // The arena serves both steps: it is as large as either needs.
+          // The arena serves every step: it is as large as any needs.
           if (it->second == arenaSlot) {
             llvm::json::Object &arena = *slots[arenaSlot].getAsObject();
             int64_t bytes = std::max<int64_t>(
@@ -143,26 +147,27 @@ struct DescribeProgramPass
           arenaSlot = slots.size();
         slots.push_back(std::move(slot));
       }
-      return builder.getDenseI64ArrayAttr(indices);
+      return indices;
     };
-    // Kept on the module: the steps' attributes do not survive the
-    // conversion to LLVM.
-    module->setAttr("kiln.train_slots", assign(train));
-    module->setAttr("kiln.eval_slots", assign(eval));
 
-    auto summary = [](func::FuncOp func) {
+    llvm::json::Object description{{"abi", KILN_ABI_VERSION}};
+    for (auto [step, func] : steps) {
+      SmallVector<int64_t> indices = assign(func);
+      // Kept on the module: the steps' attributes do not survive the
+      // conversion to LLVM.
+      module->setAttr(slotsAttrName(*step),
+                      builder.getDenseI64ArrayAttr(indices));
       auto get = [&](StringRef name) -> int64_t {
         auto attr = func->getAttrOfType<IntegerAttr>(name);
         return attr ? attr.getInt() : 0;
       };
-      return llvm::json::Object{{"flops", get("kiln.flops")},
-                                {"arena_bytes", get("kiln.arena_bytes")},
-                                {"peak_bytes", get("kiln.peak_bytes")}};
-    };
-    llvm::json::Object description{{"abi", KILN_ABI_VERSION},
-                                   {"slots", std::move(slots)},
-                                   {"train", summary(train)},
-                                   {"eval", summary(eval)}};
+      description[step->key] =
+          llvm::json::Object{{"flops", get("kiln.flops")},
+                             {"arena_bytes", get("kiln.arena_bytes")},
+                             {"peak_bytes", get("kiln.peak_bytes")},
+                             {"slots", llvm::json::Array(indices)}};
+    }
+    description["slots"] = std::move(slots);
     if (auto model = module->getAttrOfType<StringAttr>("kiln.model"))
       description["model"] = model.str();
     if (Attribute recipe = module->getAttr("kiln.recipe"))

@@ -1,6 +1,7 @@
 //===- EmitProgram.cpp - kiln_compiled_program and the frame entries ------===//
 
 #include "Conversion/Passes.h"
+#include "Program/Steps.h"
 #include "kiln/kiln_runtime.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -78,9 +79,7 @@ struct EmitProgramPass : kiln::impl::KilnEmitProgramBase<EmitProgramPass> {
         func.setLinkage(LLVM::Linkage::Internal);
     }
     auto description = module->getAttrOfType<StringAttr>("kiln.description");
-    auto trainSlots = module->getAttrOfType<DenseI64ArrayAttr>("kiln.train_slots");
-    auto evalSlots = module->getAttrOfType<DenseI64ArrayAttr>("kiln.eval_slots");
-    if (!description || !trainSlots || !evalSlots) {
+    if (!description) {
       module.emitError("kiln-emit-program needs the description that "
                        "kiln-describe-program records");
       return signalPassFailure();
@@ -90,9 +89,17 @@ struct EmitProgramPass : kiln::impl::KilnEmitProgramBase<EmitProgramPass> {
                        "(kiln-lower-runtime-calls makes it)");
       return signalPassFailure();
     }
-    if (failed(defineEntry(module, "train_step", trainSlots, "kiln_train_step")) ||
-        failed(defineEntry(module, "eval_step", evalSlots, "kiln_eval_step")))
-      return signalPassFailure();
+    // The steps that kiln-describe-program found; the others stay null.
+    SmallVector<const StepEntry *> present;
+    for (const StepEntry &step : kProgramSteps) {
+      auto slots = module->getAttrOfType<DenseI64ArrayAttr>(slotsAttrName(step));
+      if (!slots)
+        continue;
+      if (failed(defineEntry(module, step.function, slots.asArrayRef(),
+                             step.entry)))
+        return signalPassFailure();
+      present.push_back(&step);
+    }
 
     Type ptr = LLVM::LLVMPointerType::get(context);
     Type i32 = IntegerType::get(context, 32);
@@ -104,20 +111,24 @@ struct EmitProgramPass : kiln::impl::KilnEmitProgramBase<EmitProgramPass> {
                            /*isConstant=*/true, LLVM::Linkage::Internal,
                            "kiln_description", b.getStringAttr(text));
 
-    // struct kiln_program {abi_version, description, init, train, eval}.
-    auto programType = LLVM::LLVMStructType::getLiteral(context, {i32, ptr, ptr, ptr, ptr});
+    // struct kiln_program {abi_version, description, init, the steps}.
+    SmallVector<Type> fieldTypes = {i32, ptr, ptr};
+    fieldTypes.append(std::size(kProgramSteps), ptr);
+    auto programType = LLVM::LLVMStructType::getLiteral(context, fieldTypes);
     auto program = LLVM::GlobalOp::create(b, programType, /*isConstant=*/true,
                                           LLVM::Linkage::External,
                                           "kiln_compiled_program", Attribute());
     auto init = ImplicitLocOpBuilder::atBlockEnd(
         module.getLoc(), b.createBlock(&program.getInitializerRegion()));
     Value value = LLVM::UndefOp::create(init, programType);
-    Value fields[] = {
+    SmallVector<Value> fields = {
         LLVM::ConstantOp::create(init, i32, init.getI32IntegerAttr(KILN_ABI_VERSION)),
         LLVM::AddressOfOp::create(init, ptr, "kiln_description"),
-        LLVM::AddressOfOp::create(init, ptr, "kiln_init"),
-        LLVM::AddressOfOp::create(init, ptr, "kiln_train_step"),
-        LLVM::AddressOfOp::create(init, ptr, "kiln_eval_step")};
+        LLVM::AddressOfOp::create(init, ptr, "kiln_init")};
+    for (const StepEntry &step : kProgramSteps)
+      fields.push_back(llvm::is_contained(present, &step)
+                           ? Value(LLVM::AddressOfOp::create(init, ptr, step.entry))
+                           : Value(LLVM::ZeroOp::create(init, ptr)));
     for (auto [i, field] : llvm::enumerate(fields))
       value = LLVM::InsertValueOp::create(init, value, field,
                                           ArrayRef<int64_t>{static_cast<int64_t>(i)});

@@ -40,6 +40,26 @@ def KilnAutodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
   ];
 }
 
+def KilnBuildPredictStep : Pass<"kiln-build-predict-step", "mlir::ModuleOp"> {
+  let summary = "Build the forward of a trained model, without loss or metric";
+  let description = [{
+    From the model function (the one function that is neither a step nor a
+    gradient), builds `@predict_step(params..., inputs...)` returning the
+    model's outputs (its results other than `kiln.output = "loss"` and
+    `"correct"`), with dropout off. The inputs that only the loss and the
+    metric read (the labels) are not arguments, so that a trained model runs
+    on unlabelled inputs: `trainer predict`, `trainer generate` and the
+    inference library (`kilnc --emit=lib`) run this function.
+
+    With `erase-model`, the model function itself is removed.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+  let options = [
+    Option<"eraseModel", "erase-model", "bool", /*default=*/"false",
+           "Remove the model function once the step is built">
+  ];
+}
+
 def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
   let summary = "Build the training step and the evaluation step";
   let description = [{

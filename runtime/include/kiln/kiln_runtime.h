@@ -3,9 +3,11 @@
  * A trainer is an object file that kilnc generates, linked with the Kiln
  * runtime. The object file defines `kiln_compiled_program`: what the program
  * needs (its slots: parameters, optimizer state, batch inputs, outputs, one
- * arena for everything else) and its three entry points. The runtime owns
+ * arena for everything else) and its entry points. The runtime owns
  * main(): it allocates the slots, loads data, initializes parameters, and
- * calls the entry points. Generated code in turn calls the runtime for the
+ * calls the entry points. An inference library (kilnc --emit=lib) is the
+ * same with the forward step alone, linked with the runtime's inference
+ * part; its API functions call kiln_model_* below. Generated code in turn calls the runtime for the
  * heavy operations (oneDNN primitives): each call site of the program is
  * created once, by `init`, with its static configuration, and executed by
  * the steps with pointers only.
@@ -23,12 +25,12 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 2
+#define KILN_ABI_VERSION 3
 
 /* The program that kilnc generates. Its description is a JSON object:
  *
  *   {
- *     "abi": 2,
+ *     "abi": 3,
  *     "model": "cnn",
  *     "recipe": { "batch_size": 64, "epochs": 3, "seed": 0,
  *                 "data": {"kind": "fashion_mnist", "dir": "...", "scale": 0.0039...},
@@ -50,8 +52,12 @@ extern "C" {
  *                { "name": "predictions", "role": "output", "dtype": "i64", "shape": [64] },
  *                { "name": "lr", "role": "output", "dtype": "f32", "shape": [] },
  *                { "name": "arena", "role": "arena", "dtype": "u8", "shape": [35362112] } ],
- *     "train": {"flops": 1234, "arena_bytes": 35362112, "peak_bytes": 35362112},
- *     "eval":  {"flops": 567, "arena_bytes": 8028160, "peak_bytes": 8028160}
+ *     "train":   {"flops": 1234, "arena_bytes": 35362112, "peak_bytes": 35362112,
+ *                 "slots": [0, 1, ...]},
+ *     "eval":    {"flops": 567, "arena_bytes": 8028160, "peak_bytes": 8028160,
+ *                 "slots": [...]},
+ *     "predict": {"flops": 560, "arena_bytes": 8020000, "peak_bytes": 8020000,
+ *                 "slots": [...]}
  *   }
  *
  * Roles: "param" (a parameter, named as in PyTorch's state_dict, with its
@@ -66,21 +72,32 @@ extern "C" {
  * a metric, "correct", i64, the number of correct predictions of the batch,
  * by both, and "predictions", i64 [batch], the predicted class of each
  * example, by the evaluation step, so that a partial last batch can be
- * scored exactly), "arena" (scratch memory of both steps, 64-byte aligned).
+ * scored exactly), and the model's own outputs under the names its forward
+ * returns them ("logits"), by the prediction step; "arena" (scratch memory
+ * of every step, 64-byte aligned).
  *
- * Both steps take a frame: one pointer per slot, in slot order. The training
- * step updates parameters and state in place and writes the outputs; the
- * evaluation step only reads parameters and inputs and writes the outputs.
- * Buffers are row-major; parameters, state and inputs must be at least
- * 16-byte aligned. */
+ * "train", "eval" and "predict" describe the steps that the program has: the
+ * FLOPs of one step, its arena and the slot of each of its arguments, in
+ * order. The prediction step is the forward alone: parameters and the
+ * inputs that the forward reads (not the labels) in, the model's outputs
+ * out. A trainer has the three steps; an inference library only "predict",
+ * and its recipe may be absent.
+ *
+ * Every step takes a frame: one pointer per slot, in slot order. The
+ * training step updates parameters and state in place and writes the
+ * outputs; the evaluation and prediction steps only read parameters and
+ * inputs and write the outputs. Buffers are row-major; parameters, state and
+ * inputs must be at least 16-byte aligned. */
 typedef struct kiln_program {
   int32_t abi_version; /* KILN_ABI_VERSION */
   const char *description;
   /* Creates every call site of the runtime (oneDNN primitives); once, before
    * any step. */
   void (*init)(void);
+  /* Null when the program lacks the step (an inference library). */
   void (*train_step)(void **frame);
   void (*eval_step)(void **frame);
+  void (*predict_step)(void **frame);
 } kiln_program;
 
 /* Defined by the object file that kilnc generates. */
@@ -178,6 +195,30 @@ void kiln_rt_set_threads(int32_t threads);
 void kiln_rt_parallel_for(void (*body)(void *context, int64_t begin,
                                        int64_t end),
                           void *context, int64_t count);
+
+/*===----------------------------------------------------------------------===*
+ * Inference libraries (kilnc --emit=lib), called by generated code
+ *===----------------------------------------------------------------------===*/
+
+/* The API of an inference library is generated for its model, with the
+ * model's name as prefix (cnn_load, cnn_run, ...; kilnc writes the header),
+ * so that an application can link several. Each generated function calls one
+ * of these with the library's own program. */
+
+/* Loads a model instance: its parameters from the safetensors file `path`
+ * (a Kiln checkpoint or a PyTorch state_dict, by name), its call sites
+ * created for `threads` threads (0: one per core). Returns null on failure,
+ * with the reason in kiln_model_last_error(). */
+void *kiln_model_load(const kiln_program *program, const char *path,
+                      int32_t threads);
+/* Runs the prediction step of `model` on one batch: `io` holds the inputs,
+ * then the outputs, in the order of the prediction step's slots. Returns 0,
+ * or -1 with the reason in kiln_model_last_error(). */
+int32_t kiln_model_run(void *model, void *const *io);
+/* The message of the calling thread's last failed call, or "". */
+const char *kiln_model_last_error(void);
+/* Frees `model`; null is ignored. */
+void kiln_model_free(void *model);
 
 /*===----------------------------------------------------------------------===*
  * GPU programs (kilnc --target=cuda), called by generated code

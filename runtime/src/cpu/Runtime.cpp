@@ -1,4 +1,4 @@
-//===- Runtime.cpp - Threads, kiln_rt_parallel_for and fatal errors -------===//
+//===- Runtime.cpp - Threads and kiln_rt_parallel_for ---------------------===//
 //
 // oneDNN runs its primitives on GNU OpenMP (libgomp). Generated elementwise
 // kernels must run on the same thread pool: two pools would fight over the
@@ -15,8 +15,6 @@
 #include "kiln/kiln_runtime.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 // libgomp's ABI (GCC's omp.h is not on clang's include path).
 extern "C" {
@@ -62,11 +60,15 @@ void runShare(void *data) {
 
 int kiln::cpu::getNumThreads() { return omp_get_max_threads(); }
 
+kiln::cpu::ScopedThreads::ScopedThreads(int threads)
+    : previous(omp_get_max_threads()) {
+  kiln_rt_set_threads(threads);
+}
+
+kiln::cpu::ScopedThreads::~ScopedThreads() { omp_set_num_threads(previous); }
+
 void kiln::cpu::fatal(const std::string &message, const std::string &hint) {
-  std::fprintf(stderr, "kiln: error: %s\nkiln: note: %s\n", message.c_str(),
-               hint.c_str());
-  std::fflush(stderr);
-  std::exit(1);
+  throw Failure{message, hint};
 }
 
 // oneDNN reads the count of the calling thread when it creates and runs

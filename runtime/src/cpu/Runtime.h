@@ -1,14 +1,17 @@
-//===- Runtime.h - Threads and fatal errors of the CPU runtime ------------===//
+//===- Runtime.h - Threads, call site tables and errors of the CPU runtime ===//
 //
 // What the CPU runtime offers C++ code besides the C interface of
-// kiln_runtime.h: its thread count (which kiln_rt_set_threads sets) and the
-// one way it stops on an error it cannot recover from.
+// kiln_runtime.h: its thread count (which kiln_rt_set_threads sets), the
+// tables of call sites that kiln_rt_create and kiln_rt_execute work on, and
+// the one way it reports an error it cannot recover from.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_CPU_RUNTIME_H
 #define KILN_RUNTIME_CPU_RUNTIME_H
 
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace kiln::cpu {
@@ -16,9 +19,84 @@ namespace kiln::cpu {
 /// The number of threads the runtime runs on.
 int getNumThreads();
 
-/// Prints "kiln: error: <message>" and "kiln: note: <hint>" (what to do
-/// next) to stderr and exits with status 1.
+/// Sets the calling thread's thread count for the runtime (0: one per core)
+/// and restores the previous one when it goes out of scope: an inference
+/// library must not change the OpenMP settings of the application's threads.
+class ScopedThreads {
+public:
+  explicit ScopedThreads(int threads);
+  ~ScopedThreads();
+  ScopedThreads(const ScopedThreads &) = delete;
+  ScopedThreads &operator=(const ScopedThreads &) = delete;
+
+private:
+  int previous;
+};
+
+/// An error of a call site that the runtime cannot recover from: a
+/// configuration that this runtime cannot run, oneDNN failing, memory
+/// running out.
+struct Failure {
+  std::string message;
+  /// What to do next.
+  std::string hint;
+};
+
+/// Throws Failure. The C interface catches it and hands it to the current
+/// site table, which ends the process or keeps it.
 [[noreturn]] void fatal(const std::string &message, const std::string &hint);
+
+/// The call sites of one instance of a compiled program, which its init
+/// creates and its steps execute. A trainer uses the process's table; an
+/// inference library gives each loaded model its own, so that separate
+/// models run on separate threads without sharing a site's buffers.
+class SiteTable {
+public:
+  enum class OnFailure {
+    /// Print "kiln: error: ..." and "kiln: note: ..." to stderr and exit
+    /// with status 1: a trainer has nothing better to do.
+    Exit,
+    /// Keep the first failure, and make every later call on the table do
+    /// nothing, so that the caller reports it once the step returns.
+    Keep
+  };
+
+  explicit SiteTable(OnFailure onFailure);
+  ~SiteTable();
+  SiteTable(const SiteTable &) = delete;
+  SiteTable &operator=(const SiteTable &) = delete;
+
+  /// The kept failure, if any.
+  const std::optional<Failure> &failure() const { return kept; }
+  /// Handles a failure of one of its sites, as OnFailure says.
+  void fail(const Failure &failure);
+
+  /// The sites (Sites.cpp).
+  struct Entries;
+  Entries &entries() { return *sites; }
+
+private:
+  OnFailure onFailure;
+  std::unique_ptr<Entries> sites;
+  std::optional<Failure> kept;
+};
+
+/// The table that the calling thread's kiln_rt_create and kiln_rt_execute
+/// use: the process's own (which exits on failure) unless a
+/// ScopedSiteTable is active on the thread.
+SiteTable &currentSiteTable();
+
+/// Makes `table` the calling thread's current table for its lifetime.
+class ScopedSiteTable {
+public:
+  explicit ScopedSiteTable(SiteTable &table);
+  ~ScopedSiteTable();
+  ScopedSiteTable(const ScopedSiteTable &) = delete;
+  ScopedSiteTable &operator=(const ScopedSiteTable &) = delete;
+
+private:
+  SiteTable *previous;
+};
 
 } // namespace kiln::cpu
 

@@ -1,9 +1,10 @@
 //===- Sites.cpp - kiln_rt_create and kiln_rt_execute over the sites ------===//
 //
-// The registry of call sites, the dispatch of each kind to its factory, and
+// The tables of call sites, the dispatch of each kind to its factory, and
 // the C boundary: oneDNN's C++ API reports errors by throwing, and no
-// exception may reach generated code, so every one is caught here and
-// becomes a fatal error that names the site.
+// exception may reach generated code, so every one is caught here, becomes
+// a Failure that names the site, and goes to the current site table, which
+// ends the process (a trainer) or keeps it for its caller (a library).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,8 @@
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -33,10 +36,16 @@ struct Entry {
   std::unique_ptr<Site> site;
 };
 
-std::vector<Entry> &registry() {
-  static std::vector<Entry> entries;
-  return entries;
-}
+} // namespace
+
+struct kiln::cpu::SiteTable::Entries : std::vector<Entry> {};
+
+namespace {
+
+/// The sites of the calling thread's current table.
+std::vector<Entry> &registry() { return currentSiteTable().entries(); }
+
+thread_local SiteTable *currentTable = nullptr;
 
 const char *kindName(int32_t kind) {
   switch (kind) {
@@ -117,6 +126,8 @@ template <typename Action>
 void guarded(int64_t site, int32_t kind, const char *stage, Action action) {
   try {
     action();
+  } catch (const Failure &) {
+    throw;
   } catch (const dnnl::error &e) {
     fatal(describeSite(site, kind) + ": oneDNN failed to " + stage + ": " +
               e.what() + " (" + dnnl_status2str(e.status) + ")",
@@ -144,7 +155,8 @@ const dnnl::engine &kiln::cpu::cpuEngine() {
 }
 
 dnnl::stream &kiln::cpu::cpuStream() {
-  static dnnl::stream cpu(cpuEngine());
+  // One per thread: models of an inference library may run on several.
+  thread_local dnnl::stream cpu(cpuEngine());
   return cpu;
 }
 
@@ -296,43 +308,89 @@ Site &kiln::cpu::pairedSite(int64_t site, int64_t index, int32_t kind,
 }
 
 //===----------------------------------------------------------------------===//
+// Site tables
+//===----------------------------------------------------------------------===//
+
+SiteTable::SiteTable(OnFailure onFailure)
+    : onFailure(onFailure), sites(std::make_unique<Entries>()) {}
+
+SiteTable::~SiteTable() = default;
+
+void SiteTable::fail(const Failure &failure) {
+  if (onFailure == OnFailure::Keep) {
+    if (!kept)
+      kept = failure;
+    return;
+  }
+  std::fprintf(stderr, "kiln: error: %s\nkiln: note: %s\n",
+               failure.message.c_str(), failure.hint.c_str());
+  std::fflush(stderr);
+  std::exit(1);
+}
+
+SiteTable &kiln::cpu::currentSiteTable() {
+  static SiteTable process(SiteTable::OnFailure::Exit);
+  return currentTable ? *currentTable : process;
+}
+
+ScopedSiteTable::ScopedSiteTable(SiteTable &table) : previous(currentTable) {
+  currentTable = &table;
+}
+
+ScopedSiteTable::~ScopedSiteTable() { currentTable = previous; }
+
+//===----------------------------------------------------------------------===//
 // The C interface
 //===----------------------------------------------------------------------===//
 
 extern "C" void kiln_rt_create(int64_t site, int32_t kind, int32_t num_config,
                                const int64_t *config) {
-  if (!kindName(kind))
-    fatal("call site " + std::to_string(site) + " has unknown kind " +
-              std::to_string(kind),
-          kMismatchHint);
-  if (site < 0 || site >= kMaxSites)
-    fatal("invalid call site number " + std::to_string(site), kMismatchHint);
-  std::vector<Entry> &entries = registry();
-  if (site >= static_cast<int64_t>(entries.size()))
-    entries.resize(site + 1);
-  Entry &entry = entries[site];
-  if (entry.site)
-    fatal(describeSite(site, kind) + " is created twice",
-          "the trainer's init must run once, before any step");
-  guarded(site, kind, "create the call site", [&] {
-    Config values(site, kind, num_config, config);
-    std::unique_ptr<Site> created = createSite(values, kind);
-    values.finish();
-    entry.kind = kind;
-    entry.config = values.values();
-    entry.site = std::move(created);
-  });
+  SiteTable &table = currentSiteTable();
+  if (table.failure())
+    return;
+  try {
+    if (!kindName(kind))
+      fatal("call site " + std::to_string(site) + " has unknown kind " +
+                std::to_string(kind),
+            kMismatchHint);
+    if (site < 0 || site >= kMaxSites)
+      fatal("invalid call site number " + std::to_string(site), kMismatchHint);
+    std::vector<Entry> &entries = table.entries();
+    if (site >= static_cast<int64_t>(entries.size()))
+      entries.resize(site + 1);
+    Entry &entry = entries[site];
+    if (entry.site)
+      fatal(describeSite(site, kind) + " is created twice",
+            "the trainer's init must run once, before any step");
+    guarded(site, kind, "create the call site", [&] {
+      Config values(site, kind, num_config, config);
+      std::unique_ptr<Site> created = createSite(values, kind);
+      values.finish();
+      entry.kind = kind;
+      entry.config = values.values();
+      entry.site = std::move(created);
+    });
+  } catch (const Failure &failure) {
+    table.fail(failure);
+  }
 }
 
 extern "C" void kiln_rt_execute(int64_t site, void **args) {
-  std::vector<Entry> &entries = registry();
-  if (site < 0 || site >= static_cast<int64_t>(entries.size()) ||
-      !entries[site].site)
-    fatal("call site " + std::to_string(site) + " was not created",
-          "the trainer's init must create every call site before any step");
-  Entry &entry = entries[site];
-  guarded(site, entry.kind, "execute the call site", [&] {
-    entry.site->execute(args);
-    cpuStream().wait();
-  });
+  SiteTable &table = currentSiteTable();
+  if (table.failure())
+    return;
+  try {
+    std::vector<Entry> &entries = table.entries();
+    if (site < 0 || site >= static_cast<int64_t>(entries.size()) ||
+        !entries[site].site)
+      fatal("call site " + std::to_string(site) + " was not created",
+            "the trainer's init must create every call site before any step");
+    Entry &entry = entries[site];
+    guarded(site, entry.kind, "execute the call site", [&] {
+      entry.site->execute(args);
+      cpuStream().wait();
+    });
+  } catch (const Failure &failure) {
+    table.fail(failure);
+  }
 }

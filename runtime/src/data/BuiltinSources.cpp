@@ -3,13 +3,17 @@
 // The three sources that existed before the general ones: each loads its
 // examples into memory (Datasets.h) and is then checked against the model's
 // inputs here, field by field and, for i64 fields, value by value, so that
-// no label outside a model's classes reaches a step.
+// no label outside a model's classes reaches a step. Fashion-MNIST and the
+// word-language task name their classes in data.classes, as csv and images
+// do, so that a checkpoint says what its outputs mean.
 //
 //===----------------------------------------------------------------------===//
 
 #include "data/Datasets.h"
 #include "data/Source.h"
 #include "data/Text.h"
+
+#include <iterator>
 
 namespace kiln::data {
 bool openFashionMnist(const SourceRequest &, OpenedSource &, std::string &);
@@ -109,8 +113,12 @@ bool data::openFashionMnist(const SourceRequest &request, OpenedSource &opened,
   Split split;
   if (!loadFashionMnist(dir, request.args.real("scale"), split, error))
     return false;
-  return fit(request, "fashion_mnist", {"images", "labels"}, std::move(split),
-             "Fashion-MNIST from " + dir, opened, error);
+  if (!fit(request, "fashion_mnist", {"images", "labels"}, std::move(split),
+           "Fashion-MNIST from " + dir, opened, error))
+    return false;
+  opened.metadata["data.classes"] = jsonStringList(
+      {std::begin(kFashionMnistClasses), std::end(kFashionMnistClasses)});
+  return true;
 }
 
 bool data::openWordLang(const SourceRequest &request, OpenedSource &opened,
@@ -121,9 +129,16 @@ bool data::openWordLang(const SourceRequest &request, OpenedSource &opened,
                     request.args.integer("test"), request.args.integer("length"),
                     split, error))
     return false;
-  return fit(request, "wordlang", {"character ids", "languages"},
-             std::move(split), "the word-language task from " + dir, opened,
-             error);
+  if (!fit(request, "wordlang", {"character ids", "languages"},
+           std::move(split), "the word-language task from " + dir, opened,
+           error))
+    return false;
+  // The languages by label, named as their word lists.
+  std::vector<std::string> languages;
+  for (const WordList &list : kWordLists)
+    languages.push_back(list.file);
+  opened.metadata["data.classes"] = jsonStringList(languages);
+  return true;
 }
 
 bool data::openSynthetic(const SourceRequest &request, OpenedSource &opened,

@@ -187,6 +187,8 @@ private:
   size_t column = 0;
   /// Per header column: kIgnored, kLabel or the index among the features.
   std::vector<int> roles;
+  /// Whether the label column's cells are read.
+  bool readsLabel = false;
   std::unordered_map<std::string, int64_t> labelIds;
 };
 
@@ -199,9 +201,9 @@ void Reader::cell(std::string_view text) {
   size_t width = table.featureColumns.size();
   if (column == 0) {
     table.features.resize(table.features.size() + width);
-    if (options.numericLabel)
+    if (readsLabel && options.numericLabel)
       table.targets.push_back(0);
-    else
+    else if (readsLabel)
       table.labels.push_back(0);
   }
   if (column >= table.header.size()) {
@@ -354,14 +356,16 @@ bool Reader::findColumns() {
                                header.begin());
   };
   table.labelColumn = find(options.label);
-  if (table.labelColumn == header.size()) {
+  if (table.labelColumn == header.size() && !options.labelOptional) {
     fail(rowText + ": no column is named '" + options.label +
          "', the label; the columns are " + listCsvNames(header) +
          "; set label: to one of them");
     return false;
   }
   roles.assign(header.size(), kIgnored);
-  roles[table.labelColumn] = kLabel;
+  readsLabel = table.hasLabelColumn() && !options.skipLabel;
+  if (readsLabel)
+    roles[table.labelColumn] = kLabel;
   if (options.features.empty()) {
     for (size_t c = 0; c < header.size(); ++c)
       if (c != table.labelColumn) {

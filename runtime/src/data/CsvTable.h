@@ -31,6 +31,12 @@ struct CsvOptions {
   std::vector<std::string> features;
   /// The label's cells are numbers (regression targets), not class names.
   bool numericLabel = false;
+  /// The table may lack the label column (a table to predict on): it then
+  /// has no labels, and labelColumn is header.size().
+  bool labelOptional = false;
+  /// The label column is left out of the features but not read, so its
+  /// cells may hold anything.
+  bool skipLabel = false;
   /// When not empty, the header that the table must have (the training
   /// table's), and the file it comes from, for messages.
   std::vector<std::string> expectedHeader;
@@ -50,7 +56,7 @@ struct CsvTable {
   /// The spreadsheet row of the header (1 unless blank lines precede it).
   int64_t headerRow = 1;
   /// The header indices of the feature columns, in the features' order, and
-  /// of the label column.
+  /// of the label column (header.size() when it has none).
   std::vector<size_t> featureColumns;
   size_t labelColumn = 0;
   /// The spreadsheet row of each data row: blank lines are skipped but
@@ -68,6 +74,7 @@ struct CsvTable {
   std::vector<std::string> labelNames;
 
   int64_t rows() const { return static_cast<int64_t>(rowNumbers.size()); }
+  bool hasLabelColumn() const { return labelColumn < header.size(); }
   /// "train.csv: row 13, column 4 ('petal_width')", with the name when
   /// `column` is one of the header's.
   std::string where(int64_t row, size_t column) const;

@@ -39,6 +39,12 @@ struct Split {
 inline constexpr const char *kFashionMnistDir =
     "/usr/share/datasets/fashion-mnist";
 
+/// The names of Fashion-MNIST's classes by id, as torchvision's
+/// FashionMNIST.classes gives them.
+inline constexpr const char *kFashionMnistClasses[] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
 /// Reads the four gzip IDX files of Fashion-MNIST in `dir`
 /// (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz and the t10k-
 /// ones). Fields: images f32 [N, 1, 28, 28], each pixel (0 to 255) times

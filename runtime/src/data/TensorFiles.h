@@ -17,6 +17,8 @@
 #ifndef KILN_RUNTIME_DATA_TENSORFILES_H
 #define KILN_RUNTIME_DATA_TENSORFILES_H
 
+#include "data/Source.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -137,6 +139,36 @@ bool readNpyArray(TensorArray &array, uint64_t begin, uint64_t end,
 /// returns null and sets `error`.
 std::unique_ptr<TensorStore> openNpzArchive(const std::string &path,
                                             std::string &error);
+
+/// Opens `path`: a directory of NAME.npy files, a .npz archive or a
+/// safetensors file, told apart by the file's first bytes, or its name when
+/// they are damaged. A single .npy file is an error: it holds one unnamed
+/// array. On failure returns null and sets `error`.
+std::unique_ptr<TensorStore> openTensorStore(const std::string &path,
+                                             std::string &error);
+
+/// The arrays of one store, bound to the model's inputs.
+struct TensorSplit {
+  std::unique_ptr<Examples> examples;
+  /// "train.npz (image u8[60000, 28, 28], label i64[60000])".
+  std::string description;
+  /// The arrays that no field takes.
+  std::vector<std::string> ignored;
+  /// The deflated members held in memory ("image.npy") and their bytes.
+  std::vector<std::string> inflated;
+  uint64_t inflatedBytes = 0;
+};
+
+/// Gives each field the array of its name in `store` (opened from `path`,
+/// which messages name; `shown` is how the description names it): the same
+/// number of examples in each, shapes checked up to dimensions of size 1,
+/// values converted to the field's type (f32 ones times `scale`), i64 ones
+/// checked against the field's range. Examples are read from the file on
+/// demand. On failure returns false and sets `error`; throws std::bad_alloc
+/// when memory runs out.
+bool openTensorSplit(const TensorStore &store, const std::string &path,
+                     const std::string &shown, const std::vector<Field> &fields,
+                     double scale, TensorSplit &split, std::string &error);
 
 } // namespace kiln::data
 

@@ -304,12 +304,10 @@ std::unique_ptr<TensorStore> openStore(const std::string &path,
   return store;
 }
 
-/// Opens `path`: a directory of NAME.npy files, a .npz archive or a
-/// safetensors file, told apart by the file's first bytes, or its name when
-/// they are damaged. A single .npy file is an error: it holds one unnamed
-/// array.
-std::unique_ptr<TensorStore> openTensorStore(const std::string &path,
-                                             std::string &error) {
+} // namespace
+
+std::unique_ptr<TensorStore> data::openTensorStore(const std::string &path,
+                                                   std::string &error) {
   struct stat status;
   if (::stat(path.c_str(), &status) != 0) {
     cannotOpen(path, error);
@@ -348,6 +346,8 @@ std::unique_ptr<TensorStore> openTensorStore(const std::string &path,
                  "files)";
   return nullptr;
 }
+
+namespace {
 
 /// The message of bytes of `array` that cannot be read (`what`: "example 3
 /// of array 'x'"): the file changed after it was checked, or the disk fails.
@@ -535,25 +535,16 @@ std::string megabytes(uint64_t bytes) {
   return text;
 }
 
-/// What opening a split tells the trainer besides its examples.
-struct SplitReport {
-  std::string description;
-  std::vector<std::string> ignored;
-  std::vector<std::string> inflated;
-  uint64_t inflatedBytes = 0;
-};
+} // namespace
 
-bool openSplit(const SourceRequest &request, const std::string &argument,
-               double scale, std::unique_ptr<Examples> &examples,
-               SplitReport &report, std::string &error) {
-  std::string path = request.resolve(argument);
-  std::unique_ptr<TensorStore> store = openTensorStore(path, error);
-  if (!store)
-    return false;
-  const std::vector<std::string> &names = store->names();
+bool data::openTensorSplit(const TensorStore &store, const std::string &path,
+                           const std::string &shown,
+                           const std::vector<Field> &fields, double scale,
+                           TensorSplit &report, std::string &error) {
+  const std::vector<std::string> &names = store.names();
   std::vector<Column> columns;
   std::string contents;
-  for (const Field &field : request.fields) {
+  for (const Field &field : fields) {
     if (!std::binary_search(names.begin(), names.end(), field.name)) {
       error =
           path + ": no array '" + field.name + "' for the model's input '" +
@@ -565,7 +556,7 @@ bool openSplit(const SourceRequest &request, const std::string &argument,
       return false;
     }
     TensorArray array;
-    if (!store->load(field.name, array, error))
+    if (!store.load(field.name, array, error))
       return false;
     columns.emplace_back();
     if (!bind(field, std::move(array), scale, columns.back(), error))
@@ -589,12 +580,26 @@ bool openSplit(const SourceRequest &request, const std::string &argument,
     }
   }
   for (const std::string &name : names)
-    if (std::none_of(request.fields.begin(), request.fields.end(),
+    if (std::none_of(fields.begin(), fields.end(),
                      [&](const Field &field) { return field.name == name; }))
       report.ignored.push_back(name);
-  report.description = argument + " (" + contents + ")";
+  report.description = shown + " (" + contents + ")";
   int64_t count = columns.empty() ? 0 : columns.front().array.shape[0];
-  examples = std::make_unique<FileExamples>(std::move(columns), count);
+  report.examples = std::make_unique<FileExamples>(std::move(columns), count);
+  return true;
+}
+
+namespace {
+
+bool openSplit(const SourceRequest &request, const std::string &argument,
+               double scale, std::unique_ptr<Examples> &examples,
+               TensorSplit &report, std::string &error) {
+  std::string path = request.resolve(argument);
+  std::unique_ptr<TensorStore> store = openTensorStore(path, error);
+  if (!store || !openTensorSplit(*store, path, argument, request.fields, scale,
+                                 report, error))
+    return false;
+  examples = std::move(report.examples);
   return true;
 }
 
@@ -608,7 +613,7 @@ bool data::openTensors(const SourceRequest &request, OpenedSource &opened,
   const std::string *opening = &train;
   try {
     OpenedSource result;
-    SplitReport trainReport, testReport;
+    TensorSplit trainReport, testReport;
     if (!openSplit(request, train, scale, result.train, trainReport, error))
       return false;
     opening = &test;

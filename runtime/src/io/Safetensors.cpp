@@ -10,13 +10,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "io/Safetensors.h"
+#include "io/AtomicFile.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <optional>
 
@@ -379,19 +379,6 @@ bool serialize(const std::string &path, const TensorFile &file,
   return true;
 }
 
-bool writeAll(int fd, const uint8_t *data, size_t size) {
-  while (size) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    data += n;
-    size -= n;
-  }
-  return true;
-}
-
 } // namespace
 
 const char *kiln::io::dtypeName(DType dtype) {
@@ -497,65 +484,11 @@ bool kiln::io::writeTensorFile(const std::string &path, const TensorFile &file,
   if (!serialize(path, file, header, error))
     return false;
 
-  std::filesystem::path directory = std::filesystem::path(path).parent_path();
-  if (directory.empty())
-    directory = ".";
-  std::string temporary =
-      (directory /
-       (std::filesystem::path(path).filename().string() + ".tmp.XXXXXX"))
-          .string();
-  int fd = ::mkstemp(temporary.data());
-  if (fd < 0) {
-    error = path + ": cannot create a temporary file in '" +
-            directory.string() + "' (" + systemError() +
-            "); check that the directory exists and is writable";
-    return false;
-  }
-  auto abandon = [&](const std::string &what) {
-    error = path + ": " + what + " (" + systemError() +
-            "); check the free space and permissions of '" +
-            directory.string() + "'";
-    ::close(fd);
-    ::unlink(temporary.c_str());
-    return false;
-  };
-
   uint8_t length[8];
   for (int i = 0; i < 8; ++i)
     length[i] = static_cast<uint8_t>(header.size() >> (8 * i));
-  if (!writeAll(fd, length, 8) ||
-      !writeAll(fd, reinterpret_cast<const uint8_t *>(header.data()),
-                header.size()))
-    return abandon("cannot write the temporary file " + temporary);
+  std::vector<Bytes> pieces = {{length, 8}, {header.data(), header.size()}};
   for (const auto &[name, tensor] : file.tensors)
-    if (!writeAll(fd, tensor.bytes.data(), tensor.bytes.size()))
-      return abandon("cannot write the temporary file " + temporary);
-  // mkstemp makes the file private; a tensor file is as readable as any.
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0)
-    return abandon("cannot flush the temporary file " + temporary);
-  if (::close(fd) != 0) {
-    error = path + ": cannot close the temporary file " + temporary + " (" +
-            systemError() + "); check the free space of '" +
-            directory.string() + "'";
-    ::unlink(temporary.c_str());
-    return false;
-  }
-  if (::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = path + ": cannot rename " + temporary + " over it (" +
-            systemError() + "); check that the path is not a directory";
-    ::unlink(temporary.c_str());
-    return false;
-  }
-  // The rename is durable only once the directory entry is on disk too.
-  int dirFd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd < 0 || ::fsync(dirFd) != 0) {
-    error = path + ": written, but cannot flush the directory '" +
-            directory.string() + "' (" + systemError() +
-            "); the file may not survive a crash";
-    if (dirFd >= 0)
-      ::close(dirFd);
-    return false;
-  }
-  ::close(dirFd);
-  return true;
+    pieces.push_back({tensor.bytes.data(), tensor.bytes.size()});
+  return writeFileAtomically(path, pieces, error);
 }

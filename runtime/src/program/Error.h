@@ -1,18 +1,19 @@
-//===- Error.h - The errors that end a training run -----------------------===//
+//===- Error.h - The errors of a trainer or an inference library ----------===//
 //
 // Every problem that stops the trainer is thrown as an Error and printed once,
-// by the driver. Its exit status tells a script a usage mistake (2: a bad flag
-// or flag value) from a data or file problem (1).
+// by the driver; an inference library returns its message to the caller. Its
+// exit status tells a script a usage mistake (2: a bad flag or flag value)
+// from a data or file problem (1).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_RUNTIME_TRAIN_ERROR_H
-#define KILN_RUNTIME_TRAIN_ERROR_H
+#ifndef KILN_RUNTIME_PROGRAM_ERROR_H
+#define KILN_RUNTIME_PROGRAM_ERROR_H
 
 #include <stdexcept>
 #include <string>
 
-namespace kiln::train {
+namespace kiln::program {
 
 /// kExitNoDevice: a GPU program found no driver or no GPU it can run on, so
 /// that a script can tell "cannot run here" from a failure.
@@ -45,6 +46,6 @@ inline Error usageError(const std::string &message, std::string hint = {}) {
   return Error(message, std::move(hint), kExitUsage);
 }
 
-} // namespace kiln::train
+} // namespace kiln::program
 
-#endif // KILN_RUNTIME_TRAIN_ERROR_H
+#endif // KILN_RUNTIME_PROGRAM_ERROR_H

@@ -7,10 +7,14 @@
 #include <string>
 #include <vector>
 
+namespace kiln::program {
+class SlotBuffers;
+} // namespace kiln::program
+
 namespace kiln::train {
 
 struct Program;
-class SlotBuffers;
+using program::SlotBuffers;
 class Executor;
 
 /// Untimed steps before the timed ones: the first steps fault in the arena's

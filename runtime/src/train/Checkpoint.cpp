@@ -1,4 +1,4 @@
-//===- Checkpoint.cpp - Checkpoints, resuming, and initial weights --------===//
+//===- Checkpoint.cpp - Checkpoints and resuming --------------------------===//
 //
 // A save writes the whole checkpoint to "<path>.partial" (itself atomically,
 // through writeTensorFile) and then renames it over the checkpoint. The
@@ -212,50 +212,4 @@ RunPosition kiln::train::loadCheckpoint(const std::string &path,
                 slot.numBytes());
   }
   return position;
-}
-
-std::vector<std::string>
-kiln::train::loadInitialWeights(const std::string &path, const Program &program,
-                                SlotBuffers &buffers) {
-  io::TensorFile file;
-  std::string error;
-  if (!io::readTensorFile(path, file, error))
-    throw Error(error);
-  for (size_t param : program.params) {
-    const Slot &slot = program.slots[param];
-    auto it = file.tensors.find(slot.name);
-    if (it == file.tensors.end())
-      throw Error(path + ": no tensor '" + slot.name +
-                      "' for the parameter of that name of model '" +
-                      program.model + "', f32" + formatShape(slot.shape),
-                  "give a file with every parameter of the model, named as in "
-                  "its PyTorch state_dict");
-    const io::TensorData &tensor = it->second;
-    if (tensor.shape != slot.shape)
-      throw Error(path + ": tensor '" + slot.name + "' has shape " +
-                      formatShape(tensor.shape) + ", but the parameter '" +
-                      slot.name + "' of model '" + program.model +
-                      "' has shape " + formatShape(slot.shape),
-                  "the file is of another model, or of this one with other "
-                  "sizes");
-    float *values = buffers.get<float>(param);
-    switch (tensor.dtype) {
-    case io::DType::F32:
-      std::memcpy(values, tensor.bytes.data(), slot.numBytes());
-      break;
-    case io::DType::F64:
-      for (int64_t i = 0; i < slot.numElements(); ++i)
-        values[i] = static_cast<float>(tensor.data<double>()[i]);
-      break;
-    case io::DType::I64:
-      throw Error(path + ": tensor '" + slot.name +
-                      "' holds integers (I64), but parameters are real numbers",
-                  "save the parameter as float32 or float64");
-    }
-  }
-  std::vector<std::string> ignored;
-  for (const auto &[name, tensor] : file.tensors)
-    if (!program.find(name, Role::Param))
-      ignored.push_back(name);
-  return ignored;
 }

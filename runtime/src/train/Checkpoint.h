@@ -1,4 +1,4 @@
-//===- Checkpoint.h - Checkpoints, resuming, and initial weights ----------===//
+//===- Checkpoint.h - Checkpoints and resuming ----------------------------===//
 //
 // A checkpoint is a safetensors file: the parameters under their PyTorch
 // names and layouts (so PyTorch loads them as a state_dict), the optimizer
@@ -15,10 +15,14 @@
 #include <string>
 #include <vector>
 
+namespace kiln::program {
+class SlotBuffers;
+} // namespace kiln::program
+
 namespace kiln::train {
 
 struct Program;
-class SlotBuffers;
+using program::SlotBuffers;
 
 /// What a checkpoint records besides tensors: the updates done, and what
 /// decides the order of the examples.
@@ -56,14 +60,6 @@ void saveCheckpoint(const std::string &path, const Program &program,
 /// checkpoint, or was written by another program.
 RunPosition loadCheckpoint(const std::string &path, const Program &program,
                            SlotBuffers &buffers);
-
-/// Sets the parameters from the tensors of the same names in `path` (f32,
-/// or f64 rounded to f32), and returns the names of the tensors that are
-/// not parameters (a state_dict's buffers, say), which are ignored. Throws
-/// Error naming the tensor when a parameter is missing or has another shape.
-std::vector<std::string> loadInitialWeights(const std::string &path,
-                                            const Program &program,
-                                            SlotBuffers &buffers);
 
 } // namespace kiln::train
 

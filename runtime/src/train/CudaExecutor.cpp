@@ -53,6 +53,7 @@ public:
   void startTrain(int64_t step) override;
   StepOutputs finishTrain() override;
   void evaluate() override;
+  void predict() override;
 
 private:
   /// Runs `step` on the device frame: its graph, captured on first use.
@@ -72,7 +73,8 @@ private:
   std::array<Staging, 2> staging;
   int next = 0;
   std::deque<int> running;
-  cuda::CUgraphExec trainGraph = nullptr, evalGraph = nullptr;
+  cuda::CUgraphExec trainGraph = nullptr, evalGraph = nullptr,
+                    predictGraph = nullptr;
   bool useGraphs = true;
 };
 
@@ -110,7 +112,7 @@ CudaExecutor::CudaExecutor(const kiln_program &compiled,
 CudaExecutor::~CudaExecutor() {
   // Nothing of the run depends on the teardown; its errors are ignored.
   api.cuStreamSynchronize(device->stream());
-  for (cuda::CUgraphExec graph : {trainGraph, evalGraph})
+  for (cuda::CUgraphExec graph : {trainGraph, evalGraph, predictGraph})
     if (graph)
       api.cuGraphExecDestroy(graph);
   for (Staging &set : staging)
@@ -213,6 +215,18 @@ void CudaExecutor::evaluate() {
         program.predictions})
     if (output)
       toHost(buffers.get<void>(*output), *output, true);
+  KILN_CU(api, cuStreamSynchronize(device->stream()));
+}
+
+void CudaExecutor::predict() {
+  Staging &set = staging[next];
+  for (size_t i = 0; i < program.inputs.size(); ++i)
+    if (std::count(program.predictInputs.begin(), program.predictInputs.end(),
+                   program.inputs[i]))
+      toDevice(program.inputs[i], set.inputs[i], true);
+  run(compiled.predict_step, predictGraph);
+  for (size_t output : program.predictOutputs)
+    toHost(buffers.get<void>(output), output, true);
   KILN_CU(api, cuStreamSynchronize(device->stream()));
 }
 

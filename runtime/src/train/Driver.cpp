@@ -18,7 +18,10 @@
 #include "train/Init.h"
 #include "train/Program.h"
 #include "train/Progress.h"
+#include "train/Commands.h"
 #include "train/Trainer.h"
+
+#include "program/Weights.h"
 
 #include "kiln/kiln_runtime.h"
 
@@ -103,7 +106,7 @@ int64_t setParameters(const Options &options, const Program &program,
   initializeParameters(program, buffers, settings.seed);
   if (!options.init.empty()) {
     std::vector<std::string> ignored =
-        loadInitialWeights(options.init, program, buffers);
+        program::loadParameters(options.init, program, buffers).ignored;
     if (!ignored.empty())
       note(style, options.init + ": ignored " + std::to_string(ignored.size()) +
                       " tensors that are not parameters of model '" +
@@ -159,22 +162,6 @@ std::string formatPercent(double part, double whole) {
   return text;
 }
 
-/// Sets the runtime's threads and runs the program's init; returns the
-/// executor of its steps.
-std::unique_ptr<Executor> startProgram(const Options &options,
-                                       const kiln_program &compiled,
-                                       const Program &program,
-                                       SlotBuffers &buffers) {
-  // oneDNN sizes a primitive's work for the threads it is created with, so
-  // the count is set before init creates them.
-  if (options.threads)
-    kiln_rt_set_threads(*options.threads);
-  // A GPU program's init loads its kernels onto the GPU that this opens.
-  std::unique_ptr<Executor> executor = makeExecutor(compiled, program, buffers);
-  compiled.init();
-  return executor;
-}
-
 /// --benchmark: times training steps on a synthetic batch, without data.
 int benchmark(const Options &options, const kiln_program &compiled,
               const Program &program, SlotBuffers &buffers, uint64_t seed,
@@ -184,7 +171,7 @@ int benchmark(const Options &options, const kiln_program &compiled,
                   " training steps on a synthetic batch of " +
                   std::to_string(program.recipe.batchSize));
   std::unique_ptr<Executor> executor =
-      startProgram(options, compiled, program, buffers);
+      startProgram(compiled, program, buffers, options.threads);
   BenchmarkTimes times =
       runBenchmark(*executor, program, buffers, options.benchmark, seed);
   std::printf("%s\n", formatBenchmark(program, times).c_str());
@@ -203,7 +190,7 @@ int run(const std::string &name, const std::vector<std::string> &args,
                 "rebuild the trainer with the kilnc that matches this runtime");
   Program program = Program::parse(compiled.description);
   if (options.help) {
-    std::fputs(usage(name, program).c_str(), stdout);
+    std::fputs(usage(name, program, options.command).c_str(), stdout);
     return kExitSuccess;
   }
   if (options.version) {
@@ -211,11 +198,16 @@ int run(const std::string &name, const std::vector<std::string> &args,
                 name.c_str(), program.model.c_str(), KILN_ABI_VERSION);
     return kExitSuccess;
   }
+  ProgressStyle style = progressStyle(options.quiet);
+  Notes notes = [style](const std::string &text) { note(style, text); };
+  if (options.command == Command::Predict)
+    return runPredict(options, compiled, program, notes);
+  if (options.command == Command::Generate)
+    return runGenerate(options, compiled, program, notes);
   if (!options.data.empty() && program.recipe.data.kind == "synthetic")
     throw usageError("--data: the recipe's data is synthetic and reads no "
                      "files");
 
-  ProgressStyle style = progressStyle(options.quiet);
   TrainSettings settings = settingsFrom(options, program);
   SlotBuffers buffers(program);
   std::map<std::string, std::string> resumedData;
@@ -270,7 +262,7 @@ int run(const std::string &name, const std::vector<std::string> &args,
                         ", batch " + std::to_string(done % perEpoch + 1) +
                         " of " + std::to_string(perEpoch) + ")"));
   std::unique_ptr<Executor> executor =
-      startProgram(options, compiled, program, buffers);
+      startProgram(compiled, program, buffers, options.threads);
   RunResult result;
   {
     // The epochs that the run reaches, which --max-steps may cut short.
@@ -285,6 +277,10 @@ int run(const std::string &name, const std::vector<std::string> &args,
                     " steps of " + formatSeconds(result.stepSeconds) + " (" +
                     formatPercent(result.dataWaitSeconds, result.stepSeconds) +
                     ")");
+  if (!options.metrics.empty())
+    note(style, "the metrics of every step and evaluation are in " +
+                    options.metrics + "; plot them with: kiln-plot " +
+                    options.metrics + " -o curve.png");
   printResult(result.evaluation, total);
   return kExitSuccess;
 }

@@ -5,11 +5,15 @@
 
 #include <cstdint>
 
+namespace kiln::program {
+class SlotBuffers;
+} // namespace kiln::program
+
 namespace kiln::train {
 
 class Executor;
 struct Program;
-class SlotBuffers;
+using program::SlotBuffers;
 struct RunData;
 
 /// The result of one pass over the test set.

@@ -31,10 +31,25 @@ StepOutputs HostExecutor::finishTrain() {
 
 void HostExecutor::evaluate() { compiled.eval_step(buffers.frame()); }
 
+void HostExecutor::predict() { compiled.predict_step(buffers.frame()); }
+
 std::unique_ptr<Executor> kiln::train::makeExecutor(const kiln_program &compiled,
                                                     const Program &program,
                                                     SlotBuffers &buffers) {
   if (program.target == Target::Cuda)
     return makeCudaExecutor(compiled, program, buffers);
   return std::make_unique<HostExecutor>(compiled, program, buffers);
+}
+
+std::unique_ptr<Executor> kiln::train::startProgram(
+    const kiln_program &compiled, const Program &program, SlotBuffers &buffers,
+    std::optional<int32_t> threads) {
+  // oneDNN sizes a primitive's work for the threads it is created with, so
+  // the count is set before init creates them.
+  if (threads)
+    kiln_rt_set_threads(*threads);
+  // A GPU program's init loads its kernels onto the GPU that this opens.
+  std::unique_ptr<Executor> executor = makeExecutor(compiled, program, buffers);
+  compiled.init();
+  return executor;
 }

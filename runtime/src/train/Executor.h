@@ -14,14 +14,19 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 struct kiln_program;
 
+namespace kiln::program {
+class SlotBuffers;
+} // namespace kiln::program
+
 namespace kiln::train {
 
 struct Program;
-class SlotBuffers;
+using program::SlotBuffers;
 
 /// What a training step reports.
 struct StepOutputs {
@@ -52,6 +57,9 @@ public:
   /// Runs the evaluation step on the batch in inputs(); its outputs are in
   /// the host's slots when it returns.
   virtual void evaluate() = 0;
+  /// Runs the prediction step on the inputs in inputs() that the forward
+  /// reads; the model's outputs are in the host's slots when it returns.
+  virtual void predict() = 0;
 };
 
 /// Runs the steps on the CPU, on the host's slots.
@@ -65,6 +73,7 @@ public:
   void startTrain(int64_t step) override;
   StepOutputs finishTrain() override;
   void evaluate() override;
+  void predict() override;
 
 private:
   const kiln_program &compiled;
@@ -77,6 +86,13 @@ private:
 std::unique_ptr<Executor> makeExecutor(const kiln_program &compiled,
                                        const Program &program,
                                        SlotBuffers &buffers);
+
+/// Sets the runtime's threads (`threads`, or one per core), makes the
+/// executor and runs the program's init.
+std::unique_ptr<Executor> startProgram(const kiln_program &compiled,
+                                       const Program &program,
+                                       SlotBuffers &buffers,
+                                       std::optional<int32_t> threads);
 
 /// The GPU executor (CudaExecutor.cpp).
 std::unique_ptr<Executor> makeCudaExecutor(const kiln_program &compiled,

@@ -9,12 +9,16 @@
 #include <map>
 #include <string>
 
+namespace kiln::program {
+class SlotBuffers;
+} // namespace kiln::program
+
 namespace kiln::train {
 
 class Executor;
 struct Program;
 struct RunData;
-class SlotBuffers;
+using program::SlotBuffers;
 class Progress;
 class MetricsLog;
 

@@ -3,6 +3,7 @@
 #include "TrainTesting.h"
 
 #include "io/Safetensors.h"
+#include "program/Weights.h"
 #include "train/Checkpoint.h"
 #include "train/Init.h"
 
@@ -75,7 +76,7 @@ TEST(CheckpointTest, RoundTrip) {
   EXPECT_EQ(file.tensors["fc.weight"].shape, (std::vector<int64_t>{3, 3}));
   EXPECT_EQ(file.tensors["fc.weight"].dtype, io::DType::F32);
   EXPECT_EQ(file.metadata, (std::map<std::string, std::string>{
-                               {"abi", "2"},
+                               {"abi", "3"},
                                {"fingerprint", fingerprint(program)},
                                {"format", "kiln-checkpoint"},
                                {"model", "small"},
@@ -225,7 +226,7 @@ TEST(InitialWeightsTest, LoadsByNameAndIgnoresTheRest) {
   write(dir.path("init.safetensors"), file);
 
   std::vector<std::string> ignored =
-      loadInitialWeights(dir.path("init.safetensors"), program, buffers);
+      program::loadParameters(dir.path("init.safetensors"), program, buffers).ignored;
   EXPECT_EQ(ignored, (std::vector<std::string>{"bn.num_batches_tracked",
                                                "bn.running_mean"}));
   const float *weight = buffers.get<float>(program.params[0]);
@@ -247,21 +248,21 @@ TEST(InitialWeightsTest, MissingMisshapenAndIntegerTensors) {
   file.tensors["fc.weight"] = f32({3, 3}, 0);
   write(path, file);
   Error error =
-      expectError([&] { loadInitialWeights(path, program, buffers); });
+      expectError([&] { program::loadParameters(path, program, buffers); });
   EXPECT_EQ(std::string(error.what()),
             path + ": no tensor 'fc.bias' for the parameter of that name of "
                    "model 'small', f32[3]");
 
   file.tensors["fc.bias"] = f32({3, 1}, 0);
   write(path, file);
-  error = expectError([&] { loadInitialWeights(path, program, buffers); });
+  error = expectError([&] { program::loadParameters(path, program, buffers); });
   EXPECT_EQ(std::string(error.what()),
             path + ": tensor 'fc.bias' has shape [3, 1], but the parameter "
                    "'fc.bias' of model 'small' has shape [3]");
 
   file.tensors["fc.bias"] = io::TensorData::zeros(io::DType::I64, {3});
   write(path, file);
-  error = expectError([&] { loadInitialWeights(path, program, buffers); });
+  error = expectError([&] { program::loadParameters(path, program, buffers); });
   EXPECT_NE(std::string(error.what()).find("'fc.bias' holds integers (I64)"),
             std::string::npos)
       << error.what();

@@ -43,7 +43,7 @@ using Linear = kiln::testing::LinearProgram<Config>;
 static_assert(Linear::kArenaBytes == 203264, "the description's arena");
 
 constexpr const char *kDescription = R"({
-  "abi": 2,
+  "abi": 3,
   "model": "linear_mnist",
   "recipe": {
     "batch_size": 64, "epochs": 1, "seed": 0,
@@ -75,17 +75,22 @@ constexpr const char *kDescription = R"({
     {"name": "correct", "role": "output", "dtype": "i64", "shape": []},
     {"name": "predictions", "role": "output", "dtype": "i64", "shape": [64]},
     {"name": "lr", "role": "output", "dtype": "f32", "shape": []},
-    {"name": "arena", "role": "arena", "dtype": "u8", "shape": [203264]}
+    {"name": "arena", "role": "arena", "dtype": "u8", "shape": [203264]},
+    {"name": "logits", "role": "output", "dtype": "f32", "shape": [64, 10]}
   ],
-  "train": {"flops": 3010560, "arena_bytes": 203264, "peak_bytes": 203264},
-  "eval": {"flops": 1003520, "arena_bytes": 203264, "peak_bytes": 203264}
+  "train": {"flops": 3010560, "arena_bytes": 203264, "peak_bytes": 203264,
+            "slots": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12]},
+  "eval": {"flops": 1003520, "arena_bytes": 203264, "peak_bytes": 203264,
+           "slots": [0, 1, 6, 7, 8, 9, 10, 12]},
+  "predict": {"flops": 1003520, "arena_bytes": 0, "peak_bytes": 0,
+              "slots": [0, 1, 6, 13, 12]}
 })";
 
 } // namespace
 
 extern "C" const kiln_program kiln_compiled_program = {
-    KILN_ABI_VERSION, kDescription, Linear::init, Linear::trainStep,
-    Linear::evalStep};
+    KILN_ABI_VERSION, kDescription,       Linear::init,
+    Linear::trainStep, Linear::evalStep, Linear::predictStep};
 
 /// Stands in for the CPU runtime's.
 extern "C" void kiln_rt_set_threads(int32_t) {}

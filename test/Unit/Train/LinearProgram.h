@@ -11,7 +11,8 @@
 // The frame is, in slot order: fc.weight [C, F], fc.bias [C], their
 // momentum buffers, step, total_steps, the inputs x [B, ...] (F values per
 // example) and label [B], the outputs loss, correct, predictions [B] and lr,
-// and the arena (the dropped-out inputs [B, F] and probabilities [B, C]).
+// the arena (the dropped-out inputs [B, F] and probabilities [B, C]), and
+// the prediction step's output logits [B, C].
 //
 //===----------------------------------------------------------------------===//
 
@@ -97,6 +98,21 @@ template <typename Config> struct LinearProgram {
   static void evalStep(void **frame) {
     auto *probabilities = static_cast<float *>(frame[12]) + B * F;
     forward(frame, static_cast<const float *>(frame[6]), probabilities);
+  }
+
+  /// The forward alone: reads the parameters and x, writes the logits.
+  static void predictStep(void **frame) {
+    const auto *weight = static_cast<const float *>(frame[0]);
+    const auto *bias = static_cast<const float *>(frame[1]);
+    const auto *x = static_cast<const float *>(frame[6]);
+    auto *logits = static_cast<float *>(frame[13]);
+    for (int64_t i = 0; i < B; ++i)
+      for (int64_t c = 0; c < C; ++c) {
+        float sum = bias[c];
+        for (int64_t f = 0; f < F; ++f)
+          sum += x[i * F + f] * weight[c * F + f];
+        logits[i * C + c] = sum;
+      }
   }
 
 private:

@@ -44,7 +44,7 @@ using Linear = kiln::testing::LinearProgram<Config>;
 static_assert(Linear::kArenaBytes == 4352, "the description's arena");
 
 constexpr const char *kDescription = R"({
-  "abi": 2,
+  "abi": 3,
   "model": "linear",
   "recipe": {
     "batch_size": 16, "epochs": 10, "seed": 0,
@@ -74,17 +74,22 @@ constexpr const char *kDescription = R"({
     {"name": "correct", "role": "output", "dtype": "i64", "shape": []},
     {"name": "predictions", "role": "output", "dtype": "i64", "shape": [16]},
     {"name": "lr", "role": "output", "dtype": "f32", "shape": []},
-    {"name": "arena", "role": "arena", "dtype": "u8", "shape": [4352]}
+    {"name": "arena", "role": "arena", "dtype": "u8", "shape": [4352]},
+    {"name": "logits", "role": "output", "dtype": "f32", "shape": [16, 4]}
   ],
-  "train": {"flops": 24576, "arena_bytes": 4352, "peak_bytes": 4352},
-  "eval": {"flops": 8192, "arena_bytes": 4352, "peak_bytes": 4352}
+  "train": {"flops": 24576, "arena_bytes": 4352, "peak_bytes": 4352,
+            "slots": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12]},
+  "eval": {"flops": 8192, "arena_bytes": 4352, "peak_bytes": 4352,
+           "slots": [0, 1, 6, 7, 8, 9, 10, 12]},
+  "predict": {"flops": 8192, "arena_bytes": 0, "peak_bytes": 0,
+              "slots": [0, 1, 6, 13, 12]}
 })";
 
 } // namespace
 
 extern "C" const kiln_program kiln_compiled_program = {
-    KILN_ABI_VERSION, kDescription, Linear::init, Linear::trainStep,
-    Linear::evalStep};
+    KILN_ABI_VERSION, kDescription,       Linear::init,
+    Linear::trainStep, Linear::evalStep, Linear::predictStep};
 
 /// Stands in for the CPU runtime's, and says that --threads reached it.
 extern "C" void kiln_rt_set_threads(int32_t threads) {

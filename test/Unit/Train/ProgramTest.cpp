@@ -38,6 +38,10 @@ TEST(ProgramTest, ParsesTheSmallProgram) {
   EXPECT_EQ(program.lr, 11u);
   EXPECT_EQ(program.arena, 12u);
   EXPECT_EQ(program.labels, 7u);
+  EXPECT_EQ(program.predictInputs, (std::vector<size_t>{6}));
+  EXPECT_EQ(program.predictOutputs, (std::vector<size_t>{13}));
+  ASSERT_TRUE(program.predict);
+  EXPECT_EQ(program.predict->slots, (std::vector<size_t>{0, 1, 6, 13, 12}));
 
   const Slot &weight = program.slots[0];
   EXPECT_EQ(weight.name, "fc.weight");
@@ -101,8 +105,12 @@ TEST(ProgramTest, Transforms) {
 TEST(ProgramTest, NoMetricNeedsNoPredictions) {
   Program program = Program::parse(editDescription([](json &j) {
     j["recipe"].erase("metric");
+    // Without "correct" and "predictions", slots 9 and 10.
     auto &slots = j["slots"];
     slots.erase(slots.begin() + 9, slots.begin() + 11);
+    j["train"]["slots"] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    j["eval"]["slots"] = {0, 1, 6, 7, 8, 10};
+    j["predict"]["slots"] = {0, 1, 6, 11, 10};
   }));
   EXPECT_FALSE(program.correct);
   EXPECT_FALSE(program.predictions);
@@ -113,7 +121,7 @@ TEST(ProgramTest, Errors) {
   const std::pair<std::function<void(json &)>, const char *> cases[] = {
       {[](json &j) { j["abi"] = 1; },
        "the program was compiled for runtime ABI 1, but this runtime has "
-       "ABI 2"},
+       "ABI 3"},
       {[](json &j) { j.erase("model"); }, "top level: 'model' is missing"},
       {[](json &j) { j["recipe"]["batch_size"] = 0; },
        "recipe.batch_size: expected an integer of at least 1, got 0"},
@@ -175,6 +183,18 @@ TEST(ProgramTest, Errors) {
        "labels)"},
       {[](json &j) { j["slots"][12]["dtype"] = "f32"; },
        "the arena is u8[bytes]"},
+      {[](json &j) { j.erase("predict"); },
+       "top level: a trainer has the steps 'train', 'eval' and 'predict'"},
+      {[](json &j) { j["predict"]["slots"] = {0, 1, 6, 14}; },
+       "predict.slots: slot 14 does not exist"},
+      {[](json &j) { j["eval"].erase("slots"); },
+       "eval: 'slots' is missing"},
+      {[](json &j) { j["predict"]["slots"] = {0, 1, 6, 12}; },
+       "predict: the prediction step has no outputs"},
+      {[](json &j) {
+         j["slots"][13]["shape"] = {3, 3};
+       },
+       "slot 'logits': a model's output leads with the batch size, 4"},
   };
   for (const auto &[edit, message] : cases) {
     std::string description = editDescription(edit);
@@ -182,7 +202,7 @@ TEST(ProgramTest, Errors) {
     EXPECT_EQ(error.status(), kExitFailure);
     EXPECT_NE(std::string(error.what()).find(message), std::string::npos)
         << error.what();
-    EXPECT_NE(error.hint().find("rebuild the trainer"), std::string::npos);
+    EXPECT_NE(error.hint().find("rebuild it with the kilnc"), std::string::npos);
   }
   Error error = expectError([] { Program::parse("{\"abi\": "); });
   EXPECT_NE(std::string(error.what())

@@ -12,7 +12,7 @@ using namespace kiln::testing;
 
 const std::string &kiln::testing::smallDescription() {
   static const std::string description = R"({
-  "abi": 2,
+  "abi": 3,
   "model": "small",
   "recipe": {
     "batch_size": 4, "epochs": 2, "seed": 5,
@@ -39,8 +39,12 @@ const std::string &kiln::testing::smallDescription() {
     {"name": "correct", "role": "output", "dtype": "i64", "shape": []},
     {"name": "predictions", "role": "output", "dtype": "i64", "shape": [4]},
     {"name": "lr", "role": "output", "dtype": "f32", "shape": []},
-    {"name": "arena", "role": "arena", "dtype": "u8", "shape": [96]}
-  ]
+    {"name": "arena", "role": "arena", "dtype": "u8", "shape": [96]},
+    {"name": "logits", "role": "output", "dtype": "f32", "shape": [4, 3]}
+  ],
+  "train": {"flops": 0, "slots": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12]},
+  "eval": {"flops": 0, "slots": [0, 1, 6, 7, 8, 9, 10, 12]},
+  "predict": {"flops": 0, "slots": [0, 1, 6, 13, 12]}
 })";
   static_assert(SmallLinear::kArenaBytes == 96, "the description's arena");
   return description;
@@ -48,8 +52,8 @@ const std::string &kiln::testing::smallDescription() {
 
 const kiln_program &kiln::testing::smallProgram() {
   static const kiln_program program = {
-      KILN_ABI_VERSION, smallDescription().c_str(), SmallLinear::init,
-      SmallLinear::trainStep, SmallLinear::evalStep};
+      KILN_ABI_VERSION,       smallDescription().c_str(), SmallLinear::init,
+      SmallLinear::trainStep, SmallLinear::evalStep,      SmallLinear::predictStep};
   return program;
 }
 

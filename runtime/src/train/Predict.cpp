@@ -1,0 +1,202 @@
+//===- Predict.cpp - `trainer predict`: a model's outputs for a file ------===//
+//
+// Runs the prediction step, the compiled forward in evaluation mode, over
+// every example of the input in batches of the compiled size; a last partial
+// batch is padded with its first example, and only its real rows are kept.
+// The inputs are read as the recipe's were (scale, non-random transforms),
+// so that the outputs are those that evaluation saw.
+//
+//===----------------------------------------------------------------------===//
+
+#include "train/Batches.h"
+#include "train/Commands.h"
+#include "train/Data.h"
+#include "train/Error.h"
+#include "train/Executor.h"
+#include "train/Flags.h"
+#include "train/PredictInput.h"
+#include "train/PredictionFile.h"
+#include "train/Program.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+
+using namespace kiln;
+using namespace kiln::train;
+
+namespace {
+
+/// The field that fills input slot `slot`.
+data::Field fieldOf(const Program &program, size_t slot) {
+  const Slot &input = program.slots[slot];
+  return {input.name,
+          *toDType(input.type),
+          {input.shape.begin() + 1, input.shape.end()},
+          input.range};
+}
+
+/// The recipe's transforms of the inputs in `fields`, renumbered for them.
+std::vector<data::Transform> transformsFor(const Program &program,
+                                           const std::vector<data::Field> &fields) {
+  std::vector<data::Transform> kept;
+  for (data::Transform transform : program.recipe.transforms) {
+    const std::string &name =
+        program.slots[program.inputs[transform.field]].name;
+    auto field = std::find_if(fields.begin(), fields.end(),
+                              [&](const data::Field &f) { return f.name == name; });
+    if (field == fields.end())
+      continue;
+    transform.field = field - fields.begin();
+    kept.push_back(transform);
+  }
+  return kept;
+}
+
+/// Whether the first output holds class scores: its last axis is as long as
+/// the range of the class ids that the model trains against.
+bool isClassifier(const Program &program) {
+  const Slot &output = program.slots[program.predictOutputs.front()];
+  if (output.type != ElementType::F32 || output.shape.size() < 2)
+    return false;
+  return std::any_of(program.inputs.begin(), program.inputs.end(),
+                     [&](size_t input) {
+                       return program.slots[input].range ==
+                              output.shape.back();
+                     });
+}
+
+/// The index of the largest of `count` values (the first of equals).
+int64_t argmax(const float *values, int64_t count) {
+  return std::max_element(values, values + count) - values;
+}
+
+/// The class names of the checkpoint's "data.classes", if any.
+std::vector<std::string>
+classNames(const std::map<std::string, std::string> &metadata) {
+  auto it = metadata.find("data.classes");
+  if (it == metadata.end())
+    return {};
+  nlohmann::json names = nlohmann::json::parse(it->second, nullptr, false);
+  if (!names.is_array() ||
+      !std::all_of(names.begin(), names.end(),
+                   [](const nlohmann::json &n) { return n.is_string(); }))
+    return {};
+  return names.get<std::vector<std::string>>();
+}
+
+} // namespace
+
+int kiln::train::runPredict(const Options &options,
+                            const kiln_program &compiled,
+                            const Program &program, const Notes &notes) {
+  // The output's kind is checked before any work.
+  predictionFormat(options.output);
+  SlotBuffers buffers(program);
+  std::map<std::string, std::string> metadata =
+      loadTrained(options, program, buffers, notes);
+
+  PredictRequest request;
+  request.path = options.input;
+  for (size_t input : program.predictInputs)
+    request.inputs.push_back(fieldOf(program, input));
+  if (program.labels)
+    request.label = fieldOf(program, *program.labels);
+  request.recipeData = &program.recipe.data;
+  request.metadata = metadata;
+  request.scale = options.scale;
+  PredictInput input = openPredictInput(request);
+  std::vector<data::Transform> transforms = transformsFor(program, input.fields);
+  std::string error;
+  if (!data::checkTransforms(transforms, input.fields, error))
+    throw Error(error);
+
+  int64_t batch = program.recipe.batchSize, size = input.examples->size();
+  int64_t batches = (size + batch - 1) / batch;
+  notes("model '" + program.model + "' predicts " + input.description +
+        ": " + std::to_string(size) + " examples in " +
+        std::to_string(batches) + " batches of " + std::to_string(batch));
+  for (const std::string &line : input.notes)
+    notes(line);
+
+  std::unique_ptr<Executor> executor =
+      startProgram(compiled, program, buffers, options.threads);
+  // Each field goes to the input slot of its name.
+  std::vector<void *> slots = executor->inputs(), destinations;
+  for (const data::Field &field : input.fields)
+    for (size_t i = 0; i < program.inputs.size(); ++i)
+      if (program.slots[program.inputs[i]].name == field.name)
+        destinations.push_back(slots[i]);
+
+  Predictions predictions;
+  for (size_t output : program.predictOutputs) {
+    const Slot &slot = program.slots[output];
+    std::vector<int64_t> shape = slot.shape;
+    shape[0] = size;
+    predictions.outputs.emplace_back(
+        slot.name, io::TensorData::zeros(*toDType(slot.type), shape));
+  }
+  std::vector<int64_t> labels;
+  BatchReader reader({*input.examples, input.fields, transforms,
+                      /*training=*/false, /*seed=*/0, "input"},
+                     batch, batches, [&](int64_t k, Batch &planned) {
+                       int64_t begin = k * batch;
+                       planned.count = std::min(batch, size - begin);
+                       planned.epoch = 0;
+                       // A partial batch is padded with its first example.
+                       planned.examples.assign(batch, begin);
+                       std::iota(planned.examples.begin(),
+                                 planned.examples.begin() + planned.count,
+                                 begin);
+                     });
+  for (int64_t begin = 0; begin < size; begin += batch) {
+    const Batch &read = reader.next(destinations);
+    executor->predict();
+    for (size_t o = 0; o < program.predictOutputs.size(); ++o) {
+      size_t slot = program.predictOutputs[o];
+      size_t row = program.slots[slot].numBytes() / batch;
+      std::memcpy(predictions.outputs[o].second.bytes.data() + begin * row,
+                  buffers.get<uint8_t>(slot), read.count * row);
+    }
+    if (input.hasLabels) {
+      const auto *values =
+          reinterpret_cast<const int64_t *>(read.fields.back().data());
+      labels.insert(labels.end(), values, values + read.count);
+    }
+  }
+
+  std::string result = "predicted " + std::to_string(size) + " examples";
+  if (isClassifier(program)) {
+    const io::TensorData &scores = predictions.outputs.front().second;
+    int64_t classes = scores.shape.back();
+    std::vector<int64_t> shape(scores.shape.begin(), scores.shape.end() - 1);
+    io::TensorData predicted = io::TensorData::zeros(io::DType::I64, shape);
+    for (int64_t i = 0, e = predicted.numElements(); i < e; ++i)
+      predicted.data<int64_t>()[i] =
+          argmax(scores.data<float>() + i * classes, classes);
+    if (input.hasLabels && shape.size() == 1) {
+      int64_t correct = 0;
+      for (int64_t i = 0; i < size; ++i)
+        correct += predicted.data<int64_t>()[i] == labels[i];
+      char accuracy[128];
+      std::snprintf(accuracy, sizeof(accuracy), "; accuracy %.4f (%lld/%lld)",
+                    size ? static_cast<double>(correct) / size : 0.0,
+                    static_cast<long long>(correct),
+                    static_cast<long long>(size));
+      result += accuracy;
+    }
+    predictions.classes = std::move(predicted);
+    predictions.classNames = classNames(metadata);
+  }
+  predictions.exampleNames = std::move(input.exampleNames);
+  predictions.metadata = {{"model", program.model},
+                          {"checkpoint", options.checkpoint},
+                          {"input", options.input}};
+  writePredictions(options.output, predictions);
+  std::printf("%s; wrote %s\n", result.c_str(), options.output.c_str());
+  std::fflush(stdout);
+  return kExitSuccess;
+}
