@@ -234,22 +234,26 @@ void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
       count *= *size.getAsInteger();
     parameters += count;
   }
-  auto step = [&](llvm::StringRef name) {
-    const llvm::json::Object &summary = *description.getObject(name);
-    return std::make_tuple(*summary.getInteger("flops"),
-                           *summary.getInteger("arena_bytes"),
-                           *summary.getInteger("peak_bytes"));
-  };
-  auto [trainFlops, trainArena, trainPeak] = step("train");
-  auto [evalFlops, evalArena, evalPeak] = step("eval");
+  // "FLOPs per step: training 0.123 GFLOP, evaluation 0.045 GFLOP, ..." and
+  // the same for the arenas, for the steps that the program has.
+  std::string flops, arenas;
+  for (auto [key, name] : {std::pair("train", "training"),
+                           std::pair("eval", "evaluation"),
+                           std::pair("predict", "prediction")}) {
+    const llvm::json::Object *summary = description.getObject(key);
+    if (!summary)
+      continue;
+    const char *separator = flops.empty() ? "" : ", ";
+    flops += llvm::formatv("{0}{1} {2:F3} GFLOP", separator, name,
+                           *summary->getInteger("flops") / 1e9);
+    arenas += llvm::formatv("{0}{1} {2} (peak {3})", separator, name,
+                            megabytes(*summary->getInteger("arena_bytes")),
+                            megabytes(*summary->getInteger("peak_bytes")));
+  }
   os << "model " << description.getString("model").value_or("?") << ": "
      << parameters << " parameters (" << megabytes(4 * parameters) << ")\n"
-     << llvm::formatv("FLOPs per step: training {0:F3} GFLOP, evaluation "
-                      "{1:F3} GFLOP\n",
-                      trainFlops / 1e9, evalFlops / 1e9)
-     << "arena: training " << megabytes(trainArena) << " (peak "
-     << megabytes(trainPeak) << "), evaluation " << megabytes(evalArena)
-     << " (peak " << megabytes(evalPeak) << ")\n";
+     << "FLOPs per step: " << flops << "\n"
+     << "arena: " << arenas << "\n";
 }
 
 /// Prints a stage of kiln IR, or runs its function with -run-reference.

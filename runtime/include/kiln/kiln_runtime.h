@@ -113,11 +113,15 @@ extern const kiln_program kiln_compiled_program;
  *
  * [blocked] ends the configurations of convolutions and poolings: a mask
  * of their arguments (bit i for args[i]; only those marked `*` may be set)
- * that are in oneDNN's blocked layout nChw16c instead of row-major NCHW:
- * element (n, c, h, w) at ((n * C/16 + c/16) * H * W + h * W + w) * 16 +
- * c % 16, for C a multiple of 16. The compiler passes a tensor so when it
- * only goes from one such site to another (through elementwise code), to
- * spare the reorders in between. Absent, it is 0. */
+ * that are in oneDNN's blocked layout nChwBc instead of row-major NCHW:
+ * element (n, c, h, w) at ((n * C/B + c/B) * H * W + h * W + w) * B + c % B,
+ * for C a multiple of 16. The runtime chooses B for the CPU, as oneDNN's
+ * fastest kernels want it: 16 with AVX-512, 8 without; generated code only
+ * carries such tensors from site to site through elementwise operations
+ * of one shape, which any order of the elements serves. The compiler
+ * passes a tensor so when it only goes from one such site to another
+ * (through elementwise code), to spare the reorders in between. Absent, it
+ * is 0. */
 enum kiln_op_kind {
   /* config: N C H W O KH KW SH SW PH PW DH DW has_bias relu [blocked]
    * args:   x*[N,C,H,W] w[O,C,KH,KW] (b[O] if has_bias) y*[N,O,OH,OW]

@@ -1,13 +1,13 @@
 //===- Conv.cpp - 2-D convolution sites: forward, backward data, weights --===//
 //
 // oneDNN picks each convolution's memory formats (format_tag::any): its
-// blocked layouts (nChw16c on AVX-512) run the JIT kernels, while plain NCHW
+// blocked layouts (nChw16c on AVX-512, nChw8c on AVX2) run the JIT kernels, while plain NCHW
 // falls back to a GEMM-based convolution, 2 to 12 times slower for the seed
 // CNN's shapes. Generated code's plain buffers are reordered into those
 // formats at execution. The exception is the input gradient of an input of
 // few channels (an image's), which blocking pads to 16 channels: there the
 // GEMM path on plain layouts was up to 10 times faster. Arguments that
-// generated code passes in the blocked layout (kBlockedTag) need no reorder
+// generated code passes in the blocked layout (blockedTag()) need no reorder
 // when the primitive chose that layout.
 //
 //===----------------------------------------------------------------------===//

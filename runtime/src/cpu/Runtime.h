@@ -10,6 +10,7 @@
 #ifndef KILN_RUNTIME_CPU_RUNTIME_H
 #define KILN_RUNTIME_CPU_RUNTIME_H
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ namespace kiln::cpu {
 
 /// The number of threads the runtime runs on.
 int getNumThreads();
+
+/// The channels of a block in the blocked layout of kiln_runtime.h: 16 on a
+/// CPU with AVX-512, 8 on others, as oneDNN's fastest kernels want them.
+int64_t blockedChannels();
 
 /// Sets the calling thread's thread count for the runtime (0: one per core)
 /// and restores the previous one when it goes out of scope: an inference

@@ -73,12 +73,14 @@ private:
   size_t position = 0;
 };
 
-/// oneDNN's layout of NCHW tensors in blocks of 16 channels (nChw16c), which
-/// its JIT convolutions and poolings run on. Generated code passes a tensor
-/// of a multiple of 16 channels in it when the tensor only goes from one
-/// such primitive to another (through elementwise ops at most), so that no
-/// reorder to and from the plain layout runs in between.
-constexpr Tag kBlockedTag = Tag::aBcd16b;
+/// oneDNN's layout of NCHW tensors in blocks of channels (nChw16c with
+/// AVX-512, nChw8c without: blockedChannels()), which its JIT convolutions
+/// and poolings run on; without AVX-512 a pooling in nChw16c falls back to
+/// oneDNN's reference code, 10 to 100 times slower. Generated code passes a
+/// tensor of a multiple of 16 channels in it when the tensor only goes from
+/// one such primitive to another (through elementwise ops at most), so that
+/// no reorder to and from the plain layout runs in between.
+Tag blockedTag();
 
 /// The layout of an argument of `dims` that generated code passes: blocked
 /// or plain. A blocked argument must have a multiple of 16 channels.

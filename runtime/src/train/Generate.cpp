@@ -128,11 +128,9 @@ public:
     return tokens;
   }
 
-  const std::string &decode(int64_t token) const {
-    static const std::string unknown;
-    return token < static_cast<int64_t>(pieces.size()) ? pieces[token]
-                                                       : unknown;
-  }
+  const std::string &decode(int64_t token) const { return pieces[token]; }
+
+  int64_t size() const { return static_cast<int64_t>(pieces.size()); }
 
 private:
   /// vocab: "bytes": token i is byte i.
@@ -217,7 +215,9 @@ int kiln::train::runGenerate(const Options &options,
                     "those before it, as multihead_attention(causal: true) "
                     "does");
     }
-    int64_t next = sample(last.data(), model.vocabulary, options.temperature,
+    // The logits past the vocabulary's tokens (a model wider than its
+    // text's characters) name nothing that can be printed.
+    int64_t next = sample(last.data(), vocabulary.size(), options.temperature,
                           options.topK, random);
     tokens.push_back(next);
     const std::string &piece = vocabulary.decode(next);

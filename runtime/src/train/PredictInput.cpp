@@ -56,8 +56,8 @@ bool endsWith(const std::string &text, const char *suffix) {
 std::string describeFields(const std::vector<Field> &fields) {
   std::string text;
   for (const Field &field : fields)
-    text += (text.empty() ? "'" : ", '") + field.name +
-            "' " + data::formatField(field);
+    text += (text.empty() ? "'" : ", '") + field.name + "' " +
+            data::formatField(field);
   return text;
 }
 
@@ -156,8 +156,9 @@ PredictInput openArrays(const PredictRequest &request, bool npyFile) {
   std::unique_ptr<data::TensorStore> store;
   if (npyFile) {
     if (request.inputs.size() != 1)
-      throw Error(path + ": a .npy file holds one unnamed array, but the "
-                         "model's forward reads " +
+      throw Error(path +
+                  ": a .npy file holds one unnamed array, but the "
+                  "model's forward reads " +
                   std::to_string(request.inputs.size()) + " inputs (" +
                   describeFields(request.inputs) +
                   "); save the arrays together with numpy.savez(\"data.npz\", "
@@ -175,8 +176,8 @@ PredictInput openArrays(const PredictRequest &request, bool npyFile) {
     bool isInput = std::any_of(
         input.fields.begin(), input.fields.end(),
         [&](const Field &field) { return field.name == label->name; });
-    input.hasLabels = !isInput && std::binary_search(names.begin(), names.end(),
-                                                     label->name);
+    input.hasLabels =
+        !isInput && std::binary_search(names.begin(), names.end(), label->name);
     if (input.hasLabels)
       input.fields.push_back(*label);
     else if (!isInput)
@@ -264,8 +265,7 @@ io::TensorData featureTensor(const data::CsvTable &table,
         value = (value - scaling->mean[j]) / scaling->deviation[j];
       if (std::fabs(value) > FLT_MAX)
         throw Error(table.where(table.rowNumbers[i], table.featureColumns[j]) +
-                    ": the value " +
-                    (scaling ? "standardizes to " : "") +
+                    ": the value " + (scaling ? "standardizes to " : "") +
                     data::shortNumber(value) +
                     ", beyond the range of 32-bit floats (about 3.4e38), "
                     "which the model's inputs hold; correct it, or drop the "
@@ -290,8 +290,9 @@ bool parseClassId(const std::string &text, int64_t &id) {
 
 /// The class id of each row: by data.classes when the checkpoint has it
 /// (the training labels were names), else the label itself.
-io::TensorData labelTensor(const data::CsvTable &table, const Field &label,
-                           const std::optional<std::vector<std::string>> &names) {
+io::TensorData
+labelTensor(const data::CsvTable &table, const Field &label,
+            const std::optional<std::vector<std::string>> &names) {
   io::TensorData out = io::TensorData::zeros(io::DType::I64, {table.rows()});
   for (int64_t i = 0; i < table.rows(); ++i) {
     const std::string &text = table.labelNames[table.labels[i]];
@@ -320,8 +321,8 @@ io::TensorData labelTensor(const data::CsvTable &table, const Field &label,
                   "data.classes)" +
                   drop);
     if (label.range > 0 && id >= label.range)
-      throw Error(where + ": class " + std::to_string(id) +
-                  " is not below " + std::to_string(label.range) +
+      throw Error(where + ": class " + std::to_string(id) + " is not below " +
+                  std::to_string(label.range) +
                   ", the number of the model's classes" + drop);
     out.data<int64_t>()[i] = id;
   }
@@ -332,8 +333,9 @@ PredictInput openTable(const PredictRequest &request, bool tabs) {
   const std::string &path = request.path;
   const Field &x = onlyInput(request, "a table", "the features f32[F]");
   if (x.dtype != io::DType::F32 || x.shape.size() != 1)
-    throw Error(path + ": a table fills the model's input with the features "
-                       "of a row, f32[F], but '" +
+    throw Error(path +
+                ": a table fills the model's input with the features "
+                "of a row, f32[F], but '" +
                 x.name + "' is " + data::formatField(x) +
                 "; give the examples as a .npz archive with an array '" +
                 x.name + "'");
@@ -386,8 +388,8 @@ PredictInput openTable(const PredictRequest &request, bool tabs) {
 
   PredictInput input;
   input.fields = {x};
-  std::string contents = std::to_string(width) +
-                         (width == 1 ? " feature" : " features");
+  std::string contents =
+      std::to_string(width) + (width == 1 ? " feature" : " features");
   if (label && table.hasLabelColumn()) {
     tensors.push_back(labelTensor(table, *label, checkpointClasses(request)));
     input.fields.push_back(*label);
@@ -425,11 +427,6 @@ public:
 
   bool read(int64_t index, void *const *rows,
             std::string &error) const override {
-    if (index < 0 || index >= size()) {
-      error = "example " + std::to_string(index) + ": there are " +
-              std::to_string(size());
-      return false;
-    }
     if (!data::decodeImage(paths[index], channels, height, width,
                            static_cast<float *>(rows[0]), error))
       return false;
@@ -475,25 +472,35 @@ Listing listDirectory(const std::string &dir) {
 }
 
 /// Each image's class id by the checkpoint's class names, or by the sorted
-/// folder names (torchvision's ImageFolder ids) when it has none.
+/// folder names (torchvision's ImageFolder ids) when it has none or when no
+/// folder bears one of its names (folders that number the classes, as
+/// examples/data/fashion_to_pngs.py writes "0-t-shirt-top": a class name
+/// such as "T-shirt/top" cannot name a folder). Folders that bear some of
+/// the names but not all are an error: a folder misspelt.
 std::vector<int64_t> folderLabels(const data::ImageFolder &folder,
                                   const Field &label,
                                   const PredictRequest &request,
                                   std::vector<std::string> &notes) {
   std::optional<std::vector<std::string>> names = checkpointClasses(request);
+  bool byName = names && std::any_of(folder.classes.begin(),
+                                     folder.classes.end(),
+                                     [&](const std::string &name) {
+                                       return std::count(names->begin(),
+                                                         names->end(), name);
+                                     });
   std::vector<int64_t> idOf(folder.classes.size());
   for (size_t c = 0; c < folder.classes.size(); ++c) {
     const std::string &name = folder.classes[c];
     std::string at = folder.root + "/" + name + ": the class folder '" + name;
-    if (names) {
+    if (byName) {
       auto it = std::find(names->begin(), names->end(), name);
       if (it == names->end())
         throw Error(at + "' is not one of the model's " +
                     std::to_string(names->size()) + " classes (" +
                     data::quotedList(*names, 10) +
-                    ", as the checkpoint's data.classes names them); rename "
-                    "it, or give the images without class folders to "
-                    "predict without accuracy");
+                    ", as the checkpoint's data.classes names them), while "
+                    "other folders are; rename it, or give the images "
+                    "without class folders to predict without accuracy");
       idOf[c] = it - names->begin();
     } else {
       idOf[c] = static_cast<int64_t>(c);
@@ -508,6 +515,10 @@ std::vector<int64_t> folderLabels(const data::ImageFolder &folder,
   if (!names)
     notes.push_back("labels: the class folders' ids in sorted order (the "
                     "checkpoint has no data.classes)");
+  else if (!byName)
+    notes.push_back("labels: the class folders' ids in sorted order (no "
+                    "folder is named after one of the checkpoint's "
+                    "data.classes)");
   std::vector<int64_t> labels;
   for (int64_t c : folder.labels)
     labels.push_back(idOf[c]);
@@ -524,8 +535,9 @@ PredictInput openImages(const PredictRequest &request, const Listing &listing) {
   if (image.dtype != io::DType::F32 || shape.size() != 3 ||
       (shape[0] != 1 && shape[0] != 3) || shape[1] < 1 || shape[2] < 1 ||
       shape[1] * shape[2] > data::kMaxImagePixels)
-    throw Error(root + ": images fill an input f32[C, H, W] with C 1 (grey) "
-                       "or 3 (RGB), but the model's input '" +
+    throw Error(root +
+                ": images fill an input f32[C, H, W] with C 1 (grey) "
+                "or 3 (RGB), but the model's input '" +
                 image.name + "' is " + data::formatField(image) +
                 "; give the examples as a .npz archive with an array '" +
                 image.name + "'");
@@ -544,8 +556,9 @@ PredictInput openImages(const PredictRequest &request, const Listing &listing) {
     }
     input.exampleNames = listing.images;
     if (const Field *label = classLabel(request))
-      input.notes.push_back(root + ": the images are not in class folders: "
-                                   "predicting without labels '" +
+      input.notes.push_back(root +
+                            ": the images are not in class folders: "
+                            "predicting without labels '" +
                             label->name + "', so without accuracy");
     if (!listing.folders.empty())
       input.notes.push_back(root + ": the folders " +
@@ -622,8 +635,9 @@ PredictInput openFile(const PredictRequest &request) {
   if (data::isImageFileName(path))
     throw Error(path + ": predict reads images from a directory; put the "
                        "image in one and give the directory");
-  throw Error(path + ": byte 0: not a kind of file that predict reads (by "
-                     "its name or its first bytes); " +
+  throw Error(path +
+              ": byte 0: not a kind of file that predict reads (by "
+              "its name or its first bytes); " +
               kFormats);
 }
 
@@ -636,14 +650,13 @@ PredictInput kiln::train::openPredictInput(const PredictRequest &request) {
                 "nothing to give it");
   struct stat status;
   if (path.empty() || ::stat(path.c_str(), &status) != 0)
-    throw Error((path.empty() ? std::string("--input is empty")
-                              : path + ": cannot open it (" +
-                                    std::strerror(errno) + ")") +
-                "; give the file or directory of the examples to predict: " +
-                kFormats);
+    throw Error(
+        (path.empty()
+             ? std::string("--input is empty")
+             : path + ": cannot open it (" + std::strerror(errno) + ")") +
+        "; give the file or directory of the examples to predict: " + kFormats);
   try {
-    return S_ISDIR(status.st_mode) ? openDirectory(request)
-                                   : openFile(request);
+    return S_ISDIR(status.st_mode) ? openDirectory(request) : openFile(request);
   } catch (const data::BadArgument &bad) {
     throw Error("the program's description is invalid: recipe.data: " +
                     std::string(bad.what()),

@@ -1,4 +1,4 @@
-//===- BlockedLayoutTest.cpp - Arguments in oneDNN's nChw16c layout -------===//
+//===- BlockedLayoutTest.cpp - Arguments in oneDNN's nChwBc layout --------===//
 //
 // Convolution and pooling sites take the arguments that their configuration's
 // last value marks in the blocked layout. Each case runs a site on plain
@@ -9,13 +9,22 @@
 
 #include "CPUTesting.h"
 
+#include "cpu/Runtime.h"
+
+using namespace kiln::cpu;
 using namespace kiln::cpu::testing;
 
 namespace {
 
-/// `plain` (NCHW, C a multiple of 16) in the blocked layout of
-/// kiln_runtime.h: (n, c, h, w) at ((n * C/16 + c/16) * H * W + h * W + w)
-/// * 16 + c % 16.
+/// The place of element (n, c, p) of an NCHW tensor of `s` in the blocked
+/// layout of kiln_runtime.h: (n, c, h, w) at ((n * C/B + c/B) * H * W + h *
+/// W + w) * B + c % B, B the runtime's block of channels.
+int64_t blockedIndex(const Shape &s, int64_t n, int64_t c, int64_t p) {
+  int64_t b = blockedChannels(), hw = s[2] * s[3];
+  return ((n * (s[1] / b) + c / b) * hw + p) * b + c % b;
+}
+
+/// `plain` (NCHW, C a multiple of 16) in the blocked layout.
 Buffer toBlocked(const Buffer &plain) {
   const Shape &s = plain.getShape();
   Buffer blocked(s);
@@ -23,7 +32,7 @@ Buffer toBlocked(const Buffer &plain) {
   for (int64_t n = 0; n < s[0]; ++n)
     for (int64_t c = 0; c < s[1]; ++c)
       for (int64_t p = 0; p < hw; ++p)
-        blocked.data()[((n * (s[1] / 16) + c / 16) * hw + p) * 16 + c % 16] =
+        blocked.data()[blockedIndex(s, n, c, p)] =
             plain.data()[(n * s[1] + c) * hw + p];
   return blocked;
 }
@@ -36,7 +45,7 @@ Buffer fromBlocked(const Buffer &blocked) {
     for (int64_t c = 0; c < s[1]; ++c)
       for (int64_t p = 0; p < hw; ++p)
         plain.data()[(n * s[1] + c) * hw + p] =
-            blocked.data()[((n * (s[1] / 16) + c / 16) * hw + p) * 16 + c % 16];
+            blocked.data()[blockedIndex(s, n, c, p)];
   return plain;
 }
 

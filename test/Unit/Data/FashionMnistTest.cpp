@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/Datasets.h"
+#include "data/Source.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -147,6 +148,23 @@ TEST_F(FashionMnistTest, SmallFiles) {
       (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(split.test.size(), 2);
   EXPECT_EQ(split.test.fields[0].shape, (std::vector<int64_t>{2, 1, 28, 28}));
+}
+
+TEST_F(FashionMnistTest, TheSourceNamesTheClasses) {
+  writeGoodFiles();
+  SourceRequest request;
+  request.args = Arguments({{"dir", dir.string()}, {"scale", 1.0}});
+  request.fields = {{"image", io::DType::F32, {1, 28, 28}},
+                    {"label", io::DType::I64, {}, 10}};
+  OpenedSource opened;
+  std::string error;
+  ASSERT_TRUE(findSource("fashion_mnist")->open(request, opened, error))
+      << error;
+  // torchvision's FashionMNIST.classes, by id.
+  EXPECT_EQ(opened.metadata["data.classes"],
+            "[\"T-shirt/top\", \"Trouser\", \"Pullover\", \"Dress\", "
+            "\"Coat\", \"Sandal\", \"Shirt\", \"Sneaker\", \"Bag\", "
+            "\"Ankle boot\"]");
 }
 
 TEST_F(FashionMnistTest, ConcatenatedGzipMembersAreOneStream) {

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "data/Datasets.h"
+#include "data/Source.h"
 
 #include <gtest/gtest.h>
 
@@ -199,6 +200,25 @@ TEST_F(WordLangTest, WordsOfAListAreASet) {
   EXPECT_EQ(task.sortedWords(task.split.train, 0),
             (Words{U"cat", U"dog", U"fish"}));
   EXPECT_EQ(failure(4, 0).rfind(pathOf(0) + ": only 3 of its words", 0), 0u);
+}
+
+TEST_F(WordLangTest, TheSourceNamesTheLanguages) {
+  writeLists(3, {});
+  SourceRequest request;
+  request.args = Arguments({{"dict", dir.string()},
+                            {"train", int64_t(2)},
+                            {"test", int64_t(1)},
+                            {"length", int64_t(4)}});
+  request.fields = {{"ids", io::DType::I64, {4}, kWordLangVocabulary},
+                    {"language", io::DType::I64, {}, 10}};
+  OpenedSource opened;
+  std::string error;
+  ASSERT_TRUE(findSource("wordlang")->open(request, opened, error)) << error;
+  // The languages by label, named as their word lists.
+  EXPECT_EQ(opened.metadata["data.classes"],
+            "[\"american-english\", \"ngerman\", \"french\", "
+            "\"italian\", \"spanish\", \"portuguese\", \"dutch\", "
+            "\"swedish\", \"danish\", \"polish\"]");
 }
 
 TEST_F(WordLangTest, WordsOfTwoListsAreDropped) {

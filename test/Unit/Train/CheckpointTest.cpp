@@ -131,7 +131,7 @@ TEST(CheckpointTest, FingerprintIsOfTheSlots) {
   EXPECT_NE(print,
             fingerprint(Program::parse(editDescription([](nlohmann::json &j) {
               j["recipe"]["batch_size"] = 2;
-              for (int slot : {6, 7, 10})
+              for (int slot : {6, 7, 10, 13})
                 j["slots"][slot]["shape"][0] = 2;
             }))));
 }

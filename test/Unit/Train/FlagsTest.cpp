@@ -86,8 +86,38 @@ TEST(FlagsTest, Errors) {
       {{"-"}, "unexpected argument '-'"},
       {{"--"}, "unexpected argument '--'"},
       {{"model.kiln"},
-       "unexpected argument 'model.kiln'; the trainer takes "
+       "unknown command 'model.kiln'; the commands are train (the default), "
+       "predict and generate, and the rest are flags"},
+      {{"predict", "extra"},
+       "unexpected argument 'extra'; after the command the trainer takes "
        "only flags"},
+      {{"predict", "--epochs", "2"},
+       "--epochs is a flag of training, not of 'predict'"},
+      {{"--prompt", "x"}, "--prompt is a flag of 'generate', not of training"},
+      {{"--checkpoint=c"},
+       "--checkpoint is a flag of 'predict' and 'generate', not of training"},
+      {{"predict", "--checkpoint=c", "--input=i"},
+       "predict needs --output FILE, where the outputs go"},
+      {{"predict", "--checkpoint=c", "--output=o"},
+       "predict needs --input PATH, the examples to predict"},
+      {{"predict", "--input=i", "--output=o"},
+       "predict needs --checkpoint FILE, the trained parameters"},
+      {{"predict", "--checkpoint=c", "--input=i", "--output=o", "--scale=x"},
+       "--scale: expected a number, got 'x'"},
+      {{"generate", "--checkpoint=c"},
+       "generate needs --prompt TEXT, the text to continue"},
+      {{"generate", "--checkpoint=c", "--prompt="},
+       "--prompt: expected text, got an empty string"},
+      {{"generate", "--checkpoint=c", "--prompt=a", "--temperature=-1"},
+       "--temperature: expected a number of at least 0, got '-1'"},
+      {{"generate", "--checkpoint=c", "--prompt=a", "--temperature=inf"},
+       "--temperature: expected a number of at least 0, got 'inf'"},
+      {{"generate", "--checkpoint=c", "--prompt=a", "--tokens=0"},
+       "--tokens: expected a whole number from 1"},
+      {{"generate", "--checkpoint=c", "--prompt=a", "--top-k=-1"},
+       "--top-k: expected a whole number from 0"},
+      {{"generate", "--temprature=1"},
+       "unknown flag '--temprature'; did you mean '--temperature'?"},
       {{"--epochs"}, "--epochs needs a value (N)"},
       {{"--epochs", "0"},
        "--epochs: expected a whole number from 1 to "
@@ -133,6 +163,58 @@ TEST(FlagsTest, Errors) {
     EXPECT_NE(std::string(error.what()).find(message), std::string::npos)
         << error.what();
   }
+}
+
+TEST(FlagsTest, Commands) {
+  Options predict = parseFlags({"predict", "--checkpoint", "c.st", "--input",
+                                "x.npz", "--output=y.csv", "--scale", "0.5",
+                                "--threads", "1"});
+  EXPECT_EQ(predict.command, Command::Predict);
+  EXPECT_EQ(predict.checkpoint, "c.st");
+  EXPECT_EQ(predict.input, "x.npz");
+  EXPECT_EQ(predict.output, "y.csv");
+  EXPECT_EQ(predict.scale, 0.5);
+  EXPECT_EQ(predict.threads, 1);
+
+  Options generate =
+      parseFlags({"generate", "--checkpoint=c.st", "--prompt", "Once",
+                  "--tokens", "50", "--temperature", "0.8", "--top-k", "40",
+                  "--seed", "3"});
+  EXPECT_EQ(generate.command, Command::Generate);
+  EXPECT_EQ(generate.prompt, "Once");
+  EXPECT_EQ(generate.tokens, 50);
+  EXPECT_EQ(generate.temperature, 0.8);
+  EXPECT_EQ(generate.topK, 40);
+  EXPECT_EQ(generate.seed, 3u);
+  Options defaults = parseFlags({"generate", "--checkpoint=c", "--prompt=a"});
+  EXPECT_EQ(defaults.tokens, 200);
+  EXPECT_EQ(defaults.temperature, 1.0);
+  EXPECT_EQ(defaults.topK, 0);
+
+  EXPECT_EQ(parseFlags({"train", "--epochs=2"}).command, Command::Train);
+  // --help needs none of the command's required flags.
+  EXPECT_TRUE(parseFlags({"predict", "--help"}).help);
+}
+
+TEST(FlagsTest, EachCommandsUsageListsItsFlags) {
+  Program program = smallParsed();
+  std::string predict = usage("small-train", program, Command::Predict);
+  EXPECT_EQ(predict.rfind("usage: small-train predict --checkpoint FILE "
+                          "--input PATH --output FILE",
+                          0),
+            0u);
+  for (const char *flag : {"--checkpoint FILE", "--input PATH", "--output FILE",
+                           "--scale X", "--threads N", "--quiet"})
+    EXPECT_NE(predict.find(std::string("  ") + flag + " "), std::string::npos)
+        << flag;
+  EXPECT_EQ(predict.find("--epochs"), std::string::npos);
+  EXPECT_EQ(predict.find("--prompt"), std::string::npos);
+  std::string generate = usage("small-train", program, Command::Generate);
+  for (const char *flag : {"--prompt TEXT", "--tokens N", "--temperature T",
+                           "--top-k K", "--seed N"})
+    EXPECT_NE(generate.find(std::string("  ") + flag + " "), std::string::npos)
+        << flag;
+  EXPECT_EQ(generate.find("--input"), std::string::npos);
 }
 
 TEST(FlagsTest, UsageListsEveryFlagAndTheRecipe) {

@@ -49,11 +49,10 @@ protected:
   }
 
   /// A request for `path` with the inputs of a small image classifier.
-  PredictRequest request(const std::string &name,
-                         std::vector<data::Field> inputs = {f32("image",
-                                                                {1, 2, 2})},
-                         std::optional<data::Field> label = i64("label", {},
-                                                                3)) {
+  PredictRequest
+  request(const std::string &name,
+          std::vector<data::Field> inputs = {f32("image", {1, 2, 2})},
+          std::optional<data::Field> label = i64("label", {}, 3)) {
     PredictRequest request;
     request.path = pathOf(name);
     request.inputs = std::move(inputs);
@@ -109,7 +108,8 @@ protected:
                                          {"scale", 1.0 / 255}});
 };
 
-std::string npzOf(const std::vector<std::pair<std::string, std::string>> &npys) {
+std::string
+npzOf(const std::vector<std::pair<std::string, std::string>> &npys) {
   std::vector<Member> members;
   for (const auto &[name, bytes] : npys)
     members.push_back(Member{name + ".npy", bytes});
@@ -150,7 +150,8 @@ TEST_F(PredictInputTest, NpzArraysWithTheRecipesScaleAndLabels) {
 }
 
 TEST_F(PredictInputTest, ScaleFlagOverridesTheRecipe) {
-  write("test.npz", npzOf({{"image", npy("|u1", {2, 2, 2}, bytesOf(kPixels))}}));
+  write("test.npz",
+        npzOf({{"image", npy("|u1", {2, 2, 2}, bytesOf(kPixels))}}));
   PredictRequest flagged = request("test.npz");
   flagged.scale = 0.5;
   EXPECT_EQ(read<float>(openPredictInput(flagged), 1, 0),
@@ -163,7 +164,8 @@ TEST_F(PredictInputTest, ScaleFlagOverridesTheRecipe) {
 }
 
 TEST_F(PredictInputTest, LabelsAreReadOnlyWhenTheFileHasThem) {
-  write("test.npz", npzOf({{"image", npy("|u1", {2, 2, 2}, bytesOf(kPixels))}}));
+  write("test.npz",
+        npzOf({{"image", npy("|u1", {2, 2, 2}, bytesOf(kPixels))}}));
   PredictInput input = openPredictInput(request("test.npz"));
   EXPECT_FALSE(input.hasLabels);
   EXPECT_EQ(input.fields.size(), 1u);
@@ -171,8 +173,8 @@ TEST_F(PredictInputTest, LabelsAreReadOnlyWhenTheFileHasThem) {
                                  ": predicting without labels, so without "
                                  "accuracy"});
   // Without a metric there is no label to look for.
-  input = openPredictInput(request("test.npz", {f32("image", {1, 2, 2})},
-                                   std::nullopt));
+  input = openPredictInput(
+      request("test.npz", {f32("image", {1, 2, 2})}, std::nullopt));
   EXPECT_TRUE(input.notes.empty());
 }
 
@@ -181,7 +183,7 @@ TEST_F(PredictInputTest, SafetensorsAndDirectoriesOfNpyFiles) {
   write("test.safetensors",
         safetensors({{"image", "F32", {2, 2, 2}, bytesOf(values)},
                      {"label", "I64", {2}, bytesOf(kLabels)}}));
-  write("arrays/image.npy", npy("<f4", {2, 4}, bytesOf(values)));
+  write("arrays/image.npy", npy("<f4", {2, 2, 2}, bytesOf(values)));
   write("arrays/label.npy", npy("<i8", {2}, bytesOf(kLabels)));
   write("arrays/notes.txt", "not an array");
   for (const char *name : {"test.safetensors", "arrays"}) {
@@ -205,14 +207,18 @@ TEST_F(PredictInputTest, ArraysMustFitTheInputs) {
                 "'x', 'y'. Arrays go to the model's inputs by name: rename "
                 "the array (numpy.savez(path, image=...)) or the input");
 
-  write("shape.npz", npzOf({{"image", npy("<f4", {2, 5}, bytesOf(std::vector<float>(10)))}}));
+  write(
+      "shape.npz",
+      npzOf({{"image", npy("<f4", {2, 5}, bytesOf(std::vector<float>(10)))}}));
   EXPECT_CONTAINS(failure(request("shape.npz")),
                   pathOf("shape.npz") + ": member 'image.npy', byte ",
                   "array 'image' has shape [2, 5], whose examples are [5], "
                   "but the model's input 'image' takes [1, 2, 2] per example");
 
-  write("range.npz", npzOf({{"image", npy("|u1", {2, 2, 2}, bytesOf(kPixels))},
-                            {"label", npy("<i8", {2}, bytesOf(std::vector<int64_t>{1, 3}))}}));
+  write(
+      "range.npz",
+      npzOf({{"image", npy("|u1", {2, 2, 2}, bytesOf(kPixels))},
+             {"label", npy("<i8", {2}, bytesOf(std::vector<int64_t>{1, 3}))}}));
   EXPECT_CONTAINS(failure(request("range.npz")),
                   "example 1 of array 'label' holds 3, outside [0, 3) that "
                   "the model's input 'label' takes");
@@ -238,9 +244,8 @@ TEST_F(PredictInputTest, ANpyFileIsTheOnlyInput) {
 
   // Told by its first bytes when the name does not say.
   write("x.data", npy("<f4", {2, 4}, bytesOf(values)));
-  EXPECT_EQ(openPredictInput(request("x.data", {f32("x", {4})}))
-                .examples->size(),
-            2);
+  EXPECT_EQ(
+      openPredictInput(request("x.data", {f32("x", {4})})).examples->size(), 2);
 
   EXPECT_EQ(failure(request("x.npy", {f32("x", {4}), f32("mask", {4})})),
             pathOf("x.npy") +
@@ -266,7 +271,8 @@ TEST_F(PredictInputTest, ATableAsTheRecipesCsvReadsIt) {
   write("test.csv", "id,a,b,species\nfirst,1.5,2,virginica\n"
                     "second,-3,4e2,setosa\n");
   PredictRequest table = request("test.csv", tableInputs());
-  table.metadata["data.classes"] = "[\"setosa\", \"versicolor\", \"virginica\"]";
+  table.metadata["data.classes"] =
+      "[\"setosa\", \"versicolor\", \"virginica\"]";
   PredictInput input = openPredictInput(table);
   ASSERT_TRUE(input.hasLabels);
   ASSERT_EQ(input.examples->size(), 2);
@@ -312,7 +318,8 @@ TEST_F(PredictInputTest, AnUnknownClassIsAnError) {
   recipe = csvSource();
   write("test.csv", "a,b,species\n1,2,setosa\n3,4,iris\n");
   PredictRequest table = request("test.csv", tableInputs());
-  table.metadata["data.classes"] = "[\"setosa\", \"versicolor\", \"virginica\"]";
+  table.metadata["data.classes"] =
+      "[\"setosa\", \"versicolor\", \"virginica\"]";
   EXPECT_EQ(failure(table),
             pathOf("test.csv") +
                 ": row 3, column 3 ('species'): the label 'iris' is not one of "
@@ -329,12 +336,11 @@ TEST_F(PredictInputTest, StandardizedAsTheTrainingTableWas) {
   write("train.csv", "a,b,species\n1,5,0\n2,5,1\n3,5,0\n6,5,1\n");
   write("test.csv", "a,b,species\n4,7,0\n-1e3,5,2\n");
   recipe = csvSource({}, true);
-  data::SourceRequest training{recipe.args, {f32("x", {2}), i64("y", {}, 3)},
-                               dir.string()};
-  training.args = data::Arguments(
-      {{"train", std::string("train.csv")}, {"test", std::string("test.csv")},
-       {"label", std::string("species")}, {"features", Strings{}},
-       {"standardize", true}, {"delimiter", std::string(",")}});
+  // Its test split is what predict must give for the same table.
+  std::map<std::string, data::ArgumentValue> args = recipe.args.all();
+  args["test"] = std::string("test.csv");
+  data::SourceRequest training{
+      data::Arguments(args), {f32("x", {2}), i64("y", {}, 3)}, dir.string()};
   data::OpenedSource opened;
   std::string error;
   ASSERT_TRUE(data::findSource("csv")->open(training, opened, error)) << error;
@@ -408,8 +414,8 @@ TEST_F(PredictInputTest, ImagesInTheDirectoryItself) {
             (std::vector<float>{unit(9), unit(8), unit(7), unit(6)}));
   EXPECT_EQ(read<float>(input, 1, 0),
             (std::vector<float>{unit(0), unit(51), unit(102), unit(255)}));
-  EXPECT_EQ(input.description, "images from " + pathOf("pictures") +
-                                   " (2 files)");
+  EXPECT_EQ(input.description,
+            "images from " + pathOf("pictures") + " (2 files)");
   EXPECT_EQ(input.notes,
             Strings{pathOf("pictures") + ": the images are not in class "
                                          "folders: predicting without labels "
@@ -424,8 +430,8 @@ TEST_F(PredictInputTest, ClassFoldersByTheCheckpointsClasses) {
   folders.metadata["data.classes"] = "[\"dog\", \"bird\", \"cat\"]";
   PredictInput input = openPredictInput(folders);
   ASSERT_TRUE(input.hasLabels);
-  EXPECT_EQ(input.exampleNames, (Strings{"cat/1.png", "dog/1.png",
-                                         "dog/x/2.png"}));
+  EXPECT_EQ(input.exampleNames,
+            (Strings{"cat/1.png", "dog/1.png", "dog/x/2.png"}));
   EXPECT_EQ(read<int64_t>(input, 0, 1), std::vector<int64_t>{2});
   EXPECT_EQ(read<int64_t>(input, 2, 1), std::vector<int64_t>{0});
   EXPECT_EQ(read<float>(input, 1, 0)[3], unit(12));
@@ -438,16 +444,28 @@ TEST_F(PredictInputTest, ClassFoldersByTheCheckpointsClasses) {
   EXPECT_EQ(read<int64_t>(input, 0, 1), std::vector<int64_t>{0});
   EXPECT_EQ(read<int64_t>(input, 2, 1), std::vector<int64_t>{1});
 
+  // Folders that number the classes instead of naming them ("T-shirt/top"
+  // cannot name a folder): the sorted order too, with a note.
+  folders.metadata["data.classes"] = "[\"Dog\", \"Cat\"]";
+  input = openPredictInput(folders);
+  EXPECT_EQ(read<int64_t>(input, 0, 1), std::vector<int64_t>{0});
+  EXPECT_EQ(read<int64_t>(input, 2, 1), std::vector<int64_t>{1});
+  EXPECT_EQ(input.notes,
+            Strings{"labels: the class folders' ids in sorted order (no folder "
+                    "is named after one of the checkpoint's data.classes)"});
+
+  // Some folders named after the classes and one not: a misspelt folder.
   folders.metadata["data.classes"] = "[\"dog\", \"bird\"]";
   EXPECT_EQ(failure(folders),
             pathOf("pictures") +
                 "/cat: the class folder 'cat' is not one of the model's 2 "
                 "classes ('dog', 'bird', as the checkpoint's data.classes "
-                "names them); rename it, or give the images without class "
-                "folders to predict without accuracy");
+                "names them), while other folders are; rename it, or give "
+                "the images without class folders to predict without "
+                "accuracy");
   // Without a metric the folders are read, but not as labels.
-  input = openPredictInput(request("pictures", {f32("image", {1, 2, 2})},
-                                   std::nullopt));
+  input = openPredictInput(
+      request("pictures", {f32("image", {1, 2, 2})}, std::nullopt));
   EXPECT_FALSE(input.hasLabels);
   EXPECT_EQ(input.fields.size(), 1u);
 }
