@@ -31,22 +31,23 @@ func.func @convolutions(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: te
 // -----
 
 // Pooling: config [N C H W KH KW SH SW PH PW algorithm] with algorithm 0 for
-// the maximum, 1 for the average counting padding, 2 without; backward sites
-// add the forward site whose workspace they use: max pooling's on the same
+// the maximum, 1 for the average counting padding, 2 without; forward sites
+// add whether a backward site pairs with them (keeps_workspace), backward
+// sites the forward site whose workspace they use: max pooling's on the same
 // input, or -1; last, the mask of blocked arguments.
 // CHECK-LABEL: func.func @pooling(
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[X2:.*]]: tensor<2x3x8x8xf32>, %[[DP:.*]]: tensor<2x3x4x4xf32>)
 func.func @pooling(%x: tensor<2x3x8x8xf32>, %x2: tensor<2x3x8x8xf32>, %dp: tensor<2x3x4x4xf32>)
     -> (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) {
-  // CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0] ins(%[[X]] : tensor<2x3x8x8xf32>)
+  // CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 0] ins(%[[X]] : tensor<2x3x8x8xf32>)
   %p = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
   // CHECK: kiln.runtime_call <pool2d_backward> site 1 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[DP]], %[[X]] : tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>)
   %dx = kiln.max_pool2d_backward %dp, %x {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
   // CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, -1, 0] ins(%[[DP]], %[[X2]] :
   %dx2 = kiln.max_pool2d_backward %dp, %x2 {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
-  // CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 3, 8, 8, 3, 3, 1, 1, 1, 1, 2, 0] ins(%[[X]] :
+  // CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 3, 8, 8, 3, 3, 1, 1, 1, 1, 2, 0, 0] ins(%[[X]] :
   %a = kiln.avg_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
-  // CHECK: kiln.runtime_call <pool2d_forward> site 4 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1, 0] ins(%[[X]] :
+  // CHECK: kiln.runtime_call <pool2d_forward> site 4 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1, 0, 0] ins(%[[X]] :
   %a2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
   // Average pooling reads no input: the gradient stands in for it.
   // CHECK: kiln.runtime_call <pool2d_backward> site 5 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 2, -1, 0] ins(%[[DP]], %[[DP]] : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>) outs(%{{.*}} : tensor<2x3x8x8xf32>)
@@ -56,12 +57,23 @@ func.func @pooling(%x: tensor<2x3x8x8xf32>, %x2: tensor<2x3x8x8xf32>, %dp: tenso
 
 // -----
 
+// A max pooling that no backward site pairs with (an evaluation's) keeps no
+// workspace: the runtime pools in inference mode.
+// CHECK-LABEL: func.func @inference_pooling(
+// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0]
+func.func @inference_pooling(%x: tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32> {
+  %p = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
+  return %p : tensor<2x3x4x4xf32>
+}
+
+// -----
+
 // Poolings of one input with different windows: each backward site pairs with
 // the forward site of its own configuration (the runtime refuses any other),
 // or with none.
 // CHECK-LABEL: func.func @pooling_pairs(
-// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
-// CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 0]
+// CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1, 0]
 // CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1, 0]
 // CHECK: kiln.runtime_call <pool2d_backward> site 3 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0]
 // CHECK: kiln.runtime_call <pool2d_backward> site 4 config [2, 3, 8, 8, 2, 2, 1, 1, 0, 0, 0, -1, 0]
@@ -279,7 +291,7 @@ func.func @bias_gradient(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x4x8x8xf32>)
 // the pooling of the same window qualifies.
 // CHECK-LABEL: func.func @mask_before_pooling(
 // CHECK-SAME: %[[X:.*]]: tensor<2x4x8x8xf32>, %[[G:.*]]: tensor<2x4x4x4xf32>, %[[G3:.*]]: tensor<2x4x2x2xf32>)
-// CHECK: %[[P:.*]] = kiln.runtime_call <pool2d_forward> site 0 config [2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0] ins(%[[X]] :
+// CHECK: %[[P:.*]] = kiln.runtime_call <pool2d_forward> site 0 config [2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 0] ins(%[[X]] :
 // CHECK: %[[M:.*]] = kiln.relu_backward %[[G]], %[[P]] : (tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32>
 // CHECK: %[[D:.*]] = kiln.runtime_call <pool2d_backward> site 1 config [2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[M]], %[[X]] :
 // CHECK: %[[D3:.*]] = kiln.runtime_call <pool2d_backward> site 2 config [2, 4, 8, 8, 3, 3, 3, 3, 0, 0, 0, -1, 0] ins(%[[G3]], %[[X]] :
@@ -307,7 +319,7 @@ func.func @mask_before_pooling(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x4x4xf32>,
 // y (args[3]) is blocked, x plain.
 // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8] ins(%[[X]], %[[W]], %[[B]] :
 // x blocked; p, returned, plain.
-// CHECK: %[[P:.*]] = kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1] ins(%[[Y]] :
+// CHECK: %[[P:.*]] = kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 1] ins(%[[Y]] :
 // dy plain (an argument), x and dx blocked.
 // CHECK: %[[D:.*]] = kiln.runtime_call <pool2d_backward> site 2 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 6] ins(%[[G]], %[[Y]] :
 // A product of two blocked tensors, itself blocked.

@@ -362,6 +362,26 @@ Value argumentValue(RuntimeCallOp call, unsigned index) {
                         : call.getResult(index - inputs);
 }
 
+/// Appends keeps_workspace to the configuration of each pooling: 1 when a
+/// backward site pairs with it, so that the others (the forward of an
+/// evaluation or prediction step) run in inference mode.
+void markPoolingWorkspaces(func::FuncOp func) {
+  llvm::SmallDenseSet<int64_t> paired;
+  SmallVector<RuntimeCallOp> forwards;
+  func.walk([&](RuntimeCallOp call) {
+    if (call.getKind() == RuntimeOpKind::pool2d_forward)
+      forwards.push_back(call);
+    // The forward site is the last value of a backward pooling's config.
+    if (call.getKind() == RuntimeOpKind::pool2d_backward)
+      paired.insert(call.getConfig().back());
+  });
+  for (RuntimeCallOp call : forwards) {
+    SmallVector<int64_t> config(call.getConfig());
+    config.push_back(paired.contains(call.getSite()) ? 1 : 0);
+    call.setConfig(config);
+  }
+}
+
 /// Chooses the tensors that go from one convolution or pooling to another in
 /// oneDNN's blocked layout (see kiln_runtime.h): those of a multiple of 16
 /// channels that only such calls and layout-free elementwise ops make and
@@ -440,6 +460,7 @@ struct LowerToRuntimePass
       for (Operation *op : b.erased)
         op->erase();
       b.erased.clear();
+      markPoolingWorkspaces(func);
       assignBlockedLayouts(func);
     }
   }

@@ -133,10 +133,12 @@ enum kiln_op_kind {
   /* config: N C H W O KH KW SH SW PH PW DH DW has_bias [blocked]
    * args:   dy*[N,O,OH,OW] x*[N,C,H,W] dw[O,C,KH,KW] (db[O] if has_bias) */
   KILN_CONV2D_BACKWARD_WEIGHTS = 3,
-  /* config: N C H W KH KW SH SW PH PW algorithm [blocked]
+  /* config: N C H W KH KW SH SW PH PW algorithm keeps_workspace [blocked]
    * algorithm: 0 max, 1 average counting padding, 2 average without it
+   * keeps_workspace: 1 when a backward site is paired with this one (a max
+   * pooling of a training step), which then keeps its workspace for it;
+   * 0 pools in inference mode, without one.
    * args:   x*[N,C,H,W] y*[N,C,OH,OW]
-   * A max pooling keeps its workspace for the backward site paired with it.
    * It pools in the layout of x. */
   KILN_POOL2D_FORWARD = 4,
   /* config: N C H W KH KW SH SW PH PW algorithm forward_site [blocked]

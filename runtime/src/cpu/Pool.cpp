@@ -6,7 +6,8 @@
 // max pooling needs the forward's workspace, the position of each window's
 // maximum: a backward site paired with the forward site that pooled the same
 // input earlier in the step reuses that site's workspace; an unpaired one pools
-// the input again into scratch. Both run in the layout of the input x that they
+// the input again into scratch. A forward site that no backward site pairs
+// with (evaluation, prediction) pools in inference mode, without one. Both run in the layout of the input x that they
 // share, so that the workspace fits both.
 //
 //===----------------------------------------------------------------------===//
@@ -52,27 +53,33 @@ struct PoolShape {
   Dims padding() const { return {ph, pw}; }
 };
 
-/// The pooling in the blocked layout or the plain one.
+/// The pooling in the blocked layout or the plain one; for training, a max
+/// pooling also writes the workspace that its backward pass reads.
 pooling_forward::primitive_desc forwardDesc(const Config &config,
-                                            const PoolShape &s, bool blocked) {
-  pooling_forward::desc desc(prop_kind::forward_training, s.kind,
+                                            const PoolShape &s, bool blocked,
+                                            bool training) {
+  pooling_forward::desc desc(training ? prop_kind::forward_training
+                                      : prop_kind::forward_inference,
+                             s.kind,
                              argumentDesc(config, s.src(), blocked),
                              argumentDesc(config, s.dst(), blocked),
                              s.strides(), s.kernel(), s.padding(), s.padding());
   return pooling_forward::primitive_desc(desc, cpuEngine());
 }
 
-/// args: x y, either may be blocked. Keeps the workspace of its last
-/// execution.
+/// args: x y, either may be blocked. With `keepWorkspace`, a max pooling
+/// keeps the workspace of its last execution for a backward site; without,
+/// it runs in inference mode, which writes none and takes half the time.
 class PoolForward : public Site {
 public:
-  PoolForward(const Config &config, const PoolShape &s, uint32_t blocked)
+  PoolForward(const Config &config, const PoolShape &s, uint32_t blocked,
+              bool keepWorkspace)
       : inBlocks(blocked & 1) {
-    auto pd = forwardDesc(config, s, inBlocks);
+    auto pd = forwardDesc(config, s, inBlocks, keepWorkspace);
     primitive = pooling_forward(pd);
     x = Input(pd.src_desc());
     y = Output(argumentDesc(config, s.dst(), blocked >> 1 & 1), pd.dst_desc());
-    if (s.isMax())
+    if (s.isMax() && keepWorkspace)
       workspace = memory(pd.workspace_desc(), cpuEngine());
   }
 
@@ -110,8 +117,8 @@ public:
                                 argumentDesc(config, s.dst(), inBlocks),
                                 s.strides(), s.kernel(), s.padding(),
                                 s.padding());
-    pooling_backward::primitive_desc pd(desc, cpuEngine(),
-                                        forwardDesc(config, s, inBlocks));
+    pooling_backward::primitive_desc pd(
+        desc, cpuEngine(), forwardDesc(config, s, inBlocks, /*training=*/true));
     primitive = pooling_backward(pd);
     dy = Input(argumentDesc(config, s.dst(), blocked & 1), pd.diff_dst_desc());
     dx = Output(argumentDesc(config, s.src(), blocked >> 2 & 1),
@@ -119,7 +126,8 @@ public:
     // Average pooling needs no workspace, and so no forward pass.
     if (isMax && !this->pairing.paired()) {
       // Its input and output in the layout it pools in: no reorder.
-      recompute = std::make_unique<PoolForward>(config, s, inBlocks ? 3 : 0);
+      recompute = std::make_unique<PoolForward>(config, s, inBlocks ? 3 : 0,
+                                                /*keepWorkspace=*/true);
       scratch = memory(argumentDesc(config, s.dst(), inBlocks), cpuEngine());
     }
   }
@@ -136,6 +144,11 @@ public:
         if (forward->runsInBlocks() != inBlocks)
           fatal("a pool2d backward site and the forward site whose workspace "
                 "it reuses pool in different layouts",
+                "the trainer and this runtime disagree on the call; rebuild "
+                "the trainer with the kilnc that comes with this runtime");
+        if (!forward->getWorkspace())
+          fatal("a pool2d backward site reuses a forward site that keeps no "
+                "workspace",
                 "the trainer and this runtime disagree on the call; rebuild "
                 "the trainer with the kilnc that comes with this runtime");
       }
@@ -159,8 +172,9 @@ private:
 
 std::unique_ptr<Site> kiln::cpu::createPool2DForward(Config &config) {
   PoolShape shape(config);
+  bool keepWorkspace = config.flag("keeps_workspace");
   uint32_t blocked = config.blockedArguments(2);
-  return std::make_unique<PoolForward>(config, shape, blocked);
+  return std::make_unique<PoolForward>(config, shape, blocked, keepWorkspace);
 }
 
 std::unique_ptr<Site> kiln::cpu::createPool2DBackward(Config &config) {

@@ -96,12 +96,15 @@ TEST_F(BlockedLayoutTest, Convolutions) {
 // y, dy and dx may each be in either layout.
 TEST_F(BlockedLayoutTest, MaxPooling) {
   Shape xShape{2, 32, 8, 6}, yShape{2, 32, 4, 3};
-  std::vector<int64_t> config{2, 32, 8, 6, 2, 2, 2, 2, 0, 0, 0};
+  std::vector<int64_t> shape{2, 32, 8, 6, 2, 2, 2, 2, 0, 0, 0};
+  // The forward sites keep their workspace (keeps_workspace 1).
+  std::vector<int64_t> config(shape);
+  config.push_back(1);
   Buffer x(random(xShape)), dy(random(yShape));
   Buffer xBlocked = toBlocked(x), dyBlocked = toBlocked(dy);
 
   int64_t forward = create(KILN_POOL2D_FORWARD, config);
-  std::vector<int64_t> backward(config);
+  std::vector<int64_t> backward(shape);
   backward.push_back(forward);
   int64_t paired = create(KILN_POOL2D_BACKWARD, backward);
   Buffer y(yShape), dx(xShape);
@@ -135,14 +138,14 @@ protected:
 
 TEST_F(BlockedLayoutErrorTest, BadMasks) {
   // 8 channels cannot be blocked by 16.
-  std::vector<int64_t> pool{1, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 1};
-  EXPECT_EXIT(kiln_rt_create(0, KILN_POOL2D_FORWARD, 12, pool.data()),
+  std::vector<int64_t> pool{1, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_POOL2D_FORWARD, 13, pool.data()),
               ::testing::ExitedWithCode(1),
               "call site 0 \\(pool2d forward\\): a blocked argument must be "
               "NCHW with a multiple of 16 channels");
   // A pooling has 2 arguments: masks from 0 to 3.
-  pool = {1, 16, 4, 4, 2, 2, 2, 2, 0, 0, 0, 4};
-  EXPECT_EXIT(kiln_rt_create(0, KILN_POOL2D_FORWARD, 12, pool.data()),
+  pool = {1, 16, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 4};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_POOL2D_FORWARD, 13, pool.data()),
               ::testing::ExitedWithCode(1),
               "configuration value 'blocked' is 4, not a mask of 2 arguments");
 }
@@ -150,13 +153,13 @@ TEST_F(BlockedLayoutErrorTest, BadMasks) {
 // A backward site must pool in the layout of the forward site it pairs with,
 // or the workspace would not fit.
 TEST_F(BlockedLayoutErrorTest, PairedLayoutsDiffer) {
-  std::vector<int64_t> forward{1, 16, 4, 4, 2, 2, 2, 2, 0, 0, 0, 3};
+  std::vector<int64_t> forward{1, 16, 4, 4, 2, 2, 2, 2, 0, 0, 0, 1, 3};
   std::vector<int64_t> backward{1, 16, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 0};
   std::vector<float> x(256), y(64), dy(64), dx(256);
   void *forwardArgs[] = {x.data(), y.data()};
   void *backwardArgs[] = {dy.data(), x.data(), dx.data()};
   auto run = [&] {
-    kiln_rt_create(0, KILN_POOL2D_FORWARD, 12, forward.data());
+    kiln_rt_create(0, KILN_POOL2D_FORWARD, 13, forward.data());
     kiln_rt_create(1, KILN_POOL2D_BACKWARD, 13, backward.data());
     kiln_rt_execute(0, forwardArgs);
     kiln_rt_execute(1, backwardArgs);

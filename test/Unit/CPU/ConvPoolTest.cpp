@@ -138,17 +138,25 @@ TEST_P(PoolTest, ForwardAndBackwardMatchTheReference) {
 
   std::vector<int64_t> config{c.x[0], c.x[1], c.x[2], c.x[3], c.kh,       c.kw,
                               c.sh,   c.sw,   c.ph,   c.pw,   c.algorithm};
-  int64_t forward = create(KILN_POOL2D_FORWARD, config);
+  // A training forward (keeps_workspace 1) and an inference one (0).
+  std::vector<int64_t> training(config), inference(config);
+  training.push_back(1);
+  inference.push_back(0);
+  int64_t forward = create(KILN_POOL2D_FORWARD, training);
+  int64_t forwardOnly = create(KILN_POOL2D_FORWARD, inference);
   config.push_back(forward);
   int64_t paired = create(KILN_POOL2D_BACKWARD, config);
   config.back() = -1;
   int64_t alone = create(KILN_POOL2D_BACKWARD, config);
 
-  Buffer xBuffer(x), dyBuffer(dy), y(yShape), dxPaired(c.x), dxAlone(c.x);
+  Buffer xBuffer(x), dyBuffer(dy), y(yShape), yInference(yShape),
+      dxPaired(c.x), dxAlone(c.x);
   execute(forward, {&xBuffer, &y});
+  execute(forwardOnly, {&xBuffer, &yInference});
   execute(paired, {&dyBuffer, &xBuffer, &dxPaired});
   execute(alone, {&dyBuffer, &xBuffer, &dxAlone});
   expectClose(y, reference[0], "y");
+  expectClose(yInference, reference[0], "y, inference");
   expectClose(dxPaired, reference[1], "dx, paired");
   expectClose(dxAlone, reference[1], "dx, alone");
 }
@@ -167,7 +175,9 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(CPUTest, PairedMaxPoolBackwardUsesTheForwardWorkspace) {
   Shape xShape{1, 2, 4, 4}, yShape{1, 2, 2, 2};
   std::vector<int64_t> config{1, 2, 4, 4, 2, 2, 2, 2, 0, 0, 0};
-  int64_t forward = create(KILN_POOL2D_FORWARD, config);
+  std::vector<int64_t> training(config);
+  training.push_back(1);
+  int64_t forward = create(KILN_POOL2D_FORWARD, training);
   config.push_back(forward);
   int64_t paired = create(KILN_POOL2D_BACKWARD, config);
 
@@ -178,6 +188,25 @@ TEST_F(CPUTest, PairedMaxPoolBackwardUsesTheForwardWorkspace) {
   execute(paired, {&dy, &xBuffer, &dxExpected});
   execute(paired, {&dy, &other, &dxPaired});
   expectClose(dxPaired, dxExpected.tensor(), "dx", 0);
+}
+
+// A backward site cannot pair with a forward site that keeps no workspace.
+TEST(PoolErrorTest, PairedWithAnInferenceForward) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::vector<int64_t> forward{1, 2, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0};
+  std::vector<int64_t> backward{1, 2, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0};
+  std::vector<float> x(32), y(8), dy(8), dx(32);
+  void *forwardArgs[] = {x.data(), y.data()};
+  void *backwardArgs[] = {dy.data(), x.data(), dx.data()};
+  auto run = [&] {
+    kiln_rt_create(0, KILN_POOL2D_FORWARD, 12, forward.data());
+    kiln_rt_create(1, KILN_POOL2D_BACKWARD, 12, backward.data());
+    kiln_rt_execute(0, forwardArgs);
+    kiln_rt_execute(1, backwardArgs);
+  };
+  EXPECT_EXIT(run(), ::testing::ExitedWithCode(1),
+              "a pool2d backward site reuses a forward site that keeps no "
+              "workspace");
 }
 
 } // namespace
