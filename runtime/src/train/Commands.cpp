@@ -1,7 +1,6 @@
 //===- Commands.cpp - What predict and generate share ---------------------===//
 
 #include "train/Commands.h"
-#include "train/Flags.h"
 #include "train/Program.h"
 
 #include "data/Text.h"
@@ -11,19 +10,12 @@ using namespace kiln;
 using namespace kiln::train;
 
 std::map<std::string, std::string>
-kiln::train::loadTrained(const Options &options, const Program &program,
+kiln::train::loadTrained(const std::string &path, const Program &program,
                          SlotBuffers &buffers, const Notes &notes) {
-  program::LoadedWeights loaded =
-      program::loadParameters(options.checkpoint, program, buffers);
-  // A checkpoint's optimizer state is expected; a state_dict's buffers are
-  // worth a word.
-  std::vector<std::string> others;
-  for (const std::string &name : loaded.ignored)
-    if (!program.find(name, Role::State))
-      others.push_back(name);
-  if (!others.empty())
-    notes(options.checkpoint + ": ignored " + std::to_string(others.size()) +
+  program::LoadedWeights loaded = program::loadParameters(path, program, buffers);
+  if (!loaded.ignored.empty())
+    notes(path + ": ignored " + std::to_string(loaded.ignored.size()) +
           " tensors that are not parameters of model '" + program.model +
-          "': " + data::quotedList(others, 4));
+          "': " + data::quotedList(loaded.ignored, 4));
   return loaded.metadata;
 }

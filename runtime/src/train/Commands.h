@@ -3,8 +3,9 @@
 // The trainer's commands besides training: `predict` runs the compiled
 // forward (the prediction step) over a file of examples, `generate` samples
 // text from a language model. Both take the trained parameters from a
-// checkpoint or a PyTorch state_dict, print their notes through `notes` and
-// their result on stdout, and throw Error on failure.
+// checkpoint or a PyTorch state_dict (as training's --init does), print
+// their notes through `notes` and their result on stdout, and throw Error on
+// failure.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,9 +31,11 @@ using program::SlotBuffers;
 /// Prints a note on stderr, unless the run is quiet.
 using Notes = std::function<void(const std::string &)>;
 
-/// Sets the parameters from --checkpoint, and returns the file's metadata
-/// (a checkpoint's "data.classes", "data.vocabulary", ...).
-std::map<std::string, std::string> loadTrained(const Options &options,
+/// Sets the parameters from the safetensors file `path` (a checkpoint or a
+/// state_dict; the tensors that are not parameters, optimizer state or a
+/// module's buffers, get a note), and returns the file's metadata (a
+/// checkpoint's "data.classes", ...).
+std::map<std::string, std::string> loadTrained(const std::string &path,
                                                const Program &program,
                                                SlotBuffers &buffers,
                                                const Notes &notes);

@@ -11,6 +11,7 @@
 #include "train/Driver.h"
 #include "train/Benchmark.h"
 #include "train/Checkpoint.h"
+#include "train/Commands.h"
 #include "train/Data.h"
 #include "train/Error.h"
 #include "train/Executor.h"
@@ -18,10 +19,8 @@
 #include "train/Init.h"
 #include "train/Program.h"
 #include "train/Progress.h"
-#include "train/Commands.h"
 #include "train/Trainer.h"
 
-#include "program/Weights.h"
 
 #include "kiln/kiln_runtime.h"
 
@@ -51,17 +50,6 @@ ProgressStyle progressStyle(bool quiet) {
   bool terminal =
       ::isatty(STDERR_FILENO) && !(term && std::string(term) == "dumb");
   return terminal ? ProgressStyle::Bar : ProgressStyle::Lines;
-}
-
-/// "a, b, c and 2 more": a state_dict may have hundreds of buffers.
-std::string listNames(const std::vector<std::string> &names) {
-  constexpr size_t kShown = 4;
-  std::string text;
-  for (size_t i = 0; i < names.size() && i < kShown; ++i)
-    text += (i ? ", " : "") + names[i];
-  if (names.size() > kShown)
-    text += " and " + std::to_string(names.size() - kShown) + " more";
-  return text;
 }
 
 void printResult(const Evaluation &result, int64_t steps) {
@@ -104,14 +92,9 @@ int64_t setParameters(const Options &options, const Program &program,
                       ProgressStyle style,
                       std::map<std::string, std::string> &resumedData) {
   initializeParameters(program, buffers, settings.seed);
-  if (!options.init.empty()) {
-    std::vector<std::string> ignored =
-        program::loadParameters(options.init, program, buffers).ignored;
-    if (!ignored.empty())
-      note(style, options.init + ": ignored " + std::to_string(ignored.size()) +
-                      " tensors that are not parameters of model '" +
-                      program.model + "': " + listNames(ignored));
-  }
+  if (!options.init.empty())
+    loadTrained(options.init, program, buffers,
+                [style](const std::string &text) { note(style, text); });
   if (options.resume.empty())
     return 0;
   RunPosition position = loadCheckpoint(options.resume, program, buffers);

@@ -173,7 +173,7 @@ int kiln::train::runGenerate(const Options &options,
   LanguageModel model = checkLanguageModel(program);
   SlotBuffers buffers(program);
   std::map<std::string, std::string> metadata =
-      loadTrained(options, program, buffers, notes);
+      loadTrained(options.checkpoint, program, buffers, notes);
   Vocabulary vocabulary(program, metadata, options.checkpoint,
                         model.vocabulary);
   std::vector<int64_t> tokens = vocabulary.encode(*options.prompt);

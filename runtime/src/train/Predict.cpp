@@ -97,7 +97,7 @@ int kiln::train::runPredict(const Options &options,
   predictionFormat(options.output);
   SlotBuffers buffers(program);
   std::map<std::string, std::string> metadata =
-      loadTrained(options, program, buffers, notes);
+      loadTrained(options.checkpoint, program, buffers, notes);
 
   PredictRequest request;
   request.path = options.input;

@@ -1,8 +1,9 @@
 //===- RuntimeTest.cpp - Threads, parallel loops and errors ---------------===//
 //
 // kiln_rt_parallel_for covers its range exactly once, on several threads
-// when it is long; the thread count setting; and the fatal errors that a
-// trainer disagreeing with the runtime gets instead of a crash.
+// when it is long; the thread count setting; the fatal errors that a
+// trainer disagreeing with the runtime gets instead of a crash; and the site
+// tables of inference libraries, which keep their failures instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -168,6 +169,63 @@ TEST_F(ErrorTest, PairedWithTheWrongSite) {
       ::testing::ExitedWithCode(1),
       "call site 1 reuses call site 0 \\(softmax forward\\), which is not "
       "the forward operation it needs");
+}
+
+// An inference library's models each have a table of sites that keeps its
+// first failure instead of ending the process; the process's own table is
+// untouched by them.
+TEST(SiteTableTest, KeepsTheFirstFailureAndSkipsLaterCalls) {
+  SiteTable table(SiteTable::OnFailure::Keep);
+  {
+    ScopedSiteTable scoped(table);
+    EXPECT_EQ(&currentSiteTable(), &table);
+    std::vector<int64_t> config{4, 5, 6};
+    kiln_rt_create(0, KILN_MATMUL, 3, config.data());
+    kiln_rt_create(1, 99, 0, nullptr);
+    kiln_rt_execute(7, nullptr);
+  }
+  EXPECT_NE(&currentSiteTable(), &table);
+  ASSERT_TRUE(table.failure());
+  EXPECT_EQ(table.failure()->message,
+            "call site 0 (matmul): missing configuration value 'K' (got 3 "
+            "values)");
+  EXPECT_NE(table.failure()->hint.find("disagree"), std::string::npos);
+}
+
+TEST(SiteTableTest, TablesAreSeparate) {
+  std::vector<int64_t> softmax{2, 3, 1, 0};
+  std::vector<float> x{1, 2, 3, 4, 5, 6}, y(6), z(6);
+  SiteTable first(SiteTable::OnFailure::Keep), second(SiteTable::OnFailure::Keep);
+  // The same site number in each table: each its own site.
+  for (SiteTable *table : {&first, &second}) {
+    ScopedSiteTable scoped(*table);
+    kiln_rt_create(0, KILN_SOFTMAX_FORWARD, 4, softmax.data());
+  }
+  void *firstArgs[] = {x.data(), y.data()};
+  void *secondArgs[] = {x.data(), z.data()};
+  std::thread other([&] {
+    ScopedSiteTable scoped(second);
+    kiln_rt_execute(0, secondArgs);
+  });
+  {
+    ScopedSiteTable scoped(first);
+    kiln_rt_execute(0, firstArgs);
+  }
+  other.join();
+  EXPECT_FALSE(first.failure());
+  EXPECT_FALSE(second.failure());
+  EXPECT_EQ(y, z);
+  EXPECT_NEAR(y[0] + y[1] + y[2], 1.0f, 1e-6f);
+}
+
+TEST(ScopedThreadsTest, RestoresTheThreadCount) {
+  kiln_rt_set_threads(2);
+  {
+    ScopedThreads one(1);
+    EXPECT_EQ(getNumThreads(), 1);
+  }
+  EXPECT_EQ(getNumThreads(), 2);
+  kiln_rt_set_threads(0);
 }
 
 } // namespace

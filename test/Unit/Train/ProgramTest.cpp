@@ -212,6 +212,41 @@ TEST(ProgramTest, Errors) {
       << error.what();
 }
 
+// An inference library's description: the prediction step alone, no recipe;
+// its inputs and outputs can be the caller's buffers.
+TEST(DescriptionTest, ALibrarysDescription) {
+  program::Description library = program::Description::parse(R"({
+    "abi": 3, "model": "lib",
+    "slots": [
+      {"name": "w", "role": "param", "dtype": "f32", "shape": [3, 2],
+       "init": {"distribution": "zeros"}},
+      {"name": "x", "role": "input", "dtype": "f32", "shape": [1, 2]},
+      {"name": "y", "role": "output", "dtype": "f32", "shape": [1, 3]},
+      {"name": "arena", "role": "arena", "dtype": "u8", "shape": [64]}],
+    "predict": {"flops": 12, "slots": [0, 1, 2, 3]}})");
+  EXPECT_FALSE(library.train || library.eval);
+  ASSERT_TRUE(library.predict);
+  EXPECT_EQ(library.predict->flops, 12);
+  EXPECT_EQ(library.params, std::vector<size_t>{0});
+  EXPECT_EQ(library.slotsOf(*library.predict, Role::Input),
+            std::vector<size_t>{1});
+  EXPECT_EQ(library.slotsOf(*library.predict, Role::Output),
+            std::vector<size_t>{2});
+  SlotBuffers buffers(library, {1, 2});
+  float given[3];
+  buffers.set(2, given);
+  EXPECT_EQ(buffers.get<float>(2), given);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(buffers.get<void>(0)) % 64, 0u);
+
+  // A trainer needs all three steps and the recipe.
+  Error error = expectError([] {
+    Program::parse(R"({"abi": 3, "model": "lib", "slots": []})");
+  });
+  EXPECT_NE(std::string(error.what()).find("'recipe' is missing"),
+            std::string::npos)
+      << error.what();
+}
+
 TEST(SlotBuffersTest, AlignedAndZero) {
   Program program = smallParsed();
   SlotBuffers buffers(program);
