@@ -17,7 +17,8 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.kiln_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
-    ["kiln-opt", "kilnc", "kiln-run", "kiln-test-trainer", "kiln-test-mnist-trainer"],
+    ["kiln-opt", "kilnc", "kiln-run", "kiln-test-trainer", "kiln-test-mnist-trainer",
+     "kiln-plot"],
     tool_dirs)
 if os.path.exists(os.path.join(config.kiln_tools_dir, "kiln-fuzz-frontend")):
     config.available_features.add("kiln-fuzz")
