@@ -95,20 +95,6 @@ bool checkInputs(const std::vector<Field> &fields, const std::string &path,
   return true;
 }
 
-/// The class id that a label written as a non-negative integer is.
-bool parseClassId(const std::string &text, int64_t &id) {
-  // 18 digits always fit in 64 bits.
-  if (text.empty() || text.size() > 18)
-    return false;
-  id = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return false;
-    id = id * 10 + (c - '0');
-  }
-  return true;
-}
-
 /// How the training split's labels become class ids.
 struct Classes {
   /// Every label is an integer, which is its id.
@@ -126,7 +112,7 @@ Classes classesOf(const CsvTable &train) {
   int64_t largest = -1;
   for (const std::string &name : train.labelNames) {
     int64_t id;
-    if (!parseClassId(name, id)) {
+    if (!parseCsvClassId(name, id)) {
       classes.integers = false;
       break;
     }
@@ -153,7 +139,7 @@ bool classIds(const CsvTable &table, const Classes &classes, const Field &y,
     const std::string &name = table.labelNames[d];
     int64_t id;
     if (classes.integers) {
-      idOf[d] = parseClassId(name, id) ? id : -1;
+      idOf[d] = parseCsvClassId(name, id) ? id : -1;
     } else if (auto it = classes.ids.find(name); it != classes.ids.end()) {
       idOf[d] = it->second;
     }

@@ -568,3 +568,16 @@ std::string data::listCsvNames(const std::vector<std::string> &names,
     text += ", ... (" + std::to_string(names.size()) + " in all)";
   return text;
 }
+
+bool data::parseCsvClassId(const std::string &text, int64_t &id) {
+  // 18 digits always fit in 64 bits.
+  if (text.empty() || text.size() > 18)
+    return false;
+  id = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return false;
+    id = id * 10 + (c - '0');
+  }
+  return true;
+}

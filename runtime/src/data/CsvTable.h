@@ -98,6 +98,10 @@ enum class CsvNumber { Finite, Missing, Infinite, NotANumber };
 /// N/A, null, ...) and NaN itself are Missing.
 CsvNumber parseCsvNumber(std::string_view cell, double &value);
 
+/// The class id that a label written as a non-negative integer is; false
+/// for other text.
+bool parseCsvClassId(const std::string &text, int64_t &id);
+
 /// `text` without leading and trailing ASCII white space.
 std::string_view trimCsvCell(std::string_view text);
 

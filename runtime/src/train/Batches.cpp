@@ -11,12 +11,25 @@
 #include "train/Batches.h"
 #include "train/Error.h"
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstring>
+#include <numeric>
 
 using namespace kiln;
 using namespace kiln::train;
+
+BatchPlan kiln::train::inOrder(int64_t size, int64_t batch) {
+  return [size, batch](int64_t k, Batch &planned) {
+    int64_t begin = k * batch;
+    planned.count = std::min(batch, size - begin);
+    planned.epoch = 0;
+    planned.examples.assign(batch, begin);
+    std::iota(planned.examples.begin(),
+              planned.examples.begin() + planned.count, begin);
+  };
+}
 
 BatchReader::BatchReader(BatchSource source, int64_t batchSize,
                          int64_t batches, BatchPlan plan)

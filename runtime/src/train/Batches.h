@@ -40,6 +40,12 @@ struct Batch {
 /// (batch-size entries), batch.count and batch.epoch.
 using BatchPlan = std::function<void(int64_t k, Batch &batch)>;
 
+/// Batches of `batch` examples of a split of `size`, in order: the plan of
+/// evaluation and prediction. The steps take whole batches, so the last
+/// partial one is padded with copies of its first example, which count
+/// marks as not real.
+BatchPlan inOrder(int64_t size, int64_t batch);
+
 /// What a reader reads and how.
 struct BatchSource {
   const data::Examples &examples;

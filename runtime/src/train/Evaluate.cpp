@@ -15,7 +15,6 @@
 #include "train/Program.h"
 
 #include <algorithm>
-#include <numeric>
 
 using namespace kiln;
 using namespace kiln::train;
@@ -32,17 +31,7 @@ Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
 
   BatchReader reader({data.test(), data.fields, data.transforms,
                       /*training=*/false, /*seed=*/0, "test"},
-                     batch, (size + batch - 1) / batch,
-                     [&](int64_t k, Batch &planned) {
-                       int64_t begin = k * batch;
-                       planned.count = std::min(batch, size - begin);
-                       planned.epoch = 0;
-                       // A partial batch is padded with its first example.
-                       planned.examples.assign(batch, begin);
-                       std::iota(planned.examples.begin(),
-                                 planned.examples.begin() + planned.count,
-                                 begin);
-                     });
+                     batch, (size + batch - 1) / batch, inOrder(size, batch));
   Evaluation result;
   result.hasAccuracy = program.correct.has_value();
   for (int64_t begin = 0; begin < size; begin += batch) {

@@ -23,7 +23,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <numeric>
 
 using namespace kiln;
 using namespace kiln::train;
@@ -142,16 +141,7 @@ int kiln::train::runPredict(const Options &options,
   std::vector<int64_t> labels;
   BatchReader reader({*input.examples, input.fields, transforms,
                       /*training=*/false, /*seed=*/0, "input"},
-                     batch, batches, [&](int64_t k, Batch &planned) {
-                       int64_t begin = k * batch;
-                       planned.count = std::min(batch, size - begin);
-                       planned.epoch = 0;
-                       // A partial batch is padded with its first example.
-                       planned.examples.assign(batch, begin);
-                       std::iota(planned.examples.begin(),
-                                 planned.examples.begin() + planned.count,
-                                 begin);
-                     });
+                     batch, batches, inOrder(size, batch));
   for (int64_t begin = 0; begin < size; begin += batch) {
     const Batch &read = reader.next(destinations);
     executor->predict();

@@ -275,19 +275,6 @@ io::TensorData featureTensor(const data::CsvTable &table,
   return out;
 }
 
-/// A label written as a class id: a non-negative integer.
-bool parseClassId(const std::string &text, int64_t &id) {
-  if (text.empty() || text.size() > 18)
-    return false;
-  id = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return false;
-    id = id * 10 + (c - '0');
-  }
-  return true;
-}
-
 /// The class id of each row: by data.classes when the checkpoint has it
 /// (the training labels were names), else the label itself.
 io::TensorData
@@ -301,7 +288,7 @@ labelTensor(const data::CsvTable &table, const Field &label,
       auto it = std::find(names->begin(), names->end(), text);
       if (it != names->end())
         id = it - names->begin();
-    } else if (!parseClassId(text, id)) {
+    } else if (!data::parseCsvClassId(text, id)) {
       id = -1;
     }
     std::string where = table.where(table.rowNumbers[i], table.labelColumn);

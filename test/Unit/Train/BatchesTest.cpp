@@ -116,4 +116,18 @@ TEST(BatchesTest, StopsWithBatchesUnread) {
   EXPECT_LE(examples.reads, 4);
 }
 
+// Evaluation and prediction read a split in order; the last partial batch
+// repeats its first example, and its count says how many are real.
+TEST(BatchesTest, InOrderPadsTheLastBatch) {
+  BatchPlan plan = inOrder(10, 4);
+  Batch batch;
+  plan(0, batch);
+  EXPECT_EQ(batch.examples, (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(batch.count, 4);
+  plan(2, batch);
+  EXPECT_EQ(batch.examples, (std::vector<int64_t>{8, 9, 8, 8}));
+  EXPECT_EQ(batch.count, 2);
+  EXPECT_EQ(batch.epoch, 0);
+}
+
 } // namespace
