@@ -68,9 +68,30 @@ bool isClassifier(const Program &program) {
                      });
 }
 
-/// The index of the largest of `count` values (the first of equals).
-int64_t argmax(const float *values, int64_t count) {
-  return std::max_element(values, values + count) - values;
+/// The class of each example (or position): the index of the largest score
+/// along the last axis, the first of equals.
+io::TensorData classesOf(const io::TensorData &scores) {
+  int64_t classes = scores.shape.back();
+  std::vector<int64_t> shape(scores.shape.begin(), scores.shape.end() - 1);
+  io::TensorData predicted = io::TensorData::zeros(io::DType::I64, shape);
+  for (int64_t i = 0, e = predicted.numElements(); i < e; ++i) {
+    const float *row = scores.data<float>() + i * classes;
+    predicted.data<int64_t>()[i] = std::max_element(row, row + classes) - row;
+  }
+  return predicted;
+}
+
+/// "; accuracy 0.9013 (9013/10000)": how often the classes are the labels.
+std::string accuracyOf(const io::TensorData &classes,
+                       const std::vector<int64_t> &labels) {
+  int64_t size = static_cast<int64_t>(labels.size()), correct = 0;
+  for (int64_t i = 0; i < size; ++i)
+    correct += classes.data<int64_t>()[i] == labels[i];
+  char text[128];
+  std::snprintf(text, sizeof(text), "; accuracy %.4f (%lld/%lld)",
+                size ? static_cast<double>(correct) / size : 0.0,
+                static_cast<long long>(correct), static_cast<long long>(size));
+  return text;
 }
 
 /// The class names of the checkpoint's "data.classes", if any.
@@ -160,26 +181,10 @@ int kiln::train::runPredict(const Options &options,
 
   std::string result = "predicted " + std::to_string(size) + " examples";
   if (isClassifier(program)) {
-    const io::TensorData &scores = predictions.outputs.front().second;
-    int64_t classes = scores.shape.back();
-    std::vector<int64_t> shape(scores.shape.begin(), scores.shape.end() - 1);
-    io::TensorData predicted = io::TensorData::zeros(io::DType::I64, shape);
-    for (int64_t i = 0, e = predicted.numElements(); i < e; ++i)
-      predicted.data<int64_t>()[i] =
-          argmax(scores.data<float>() + i * classes, classes);
-    if (input.hasLabels && shape.size() == 1) {
-      int64_t correct = 0;
-      for (int64_t i = 0; i < size; ++i)
-        correct += predicted.data<int64_t>()[i] == labels[i];
-      char accuracy[128];
-      std::snprintf(accuracy, sizeof(accuracy), "; accuracy %.4f (%lld/%lld)",
-                    size ? static_cast<double>(correct) / size : 0.0,
-                    static_cast<long long>(correct),
-                    static_cast<long long>(size));
-      result += accuracy;
-    }
-    predictions.classes = std::move(predicted);
+    predictions.classes = classesOf(predictions.outputs.front().second);
     predictions.classNames = classNames(metadata);
+    if (input.hasLabels && predictions.classes->shape.size() == 1)
+      result += accuracyOf(*predictions.classes, labels);
   }
   predictions.exampleNames = std::move(input.exampleNames);
   predictions.metadata = {{"model", program.model},
