@@ -60,13 +60,9 @@ int64_t kiln::program::optionalInteger(const Json &object, const char *key,
 namespace {
 
 Role parseRole(const std::string &name, const std::string &where) {
-  static const std::pair<const char *, Role> roles[] = {
-      {"param", Role::Param}, {"state", Role::State},
-      {"step", Role::Step},   {"total_steps", Role::TotalSteps},
-      {"input", Role::Input}, {"output", Role::Output},
-      {"arena", Role::Arena}};
-  for (const auto &[text, role] : roles)
-    if (name == text)
+  for (Role role : {Role::Param, Role::State, Role::Step, Role::TotalSteps,
+                    Role::Input, Role::Output, Role::Arena})
+    if (name == roleName(role))
       return role;
   invalid(where, "unknown role '" + name + "'");
 }
@@ -269,6 +265,26 @@ std::vector<size_t> Description::slotsOf(const Step &step, Role role) const {
     if (slots[slot].role == role)
       found.push_back(slot);
   return found;
+}
+
+const char *kiln::program::roleName(Role role) {
+  switch (role) {
+  case Role::Param:
+    return "param";
+  case Role::State:
+    return "state";
+  case Role::Step:
+    return "step";
+  case Role::TotalSteps:
+    return "total_steps";
+  case Role::Input:
+    return "input";
+  case Role::Output:
+    return "output";
+  case Role::Arena:
+    return "arena";
+  }
+  return "?";
 }
 
 const char *kiln::program::elementTypeName(ElementType type) {

@@ -25,6 +25,10 @@ namespace kiln::program {
 
 enum class Role { Param, State, Step, TotalSteps, Input, Output, Arena };
 
+/// "param", "state", "step", "total_steps", "input", "output" or "arena", as
+/// descriptions spell them.
+const char *roleName(Role role);
+
 enum class ElementType { F32, F64, I64, U8 };
 
 /// Where the steps run: the CPU, or a GPU (kilnc --target=cuda).

@@ -35,26 +35,6 @@ constexpr const char *kResumeHint =
     "resume with the trainer that wrote it; to start a new run from its "
     "parameters alone, use --init FILE";
 
-const char *roleName(Role role) {
-  switch (role) {
-  case Role::Param:
-    return "param";
-  case Role::State:
-    return "state";
-  case Role::Step:
-    return "step";
-  case Role::TotalSteps:
-    return "total_steps";
-  case Role::Input:
-    return "input";
-  case Role::Output:
-    return "output";
-  case Role::Arena:
-    return "arena";
-  }
-  return "?";
-}
-
 /// The parameters, then the state: the tensors of a checkpoint.
 std::vector<size_t> checkpointSlots(const Program &program) {
   std::vector<size_t> slots = program.params;

@@ -17,15 +17,18 @@
 using namespace kiln;
 using namespace kiln::train;
 
+data::Field kiln::train::inputField(const Program &program, size_t slot) {
+  const Slot &input = program.slots[slot];
+  return {input.name,
+          *toDType(input.type),
+          {input.shape.begin() + 1, input.shape.end()},
+          input.range};
+}
+
 std::vector<data::Field> kiln::train::inputFields(const Program &program) {
   std::vector<data::Field> fields;
-  for (size_t input : program.inputs) {
-    const Slot &slot = program.slots[input];
-    fields.push_back({slot.name,
-                      *toDType(slot.type),
-                      {slot.shape.begin() + 1, slot.shape.end()},
-                      slot.range});
-  }
+  for (size_t input : program.inputs)
+    fields.push_back(inputField(program, input));
   return fields;
 }
 

@@ -13,8 +13,11 @@ namespace kiln::train {
 
 struct Program;
 
-/// The model's inputs as a source fills them: name, element type, the shape
-/// of one example and the range of i64 values.
+/// Input slot `slot` as a source fills it: name, element type, the shape of
+/// one example and the range of i64 values.
+data::Field inputField(const Program &program, size_t slot);
+
+/// The model's inputs, each as inputField gives it.
 std::vector<data::Field> inputFields(const Program &program);
 
 /// The data of a run: the opened source, the inputs it fills and the

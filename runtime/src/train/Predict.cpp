@@ -29,15 +29,6 @@ using namespace kiln::train;
 
 namespace {
 
-/// The field that fills input slot `slot`.
-data::Field fieldOf(const Program &program, size_t slot) {
-  const Slot &input = program.slots[slot];
-  return {input.name,
-          *toDType(input.type),
-          {input.shape.begin() + 1, input.shape.end()},
-          input.range};
-}
-
 /// The recipe's transforms of the inputs in `fields`, renumbered for them.
 std::vector<data::Transform> transformsFor(const Program &program,
                                            const std::vector<data::Field> &fields) {
@@ -122,9 +113,9 @@ int kiln::train::runPredict(const Options &options,
   PredictRequest request;
   request.path = options.input;
   for (size_t input : program.predictInputs)
-    request.inputs.push_back(fieldOf(program, input));
+    request.inputs.push_back(inputField(program, input));
   if (program.labels)
-    request.label = fieldOf(program, *program.labels);
+    request.label = inputField(program, *program.labels);
   request.recipeData = &program.recipe.data;
   request.metadata = metadata;
   request.scale = options.scale;

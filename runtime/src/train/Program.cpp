@@ -182,19 +182,20 @@ Recipe parseRecipe(const Json &json) {
 
 /// Checks that the one slot of `role` exists and has `type` and `shape`, and
 /// returns its index.
-size_t requireUnique(const Program &program, Role role, const char *roleName,
-                     ElementType type, const std::vector<int64_t> &shape) {
+size_t requireUnique(const Program &program, Role role, ElementType type,
+                     const std::vector<int64_t> &shape) {
   std::optional<size_t> found;
   for (size_t i = 0; i < program.slots.size(); ++i) {
     if (program.slots[i].role != role)
       continue;
     if (found)
       invalid("slots",
-              std::string("more than one slot has role '") + roleName + "'");
+              std::string("more than one slot has role '") + roleName(role) +
+                  "'");
     found = i;
   }
   if (!found)
-    invalid("slots", std::string("no slot has role '") + roleName + "'");
+    invalid("slots", std::string("no slot has role '") + roleName(role) + "'");
   const Slot &slot = program.slots[*found];
   if (slot.type != type || slot.shape != shape)
     invalid("slot '" + slot.name + "'",
@@ -262,10 +263,9 @@ void checkSlots(Program &program) {
     invalid("top level", "a trainer has the steps 'train', 'eval' and "
                          "'predict'");
 
-  program.step =
-      requireUnique(program, Role::Step, "step", ElementType::I64, {});
-  program.totalSteps = requireUnique(program, Role::TotalSteps, "total_steps",
-                                     ElementType::I64, {});
+  program.step = requireUnique(program, Role::Step, ElementType::I64, {});
+  program.totalSteps =
+      requireUnique(program, Role::TotalSteps, ElementType::I64, {});
   program.loss = *findOutput(program, "loss", ElementType::F32, {}, true);
   program.lr = *findOutput(program, "lr", ElementType::F32, {}, true);
   program.predictInputs = program.slotsOf(*program.predict, Role::Input);

@@ -31,9 +31,9 @@ using program::elementTypeName;
 using program::formatShape;
 using program::fromDType;
 using program::Role;
+using program::roleName;
 using program::Slot;
 using program::SlotBuffers;
-using program::Step;
 using program::Target;
 using program::toDType;
 
