@@ -3,9 +3,9 @@
 // Sema turns the syntax tree into a Program: blocks are expanded, functions
 // inlined, layers resolved to named parameters with PyTorch's shapes, and
 // every value has a static type. Each node is one operation of the kiln
-// dialect (named by its mnemonic, with attributes named as in ODS), so
-// MLIRGen translates node by node and the dialect's verifier re-checks every
-// type that Sema computed.
+// dialect (its OpKind generated from ODS, with attributes named as in ODS),
+// so MLIRGen translates node by node. Result types come from the ops' shape
+// rules (Kiln/Rules), the same ones the dialect's verifier applies.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +13,8 @@
 #define KILN_FRONTEND_PROGRAM_H
 
 #include "Frontend/RecipeCall.h"
+#include "Kiln/Rules/OpKind.h"
+#include "Kiln/Rules/TensorType.h"
 
 #include "llvm/Support/SMLoc.h"
 
@@ -25,22 +27,6 @@
 
 namespace kiln {
 
-enum class ElementType { F32, I64 };
-
-struct TensorType {
-  ElementType element = ElementType::F32;
-  std::vector<int64_t> shape;
-
-  int64_t rank() const { return static_cast<int64_t>(shape.size()); }
-  int64_t numElements() const;
-  /// As the language writes it: "f32[64, 10]".
-  std::string str() const;
-  bool operator==(const TensorType &other) const {
-    return element == other.element && shape == other.shape;
-  }
-  bool operator!=(const TensorType &other) const { return !(*this == other); }
-};
-
 /// An attribute of a node. Integer arrays are DenseI64ArrayAttr; the i32
 /// arrays are operand segment sizes.
 using AttrValue = std::variant<bool, int64_t, double, std::string,
@@ -50,7 +36,7 @@ using ValueId = int;
 
 /// One kiln operation.
 struct Node {
-  std::string op;
+  OpKind op;
   std::vector<ValueId> operands;
   std::vector<std::pair<std::string, AttrValue>> attrs;
   std::vector<ValueId> results;

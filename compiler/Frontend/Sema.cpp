@@ -38,20 +38,6 @@ static bool exceedsMaxElements(const TensorType &type) {
   return false;
 }
 
-int64_t TensorType::numElements() const {
-  int64_t count = 1;
-  for (int64_t size : shape)
-    count *= size;
-  return count;
-}
-
-std::string TensorType::str() const {
-  std::string text = element == ElementType::F32 ? "f32[" : "i64[";
-  for (auto [i, size] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(size);
-  return text + "]";
-}
-
 std::optional<Program> kiln::analyze(const Module &module,
                                      DiagnosticEngine &diags,
                                      const SemaOptions &options) {
@@ -79,10 +65,10 @@ ValueId Elaborator::newValue(TensorType type) {
 }
 
 std::vector<ValueId>
-Elaborator::emit(llvm::StringRef op, std::vector<ValueId> operands,
+Elaborator::emit(OpKind op, std::vector<ValueId> operands,
                  std::vector<std::pair<std::string, AttrValue>> attrs,
                  std::vector<TensorType> results, SMLoc loc) {
-  Node node{op.str(), std::move(operands), std::move(attrs), {}, loc};
+  Node node{op, std::move(operands), std::move(attrs), {}, loc};
   for (TensorType &type : results) {
     // Reported once; eval() stops at the next expression.
     if (exceedsMaxElements(type) && !diags.hadError())
@@ -95,23 +81,48 @@ Elaborator::emit(llvm::StringRef op, std::vector<ValueId> operands,
   return program.nodes.back().results;
 }
 
+std::optional<std::vector<ValueId>> Elaborator::emitChecked(
+    OpKind op, std::vector<ValueId> operands,
+    std::vector<std::pair<std::string, AttrValue>> attrs,
+    const Checked<std::vector<TensorType>> &results, SMLoc loc,
+    const llvm::Twine &what, const llvm::Twine &hint) {
+  if (!results) {
+    error(loc, what + ": " + results.problem().message, hint);
+    return std::nullopt;
+  }
+  return emit(op, std::move(operands), std::move(attrs), *results, loc);
+}
+
+std::optional<ValueId> Elaborator::emitChecked(
+    OpKind op, std::vector<ValueId> operands,
+    std::vector<std::pair<std::string, AttrValue>> attrs,
+    const Checked<TensorType> &result, SMLoc loc, const llvm::Twine &what,
+    const llvm::Twine &hint) {
+  if (!result) {
+    error(loc, what + ": " + result.problem().message, hint);
+    return std::nullopt;
+  }
+  return emit1(op, std::move(operands), std::move(attrs), *result, loc);
+}
+
 ValueId Elaborator::constant(double value, SMLoc loc) {
-  return emit1("constant", {}, {{"value", value}}, TensorType{}, loc);
+  return emit1(OpKind::Constant, {}, {{"value", value}}, TensorType{}, loc);
 }
 
 ValueId Elaborator::reshape(ValueId input, std::vector<int64_t> shape,
                             SMLoc loc) {
-  TensorType type{typeOf(input).element, shape};
-  return emit1("reshape", {input}, {{"shape", std::move(shape)}}, type, loc);
+  Checked<TensorType> type = rules::reshape(typeOf(input), shape);
+  assert(type && "Sema reshapes only to the same number of elements");
+  return emit1(OpKind::Reshape, {input}, {{"shape", std::move(shape)}}, *type,
+               loc);
 }
 
 ValueId Elaborator::transpose(ValueId input, std::vector<int64_t> permutation,
                               SMLoc loc) {
-  TensorType type{typeOf(input).element, {}};
-  for (int64_t d : permutation)
-    type.shape.push_back(typeOf(input).shape[d]);
-  return emit1("transpose", {input}, {{"permutation", std::move(permutation)}},
-               type, loc);
+  Checked<TensorType> type = rules::transpose(typeOf(input), permutation);
+  assert(type && "Sema transposes by checked permutations");
+  return emit1(OpKind::Transpose, {input},
+               {{"permutation", std::move(permutation)}}, *type, loc);
 }
 
 ValueId Elaborator::stepCounter(SMLoc loc) {

@@ -35,9 +35,9 @@ Result elementwise(Elaborator &e, const Arguments &args) {
   std::optional<ValueId> x = floatArg(e, args, 0, "x");
   if (!x)
     return std::nullopt;
-  return Value::ofTensor(
-      e.emit1(args.callee, {*x}, {}, e.typeOf(*x), args.loc));
+  return Value::ofTensor(e.emit1(args.op, {*x}, {}, e.typeOf(*x), args.loc));
 }
+
 
 Result gelu(Elaborator &e, const Arguments &args) {
   std::optional<ValueId> x = floatArg(e, args, 0, "x");
@@ -59,7 +59,7 @@ Result gelu(Elaborator &e, const Arguments &args) {
   if (approximate != "none")
     attrs.push_back({"approximate", approximate});
   return Value::ofTensor(
-      e.emit1("gelu", {*x}, std::move(attrs), e.typeOf(*x), args.loc));
+      e.emit1(OpKind::Gelu, {*x}, std::move(attrs), e.typeOf(*x), args.loc));
 }
 
 Result softmax(Elaborator &e, const Arguments &args) {
@@ -74,8 +74,9 @@ Result softmax(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     axis = *value;
   }
-  return Value::ofTensor(e.emit1(args.callee, {*x}, {{"axis", axis}},
-                                 e.typeOf(*x), args.loc));
+  return Value::ofEmitted(e.emitChecked(args.op, {*x}, {{"axis", axis}},
+                              rules::softmax(e.typeOf(*x), axis), args.loc,
+                              args.callee));
 }
 
 /// The axes of a reduction: one axis or a list, distinct.
@@ -118,16 +119,10 @@ Result reduction(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     keepDims = *value;
   }
-  TensorType result{ElementType::F32, {}};
-  for (int64_t d = 0; d < type.rank(); ++d) {
-    if (!llvm::is_contained(*axes, d))
-      result.shape.push_back(type.shape[d]);
-    else if (keepDims)
-      result.shape.push_back(1);
-  }
-  std::string op = "reduce_" + args.callee.str();
-  return Value::ofTensor(e.emit1(
-      op, {*x}, {{"axes", *axes}, {"keep_dims", keepDims}}, result, args.loc));
+  return Value::ofEmitted(e.emitChecked(args.op, {*x},
+                              {{"axes", *axes}, {"keep_dims", keepDims}},
+                              rules::reduction(type, *axes, keepDims),
+                              args.loc, args.callee));
 }
 
 Result argmax(Elaborator &e, const Arguments &args) {
@@ -147,14 +142,10 @@ Result argmax(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     keepDims = *value;
   }
-  TensorType result{ElementType::I64, type.shape};
-  if (keepDims)
-    result.shape[*axis] = 1;
-  else
-    result.shape.erase(result.shape.begin() + *axis);
-  return Value::ofTensor(e.emit1(
-      "argmax", {*x}, {{"axis", *axis}, {"keep_dims", keepDims}}, result,
-      args.loc));
+  return Value::ofEmitted(e.emitChecked(OpKind::Argmax, {*x},
+                              {{"axis", *axis}, {"keep_dims", keepDims}},
+                              rules::argmax(type, *axis, keepDims), args.loc,
+                              "argmax"));
 }
 
 Result pool(Elaborator &e, const Arguments &args) {
@@ -162,11 +153,6 @@ Result pool(Elaborator &e, const Arguments &args) {
   if (!x)
     return std::nullopt;
   const TensorType &type = e.typeOf(*x);
-  if (type.rank() != 4)
-    return e.error(args.locOf(0),
-                   args.callee + " pools [batch, channels, height, width] "
-                                 "images, got " +
-                       type.str());
   auto pair = [&](size_t i, const char *name) {
     return e.asPair(args[i], args.locOf(i), argument(args, name));
   };
@@ -186,36 +172,20 @@ Result pool(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     padding = *value;
   }
-  TensorType result{ElementType::F32, {type.shape[0], type.shape[1]}};
-  for (int i = 0; i < 2; ++i) {
-    if ((*kernel)[i] <= 0 || stride[i] <= 0)
-      return e.error(args.loc, args.callee +
-                                   " needs a positive kernel and stride");
-    if (padding[i] < 0 || 2 * padding[i] > (*kernel)[i])
-      return e.error(args.locOf(3), args.callee +
-                                        "'s padding must be between 0 and "
-                                        "half the kernel size");
-    int64_t span = type.shape[2 + i] + 2 * padding[i] - (*kernel)[i];
-    if (span < 0)
-      return e.error(args.loc, "the " + Twine((*kernel)[0]) + "x" +
-                                   Twine((*kernel)[1]) + " window of " +
-                                   args.callee + " does not fit in " +
-                                   type.str());
-    result.shape.push_back(span / stride[i] + 1);
-  }
   std::vector<std::pair<std::string, AttrValue>> attrs = {
       {"kernel", std::vector<int64_t>{(*kernel)[0], (*kernel)[1]}},
       {"stride", std::vector<int64_t>{stride[0], stride[1]}},
       {"padding", std::vector<int64_t>{padding[0], padding[1]}}};
-  if (args.callee == "avg_pool2d" && args.has(4)) {
+  if (args.op == OpKind::AvgPool2D && args.has(4)) {
     std::optional<bool> include =
         e.asBool(args[4], args.locOf(4), argument(args, "count_include_pad"));
     if (!include)
       return std::nullopt;
     attrs.push_back({"count_include_pad", *include});
   }
-  return Value::ofTensor(
-      e.emit1(args.callee, {*x}, std::move(attrs), result, args.loc));
+  return Value::ofEmitted(e.emitChecked(args.op, {*x}, std::move(attrs),
+                              rules::pool2d(type, *kernel, stride, padding),
+                              args.loc, args.callee));
 }
 
 Result flatten(Elaborator &e, const Arguments &args) {
@@ -238,17 +208,10 @@ Result flatten(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     end = *value;
   }
-  if (start > end)
-    return e.error(args.loc, "flatten's start (" + Twine(start) +
-                                 ") comes after its end (" + Twine(end) + ")");
-  std::vector<int64_t> shape(type.shape.begin(), type.shape.begin() + start);
-  int64_t merged = 1;
-  for (int64_t d = start; d <= end && d < type.rank(); ++d)
-    merged *= type.shape[d];
-  shape.push_back(merged);
-  shape.insert(shape.end(), type.shape.begin() + std::min(end + 1, type.rank()),
-               type.shape.end());
-  return Value::ofTensor(e.reshape(*x, shape, args.loc));
+  Checked<TensorType> result = rules::flatten(type, start, end);
+  if (!result)
+    return e.error(args.loc, "flatten: " + result.problem().message);
+  return Value::ofTensor(e.reshape(*x, result->shape, args.loc));
 }
 
 Result reshape(Elaborator &e, const Arguments &args) {
@@ -260,32 +223,14 @@ Result reshape(Elaborator &e, const Arguments &args) {
       e.asIntegerList(args[1], args.locOf(1), argument(args, "shape"));
   if (!shape)
     return std::nullopt;
-  const TensorType &type = e.typeOf(*x);
-  int64_t known = 1, inferred = -1;
-  for (auto [i, size] : llvm::enumerate(*shape)) {
-    if (size == -1 && inferred < 0) {
-      inferred = i;
-    } else if (size <= 0) {
-      return e.error(args.locOf(1),
-                     "reshape sizes must be positive, with at most one -1");
-    } else {
-      known *= size;
-    }
-  }
-  if (inferred >= 0) {
-    if (type.numElements() % known)
-      return e.error(args.locOf(1), "cannot reshape " + type.str() + " (" +
-                                        Twine(type.numElements()) +
-                                        " elements) into groups of " +
-                                        Twine(known));
-    (*shape)[inferred] = type.numElements() / known;
-  } else if (known != type.numElements()) {
-    return e.error(args.locOf(1), "cannot reshape " + type.str() + " (" +
-                                      Twine(type.numElements()) +
-                                      " elements) into " + Twine(known) +
-                                      " elements");
-  }
-  return Value::ofTensor(e.reshape(*x, *shape, args.loc));
+  if (llvm::count(*shape, -1) > 1 ||
+      llvm::any_of(*shape, [](int64_t size) { return size <= 0 && size != -1; }))
+    return e.error(args.locOf(1),
+                   "reshape sizes must be positive, with at most one -1");
+  Checked<TensorType> result = rules::reshape(e.typeOf(*x), *shape);
+  if (!result)
+    return e.error(args.locOf(1), "reshape: " + result.problem().message);
+  return Value::ofTensor(e.reshape(*x, result->shape, args.loc));
 }
 
 Result transpose(Elaborator &e, const Arguments &args) {
@@ -322,27 +267,17 @@ Result concat(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     tensors.push_back(*tensor);
   }
-  TensorType result = e.typeOf(tensors.front());
   std::optional<int64_t> axis =
-      e.asAxis(args[1], result.rank(), args.locOf(1), argument(args, "axis"));
+      e.asAxis(args[1], e.typeOf(tensors.front()).rank(), args.locOf(1),
+               argument(args, "axis"));
   if (!axis)
     return std::nullopt;
-  for (ValueId tensor : llvm::drop_begin(tensors)) {
-    TensorType type = e.typeOf(tensor);
-    TensorType other = type, first = e.typeOf(tensors.front());
-    if (type.rank() == first.rank()) {
-      other.shape[*axis] = first.shape[*axis];
-      if (other == first) {
-        result.shape[*axis] += type.shape[*axis];
-        continue;
-      }
-    }
-    return e.error(args.locOf(0), "concat cannot join " + first.str() +
-                                      " and " + type.str() + " along axis " +
-                                      Twine(*axis));
-  }
-  return Value::ofTensor(e.emit1("concat", tensors, {{"axis", *axis}}, result,
-                                 args.loc));
+  std::vector<TensorType> types;
+  for (ValueId t : tensors)
+    types.push_back(e.typeOf(t));
+  return Value::ofEmitted(e.emitChecked(OpKind::Concat, tensors, {{"axis", *axis}},
+                              rules::concat(types, *axis), args.loc,
+                              "concat"));
 }
 
 Result dropout(Elaborator &e, const Arguments &args) {
@@ -353,13 +288,12 @@ Result dropout(Elaborator &e, const Arguments &args) {
                                        argument(args, "p"));
   if (!p)
     return std::nullopt;
-  if (*p < 0 || *p >= 1)
-    return e.error(args.locOf(1), "dropout's p must be in [0, 1)");
   // Each dropout site draws its own mask.
   int64_t seed = static_cast<int64_t>(e.program.nodes.size());
-  return Value::ofTensor(e.emit1("dropout", {*x, e.stepCounter(args.loc)},
-                                 {{"p", *p}, {"seed", seed}}, e.typeOf(*x),
-                                 args.loc));
+  return Value::ofEmitted(e.emitChecked(OpKind::Dropout, {*x, e.stepCounter(args.loc)},
+                              {{"p", *p}, {"seed", seed}},
+                              rules::dropout(e.typeOf(*x), *p), args.locOf(1),
+                              "dropout"));
 }
 
 Result oneHot(Elaborator &e, const Arguments &args) {
@@ -374,10 +308,10 @@ Result oneHot(Elaborator &e, const Arguments &args) {
       e.asPositive(args[1], args.locOf(1), argument(args, "classes"));
   if (!classes)
     return std::nullopt;
-  TensorType result{ElementType::F32, e.typeOf(*ids).shape};
-  result.shape.push_back(*classes);
-  return Value::ofTensor(e.emit1("one_hot", {*ids},
-                                 {{"num_classes", *classes}}, result, args.loc));
+  return Value::ofEmitted(e.emitChecked(
+      OpKind::OneHot, {*ids}, {{"num_classes", *classes}},
+      rules::oneHot(e.typeOf(*ids), *classes, ElementType::F32), args.loc,
+      "one_hot"));
 }
 
 Result positions(Elaborator &e, const Arguments &args) {
@@ -389,13 +323,10 @@ Result positions(Elaborator &e, const Arguments &args) {
       e.asPositive(args[1], args.locOf(1), argument(args, "dim"));
   if (!dim)
     return std::nullopt;
-  if (*dim % 2)
-    return e.error(args.locOf(1), "sinusoidal_positions needs an even dim, got " +
-                                      Twine(*dim));
-  return Value::ofTensor(e.emit1("sinusoidal_positions", {},
-                                 {{"length", *length}, {"dim", *dim}},
-                                 TensorType{ElementType::F32, {*length, *dim}},
-                                 args.loc));
+  return Value::ofEmitted(e.emitChecked(
+      OpKind::SinusoidalPositions, {}, {{"length", *length}, {"dim", *dim}},
+      rules::sinusoidalPositions(*length, *dim, ElementType::F32),
+      args.locOf(1), "sinusoidal_positions"));
 }
 
 Result attention(Elaborator &e, const Arguments &args) {
@@ -408,19 +339,6 @@ Result attention(Elaborator &e, const Arguments &args) {
   std::optional<ValueId> v = floatArg(e, args, 2, "v");
   if (!v)
     return std::nullopt;
-  const TensorType &tq = e.typeOf(*q), &tk = e.typeOf(*k), &tv = e.typeOf(*v);
-  int64_t rank = tq.rank();
-  auto batchOf = [](const TensorType &t) {
-    return std::vector<int64_t>(t.shape.begin(), t.shape.end() - 2);
-  };
-  if (rank < 2 || tk.rank() != rank || tv.rank() != rank ||
-      batchOf(tq) != batchOf(tk) || batchOf(tk) != batchOf(tv) ||
-      tq.shape.back() != tk.shape.back() ||
-      tk.shape[rank - 2] != tv.shape[rank - 2])
-    return e.error(args.loc,
-                   "attention needs q [..., L, E], k [..., S, E] and "
-                   "v [..., S, V] with the same leading dimensions, got " +
-                       tq.str() + ", " + tk.str() + " and " + tv.str());
   bool causal = false;
   if (args.has(3)) {
     std::optional<bool> value =
@@ -429,10 +347,12 @@ Result attention(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     causal = *value;
   }
-  TensorType result = tq;
-  result.shape.back() = tv.shape.back();
-  return Value::ofTensor(e.emit1("attention", {*q, *k, *v},
-                                 {{"causal", causal}}, result, args.loc));
+  return Value::ofEmitted(e.emitChecked(
+      OpKind::Attention, {*q, *k, *v}, {{"causal", causal}},
+      rules::attention(e.typeOf(*q), e.typeOf(*k), e.typeOf(*v), std::nullopt),
+      args.loc, "attention",
+      "attention takes q [..., L, E], k [..., S, E] and v [..., S, V] with the "
+      "same leading dimensions"));
 }
 
 Result crossEntropy(Elaborator &e, const Arguments &args) {
@@ -443,45 +363,55 @@ Result crossEntropy(Elaborator &e, const Arguments &args) {
       e.asTensor(args[1], args.locOf(1), argument(args, "labels"));
   if (!labels)
     return std::nullopt;
-  const TensorType &tl = e.typeOf(*logits), &ty = e.typeOf(*labels);
-  if (tl.rank() != 2)
-    return e.error(args.locOf(0),
-                   "cross_entropy takes logits [batch, classes], got " +
-                       tl.str());
-  if (ty.element != ElementType::I64 || ty.rank() != 1 ||
-      ty.shape[0] != tl.shape[0])
-    return e.error(args.locOf(1), "cross_entropy takes labels i64[" +
-                                      Twine(tl.shape[0]) +
-                                      "] for these logits, got " + ty.str());
-  return Value::ofTensor(e.emit1("cross_entropy", {*logits, *labels}, {},
-                                 TensorType{ElementType::F32, {}}, args.loc));
+  const TensorType &ty = e.typeOf(*labels);
+  if (ty.element != ElementType::I64)
+    return e.error(args.locOf(1),
+                   "cross_entropy takes i64 class labels, got " + ty.str());
+  return Value::ofEmitted(e.emitChecked(
+      OpKind::CrossEntropy, {*logits, *labels}, {},
+      rules::crossEntropy(e.typeOf(*logits), ty), args.loc, "cross_entropy",
+      "cross_entropy takes logits [batch, classes] and labels i64[batch]"));
 }
 
 const std::vector<BuiltinFunction> &builtins() {
   static const std::vector<BuiltinFunction> table = {
-      {"relu", {{"x", true}}, elementwise},
-      {"tanh", {{"x", true}}, elementwise},
-      {"sigmoid", {{"x", true}}, elementwise},
-      {"exp", {{"x", true}}, elementwise},
-      {"log", {{"x", true}}, elementwise},
-      {"sqrt", {{"x", true}}, elementwise},
+      {"relu", {{"x", true}}, elementwise, OpKind::Relu},
+      {"tanh", {{"x", true}}, elementwise, OpKind::Tanh},
+      {"sigmoid", {{"x", true}}, elementwise, OpKind::Sigmoid},
+      {"exp", {{"x", true}}, elementwise, OpKind::Exp},
+      {"log", {{"x", true}}, elementwise, OpKind::Log},
+      {"sqrt", {{"x", true}}, elementwise, OpKind::Sqrt},
       {"gelu", {{"x", true}, {"approximate", false}}, gelu},
-      {"softmax", {{"x", true}, {"axis", false}}, softmax},
-      {"log_softmax", {{"x", true}, {"axis", false}}, softmax},
-      {"sum", {{"x", true}, {"axis", true}, {"keep_dims", false}}, reduction},
-      {"mean", {{"x", true}, {"axis", true}, {"keep_dims", false}}, reduction},
-      {"max", {{"x", true}, {"axis", true}, {"keep_dims", false}}, reduction},
+      {"softmax", {{"x", true}, {"axis", false}}, softmax, OpKind::Softmax},
+      {"log_softmax",
+       {{"x", true}, {"axis", false}},
+       softmax,
+       OpKind::LogSoftmax},
+      {"sum",
+       {{"x", true}, {"axis", true}, {"keep_dims", false}},
+       reduction,
+       OpKind::ReduceSum},
+      {"mean",
+       {{"x", true}, {"axis", true}, {"keep_dims", false}},
+       reduction,
+       OpKind::ReduceMean},
+      {"max",
+       {{"x", true}, {"axis", true}, {"keep_dims", false}},
+       reduction,
+       OpKind::ReduceMax},
       {"argmax", {{"x", true}, {"axis", true}, {"keep_dims", false}}, argmax},
       {"max_pool2d",
        {{"x", true}, {"kernel", true}, {"stride", false}, {"padding", false}},
-       pool},
+       pool,
+       OpKind::MaxPool2D},
       {"avg_pool2d",
        {{"x", true},
         {"kernel", true},
         {"stride", false},
         {"padding", false},
         {"count_include_pad", false}},
-       pool},
+       pool,
+       OpKind::AvgPool2D},
       {"flatten", {{"x", true}, {"start", false}, {"end", false}}, flatten},
       {"reshape", {{"x", true}, {"shape", true}}, reshape},
       {"transpose", {{"x", true}, {"dims", true}}, transpose},

@@ -129,7 +129,7 @@ std::optional<Value> Elaborator::evalUnary(const UnaryExpr &expr,
   if (!tensor)
     return std::nullopt;
   return Value::ofTensor(
-      emit1("neg", {*tensor}, {}, typeOf(*tensor), expr.getLoc()));
+      emit1(OpKind::Neg, {*tensor}, {}, typeOf(*tensor), expr.getLoc()));
 }
 
 std::optional<Value> Elaborator::evalBinary(const BinaryExpr &expr,
@@ -145,22 +145,6 @@ std::optional<Value> Elaborator::evalBinary(const BinaryExpr &expr,
                   expr.getOpLoc());
   return arithmetic(expr.getOp(), *lhs, *rhs, expr.getLHS().getLoc(),
                     expr.getRHS().getLoc(), expr.getOpLoc());
-}
-
-std::optional<std::vector<int64_t>>
-Elaborator::broadcast(const TensorType &lhs, const TensorType &rhs, SMLoc loc) {
-  size_t rank = std::max(lhs.shape.size(), rhs.shape.size());
-  std::vector<int64_t> shape(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t a = i < lhs.shape.size() ? lhs.shape[lhs.shape.size() - 1 - i] : 1;
-    int64_t b = i < rhs.shape.size() ? rhs.shape[rhs.shape.size() - 1 - i] : 1;
-    if (a != b && a != 1 && b != 1)
-      return error(loc, "cannot broadcast " + lhs.str() + " with " + rhs.str(),
-                   "sizes are matched from the last dimension; each pair "
-                   "must be equal or contain a 1");
-    shape[rank - 1 - i] = a == 1 ? b : a;
-  }
-  return shape;
 }
 
 std::optional<Value> Elaborator::arithmetic(char op, const Value &lhs,
@@ -214,16 +198,18 @@ std::optional<Value> Elaborator::arithmetic(char op, const Value &lhs,
   std::optional<ValueId> b = operand(rhs, rhsLoc);
   if (!b)
     return std::nullopt;
-  std::optional<std::vector<int64_t>> shape =
-      broadcast(typeOf(*a), typeOf(*b), loc);
-  if (!shape)
+  OpKind kind = op == '+'   ? OpKind::Add
+                : op == '-' ? OpKind::Sub
+                : op == '*' ? OpKind::Mul
+                            : OpKind::Div;
+  std::optional<ValueId> result = emitChecked(
+      kind, {*a, *b}, {}, rules::broadcast(typeOf(*a), typeOf(*b)), loc,
+      "'" + Twine(op) + "'",
+      "sizes are matched from the last dimension; each pair must be equal "
+      "or contain a 1");
+  if (!result)
     return std::nullopt;
-  const char *mnemonic = op == '+'   ? "add"
-                         : op == '-' ? "sub"
-                         : op == '*' ? "mul"
-                                     : "div";
-  return Value::ofTensor(emit1(mnemonic, {*a, *b}, {},
-                               TensorType{ElementType::F32, *shape}, loc));
+  return Value::ofTensor(*result);
 }
 
 std::optional<Value> Elaborator::matmul(const Value &lhs, const Value &rhs,
@@ -234,25 +220,13 @@ std::optional<Value> Elaborator::matmul(const Value &lhs, const Value &rhs,
   std::optional<ValueId> b = asFloatTensor(rhs, rhsLoc, "the right of '@'");
   if (!b)
     return std::nullopt;
-  const TensorType &ta = typeOf(*a), &tb = typeOf(*b);
-  if (ta.rank() < 2 || tb.rank() < 2)
-    return error(loc, "'@' multiplies matrices: both sides need 2 or more "
-                      "dimensions, got " +
-                          ta.str() + " and " + tb.str());
-  int64_t k1 = ta.shape.back(), k2 = tb.shape[tb.rank() - 2];
-  if (k1 != k2)
-    return error(loc, "'@' cannot multiply " + ta.str() + " by " + tb.str() +
-                          ": " + Twine(k1) + " columns against " + Twine(k2) +
-                          " rows");
-  TensorType batchA{ta.element, {ta.shape.begin(), ta.shape.end() - 2}};
-  TensorType batchB{tb.element, {tb.shape.begin(), tb.shape.end() - 2}};
-  std::optional<std::vector<int64_t>> shape = broadcast(batchA, batchB, loc);
-  if (!shape)
+  std::optional<ValueId> result =
+      emitChecked(OpKind::Matmul, {*a, *b}, {},
+                  rules::matmul(typeOf(*a), typeOf(*b), false, false), loc,
+                  "'@'", "'@' multiplies [..., M, K] by [..., K, N]");
+  if (!result)
     return std::nullopt;
-  shape->push_back(ta.shape[ta.rank() - 2]);
-  shape->push_back(tb.shape.back());
-  return Value::ofTensor(
-      emit1("matmul", {*a, *b}, {}, TensorType{ElementType::F32, *shape}, loc));
+  return Value::ofTensor(*result);
 }
 
 std::optional<Value> Elaborator::evalIndex(const IndexExpr &expr,
@@ -337,7 +311,7 @@ std::optional<Value> Elaborator::evalIndex(const IndexExpr &expr,
 
   ValueId result = *tensor;
   if (sizes != type.shape || llvm::any_of(strides, [](int64_t s) { return s != 1; }))
-    result = emit1("slice", {result},
+    result = emit1(OpKind::Slice, {result},
                    {{"offsets", offsets}, {"sizes", sizes}, {"strides", strides}},
                    TensorType{type.element, sizes}, expr.getLoc());
   if (kept.size() != sizes.size())
@@ -420,6 +394,7 @@ std::optional<Value> Elaborator::evalCall(const CallExpr &expr, Scope &scope) {
                                          callee->builtin->params, expr, scope);
     if (!args)
       return std::nullopt;
+    args->op = callee->builtin->op;
     return callee->builtin->call(*this, *args);
   }
   case Value::Kind::Function:

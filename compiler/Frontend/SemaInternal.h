@@ -13,6 +13,7 @@
 
 #include "Frontend/DataSources.h"
 #include "Frontend/Sema.h"
+#include "Kiln/Rules/Shapes.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -42,6 +43,10 @@ struct Value {
   const BlockDecl *block = nullptr;
 
   static Value ofTensor(ValueId id) { return make(Kind::Tensor, &Value::tensor, id); }
+  /// The tensor an emitChecked made; absent after its error.
+  static std::optional<Value> ofEmitted(std::optional<ValueId> id) {
+    return id ? std::optional<Value>(ofTensor(*id)) : std::nullopt;
+  }
   static Value ofInteger(int64_t v) { return make(Kind::Integer, &Value::integer, v); }
   static Value ofReal(double v) { return make(Kind::Real, &Value::real, v); }
   static Value ofBool(bool v) { return make(Kind::Bool, &Value::boolean, v); }
@@ -106,6 +111,8 @@ struct Scope {
 /// A call's arguments, evaluated and matched to a signature.
 struct Arguments {
   llvm::StringRef callee;
+  /// The op the built-in builds, for those that build one.
+  OpKind op = OpKind::Constant;
   llvm::SMLoc loc;
   std::vector<std::optional<Value>> values; // One per parameter.
   std::vector<llvm::SMLoc> locs;
@@ -128,6 +135,8 @@ struct BuiltinFunction {
   const char *name;
   std::vector<ParamSpec> params;
   std::optional<Value> (*call)(Elaborator &, const Arguments &);
+  /// The kiln op that `call` builds, when it builds one chosen by the table.
+  OpKind op = OpKind::Constant;
 };
 
 /// The table of built-in functions, by name.
@@ -167,10 +176,24 @@ public:
     return program.valueTypes[value];
   }
   ValueId newValue(TensorType type);
-  std::vector<ValueId> emit(llvm::StringRef op, std::vector<ValueId> operands,
+  /// Emits `op` with result types that are known without its rule.
+  std::vector<ValueId> emit(OpKind op, std::vector<ValueId> operands,
                             std::vector<std::pair<std::string, AttrValue>> attrs,
                             std::vector<TensorType> results, llvm::SMLoc loc);
-  ValueId emit1(llvm::StringRef op, std::vector<ValueId> operands,
+  /// Emits `op` with the result types its shape rule gave, or reports the
+  /// rule's problem at `loc` as "<what>: <problem>".
+  std::optional<ValueId>
+  emitChecked(OpKind op, std::vector<ValueId> operands,
+              std::vector<std::pair<std::string, AttrValue>> attrs,
+              const Checked<TensorType> &result, llvm::SMLoc loc,
+              const llvm::Twine &what, const llvm::Twine &hint = "");
+  std::optional<std::vector<ValueId>>
+  emitChecked(OpKind op, std::vector<ValueId> operands,
+              std::vector<std::pair<std::string, AttrValue>> attrs,
+              const Checked<std::vector<TensorType>> &results,
+              llvm::SMLoc loc, const llvm::Twine &what,
+              const llvm::Twine &hint = "");
+  ValueId emit1(OpKind op, std::vector<ValueId> operands,
                 std::vector<std::pair<std::string, AttrValue>> attrs,
                 TensorType result, llvm::SMLoc loc) {
     return emit(op, std::move(operands), std::move(attrs), {std::move(result)},
@@ -234,8 +257,6 @@ public:
   std::optional<Value> arithmetic(char op, const Value &lhs, const Value &rhs,
                                   llvm::SMLoc lhsLoc, llvm::SMLoc rhsLoc,
                                   llvm::SMLoc loc);
-  std::optional<std::vector<int64_t>>
-  broadcast(const TensorType &lhs, const TensorType &rhs, llvm::SMLoc loc);
 
   // Layers (SemaLayers.cpp).
   std::optional<std::unique_ptr<LayerInstance>>

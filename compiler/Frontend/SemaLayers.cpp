@@ -272,11 +272,6 @@ std::string calledWith(const LayerInstance &layer) {
   return "the input of layer '" + layer.path + "'";
 }
 
-std::vector<int64_t> withLast(std::vector<int64_t> shape, int64_t last) {
-  shape.back() = last;
-  return shape;
-}
-
 } // namespace
 
 std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
@@ -312,25 +307,19 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
       if (layer.bias)
         newParam(layer, "bias", {layer.out}, uniform(bound));
     }
-    TensorType result{ElementType::F32, {type.shape[0], layer.out}};
-    for (int i = 0; i < 2; ++i) {
-      int64_t span = type.shape[2 + i] + 2 * layer.padding[i] -
-                     layer.dilation[i] * (layer.kernel[i] - 1) - 1;
-      if (span < 0)
-        return error(loc, "the kernel of layer '" + layer.path +
-                              "' does not fit in its input " + type.str(),
-                      "pad the input or use a smaller kernel");
-      result.shape.push_back(span / layer.stride[i] + 1);
-    }
     std::vector<ValueId> operands = {*x};
     operands.insert(operands.end(), layer.params.begin(), layer.params.end());
-    return Value::ofTensor(emit1(
-        "conv2d", operands,
-        {{"stride", std::vector<int64_t>(layer.stride.begin(), layer.stride.end())},
-         {"padding", std::vector<int64_t>(layer.padding.begin(), layer.padding.end())},
-         {"dilation",
-          std::vector<int64_t>(layer.dilation.begin(), layer.dilation.end())}},
-        result, loc));
+    std::vector<int64_t> stride(layer.stride.begin(), layer.stride.end()),
+        padding(layer.padding.begin(), layer.padding.end()),
+        dilation(layer.dilation.begin(), layer.dilation.end());
+    const TensorType *bias = layer.bias ? &typeOf(layer.params[1]) : nullptr;
+    return Value::ofEmitted(emitChecked(
+        OpKind::Conv2D, operands,
+        {{"stride", stride}, {"padding", padding}, {"dilation", dilation}},
+        rules::conv2d(type, typeOf(layer.params[0]), bias, stride, padding,
+                      dilation),
+        loc, "layer '" + layer.path + "'",
+        "pad the input or use a smaller kernel"));
   }
 
   case Kind::Linear: {
@@ -352,9 +341,11 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     }
     std::vector<ValueId> operands = {*x};
     operands.insert(operands.end(), layer.params.begin(), layer.params.end());
-    return Value::ofTensor(emit1("linear", operands, {},
-                                 {ElementType::F32, withLast(type.shape, layer.out)},
-                                 loc));
+    return Value::ofEmitted(emitChecked(OpKind::Linear, operands, {},
+                              rules::linear(type, typeOf(layer.params[0]),
+                                            layer.bias ? &typeOf(layer.params[1])
+                                                       : nullptr),
+                              loc, "layer '" + layer.path + "'"));
   }
 
   case Kind::Embedding: {
@@ -368,10 +359,9 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     layer.called = true;
     if (layer.params.empty())
       newParam(layer, "weight", {layer.num, layer.dim}, normal(0, 1));
-    TensorType result{ElementType::F32, type.shape};
-    result.shape.push_back(layer.dim);
-    return Value::ofTensor(
-        emit1("embedding", {*ids, layer.params[0]}, {}, result, loc));
+    return Value::ofEmitted(emitChecked(OpKind::Embedding, {*ids, layer.params[0]}, {},
+                              rules::embedding(type, typeOf(layer.params[0])),
+                              loc, "layer '" + layer.path + "'"));
   }
 
   case Kind::LayerNorm: {
@@ -392,11 +382,14 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     std::vector<ValueId> operands = {*x};
     operands.insert(operands.end(), layer.params.begin(), layer.params.end());
     int32_t affine = layer.affine ? 1 : 0;
-    return Value::ofTensor(emit1(
-        "layer_norm", operands,
+    const TensorType *weight = affine ? &typeOf(layer.params[0]) : nullptr;
+    const TensorType *bias = affine ? &typeOf(layer.params[1]) : nullptr;
+    return Value::ofEmitted(emitChecked(
+        OpKind::LayerNorm, operands,
         {{"epsilon", layer.eps},
          {"operandSegmentSizes", std::vector<int32_t>{1, affine, affine}}},
-        type, loc));
+        rules::layerNorm(type, weight, bias, -1, layer.eps), loc,
+        "layer '" + layer.path + "'"));
   }
 
   case Kind::LSTM: {
@@ -426,17 +419,19 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     }
     std::vector<ValueId> operands = {*x};
     operands.insert(operands.end(), layer.params.begin(), layer.params.end());
-    int64_t b = type.shape[0], t = type.shape[1];
-    std::vector<ValueId> results =
-        emit("lstm", operands,
-             {{"hidden_size", h}, {"num_layers", layer.layers}},
-             {{ElementType::F32, {b, t, h}},
-              {ElementType::F32, {layer.layers, b, h}},
-              {ElementType::F32, {layer.layers, b, h}}},
-             loc);
-    return Value::ofTuple({Value::ofTensor(results[0]),
-                           Value::ofTensor(results[1]),
-                           Value::ofTensor(results[2])});
+    std::vector<TensorType> weights;
+    for (ValueId param : layer.params)
+      weights.push_back(typeOf(param));
+    std::optional<std::vector<ValueId>> results = emitChecked(
+        OpKind::LSTM, operands,
+        {{"hidden_size", h}, {"num_layers", layer.layers}},
+        rules::lstm(type, weights, h, layer.layers), loc,
+        "layer '" + layer.path + "'");
+    if (!results)
+      return std::nullopt;
+    return Value::ofTuple({Value::ofTensor((*results)[0]),
+                           Value::ofTensor((*results)[1]),
+                           Value::ofTensor((*results)[2])});
   }
 
   case Kind::MultiheadAttention:
@@ -561,13 +556,13 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
                                                   strides(type.rank(), 1);
     offsets.back() = index * d;
     sizes.back() = d;
-    return emit1("slice", {tensor},
+    return emit1(OpKind::Slice, {tensor},
                  {{"offsets", offsets}, {"sizes", sizes}, {"strides", strides}},
                  TensorType{ElementType::F32, sizes}, loc);
   };
   auto weightRows = [&](int64_t index) {
     std::vector<int64_t> offsets = {index * d, 0}, sizes = {d, d};
-    return emit1("slice", {inWeight},
+    return emit1(OpKind::Slice, {inWeight},
                  {{"offsets", offsets}, {"sizes", sizes},
                   {"strides", std::vector<int64_t>{1, 1}}},
                  TensorType{ElementType::F32, sizes}, loc);
@@ -577,8 +572,10 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     std::vector<ValueId> operands = {x, weight};
     if (bias)
       operands.push_back(*bias);
-    return emit1("linear", operands, {},
-                 {ElementType::F32, withLast(typeOf(x).shape, out)}, loc);
+    Checked<TensorType> result = rules::linear(
+        typeOf(x), typeOf(weight), bias ? &typeOf(*bias) : nullptr);
+    assert(result && "the projections are made to fit");
+    return emit1(OpKind::Linear, operands, {}, *result, loc);
   };
   ValueId qp, kp, vp;
   if (!args->has(1) && !args->has(2)) {
@@ -600,8 +597,11 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     return transpose(split, {0, 2, 1, 3}, loc);
   };
   ValueId qh = splitHeads(qp), kh = splitHeads(kp), vh = splitHeads(vp);
-  ValueId attended = emit1("attention", {qh, kh, vh}, {{"causal", causal}},
-                           typeOf(qh), loc);
+  Checked<TensorType> perHead = rules::attention(typeOf(qh), typeOf(kh),
+                                               typeOf(vh), std::nullopt);
+  assert(perHead && "the heads are split alike");
+  ValueId attended =
+      emit1(OpKind::Attention, {qh, kh, vh}, {{"causal", causal}}, *perHead, loc);
   ValueId merged =
       reshape(transpose(attended, {0, 2, 1, 3}, loc), tq.shape, loc);
   return Value::ofTensor(project(merged, outWeight, outBias, d));

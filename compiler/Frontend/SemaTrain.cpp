@@ -527,10 +527,12 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
                    "accuracy takes logits [batch, classes] and i64 labels "
                    "[batch], got " +
                        tl.str() + " and " + ty.str());
-    ValueId predicted = emit1("argmax", {*logits}, {{"axis", int64_t(1)}},
-                              {ElementType::I64, {tl.shape[0]}}, call->getLoc());
-    ValueId correct = emit1("count_equal", {predicted, *labels}, {},
-                            {ElementType::I64, {}}, call->getLoc());
+    ValueId predicted =
+        emit1(OpKind::Argmax, {*logits}, {{"axis", int64_t(1)}},
+              *rules::argmax(tl, 1, false), call->getLoc());
+    ValueId correct =
+        emit1(OpKind::CountEqual, {predicted, *labels}, {},
+              *rules::countEqual(typeOf(predicted), ty), call->getLoc());
     recipe.metric = "accuracy";
     outputs.push_back({"correct", correct});
   }

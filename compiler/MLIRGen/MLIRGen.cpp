@@ -42,9 +42,10 @@ private:
   }
 
   RankedTensorType type(const kiln::TensorType &type) {
-    Type element = type.element == ElementType::F32
-                       ? Type(builder.getF32Type())
-                       : Type(builder.getI64Type());
+    Type element = type.element == ElementType::I64 ? Type(builder.getI64Type())
+                   : type.element == ElementType::F64
+                       ? Type(builder.getF64Type())
+                       : Type(builder.getF32Type());
     return RankedTensorType::get(type.shape, element);
   }
 
@@ -65,7 +66,7 @@ private:
 
 Attribute MLIRGen::attribute(const Node &node, llvm::StringRef name,
                              const AttrValue &value) {
-  if (node.op == "constant")
+  if (node.op == OpKind::Constant)
     return DenseElementsAttr::get(type(program.typeOf(node.results[0])),
                                   static_cast<float>(std::get<double>(value)));
   if (const auto *text = std::get_if<std::string>(&value)) {
@@ -86,7 +87,10 @@ Attribute MLIRGen::attribute(const Node &node, llvm::StringRef name,
 }
 
 void MLIRGen::generate(const Node &node) {
-  OperationState state(loc(node.loc), "kiln." + node.op);
+  OperationState state(loc(node.loc),
+                       (KilnDialect::getDialectNamespace() + "." +
+                        mnemonic(node.op))
+                           .str());
   for (ValueId operand : node.operands)
     state.addOperands(values[operand]);
   for (ValueId result : node.results)

@@ -4,58 +4,66 @@
 // operands and attributes. The same function therefore serves builders (which
 // get the result types for free), the verifier (which compares the declared
 // types with the inferred ones) and kiln-shape-inference (which refines them).
-// Dynamic sizes are accepted everywhere and propagate: a check that needs a
-// size only runs when the size is known.
+// The rule itself lives in Kiln/Rules, shared with the front end; these
+// functions translate between MLIR's types and the rules'.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Kiln/IR/KilnOps.h"
 #include "ShapeChecks.h"
 
-#include "mlir/Dialect/Traits.h"
-
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::detail;
 
+std::optional<ElementType> kiln::detail::ruleElement(Type type) {
+  if (type.isF32())
+    return ElementType::F32;
+  if (type.isF64())
+    return ElementType::F64;
+  if (type.isInteger(64))
+    return ElementType::I64;
+  return std::nullopt;
+}
+
+Type kiln::detail::mlirElement(MLIRContext *context, ElementType element) {
+  switch (element) {
+  case ElementType::F32:
+    return Float32Type::get(context);
+  case ElementType::F64:
+    return Float64Type::get(context);
+  case ElementType::I64:
+    return IntegerType::get(context, 64);
+  }
+  llvm_unreachable("unknown element type");
+}
+
+RankedTensorType kiln::detail::mlirType(MLIRContext *context,
+                                        const kiln::TensorType &type) {
+  return RankedTensorType::get(type.shape, mlirElement(context, type.element));
+}
+
 namespace {
 
 /// The element type named by an optional attribute, f32 when absent.
-Type elementTypeOr32(MLIRContext *context, std::optional<Type> type) {
-  return type ? *type : Float32Type::get(context);
+ElementType elementOr32(std::optional<Type> type) {
+  if (!type)
+    return ElementType::F32;
+  return ruleElement(*type).value_or(ElementType::F32);
 }
 
 } // namespace
 
 LogicalResult kiln::detail::inferReduction(const Checker &check, Value input,
-                             ArrayRef<int64_t> axes, bool keepDims,
-                             SmallVectorImpl<Type> &types) {
-  auto type = check.tensor(input, "input");
+                                           ArrayRef<int64_t> axes,
+                                           bool keepDims,
+                                           SmallVectorImpl<Type> &types) {
+  auto type = check.operand(input, "input");
   if (failed(type))
     return failure();
-  int64_t rank = type->getRank();
-  if (axes.empty())
-    return check.fail("axes must not be empty");
-  SmallVector<bool> reduced(rank, false);
-  for (int64_t axis : axes) {
-    auto normalized = check.axis(axis, rank, "axis");
-    if (failed(normalized))
-      return failure();
-    if (reduced[*normalized])
-      return check.fail("axis ", axis, " appears more than once in axes");
-    reduced[*normalized] = true;
-  }
-  SmallVector<int64_t> shape;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (!reduced[d])
-      shape.push_back(type->getDimSize(d));
-    else if (keepDims)
-      shape.push_back(1);
-  }
-  types.push_back(RankedTensorType::get(shape, type->getElementType()));
-  return success();
+  return check.results(input.getContext(),
+                       rules::reduction(*type, axes, keepDims), types);
 }
-
 
 bool kiln::areCompatibleTensorTypes(TypeRange inferred, TypeRange declared) {
   if (inferred.size() != declared.size())
@@ -101,200 +109,80 @@ LogicalResult ConstantOp::inferReturnTypes(
   return success();
 }
 
-LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
+LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto input = check.tensor(adaptor.getInput(), "input");
+  auto input = check.operand(adaptor.getInput(), "input");
   if (failed(input))
     return failure();
-  ArrayRef<int64_t> target = adaptor.getShape();
-  int64_t known = 1;
-  int inferredDims = 0;
-  for (int64_t size : target) {
-    if (size == -1)
-      ++inferredDims;
-    else if (size < 0)
-      return check.fail("shape entries must be non-negative or -1, got ",
-                        formatShape(target));
-    else
-      known *= size;
-  }
-  if (inferredDims > 1)
-    return check.fail("shape may contain -1 at most once, got ",
-                      formatShape(target));
-  SmallVector<int64_t> shape(target);
-  if (!input->hasStaticShape()) {
-    llvm::replace(shape, int64_t(-1), kDynamic);
-  } else {
-    int64_t count = input->getNumElements();
-    bool fits = inferredDims ? known != 0 && count % known == 0
-                             : count == known;
-    if (!fits)
-      return check.fail("cannot reshape ", formatShape(input->getShape()),
-                        " (", count, " elements) into ", formatShape(target));
-    if (inferredDims)
-      llvm::replace(shape, int64_t(-1), count / known);
-  }
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
-  return success();
+  return check.results(context, rules::reshape(*input, adaptor.getShape()),
+                       types);
 }
 
-LogicalResult FlattenOp::inferReturnTypes(MLIRContext *,
+LogicalResult FlattenOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto input = check.tensor(adaptor.getInput(), "input");
+  auto input = check.operand(adaptor.getInput(), "input");
   if (failed(input))
     return failure();
-  // As in PyTorch, a scalar flattens like a one-element vector.
-  ArrayRef<int64_t> inputShape = input->getShape();
-  SmallVector<int64_t> dims = inputShape.empty() ? SmallVector<int64_t>{1}
-                                                 : SmallVector<int64_t>(inputShape);
-  int64_t rank = dims.size();
-  auto start = check.axis(adaptor.getStartDim(), rank, "start_dim");
-  if (failed(start))
-    return failure();
-  auto end = check.axis(adaptor.getEndDim(), rank, "end_dim");
-  if (failed(end))
-    return failure();
-  if (*start > *end)
-    return check.fail("start_dim ", static_cast<int64_t>(adaptor.getStartDim()),
-                      " comes after end_dim ",
-                      static_cast<int64_t>(adaptor.getEndDim()));
-  SmallVector<int64_t> shape(dims.begin(), dims.begin() + *start);
-  int64_t merged = 1;
-  for (int64_t d = *start; d <= *end; ++d)
-    merged = isDynamic(dims[d]) || isDynamic(merged) ? kDynamic
-                                                     : merged * dims[d];
-  shape.push_back(merged);
-  shape.append(dims.begin() + *end + 1, dims.end());
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
-  return success();
+  return check.results(
+      context,
+      rules::flatten(*input, adaptor.getStartDim(), adaptor.getEndDim()),
+      types);
 }
 
-LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto input = check.tensor(adaptor.getInput(), "input");
+  auto input = check.operand(adaptor.getInput(), "input");
   if (failed(input))
     return failure();
-  ArrayRef<int64_t> permutation = adaptor.getPermutation();
-  int64_t rank = input->getRank();
-  if (static_cast<int64_t>(permutation.size()) != rank)
-    return check.fail("permutation ", formatShape(permutation), " has ",
-                      permutation.size(), " entries but the input has rank ",
-                      rank);
-  SmallVector<bool> seen(rank, false);
-  SmallVector<int64_t> shape;
-  for (int64_t d : permutation) {
-    if (d < 0 || d >= rank || seen[d])
-      return check.fail("permutation ", formatShape(permutation),
-                        " must contain each of 0 to ", rank - 1, " once");
-    seen[d] = true;
-    shape.push_back(input->getDimSize(d));
-  }
-  types.push_back(RankedTensorType::get(shape, input->getElementType()));
-  return success();
+  return check.results(
+      context, rules::transpose(*input, adaptor.getPermutation()), types);
 }
 
-LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  ValueRange inputs = adaptor.getInputs();
-  if (inputs.empty())
-    return check.fail("needs at least one input");
-  auto first = check.tensor(inputs.front(), "input #0");
-  if (failed(first))
+  auto inputs = check.operands(adaptor.getInputs(), "input");
+  if (failed(inputs))
     return failure();
-  int64_t rank = first->getRank();
-  auto axis = check.axis(adaptor.getAxis(), rank, "axis");
-  if (failed(axis))
-    return failure();
-  SmallVector<int64_t> shape(first->getShape());
-  for (auto [i, value] : llvm::enumerate(inputs.drop_front())) {
-    auto type = check.tensor(value, "input");
-    if (failed(type))
-      return failure();
-    if (type->getElementType() != first->getElementType())
-      return check.fail("input #", i + 1, " has element type ",
-                        type->getElementType(), " but input #0 has ",
-                        first->getElementType());
-    if (type->getRank() != rank)
-      return check.fail("input #", i + 1, " has rank ", type->getRank(),
-                        " but input #0 has rank ", rank);
-    for (int64_t d = 0; d < rank; ++d) {
-      int64_t size = type->getDimSize(d);
-      if (d == *axis) {
-        shape[d] = isDynamic(shape[d]) || isDynamic(size) ? kDynamic
-                                                          : shape[d] + size;
-      } else if (!sizesAgree(shape[d], size)) {
-        return check.fail("input #", i + 1, " has shape ",
-                          formatShape(type->getShape()),
-                          ", which differs from input #0's ",
-                          formatShape(first->getShape()),
-                          " outside the concatenation axis");
-      } else {
-        shape[d] = mergeSizes(shape[d], size);
-      }
-    }
-  }
-  types.push_back(RankedTensorType::get(shape, first->getElementType()));
-  return success();
+  return check.results(context, rules::concat(*inputs, adaptor.getAxis()),
+                       types);
 }
 
-LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *context,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto input = check.tensor(adaptor.getInput(), "input");
+  auto input = check.operand(adaptor.getInput(), "input");
   if (failed(input))
     return failure();
-  ArrayRef<int64_t> offsets = adaptor.getOffsets();
-  ArrayRef<int64_t> sizes = adaptor.getSizes();
-  ArrayRef<int64_t> strides = adaptor.getStrides();
-  size_t rank = input->getRank();
-  if (offsets.size() != rank || sizes.size() != rank || strides.size() != rank)
-    return check.fail("offsets, sizes and strides must have one entry per "
-                      "dimension of the input (",
-                      rank, ")");
-  for (size_t d = 0; d < rank; ++d) {
-    if (offsets[d] < 0 || sizes[d] < 0 || strides[d] <= 0)
-      return check.fail("dimension ", d,
-                        " needs a non-negative offset and size and a "
-                        "positive stride, got offset ",
-                        offsets[d], ", size ", sizes[d], ", stride ",
-                        strides[d]);
-    int64_t dimSize = input->getDimSize(d);
-    int64_t last = offsets[d] + (sizes[d] - 1) * strides[d];
-    if (sizes[d] > 0 && !isDynamic(dimSize) && last >= dimSize)
-      return check.fail("dimension ", d, " reads index ", last,
-                        ", past its size ", dimSize);
-  }
-  types.push_back(RankedTensorType::get(sizes, input->getElementType()));
-  return success();
+  return check.results(context,
+                       rules::slice(*input, adaptor.getOffsets(),
+                                    adaptor.getSizes(), adaptor.getStrides()),
+                       types);
 }
 
-LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *context,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto ids = check.tensor(adaptor.getIds(), "ids");
-  auto table = check.tensor(adaptor.getTable(), "table");
-  if (failed(ids) || failed(table) || failed(check.rank(*table, 2, "table")))
+  auto ids = check.operand(adaptor.getIds(), "ids");
+  auto table = check.operand(adaptor.getTable(), "table");
+  if (failed(ids) || failed(table))
     return failure();
-  SmallVector<int64_t> shape(ids->getShape());
-  shape.push_back(table->getDimSize(1));
-  types.push_back(RankedTensorType::get(shape, table->getElementType()));
-  return success();
+  return check.results(context, rules::embedding(*ids, *table), types);
 }
 
 LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
@@ -302,31 +190,24 @@ LogicalResult OneHotOp::inferReturnTypes(MLIRContext *context,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto ids = check.tensor(adaptor.getIds(), "ids");
+  auto ids = check.operand(adaptor.getIds(), "ids");
   if (failed(ids))
     return failure();
-  int64_t numClasses = adaptor.getNumClasses();
-  if (numClasses <= 0)
-    return check.fail("num_classes must be positive, got ", numClasses);
-  SmallVector<int64_t> shape(ids->getShape());
-  shape.push_back(numClasses);
-  types.push_back(RankedTensorType::get(
-      shape, elementTypeOr32(context, adaptor.getElementType())));
-  return success();
+  return check.results(context,
+                       rules::oneHot(*ids, adaptor.getNumClasses(),
+                                     elementOr32(adaptor.getElementType())),
+                       types);
 }
 
 LogicalResult SinusoidalPositionsOp::inferReturnTypes(
     MLIRContext *context, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
-  Checker check(loc, getOperationName());
-  int64_t length = adaptor.getLength(), dim = adaptor.getDim();
-  if (length <= 0)
-    return check.fail("length must be positive, got ", length);
-  if (dim <= 0 || dim % 2)
-    return check.fail("dim must be positive and even, got ", dim);
-  types.push_back(RankedTensorType::get(
-      {length, dim}, elementTypeOr32(context, adaptor.getElementType())));
-  return success();
+  return Checker(loc, getOperationName())
+      .results(context,
+               rules::sinusoidalPositions(
+                   adaptor.getLength(), adaptor.getDim(),
+                   elementOr32(adaptor.getElementType())),
+               types);
 }
 
 //===----------------------------------------------------------------------===//
@@ -337,18 +218,12 @@ LogicalResult SinusoidalPositionsOp::inferReturnTypes(
 static LogicalResult inferBroadcast(const Checker &check, Value lhsValue,
                                     Value rhsValue,
                                     SmallVectorImpl<Type> &types) {
-  auto lhs = check.tensor(lhsValue, "lhs");
-  auto rhs = check.tensor(rhsValue, "rhs");
-  if (failed(lhs) || failed(rhs) ||
-      failed(check.sameElementType({*lhs, *rhs}, {"lhs", "rhs"})))
+  auto lhs = check.operand(lhsValue, "lhs");
+  auto rhs = check.operand(rhsValue, "rhs");
+  if (failed(lhs) || failed(rhs))
     return failure();
-  SmallVector<int64_t> shape;
-  if (!OpTrait::util::getBroadcastedShape(lhs->getShape(), rhs->getShape(),
-                                          shape))
-    return check.fail("cannot broadcast ", formatShape(lhs->getShape()),
-                      " with ", formatShape(rhs->getShape()));
-  types.push_back(RankedTensorType::get(shape, lhs->getElementType()));
-  return success();
+  return check.results(lhsValue.getContext(), rules::broadcast(*lhs, *rhs),
+                       types);
 }
 
 #define KILN_BROADCAST_OP(Op)                                                  \
@@ -368,11 +243,11 @@ KILN_BROADCAST_OP(DivOp)
 /// Result type shared by softmax and log_softmax.
 static LogicalResult inferSoftmax(const Checker &check, Value inputValue,
                                   int64_t axis, SmallVectorImpl<Type> &types) {
-  auto input = check.tensor(inputValue, "input");
-  if (failed(input) || failed(check.axis(axis, input->getRank(), "axis")))
+  auto input = check.operand(inputValue, "input");
+  if (failed(input))
     return failure();
-  types.push_back(*input);
-  return success();
+  return check.results(inputValue.getContext(), rules::softmax(*input, axis),
+                       types);
 }
 
 LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *,
@@ -410,19 +285,12 @@ LogicalResult ArgmaxOp::inferReturnTypes(MLIRContext *context,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto input = check.tensor(adaptor.getInput(), "input");
+  auto input = check.operand(adaptor.getInput(), "input");
   if (failed(input))
     return failure();
-  auto axis = check.axis(adaptor.getAxis(), input->getRank(), "axis");
-  if (failed(axis))
-    return failure();
-  SmallVector<int64_t> shape(input->getShape());
-  if (adaptor.getKeepDims())
-    shape[*axis] = 1;
-  else
-    shape.erase(shape.begin() + *axis);
-  types.push_back(RankedTensorType::get(shape, IntegerType::get(context, 64)));
-  return success();
+  return check.results(
+      context, rules::argmax(*input, adaptor.getAxis(), adaptor.getKeepDims()),
+      types);
 }
 
 LogicalResult CountEqualOp::inferReturnTypes(MLIRContext *context,
@@ -430,50 +298,24 @@ LogicalResult CountEqualOp::inferReturnTypes(MLIRContext *context,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto lhs = check.tensor(adaptor.getLhs(), "lhs");
-  if (failed(lhs) || failed(check.tensor(adaptor.getRhs(), "rhs")) ||
-      failed(check.shapeIs(cast<RankedTensorType>(adaptor.getRhs().getType()),
-                           lhs->getShape(), "rhs")))
+  auto lhs = check.operand(adaptor.getLhs(), "lhs");
+  auto rhs = check.operand(adaptor.getRhs(), "rhs");
+  if (failed(lhs) || failed(rhs))
     return failure();
-  types.push_back(RankedTensorType::get({}, IntegerType::get(context, 64)));
-  return success();
+  return check.results(context, rules::countEqual(*lhs, *rhs), types);
 }
 
-LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *context,
                                          std::optional<Location> loc,
                                          Adaptor adaptor,
                                          SmallVectorImpl<Type> &types) {
   Checker check(loc, getOperationName());
-  auto lhs = check.tensor(adaptor.getLhs(), "lhs");
-  auto rhs = check.tensor(adaptor.getRhs(), "rhs");
-  if (failed(lhs) || failed(rhs) ||
-      failed(check.sameElementType({*lhs, *rhs}, {"lhs", "rhs"})))
+  auto lhs = check.operand(adaptor.getLhs(), "lhs");
+  auto rhs = check.operand(adaptor.getRhs(), "rhs");
+  if (failed(lhs) || failed(rhs))
     return failure();
-  if (lhs->getRank() < 2 || rhs->getRank() < 2)
-    return check.fail("operands must have rank 2 or more, got ",
-                      formatShape(lhs->getShape()), " and ",
-                      formatShape(rhs->getShape()));
-  ArrayRef<int64_t> lhsShape = lhs->getShape(), rhsShape = rhs->getShape();
-  int64_t m = lhsShape[lhsShape.size() - 2], k = lhsShape.back();
-  int64_t k2 = rhsShape[rhsShape.size() - 2], n = rhsShape.back();
-  if (adaptor.getTransposeLhs())
-    std::swap(m, k);
-  if (adaptor.getTransposeRhs())
-    std::swap(k2, n);
-  if (!sizesAgree(k, k2))
-    return check.fail("contracted dimensions differ: ", formatShape(lhsShape),
-                      (adaptor.getTransposeLhs() ? " (transposed)" : ""),
-                      " times ", formatShape(rhsShape),
-                      (adaptor.getTransposeRhs() ? " (transposed)" : ""));
-  SmallVector<int64_t> shape;
-  if (!OpTrait::util::getBroadcastedShape(lhsShape.drop_back(2),
-                                          rhsShape.drop_back(2), shape))
-    return check.fail("batch dimensions ",
-                      formatShape(lhsShape.drop_back(2)), " and ",
-                      formatShape(rhsShape.drop_back(2)),
-                      " cannot be broadcast");
-  shape.append({m, n});
-  types.push_back(RankedTensorType::get(shape, lhs->getElementType()));
-  return success();
+  return check.results(context,
+                       rules::matmul(*lhs, *rhs, adaptor.getTransposeLhs(),
+                                     adaptor.getTransposeRhs()),
+                       types);
 }
-

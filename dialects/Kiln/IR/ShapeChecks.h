@@ -8,6 +8,8 @@
 #ifndef KILN_IR_SHAPECHECKS_H
 #define KILN_IR_SHAPECHECKS_H
 
+#include "Kiln/Rules/Shapes.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -32,34 +34,14 @@ using llvm::ArrayRef;
 using llvm::StringRef;
 
 
-constexpr int64_t kDynamic = mlir::ShapedType::kDynamic;
+static_assert(kiln::kDynamic == mlir::ShapedType::kDynamic,
+              "the rules and MLIR must agree on unknown sizes");
 
-inline bool isDynamic(int64_t size) { return mlir::ShapedType::isDynamic(size); }
-
-/// Whether two sizes can be equal: both static and equal, or one dynamic.
-inline bool sizesAgree(int64_t a, int64_t b) {
-  return isDynamic(a) || isDynamic(b) || a == b;
-}
-
-/// The more static of two agreeing sizes.
-inline int64_t mergeSizes(int64_t a, int64_t b) { return isDynamic(a) ? b : a; }
-
-inline std::string formatShape(ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, size] : llvm::enumerate(shape)) {
-    if (i)
-      text += ", ";
-    text += isDynamic(size) ? "?" : std::to_string(size);
-  }
-  return text + "]";
-}
-
-/// `value` as people write it: 0.9, 1, 1e-08.
-inline std::string formatNumber(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%g", value);
-  return text;
-}
+/// The element type of the rules for `type`: f32, f64 or i64.
+std::optional<ElementType> ruleElement(mlir::Type type);
+mlir::Type mlirElement(mlir::MLIRContext *context, ElementType element);
+RankedTensorType mlirType(mlir::MLIRContext *context,
+                          const kiln::TensorType &type);
 
 /// Reports problems of an op being built or verified, worded as MLIR's own
 /// verifiers word them: "'kiln.conv2d' op ...".
@@ -85,6 +67,62 @@ public:
     if (auto type = llvm::dyn_cast<RankedTensorType>(value.getType()))
       return type;
     return fail(name, " must be a ranked tensor, got ", value.getType());
+  }
+
+  /// The rules' view of `value`'s type.
+  FailureOr<kiln::TensorType> operand(Value value, StringRef name) const {
+    FailureOr<RankedTensorType> type = tensor(value, name);
+    if (failed(type))
+      return failure();
+    std::optional<ElementType> element = ruleElement(type->getElementType());
+    if (!element)
+      return fail(name, " must have f32, f64 or i64 elements, got ",
+                  type->getElementType());
+    return kiln::TensorType{*element, Shape(type->getShape())};
+  }
+
+  /// The same for an optional operand; nullopt when it is absent.
+  FailureOr<std::optional<kiln::TensorType>>
+  optionalOperand(Value value, StringRef name) const {
+    if (!value)
+      return std::optional<kiln::TensorType>();
+    FailureOr<kiln::TensorType> type = operand(value, name);
+    if (failed(type))
+      return failure();
+    return std::optional<kiln::TensorType>(*type);
+  }
+
+  /// The rules' view of each of `values`' types, named "name #i".
+  FailureOr<std::vector<kiln::TensorType>> operands(mlir::ValueRange values,
+                                                    StringRef name) const {
+    std::vector<kiln::TensorType> types;
+    for (auto [i, value] : llvm::enumerate(values)) {
+      FailureOr<kiln::TensorType> type =
+          operand(value, (name + " #" + llvm::Twine(i)).str());
+      if (failed(type))
+        return failure();
+      types.push_back(*type);
+    }
+    return types;
+  }
+
+  /// Appends the result types a rule gave, or reports its problem.
+  LogicalResult results(mlir::MLIRContext *context,
+                        const Checked<kiln::TensorType> &rule,
+                        llvm::SmallVectorImpl<mlir::Type> &types) const {
+    if (!rule)
+      return fail(rule.problem().message);
+    types.push_back(mlirType(context, *rule));
+    return success();
+  }
+  LogicalResult results(mlir::MLIRContext *context,
+                        const Checked<std::vector<kiln::TensorType>> &rule,
+                        llvm::SmallVectorImpl<mlir::Type> &types) const {
+    if (!rule)
+      return fail(rule.problem().message);
+    for (const kiln::TensorType &type : *rule)
+      types.push_back(mlirType(context, type));
+    return success();
   }
 
   /// Fails unless `type` has exactly `rank` dimensions.
@@ -135,16 +173,6 @@ private:
   StringRef opName;
   mutable bool reported = false;
 };
-
-/// Output size of a sliding window, or kDynamic when the input size is.
-/// Returns a negative number when the window does not fit at all.
-inline int64_t windowOutputSize(int64_t input, int64_t kernel, int64_t stride,
-                         int64_t padding, int64_t dilation) {
-  if (isDynamic(input))
-    return kDynamic;
-  int64_t span = input + 2 * padding - dilation * (kernel - 1) - 1;
-  return span < 0 ? -1 : span / stride + 1;
-}
 
 /// The [N, outChannels, OH, OW] result shape of a convolution of an input
 /// [N, C, H, W] by a window of `kernel` sizes; checks the window attributes.

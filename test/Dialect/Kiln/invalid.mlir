@@ -98,7 +98,7 @@ func.func @concat_axis(%x: tensor<2x3xf32>) {
 // -----
 
 func.func @concat_element_type(%x: tensor<2x3xf32>, %y: tensor<2x3xf64>) {
-  // expected-error @+1 {{'kiln.concat' op input #1 has element type 'f64' but input #0 has 'f32'}}
+  // expected-error @+1 {{'kiln.concat' op input #1 has element type f64 but input #0 has f32}}
   %0 = kiln.concat %x, %y {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x3xf64>) -> tensor<4x3xf32>
   return
 }
@@ -194,7 +194,7 @@ func.func @broadcast_shapes(%x: tensor<2x3xf32>, %y: tensor<4xf32>) {
 // -----
 
 func.func @broadcast_element_types(%x: tensor<2x3xf32>, %y: tensor<2x3xf64>) {
-  // expected-error @+1 {{'kiln.mul' op rhs has element type 'f64' but lhs has 'f32'}}
+  // expected-error @+1 {{'kiln.mul' op rhs has element type f64 but lhs has f32}}
   %0 = kiln.mul %x, %y : (tensor<2x3xf32>, tensor<2x3xf64>) -> tensor<2x3xf32>
   return
 }
@@ -290,7 +290,7 @@ func.func @matmul_batch(%x: tensor<2x2x3xf32>, %y: tensor<3x3x2xf32>) {
 // -----
 
 func.func @matmul_element_types(%x: tensor<2x3xf32>, %y: tensor<3x2xf64>) {
-  // expected-error @+1 {{'kiln.matmul' op rhs has element type 'f64' but lhs has 'f32'}}
+  // expected-error @+1 {{'kiln.matmul' op rhs has element type f64 but lhs has f32}}
   %0 = kiln.matmul %x, %y : (tensor<2x3xf32>, tensor<3x2xf64>) -> tensor<2x2xf32>
   return
 }
@@ -330,7 +330,7 @@ func.func @conv_bias(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tenso
 // -----
 
 func.func @conv_bias_type(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf64>) {
-  // expected-error @+1 {{'kiln.conv2d' op bias has element type 'f64' but input has 'f32'}}
+  // expected-error @+1 {{'kiln.conv2d' op bias has element type f64 but input has f32}}
   %0 = kiln.conv2d %x, %w, %b : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf64>) -> tensor<1x4x6x6xf32>
   return
 }
@@ -410,7 +410,7 @@ func.func @pool_padding(%x: tensor<1x3x8x8xf32>) {
 // -----
 
 func.func @pool_too_small(%x: tensor<1x3x1x8xf32>) {
-  // expected-error @+1 {{'kiln.max_pool2d' op kernel [2, 2] does not fit in the padded input [1, 3, 1, 8]}}
+  // expected-error @+1 {{'kiln.max_pool2d' op the [2, 2] kernel does not fit in the padded input [1, 3, 1, 8]}}
   %0 = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<1x3x1x8xf32>) -> tensor<1x3x0x4xf32>
   return
 }
@@ -564,7 +564,7 @@ func.func @lstm_weight_shape(%x: tensor<2x6x16xf32>, %wi: tensor<32x16xf32>, %wh
 // -----
 
 func.func @lstm_weight_type(%x: tensor<2x6x16xf32>, %wi: tensor<32x16xf64>, %wh: tensor<32x8xf32>, %b: tensor<32xf32>) {
-  // expected-error @+1 {{'kiln.lstm' op weight_ih_l0 has element type 'f64' but input has 'f32'}}
+  // expected-error @+1 {{'kiln.lstm' op weight_ih_l0 has element type f64 but input has f32}}
   %0:3 = kiln.lstm %x, %wi, %wh, %b, %b {hidden_size = 8 : i64, num_layers = 1 : i64}
       : (tensor<2x6x16xf32>, tensor<32x16xf64>, tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>)
       -> (tensor<2x6x8xf32>, tensor<1x2x8xf32>, tensor<1x2x8xf32>)
@@ -614,7 +614,7 @@ func.func @attention_scale(%q: tensor<2x4x8xf32>) {
 // -----
 
 func.func @attention_types(%q: tensor<2x4x8xf32>, %v: tensor<2x4x8xf64>) {
-  // expected-error @+1 {{'kiln.attention' op value has element type 'f64' but query has 'f32'}}
+  // expected-error @+1 {{'kiln.attention' op value has element type f64 but query has f32}}
   %0 = kiln.attention %q, %q, %v : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf64>) -> tensor<2x4x8xf32>
   return
 }

@@ -98,7 +98,7 @@ TEST_F(InferTypeTest, ArraysOfTheWrongLengthAreRejected) {
       &context, loc, ValueRange{image}, nullptr, &pool, {}, types)));
 
   EXPECT_EQ(reported(),
-            "'kiln.conv2d' op stride, padding and dilation must have 2 "
+            "'kiln.conv2d' op kernel, stride, padding and dilation must have 2 "
             "entries\n"
             "'kiln.max_pool2d' op kernel, stride and padding must have 2 "
             "entries\n");
