@@ -58,6 +58,17 @@ struct Parameter {
   llvm::SMLoc loc; // The layer's declaration.
 };
 
+/// State that a layer keeps besides its parameters, PyTorch's buffers: batch
+/// norm's running statistics. The model takes each one and returns its new
+/// value, which training writes back.
+struct Buffer {
+  std::string name; // As in a PyTorch state_dict: "bn1.running_mean".
+  ValueId value;    // What the model starts from.
+  ValueId update;   // What it ends with.
+  Init init;
+  llvm::SMLoc loc; // The layer's declaration.
+};
+
 struct Input {
   std::string name;
   ValueId value;
@@ -103,6 +114,8 @@ struct Program {
   std::vector<Input> inputs;
   /// In the order of the layers' declarations, as in a PyTorch state_dict.
   std::vector<Parameter> params;
+  /// In the order of the layers' declarations.
+  std::vector<Buffer> buffers;
   /// The scalar i64 step counter that dropout draws from, when it is used.
   std::optional<ValueId> step;
   std::vector<Node> nodes;

@@ -147,11 +147,24 @@ ValueId Elaborator::newParam(LayerInstance &layer, llvm::StringRef suffix,
   return value;
 }
 
+void Elaborator::newBuffer(LayerInstance &layer, llvm::StringRef suffix,
+                           TensorType type, Init init) {
+  ValueId value = newValue(std::move(type));
+  paramOrder[value] = {layer.ordinal,
+                       static_cast<unsigned>(layer.buffers.size())};
+  layer.buffers.push_back(program.buffers.size());
+  program.buffers.push_back(Buffer{layer.path + "." + suffix.str(), value,
+                                   value, init, layer.loc});
+}
+
 void Elaborator::orderParameters() {
   llvm::sort(program.params,
                     [&](const Parameter &a, const Parameter &b) {
                       return paramOrder[a.value] < paramOrder[b.value];
                     });
+  llvm::sort(program.buffers, [&](const Buffer &a, const Buffer &b) {
+    return paramOrder[a.value] < paramOrder[b.value];
+  });
 }
 
 //===----------------------------------------------------------------------===//

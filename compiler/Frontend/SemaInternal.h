@@ -74,7 +74,7 @@ private:
 /// A layer of the model, or of a block instance: its configuration, and its
 /// parameters once its first call has fixed their shapes.
 struct LayerInstance {
-  enum class Kind { Conv2D, Linear, Embedding, LayerNorm, LSTM,
+  enum class Kind { Conv2D, Linear, Embedding, LayerNorm, BatchNorm, LSTM,
                     MultiheadAttention, Block, Repeat };
   Kind kind;
   std::string path;  // Prefix of its parameter names: "encoder.layers.0".
@@ -85,12 +85,14 @@ struct LayerInstance {
   int64_t out = 0, num = 0, dim = 0, hidden = 0, layers = 1, heads = 0;
   std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
   bool bias = true, affine = true;
-  double eps = 1e-5;
+  double eps = 1e-5, momentum = 0.1;
 
   // Fixed by the first call: the input size the parameters were made for.
   bool called = false;
   int64_t inputSize = 0;
   std::vector<ValueId> params;
+  /// Indices of its buffers in the program's.
+  std::vector<size_t> buffers;
 
   // Blocks and repeats.
   const BlockDecl *block = nullptr;
@@ -206,6 +208,9 @@ public:
                     llvm::SMLoc loc);
   /// The step counter that dropout draws from, made on first use.
   ValueId stepCounter(llvm::SMLoc loc);
+  /// A buffer of `layer`, named `layer.path + "." + suffix`.
+  void newBuffer(LayerInstance &layer, llvm::StringRef suffix, TensorType type,
+                 Init init);
   /// A parameter of `layer`, named `layer.path + "." + suffix`.
   ValueId newParam(LayerInstance &layer, llvm::StringRef suffix,
                    std::vector<int64_t> shape, Init init);

@@ -40,6 +40,9 @@ const std::vector<LayerKind> &layerKinds() {
       {"linear", Kind::Linear, {{"out", true}, {"bias", false}}},
       {"embedding", Kind::Embedding, {{"num", true}, {"dim", true}}},
       {"layer_norm", Kind::LayerNorm, {{"eps", false}, {"affine", false}}},
+      {"batch_norm",
+       Kind::BatchNorm,
+       {{"eps", false}, {"momentum", false}, {"affine", false}}},
       {"lstm", Kind::LSTM, {{"hidden", true}, {"layers", false}}},
       {"multihead_attention",
        Kind::MultiheadAttention,
@@ -102,17 +105,29 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
   case Kind::Embedding:
     return positive(0, "num", layer.num) && positive(1, "dim", layer.dim);
   case Kind::LayerNorm:
-    if (args.has(0)) {
-      std::optional<double> eps = e.asNumber(args[0], args.locOf(0), what("eps"));
-      if (!eps)
-        return false;
-      if (*eps < 0) {
-        e.error(args.locOf(0), "layer_norm's eps must not be negative");
+  case Kind::BatchNorm: {
+    auto number = [&](size_t i, const char *name, double &field, double max) {
+      if (!args.has(i))
+        return true;
+      std::optional<double> value =
+          e.asNumber(args[i], args.locOf(i), what(name));
+      if (value && (*value < 0 || *value > max)) {
+        e.error(args.locOf(i),
+                what(name) + (max < 2 ? " must be in [0, 1]"
+                                      : " must not be negative"));
         return false;
       }
-      layer.eps = *eps;
-    }
-    return flag(1, "affine", layer.affine);
+      if (value)
+        field = *value;
+      return value.has_value();
+    };
+    if (layer.kind == Kind::LayerNorm)
+      return number(0, "eps", layer.eps, HUGE_VAL) &&
+             flag(1, "affine", layer.affine);
+    return number(0, "eps", layer.eps, HUGE_VAL) &&
+           number(1, "momentum", layer.momentum, 1) &&
+           flag(2, "affine", layer.affine);
+  }
   case Kind::LSTM:
     return positive(0, "hidden", layer.hidden) &&
            positive(1, "layers", layer.layers);
@@ -390,6 +405,54 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
          {"operandSegmentSizes", std::vector<int32_t>{1, affine, affine}}},
         rules::layerNorm(type, weight, bias, -1, layer.eps), loc,
         "layer '" + layer.path + "'"));
+  }
+
+  case Kind::BatchNorm: {
+    std::optional<ValueId> x = single(calledWith(layer).c_str());
+    if (!x)
+      return std::nullopt;
+    TensorType type = typeOf(*x);
+    if (type.element != ElementType::F32 || type.rank() < 2)
+      return error(loc, "layer '" + layer.path +
+                            "' normalizes f32[batch, channels, ...], got " +
+                            type.str());
+    int64_t c = type.shape[1];
+    if (!checkInputSize(*this, layer, c, loc, "channels"))
+      return std::nullopt;
+    if (layer.params.empty() && layer.buffers.empty()) {
+      if (layer.affine) {
+        newParam(layer, "weight", {c}, ones());
+        newParam(layer, "bias", {c}, zeros());
+      }
+      newBuffer(layer, "running_mean", {ElementType::F32, {c}}, zeros());
+      newBuffer(layer, "running_var", {ElementType::F32, {c}}, ones());
+      newBuffer(layer, "num_batches_tracked", {ElementType::I64, {}}, zeros());
+    }
+    std::vector<ValueId> operands = {*x};
+    operands.insert(operands.end(), layer.params.begin(), layer.params.end());
+    std::vector<TensorType> state;
+    for (size_t index : layer.buffers) {
+      operands.push_back(program.buffers[index].update);
+      state.push_back(typeOf(program.buffers[index].update));
+    }
+    int32_t affine = layer.affine ? 1 : 0;
+    const TensorType *weight = affine ? &typeOf(layer.params[0]) : nullptr;
+    const TensorType *bias = affine ? &typeOf(layer.params[1]) : nullptr;
+    std::optional<std::vector<ValueId>> results = emitChecked(
+        OpKind::BatchNorm, operands,
+        {{"epsilon", layer.eps},
+         {"momentum", layer.momentum},
+         {"operandSegmentSizes",
+          std::vector<int32_t>{1, affine, affine, 1, 1, 1}}},
+        rules::batchNorm(type, weight, bias, state[0], state[1], state[2],
+                         layer.eps, layer.momentum),
+        loc, "layer '" + layer.path + "'");
+    if (!results)
+      return std::nullopt;
+    // A second call sees the statistics the first one updated, as in PyTorch.
+    for (auto [i, index] : llvm::enumerate(layer.buffers))
+      program.buffers[index].update = (*results)[i + 1];
+    return Value::ofTensor((*results)[0]);
   }
 
   case Kind::LSTM: {

@@ -198,7 +198,7 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
   if (program.recipe)
     (*module)->setAttr("kiln.recipe", recipe(*program.recipe));
 
-  // Arguments: parameters, inputs, then the step counter.
+  // Arguments: parameters, buffers, inputs, then the step counter.
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<ValueId> argValues;
@@ -210,6 +210,14 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
         {builder.getNamedAttr("kiln.param", builder.getStringAttr(param.name)),
          builder.getNamedAttr("kiln.init", init(param.init))}));
     argValues.push_back(param.value);
+  }
+  for (const Buffer &buffer : program.buffers) {
+    argLocs.push_back(loc(buffer.loc));
+    argTypes.push_back(type(program.typeOf(buffer.value)));
+    argAttrs.push_back(builder.getDictionaryAttr(
+        {builder.getNamedAttr("kiln.buffer", builder.getStringAttr(buffer.name)),
+         builder.getNamedAttr("kiln.init", init(buffer.init))}));
+    argValues.push_back(buffer.value);
   }
   for (const Input &input : program.inputs) {
     argLocs.push_back(loc(input.loc));
@@ -225,12 +233,21 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
         builder.getNamedAttr("kiln.step", builder.getUnitAttr())));
     argValues.push_back(*program.step);
   }
+  // Results: the outputs, then the buffers' new values.
   SmallVector<Type> resultTypes;
   SmallVector<DictionaryAttr> resultAttrs;
+  SmallVector<ValueId> resultValues;
   for (const Output &output : program.outputs) {
     resultTypes.push_back(type(program.typeOf(output.value)));
     resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
         "kiln.output", builder.getStringAttr(output.name))));
+    resultValues.push_back(output.value);
+  }
+  for (const Buffer &buffer : program.buffers) {
+    resultTypes.push_back(type(program.typeOf(buffer.update)));
+    resultAttrs.push_back(builder.getDictionaryAttr(builder.getNamedAttr(
+        "kiln.buffer", builder.getStringAttr(buffer.name))));
+    resultValues.push_back(buffer.update);
   }
 
   builder.setInsertionPointToEnd(module->getBody());
@@ -248,8 +265,8 @@ OwningOpRef<ModuleOp> MLIRGen::generate() {
   for (const Node &node : program.nodes)
     generate(node);
   SmallVector<Value> results;
-  for (const Output &output : program.outputs)
-    results.push_back(values[output.value]);
+  for (ValueId value : resultValues)
+    results.push_back(values[value]);
   func::ReturnOp::create(builder, moduleLoc, results);
 
   if (failed(verify(*module))) {

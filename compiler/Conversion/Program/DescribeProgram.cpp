@@ -49,6 +49,8 @@ StringRef roleOf(func::FuncOp func, unsigned index) {
     return "param";
   if (func.getArgAttr(index, "kiln.state"))
     return "state";
+  if (func.getArgAttr(index, "kiln.buffer"))
+    return "buffer";
   if (func.getArgAttr(index, "kiln.step"))
     return "step";
   if (func.getArgAttr(index, "kiln.total_steps"))

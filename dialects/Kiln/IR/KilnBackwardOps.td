@@ -292,6 +292,32 @@ def Kiln_LayerNormBackwardOp : Kiln_InferredOp<"layer_norm_backward"> {
   }];
 }
 
+def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward"> {
+  let summary = "Gradient of batch_norm in training";
+  let description = [{
+    Given the gradient `grad` of a training `kiln.batch_norm` result, its
+    `input` and its optional `weight` (same `epsilon`), returns the gradient
+    of the input through the batch statistics, then, when there is a weight,
+    the gradients of the weight and of the bias.
+
+    Example:
+
+    ```mlir
+    %dx, %dw, %db = kiln.batch_norm_backward %dy, %x, %w
+        : (tensor<64x16x8x8xf32>, tensor<64x16x8x8xf32>, tensor<16xf32>)
+        -> (tensor<64x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       Optional<Kiln_FloatTensor>:$weight,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+  let results = (outs Kiln_FloatTensor:$input_grad,
+                      Variadic<Kiln_FloatTensor>:$param_grads);
+  let assemblyFormat = [{
+    $grad `,` $input (`,` $weight^)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 def Kiln_LSTMBackwardOp : Kiln_InferredOp<"lstm_backward"> {
   let summary = "Gradient of lstm";
   let description = [{

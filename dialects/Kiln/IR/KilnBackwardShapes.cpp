@@ -288,6 +288,32 @@ LogicalResult LayerNormBackwardOp::inferReturnTypes(
   return success();
 }
 
+LogicalResult BatchNormBackwardOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  Checker check(loc, getOperationName());
+  if (failed(sameTypeAs(check, adaptor.getGrad(), adaptor.getInput(), "input",
+                        types)))
+    return failure();
+  auto input = cast<RankedTensorType>(types.back());
+  if (failed(check.tensor(adaptor.getInput(), "input")))
+    return failure();
+  if (input.getRank() < 2)
+    return check.fail("input must be [batch, channels, ...], got ",
+                      formatShape(input.getShape()));
+  if (adaptor.getEpsilon().convertToDouble() < 0)
+    return check.fail("epsilon must not be negative");
+  if (Value weightValue = adaptor.getWeight()) {
+    auto weight = check.tensor(weightValue, "weight");
+    if (failed(weight) ||
+        failed(check.sameElementType({input, *weight}, {"input", "weight"})) ||
+        failed(check.shapeIs(*weight, {input.getDimSize(1)}, "weight")))
+      return failure();
+    types.append(2, *weight);
+  }
+  return success();
+}
+
 LogicalResult LSTMBackwardOp::inferReturnTypes(MLIRContext *context,
                                                std::optional<Location> loc,
                                                Adaptor adaptor,

@@ -30,4 +30,24 @@ def Kiln_DifferentiableOpInterface
   ];
 }
 
+def Kiln_TrainingModeOpInterface : OpInterface<"TrainingModeOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An operation that computes something else when a model evaluates or
+    predicts than when it trains, as a PyTorch module in `eval()` mode:
+    dropout passes its input through, batch normalization uses its running
+    statistics. The steps that evaluate and predict build each such op's
+    evaluation form instead of cloning it.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, what this op computes in
+        evaluation, and maps each of its results in `mapping` to the value
+        that replaces it. Its operands are already mapped.
+      }],
+      "void", "buildEvaluationForm",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::IRMapping &":$mapping)>
+  ];
+}
+
 #endif // KILN_INTERFACES_TD

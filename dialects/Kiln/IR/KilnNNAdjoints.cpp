@@ -91,6 +91,26 @@ LogicalResult LayerNormOp::buildAdjoint(OpBuilder &builder,
   return success();
 }
 
+LogicalResult BatchNormOp::buildAdjoint(OpBuilder &builder,
+                                        ArrayRef<Value> grads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  if (!getTraining())
+    return emitOpError("is differentiated only in training, where the batch "
+                       "statistics are computed from its input");
+  if (!grads[0])
+    return success();
+  auto backward = BatchNormBackwardOp::create(
+      builder, getLoc(), grads[0], getInput(), getWeight(), getEpsilon());
+  operandGrads[0] = backward.getInputGrad();
+  // Operands are the input, then the weight and the bias when present; the
+  // running statistics have no gradient.
+  for (auto [i, grad] : llvm::enumerate(backward.getParamGrads()))
+    if (getWeight() && (i == 0 || getBias()))
+      operandGrads[i + 1] = grad;
+  return success();
+}
+
 LogicalResult LSTMOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
                                    ArrayRef<bool> needed,
                                    SmallVectorImpl<Value> &operandGrads) {

@@ -122,7 +122,8 @@ def Kiln_LayerNormOp : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments, 
   }];
 }
 
-def Kiln_DropoutOp : Kiln_InferredOp<"dropout", [Kiln_Differentiable]> {
+def Kiln_DropoutOp : Kiln_InferredOp<"dropout", [Kiln_Differentiable,
+    DeclareOpInterfaceMethods<Kiln_TrainingModeOpInterface>]> {
   let summary = "Seeded, counter-based dropout";
   let description = [{
     Zeroes each element with probability `p` and scales the others by
@@ -146,6 +147,56 @@ def Kiln_DropoutOp : Kiln_InferredOp<"dropout", [Kiln_Differentiable]> {
   let assemblyFormat =
       "$input `,` $counter attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
+}
+
+def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
+    Kiln_Differentiable,
+    DeclareOpInterfaceMethods<Kiln_TrainingModeOpInterface>]> {
+  let summary = "Batch normalization with running statistics";
+  let description = [{
+    Normalizes each channel of `input` `[N, C, ...]` (dimension 1) to zero
+    mean and unit variance, then applies the optional per-channel `weight`
+    and `bias` `[C]`, as `torch.nn.BatchNorm1d/2d` (`affine` when the weight
+    and bias are given; a bias needs a weight).
+
+    In training (`training = true`, the default) the statistics are the
+    batch's: the mean and biased variance over every dimension but the
+    channel. The running statistics are updated as PyTorch does:
+    `running_mean' = (1 - momentum) * running_mean + momentum * mean`, the
+    same for `running_var` with the unbiased variance (`n / (n - 1)` times the
+    biased one, `n` the elements per channel), and
+    `num_batches_tracked' = num_batches_tracked + 1`.
+
+    In evaluation (`training = false`) the input is normalized with
+    `running_mean` and `running_var`, which are returned unchanged.
+
+    Example:
+
+    ```mlir
+    %y, %mean, %var, %count = kiln.batch_norm %x, %w, %b, %rm, %rv, %n
+        {epsilon = 1.0e-05 : f64, momentum = 1.0e-01 : f64}
+        : (tensor<64x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>,
+           tensor<16xf32>, tensor<16xf32>, tensor<i64>)
+        -> (tensor<64x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<i64>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       Optional<Kiln_FloatTensor>:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       Kiln_FloatTensor:$running_mean,
+                       Kiln_FloatTensor:$running_var,
+                       Kiln_IndexScalar:$num_batches_tracked,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon,
+                       DefaultValuedAttr<F64Attr, "0.1">:$momentum,
+                       DefaultValuedAttr<BoolAttr, "true">:$training);
+  let results = (outs Kiln_FloatTensor:$result,
+                      Kiln_FloatTensor:$new_running_mean,
+                      Kiln_FloatTensor:$new_running_var,
+                      Kiln_IndexScalar:$new_num_batches_tracked);
+  let assemblyFormat = [{
+    $input (`,` $weight^)? (`,` $bias^)? `,` $running_mean `,` $running_var `,`
+    $num_batches_tracked attr-dict `:` functional-type(operands, results)
+  }];
 }
 
 def Kiln_LSTMOp : Kiln_InferredOp<"lstm", [Kiln_Differentiable]> {

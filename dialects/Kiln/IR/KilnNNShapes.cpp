@@ -186,6 +186,29 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *context,
                        types);
 }
 
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  Checker check(loc, getOperationName());
+  auto input = check.operand(adaptor.getInput(), "input");
+  auto weight = check.optionalOperand(adaptor.getWeight(), "weight");
+  auto bias = check.optionalOperand(adaptor.getBias(), "bias");
+  auto mean = check.operand(adaptor.getRunningMean(), "running_mean");
+  auto var = check.operand(adaptor.getRunningVar(), "running_var");
+  auto count =
+      check.operand(adaptor.getNumBatchesTracked(), "num_batches_tracked");
+  if (failed(input) || failed(weight) || failed(bias) || failed(mean) ||
+      failed(var) || failed(count))
+    return failure();
+  return check.results(
+      context,
+      rules::batchNorm(*input, ptr(*weight), ptr(*bias), *mean, *var, *count,
+                       adaptor.getEpsilon().convertToDouble(),
+                       adaptor.getMomentum().convertToDouble()),
+      types);
+}
+
 LogicalResult DropoutOp::inferReturnTypes(MLIRContext *context,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,

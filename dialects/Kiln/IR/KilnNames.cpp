@@ -8,7 +8,8 @@ using namespace mlir;
 
 namespace {
 constexpr const char *kNameAttributes[] = {"kiln.param", "kiln.state",
-                                           "kiln.input", "kiln.output"};
+                                           "kiln.buffer", "kiln.input",
+                                           "kiln.output"};
 } // namespace
 
 std::string kiln::getArgumentName(FunctionOpInterface func, unsigned index) {

@@ -2,7 +2,8 @@
 //
 // Functions that Kiln generates name their arguments and results with
 // attributes, by role: `kiln.param` (a parameter, by its PyTorch name),
-// `kiln.state` (optimizer state, "fc.weight.exp_avg"), `kiln.input` (a batch
+// `kiln.state` (optimizer state, "fc.weight.exp_avg"), `kiln.buffer` (layer
+// state such as "bn1.running_mean"), `kiln.input` (a batch
 // field), `kiln.output` (a result), and the unit attributes `kiln.step` and
 // `kiln.total_steps`. Tools that move tensors in and out of these functions
 // (safetensors files keyed by name) use the names below.

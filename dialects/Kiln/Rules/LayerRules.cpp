@@ -203,6 +203,38 @@ Checked<TensorType> rules::dropout(const TensorType &input, double p) {
   return input;
 }
 
+Checked<std::vector<TensorType>>
+rules::batchNorm(const TensorType &input, const TensorType *weight,
+                 const TensorType *bias, const TensorType &runningMean,
+                 const TensorType &runningVar,
+                 const TensorType &numBatchesTracked, double epsilon,
+                 double momentum) {
+  if (input.rank() < 2)
+    return shapeProblem("input", "input must be [batch, channels, ...], got " +
+                                     formatShape(input.shape));
+  if (bias && !weight)
+    return shapeProblem("bias", "has a bias but no weight");
+  int64_t channels = input.shape[1];
+  for (auto [operand, name] :
+       {std::pair(weight, "weight"), std::pair(bias, "bias"),
+        std::pair(&runningMean, "running_mean"),
+        std::pair(&runningVar, "running_var")})
+    if (auto problem = optionalOperand(input, operand, {channels}, name))
+      return *problem;
+  if (numBatchesTracked.element != ElementType::I64 ||
+      numBatchesTracked.rank() != 0)
+    return shapeProblem("num_batches_tracked",
+                        "num_batches_tracked must be an i64 scalar, got " +
+                            numBatchesTracked.str());
+  if (epsilon < 0)
+    return shapeProblem("epsilon", "epsilon must not be negative");
+  if (!(momentum >= 0 && momentum <= 1))
+    return shapeProblem("momentum", "momentum must be in [0, 1], got " +
+                                        formatNumber(momentum));
+  return std::vector<TensorType>{input, runningMean, runningVar,
+                                 numBatchesTracked};
+}
+
 Checked<std::vector<TensorType>> rules::lstm(const TensorType &input,
                                              ArrayRef<TensorType> weights,
                                              int64_t hidden, int64_t layers) {

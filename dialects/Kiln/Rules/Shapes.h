@@ -113,6 +113,12 @@ Checked<TensorType> layerNorm(const TensorType &input,
                               const TensorType *weight, const TensorType *bias,
                               int64_t axis, double epsilon);
 Checked<TensorType> dropout(const TensorType &input, double p);
+/// The normalized input, then the running mean, variance and batch count.
+Checked<std::vector<TensorType>>
+batchNorm(const TensorType &input, const TensorType *weight,
+          const TensorType *bias, const TensorType &runningMean,
+          const TensorType &runningVar, const TensorType &numBatchesTracked,
+          double epsilon, double momentum);
 /// The output sequence, then the last hidden and cell states.
 Checked<std::vector<TensorType>> lstm(const TensorType &input,
                                       ArrayRef<TensorType> weights,

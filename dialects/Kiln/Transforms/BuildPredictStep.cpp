@@ -28,8 +28,11 @@ using namespace kiln;
 
 namespace {
 
-/// The results of the training recipe, which are not the model's outputs.
+/// The results of the training recipe and the buffers' new values, which
+/// are not the model's outputs.
 bool isRecipeResult(func::FuncOp func, unsigned index) {
+  if (func.getResultAttr(index, "kiln.buffer"))
+    return true;
   auto name = func.getResultAttrOfType<StringAttr>(index, "kiln.output");
   return name && (name.getValue() == "loss" || name.getValue() == "correct");
 }
@@ -89,11 +92,10 @@ LogicalResult buildPredictStep(func::FuncOp model) {
   for (auto [n, i] : llvm::enumerate(kept))
     mapping.map(model.getArgument(i), body->getArgument(n));
   for (Operation &op : model.getBody().front().without_terminator()) {
-    if (auto dropout = dyn_cast<DropoutOp>(op)) {
-      mapping.map(dropout.getResult(), mapping.lookup(dropout.getInput()));
-      continue;
-    }
-    builder.clone(op, mapping);
+    if (auto modal = dyn_cast<TrainingModeOpInterface>(op))
+      modal.buildEvaluationForm(builder, mapping);
+    else
+      builder.clone(op, mapping);
   }
   auto modelReturn =
       cast<func::ReturnOp>(model.getBody().front().getTerminator());

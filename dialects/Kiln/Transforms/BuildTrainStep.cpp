@@ -2,9 +2,9 @@
 //
 // Builds, from the model function and the module's `kiln.recipe`:
 //
-//   @train_step(params, optimizer state, step, total_steps, inputs)
-//       -> (new params, new state, loss, correct)
-//   @eval_step(params, inputs) -> (loss, correct)
+//   @train_step(params, optimizer state, buffers, step, total_steps, inputs)
+//       -> (new params, new state, new buffers, loss, correct, lr)
+//   @eval_step(params, buffers, inputs) -> (loss, correct, predictions)
 //
 // The training step is one function: forward, loss, backward (kiln-autodiff),
 // the learning rate of the schedule at `step`, gradient clipping and the
@@ -173,6 +173,14 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
       args.add(model.getArgumentTypes()[i],
                named("kiln.state", getArgumentName(model, i) + "." + state.str()),
                model.getArgument(i).getLoc());
+  SmallVector<unsigned> buffers;
+  for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
+    if (model.getArgAttr(i, "kiln.buffer")) {
+      buffers.push_back(i);
+      args.add(model.getArgumentTypes()[i], model.getArgAttrDict(i),
+               model.getArgument(i).getLoc());
+    }
+  unsigned bufferArg = args.types.size() - buffers.size();
   unsigned stepArg = args.types.size();
   args.add(i64Scalar, unit("kiln.step"), model.getLoc());
   args.add(i64Scalar, unit("kiln.total_steps"), model.getLoc());
@@ -194,6 +202,13 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
                   named("kiln.state",
                         getArgumentName(model, i) + "." + state.str()),
                   model.getLoc());
+  SmallVector<unsigned> bufferResults;
+  for (unsigned i = 0, e = model.getNumResults(); i < e; ++i)
+    if (auto name = model.getResultAttrOfType<StringAttr>(i, "kiln.buffer")) {
+      bufferResults.push_back(i);
+      results.add(model.getResultTypes()[i], named("kiln.buffer", name.getValue()),
+                  model.getLoc());
+    }
   results.add(model.getResultTypes()[*lossIndex], named("kiln.output", "loss"),
               model.getLoc());
   std::optional<unsigned> correctIndex = findResult(model, "correct");
@@ -208,6 +223,8 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   IRMapping mapping;
   for (auto [n, i] : llvm::enumerate(params))
     mapping.map(grad->getArgument(i), body.getArgument(n));
+  for (auto [n, i] : llvm::enumerate(buffers))
+    mapping.map(grad->getArgument(i), body.getArgument(bufferArg + n));
   for (auto [n, i] : llvm::enumerate(inputs))
     mapping.map(grad->getArgument(i), body.getArgument(stepArg + 2 + n));
   // Dropout draws from the step counter.
@@ -253,6 +270,8 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   }
   SmallVector<Value> returned = newParams;
   llvm::append_range(returned, newState);
+  for (unsigned i : bufferResults)
+    returned.push_back(mapped(i));
   returned.push_back(mapped(*lossIndex));
   if (correctIndex)
     returned.push_back(mapped(*correctIndex));
@@ -299,11 +318,10 @@ LogicalResult TrainStepBuilder::buildEvalStep() {
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(&body);
   for (Operation &op : model.getBody().front().without_terminator()) {
-    if (auto dropout = dyn_cast<DropoutOp>(op)) {
-      mapping.map(dropout.getResult(), mapping.lookup(dropout.getInput()));
-      continue;
-    }
-    builder.clone(op, mapping);
+    if (auto modal = dyn_cast<TrainingModeOpInterface>(op))
+      modal.buildEvaluationForm(builder, mapping);
+    else
+      builder.clone(op, mapping);
   }
   SmallVector<Value> returned;
   for (Value output : outputs)
