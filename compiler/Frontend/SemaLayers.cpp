@@ -429,12 +429,12 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
       newBuffer(layer, "num_batches_tracked", {ElementType::I64, {}}, zeros());
     }
     std::vector<ValueId> operands = {*x};
-    operands.insert(operands.end(), layer.params.begin(), layer.params.end());
     std::vector<TensorType> state;
     for (size_t index : layer.buffers) {
       operands.push_back(program.buffers[index].update);
       state.push_back(typeOf(program.buffers[index].update));
     }
+    operands.insert(operands.end(), layer.params.begin(), layer.params.end());
     int32_t affine = layer.affine ? 1 : 0;
     const TensorType *weight = affine ? &typeOf(layer.params[0]) : nullptr;
     const TensorType *bias = affine ? &typeOf(layer.params[1]) : nullptr;
@@ -443,7 +443,7 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
         {{"epsilon", layer.eps},
          {"momentum", layer.momentum},
          {"operandSegmentSizes",
-          std::vector<int32_t>{1, affine, affine, 1, 1, 1}}},
+          std::vector<int32_t>{1, 1, 1, 1, affine, affine}}},
         rules::batchNorm(type, weight, bias, state[0], state[1], state[2],
                          layer.eps, layer.momentum),
         loc, "layer '" + layer.path + "'");

@@ -126,6 +126,8 @@ double logistic(double x);
   X(LinearOp) X(LayerNormOp) X(LayerNormBackwardOp) X(DropoutOp)               \
   X(AttentionOp) X(AttentionBackwardOp) X(CrossEntropyOp)                      \
   X(CrossEntropyBackwardOp)                                                    \
+  /* RefBatchNorm.cpp */                                                       \
+  X(BatchNormOp) X(BatchNormBackwardOp)                                        \
   /* RefLSTM.cpp */                                                            \
   X(LSTMOp) X(LSTMBackwardOp)                                                  \
   /* RefOptimizer.cpp */                                                       \

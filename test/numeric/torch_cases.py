@@ -315,6 +315,40 @@ def layer_norm_backward(c, shape, axis, weight=True, epsilon=1e-5):
              {"axis": axis, "epsilon": epsilon})
 
 
+def batch_norm(c, shape, affine=True, training=True, momentum=0.1,
+               epsilon=1e-5):
+    channels = shape[1]
+    x = c.randn(*shape, scale=2) + 1
+    mean, var = c.randn(channels), c.uniform(0.5, 2, channels)
+    count = torch.tensor(3)
+    w = c.randn(channels) if affine else None
+    b = c.randn(channels) if affine else None
+    # torch updates the running statistics in place.
+    new_mean, new_var = mean.clone(), var.clone()
+    y = F.batch_norm(x, new_mean, new_var, w, b, training, momentum, epsilon)
+    operands = [("x", x), ("mean", mean), ("var", var), ("count", count)] + \
+        ([("w", w), ("b", b)] if affine else [])
+    c.single("batch_norm", operands,
+             [("y", y), ("running_mean", new_mean), ("running_var", new_var),
+              ("num_batches_tracked", count + 1 if training else count)],
+             {"epsilon": epsilon, "momentum": momentum, "training": training})
+
+
+def batch_norm_backward(c, shape, weight=True, epsilon=1e-5):
+    channels = shape[1]
+    x = leaf(c.randn(*shape, scale=2) + 1)
+    w = leaf(c.randn(channels)) if weight else None
+    b = leaf(c.randn(channels)) if weight else None
+    g = c.randn(*shape)
+    y = F.batch_norm(x, None, None, w, b, True, 0.1, epsilon)
+    grads = grad(y, [x] + ([w, b] if weight else []), g)
+    operands = [("grad", g), ("x", x.detach())] + \
+        ([("w", w.detach())] if weight else [])
+    names = ["dx", "dw", "db"][:len(grads)]
+    c.single("batch_norm_backward", operands, list(zip(names, grads)),
+             {"epsilon": epsilon})
+
+
 MASK64 = (1 << 64) - 1
 
 
@@ -669,6 +703,14 @@ CASES = [
     ("layer_norm_backward", layer_norm_backward,
      [dict(shape=(4, 6), axis=-1), dict(shape=(2, 3, 4), axis=1),
       dict(shape=(3, 5), axis=-1, weight=False, epsilon=1e-3)]),
+    ("batch_norm", batch_norm,
+     [dict(shape=(4, 3)), dict(shape=(2, 3, 5), affine=False),
+      dict(shape=(2, 4, 3, 3), momentum=0.3, epsilon=1e-3),
+      dict(shape=(2, 4, 3, 3), training=False),
+      dict(shape=(3, 2, 4), affine=False, training=False)]),
+    ("batch_norm_backward", batch_norm_backward,
+     [dict(shape=(4, 3)), dict(shape=(2, 3, 5), weight=False),
+      dict(shape=(2, 4, 3, 3), epsilon=1e-3)]),
     ("dropout", dropout, [dict(shape=(4, 8), p=0.1, seed=7, counter=3),
                           dict(shape=(2, 3, 4), p=0.5, seed=-5, counter=0),
                           dict(shape=(10,), p=0.0, seed=1, counter=1)]),
@@ -701,6 +743,7 @@ F32_CASES = [
     ("matmul", matmul, [dict(lhs=(4, 6), rhs=(6, 3))]),
     ("conv2d", conv2d, [dict(input=(2, 3, 5, 5), out=4, kernel=(3, 3), padding=(1, 1))]),
     ("layer_norm", layer_norm, [dict(shape=(4, 8), axis=-1)]),
+    ("batch_norm", batch_norm, [dict(shape=(8, 4, 3, 3))]),
     ("attention", attention, [ATTENTION_CASES[1]]),
     ("cross_entropy", cross_entropy, [dict(rows=4, classes=5)]),
     ("lstm", lstm, [LSTM_CASES[1]]),

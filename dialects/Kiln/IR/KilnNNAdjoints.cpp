@@ -80,9 +80,9 @@ LogicalResult LayerNormOp::buildAdjoint(OpBuilder &builder,
                                         ArrayRef<Value> grads,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &operandGrads) {
-  auto backward = LayerNormBackwardOp::create(
-      builder, getLoc(), grads[0], getInput(), getWeight(), getAxis(),
-      getEpsilon());
+  auto backward =
+      LayerNormBackwardOp::create(builder, getLoc(), grads[0], getInput(),
+                                  getWeight(), getAxis(), getEpsilon());
   operandGrads[0] = backward.getInputGrad();
   // Operands are the input, then the weight and the bias when present.
   for (auto [i, grad] : llvm::enumerate(backward.getParamGrads()))
@@ -103,11 +103,13 @@ LogicalResult BatchNormOp::buildAdjoint(OpBuilder &builder,
   auto backward = BatchNormBackwardOp::create(
       builder, getLoc(), grads[0], getInput(), getWeight(), getEpsilon());
   operandGrads[0] = backward.getInputGrad();
-  // Operands are the input, then the weight and the bias when present; the
-  // running statistics have no gradient.
+  // The running statistics have no gradient; the weight and the bias follow
+  // them when present.
+  unsigned weightIndex =
+      getWeight() ? getWeightMutable()[0].getOperandNumber() : 0;
   for (auto [i, grad] : llvm::enumerate(backward.getParamGrads()))
     if (getWeight() && (i == 0 || getBias()))
-      operandGrads[i + 1] = grad;
+      operandGrads[weightIndex + i] = grad;
   return success();
 }
 
@@ -133,21 +135,21 @@ LogicalResult AttentionOp::buildAdjoint(OpBuilder &builder,
                                         ArrayRef<Value> grads,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &operandGrads) {
-  auto backward = AttentionBackwardOp::create(
-      builder, getLoc(), grads[0], getQuery(), getKey(), getValue(),
-      getCausalAttr(), getScaleAttr());
+  auto backward = AttentionBackwardOp::create(builder, getLoc(), grads[0],
+                                              getQuery(), getKey(), getValue(),
+                                              getCausalAttr(), getScaleAttr());
   operandGrads[0] = backward.getQueryGrad();
   operandGrads[1] = backward.getKeyGrad();
   operandGrads[2] = backward.getValueGrad();
   return success();
 }
 
-LogicalResult CrossEntropyOp::buildAdjoint(OpBuilder &builder,
-                                           ArrayRef<Value> grads,
-                                           ArrayRef<bool> needed,
-                                           SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = CrossEntropyBackwardOp::create(
-      builder, getLoc(), grads[0], getLogits(), getLabels());
+LogicalResult
+CrossEntropyOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                             ArrayRef<bool> needed,
+                             SmallVectorImpl<Value> &operandGrads) {
+  operandGrads[0] = CrossEntropyBackwardOp::create(builder, getLoc(), grads[0],
+                                                   getLogits(), getLabels());
   return success();
 }
 

@@ -173,19 +173,19 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
     Example:
 
     ```mlir
-    %y, %mean, %var, %count = kiln.batch_norm %x, %w, %b, %rm, %rv, %n
+    %y, %mean, %var, %count = kiln.batch_norm %x, %rm, %rv, %n, %w, %b
         {epsilon = 1.0e-05 : f64, momentum = 1.0e-01 : f64}
-        : (tensor<64x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>,
-           tensor<16xf32>, tensor<16xf32>, tensor<i64>)
+        : (tensor<64x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<i64>,
+           tensor<16xf32>, tensor<16xf32>)
         -> (tensor<64x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<i64>)
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input,
-                       Optional<Kiln_FloatTensor>:$weight,
-                       Optional<Kiln_FloatTensor>:$bias,
                        Kiln_FloatTensor:$running_mean,
                        Kiln_FloatTensor:$running_var,
                        Kiln_IndexScalar:$num_batches_tracked,
+                       Optional<Kiln_FloatTensor>:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
                        DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon,
                        DefaultValuedAttr<F64Attr, "0.1">:$momentum,
                        DefaultValuedAttr<BoolAttr, "true">:$training);
@@ -194,8 +194,8 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
                       Kiln_FloatTensor:$new_running_var,
                       Kiln_IndexScalar:$new_num_batches_tracked);
   let assemblyFormat = [{
-    $input (`,` $weight^)? (`,` $bias^)? `,` $running_mean `,` $running_var `,`
-    $num_batches_tracked attr-dict `:` functional-type(operands, results)
+    $input `,` $running_mean `,` $running_var `,` $num_batches_tracked
+    (`,` $weight^)? (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
 }
 

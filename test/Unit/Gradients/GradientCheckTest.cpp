@@ -269,6 +269,15 @@ const GradientCase kCases[] = {
        %1 = kiln.layer_norm %x {axis = -2 : i64, epsilon = 1.0e-3 : f64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
        %2 = kiln.layer_norm %x, %w2 {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<3x4xf32>) -> tensor<2x3x4xf32>
        return %0, %1, %2 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32> })"},
+    {"batch_norm", R"(func.func @f(%x: tensor<3x2x2x2xf32> {kiln.param = "x"}, %w: tensor<2xf32> {kiln.param = "w"}, %b: tensor<2xf32> {kiln.param = "b"},
+                                   %mean: tensor<2xf32> {kiln.input = "mean"}, %var: tensor<2xf32> {kiln.input = "var", test.min = 0.5 : f64, test.max = 2.0 : f64},
+                                   %n: tensor<i64> {kiln.input = "n", test.min = 0.0 : f64, test.max = 5.0 : f64}, %x1: tensor<4x3xf32> {kiln.param = "x1"})
+           -> (tensor<3x2x2x2xf32>, tensor<4x3xf32>) {
+       %y, %m, %v, %c = kiln.batch_norm %x, %mean, %var, %n, %w, %b : (tensor<3x2x2x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>, tensor<2xf32>, tensor<2xf32>) -> (tensor<3x2x2x2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<i64>)
+       %m2 = kiln.constant dense<0.0> : tensor<3xf32>
+       %v2 = kiln.constant dense<1.0> : tensor<3xf32>
+       %y1, %m1, %v1, %c1 = kiln.batch_norm %x1, %m2, %v2, %n {epsilon = 1.0e-3 : f64} : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+       return %y, %y1 : tensor<3x2x2x2xf32>, tensor<4x3xf32> })"},
     {"dropout", R"(func.func @f(%x: tensor<4x6xf32> {kiln.param = "x"}, %step: tensor<i64> {kiln.input = "step", test.min = 1.0 : f64, test.max = 100.0 : f64}) -> tensor<4x6xf32> {
        %0 = kiln.dropout %x, %step {p = 0.3 : f64, seed = 5 : i64} : (tensor<4x6xf32>, tensor<i64>) -> tensor<4x6xf32>
        return %0 : tensor<4x6xf32> })"},
