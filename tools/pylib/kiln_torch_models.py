@@ -80,3 +80,46 @@ class TransformerClassifier(nn.Module):
         # No sqrt(d_model) scaling of the embedding, as in the Kiln example.
         x = self.encoder(self.embedding(chars) + self.pe)
         return self.fc(x.mean(dim=1))
+
+
+class BasicBlock(nn.Module):
+    """examples/resnet.kiln's BasicBlock (stride 1) and DownBlock (stride 2,
+    with a 1x1 projection on the shortcut)."""
+
+    def __init__(self, inputs, channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, channels, 3, stride=stride, padding=1,
+                               bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        if stride != 1:
+            self.shortcut = nn.Conv2d(inputs, channels, 1, stride=stride,
+                                      bias=False)
+            self.shortcut_bn = nn.BatchNorm2d(channels)
+        else:
+            self.shortcut = None
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        skip = x if self.shortcut is None else self.shortcut_bn(self.shortcut(x))
+        return F.relu(skip + self.bn2(self.conv2(y)))
+
+
+class ResNet(nn.Module):
+    """examples/resnet.kiln: a stem, three stages of one block each (8, 16,
+    32 channels), global average pooling."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.layer1 = nn.Sequential(BasicBlock(8, 8))
+        self.layer2 = nn.Sequential(BasicBlock(8, 16, stride=2))
+        self.layer3 = nn.Sequential(BasicBlock(16, 32, stride=2))
+        self.fc = nn.Linear(32, classes)
+
+    def forward(self, image):
+        x = F.relu(self.bn1(self.conv1(image)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(x.mean((2, 3)))
