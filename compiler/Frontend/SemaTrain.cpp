@@ -521,15 +521,20 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
     auto labels = asTensor((*args)[1], args->locOf(1), "accuracy's labels");
     if (!labels)
       return false;
+    // Over every position: logits [batch, ..., classes] score labels
+    // [batch, ...], as a sequence model's tokens.
     const TensorType &tl = typeOf(*logits), &ty = typeOf(*labels);
-    if (tl.rank() != 2 || ty != TensorType{ElementType::I64, {tl.shape[0]}})
+    TensorType expected{ElementType::I64,
+                        {tl.shape.begin(), tl.shape.end() - (tl.rank() ? 1 : 0)}};
+    if (tl.rank() < 2 || ty != expected)
       return reject(call->getLoc(),
-                   "accuracy takes logits [batch, classes] and i64 labels "
-                   "[batch], got " +
-                       tl.str() + " and " + ty.str());
+                    "accuracy takes logits [batch, ..., classes] and i64 "
+                    "labels [batch, ...] of the same leading sizes, got " +
+                        tl.str() + " and " + ty.str());
+    int64_t classAxis = tl.rank() - 1;
     ValueId predicted =
-        emit1(OpKind::Argmax, {*logits}, {{"axis", int64_t(1)}},
-              *rules::argmax(tl, 1, false), call->getLoc());
+        emit1(OpKind::Argmax, {*logits}, {{"axis", classAxis}},
+              *rules::argmax(tl, classAxis, false), call->getLoc());
     ValueId correct =
         emit1(OpKind::CountEqual, {predicted, *labels}, {},
               *rules::countEqual(typeOf(predicted), ty), call->getLoc());

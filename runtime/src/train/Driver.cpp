@@ -59,7 +59,7 @@ void printResult(const Evaluation &result, int64_t steps) {
   else if (result.hasAccuracy)
     std::printf("test accuracy %.4f (%lld/%lld) test loss %.4f\n",
                 result.accuracy(), static_cast<long long>(result.correct),
-                static_cast<long long>(result.examples), result.loss());
+                static_cast<long long>(result.predictions()), result.loss());
   else
     std::printf("test loss %.4f (%lld examples)\n", result.loss(),
                 static_cast<long long>(result.examples));

@@ -34,6 +34,7 @@ Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
                      batch, (size + batch - 1) / batch, inOrder(size, batch));
   Evaluation result;
   result.hasAccuracy = program.correct.has_value();
+  result.positions = program.positions;
   for (int64_t begin = 0; begin < size; begin += batch) {
     const Batch &read = reader.next(inputs);
     int64_t count = read.count;
@@ -55,7 +56,7 @@ Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
     const int64_t *predictions = buffers.get<int64_t>(*program.predictions);
     const auto *labels =
         reinterpret_cast<const int64_t *>(read.fields[labelField].data());
-    for (int64_t i = 0; i < count; ++i)
+    for (int64_t i = 0; i < count * program.positions; ++i)
       result.correct += predictions[i] == labels[i];
   }
   return result;

@@ -19,14 +19,17 @@ struct RunData;
 /// The result of one pass over the test set.
 struct Evaluation {
   int64_t examples = 0;
+  /// Predictions per example: 1, or a sequence model's positions.
+  int64_t positions = 1;
   /// Correct predictions; meaningful when the program has a metric.
   int64_t correct = 0;
   /// The sum of the examples' losses.
   double lossSum = 0;
   bool hasAccuracy = false;
 
+  int64_t predictions() const { return examples * positions; }
   double accuracy() const {
-    return examples ? static_cast<double>(correct) / examples : 0;
+    return examples ? static_cast<double>(correct) / predictions() : 0;
   }
   double loss() const { return examples ? lossSum / examples : 0; }
 };

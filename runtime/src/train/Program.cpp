@@ -281,18 +281,26 @@ void checkSlots(Program &program) {
   bool metric = !program.recipe.metric.empty();
   program.correct =
       findOutput(program, "correct", ElementType::I64, {}, metric);
+  // Predictions are [batch, ...]: one class per example, or per position of
+  // a sequence; the labels are the i64 input of the same shape.
+  std::vector<int64_t> positions = {batch};
+  for (const Slot &slot : program.slots)
+    if (slot.role == Role::Output && slot.name == "predictions" &&
+        !slot.shape.empty() && slot.shape.front() == batch)
+      positions = slot.shape;
   program.predictions =
-      findOutput(program, "predictions", ElementType::I64, {batch}, metric);
+      findOutput(program, "predictions", ElementType::I64, positions, metric);
   if (!metric)
     return;
   for (size_t input : program.inputs) {
     const Slot &slot = program.slots[input];
-    if (slot.type == ElementType::I64 && slot.shape.size() == 1)
+    if (slot.type == ElementType::I64 && slot.shape == positions)
       program.labels = input;
   }
   if (!program.labels)
-    invalid("recipe.metric", "the metric needs an i64 input of shape [" +
-                                 std::to_string(batch) + "] (the labels)");
+    invalid("recipe.metric", "the metric needs an i64 input of shape " +
+                                 formatShape(positions) + " (the labels)");
+  program.positions = program.slots[*program.labels].numElements() / batch;
 }
 
 } // namespace

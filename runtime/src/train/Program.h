@@ -76,9 +76,11 @@ struct Program : Description {
   /// Present when the recipe has a metric.
   std::optional<size_t> correct, predictions;
   /// The input that predictions are scored against when there is a metric:
-  /// the last i64 input of shape [batch] (the labels, which every data
-  /// source gives last).
+  /// the last i64 input of the predictions' shape (the labels, which every
+  /// data source gives last).
   std::optional<size_t> labels;
+  /// Predictions per example: 1, or the positions of a sequence model.
+  int64_t positions = 1;
   /// The prediction step's inputs (those the forward reads) and outputs
   /// (the model's), in its order.
   std::vector<size_t> predictInputs, predictOutputs;
