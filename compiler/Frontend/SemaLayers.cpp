@@ -223,10 +223,14 @@ Elaborator::declareLayer(const Expr &value, std::string path, SMLoc loc,
                    "'" + name + "' is a function, not a kind of layer",
                    "layers have parameters; call " + name +
                        "(...) in the forward instead");
+    std::string kinds;
+    for (const LayerKind &kind : layerKinds())
+      kinds += (kinds.empty() ? "" : &kind == &layerKinds().back() ? " and " : ", ") +
+               std::string(kind.name);
     return error(callee->getLoc(), "unknown kind of layer '" + name + "'",
-                 "the kinds are conv2d, linear, embedding, layer_norm, lstm "
-                 "and multihead_attention; blocks defined in the file and "
-                 "repeat(n, Block(...)) make layers too");
+                 "the kinds are " + kinds +
+                     "; blocks defined in the file and repeat(n, Block(...)) "
+                     "make layers too");
   }
   layer->kind = Kind::Block;
   layer->block = &*block;
