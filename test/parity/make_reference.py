@@ -29,7 +29,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "pylib"))
 import kiln_safetensors  # noqa: E402
-from kiln_torch_models import CNN, LSTMClassifier, TransformerClassifier  # noqa: E402
+from kiln_torch_models import (CNN, LSTMClassifier, ResNet,  # noqa: E402
+                               TransformerClassifier)
 
 # The examples' `seed` (0 by default) seeds the initial weights.
 INIT_SEED = 0
@@ -83,7 +84,14 @@ def transformer():
                  word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
 
 
-MODELS = {"cnn": cnn, "lstm": lstm, "transformer": transformer}
+def resnet():
+    module = ResNet(classes=CLASSES)
+    return Setup(module, torch.optim.SGD(module.parameters(), lr=0.05, momentum=0.9,
+                                         weight_decay=5e-4),
+                 image_batch, "image", "label", ["momentum_buffer"])
+
+
+MODELS = {"cnn": cnn, "lstm": lstm, "resnet": resnet, "transformer": transformer}
 
 
 def build(model):
@@ -126,6 +134,8 @@ def train(setup, batches):
             out[f"param.{name}.{k}"] = p.detach().clone()
             for state in setup.state_names:
                 out[f"{name}.{state}.{k}"] = optimizer.state[p][state].clone()
+        for name, b in module.named_buffers():
+            out[f"buffer.{name}.{k}"] = b.detach().clone()
     return out
 
 
@@ -147,6 +157,7 @@ def main():
     torch.set_default_dtype(getattr(torch, args.dtype))
     setup = build(args.model)
     init = {name: p.detach().clone() for name, p in setup.module.named_parameters()}
+    buffers = {name: b.detach().clone() for name, b in setup.module.named_buffers()}
     batches = make_batches(setup, args.steps, args.batch_size)
     steps = train(setup, batches)
 
@@ -164,6 +175,8 @@ def main():
     os.makedirs(args.out_dir, exist_ok=True)
     kiln_safetensors.write(os.path.join(args.out_dir, "init.safetensors"),
                            init, metadata)
+    kiln_safetensors.write(os.path.join(args.out_dir, "buffers.safetensors"),
+                           buffers, metadata)
     kiln_safetensors.write(os.path.join(args.out_dir, "batches.safetensors"),
                            {f"{name}.{k}": t for k, batch in enumerate(batches)
                             for name, t in batch.items()}, metadata)

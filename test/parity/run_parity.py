@@ -106,7 +106,7 @@ class Comparison:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model", choices=["cnn", "lstm", "transformer"])
+    parser.add_argument("model", choices=["cnn", "lstm", "resnet", "transformer"])
     parser.add_argument("workdir")
     parser.add_argument("--kilnc", required=True)
     parser.add_argument("--steps", type=int, default=3)
@@ -122,6 +122,7 @@ def main():
     init, meta = kiln_safetensors.read(os.path.join(ref_dir, "init.safetensors"))
     batches, _ = kiln_safetensors.read(os.path.join(ref_dir, "batches.safetensors"))
     steps, _ = kiln_safetensors.read(os.path.join(ref_dir, "steps.safetensors"))
+    buffers, _ = kiln_safetensors.read(os.path.join(ref_dir, "buffers.safetensors"))
     state_names = STATE_NAMES[meta["optimizer"].split()[0]]
     skip_noise = args.dtype == "float32" and "exp_avg" in state_names
     skipped = {}
@@ -138,6 +139,8 @@ def main():
             for s in state_names:
                 inputs[f"{name}.{s}"] = (torch.zeros_like(value) if k == 0
                                          else steps[f"{name}.{s}.{k - 1}"])
+        for name, value in buffers.items():
+            inputs[name] = value if k == 0 else steps[f"buffer.{name}.{k - 1}"]
         for key, value in batches.items():
             field, index = key.rsplit(".", 1)
             if int(index) == k:
@@ -173,6 +176,10 @@ def main():
             for s in state_names:
                 compare.add(s, f"{name}.{s}.{k}", step[f"{name}.{s}"],
                             steps[f"{name}.{s}.{k}"])
+        # Batch norm's running statistics, updated by the step.
+        for name in buffers:
+            compare.add("buffer", f"buffer.{name}.{k}", step[name],
+                        steps[f"buffer.{name}.{k}"])
 
     if skipped:
         print(f"not compared: the updates of elements whose first moment is below "

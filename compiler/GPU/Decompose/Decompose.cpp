@@ -175,7 +175,8 @@ struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {
     getOperation().walk([&](Operation *op) {
       if (isa<LayerNormOp, LayerNormBackwardOp, LinearOp, AttentionOp,
               AttentionBackwardOp, SoftmaxOp, LogSoftmaxOp, SoftmaxBackwardOp,
-              LogSoftmaxBackwardOp, LSTMOp, LSTMBackwardOp>(op))
+              LogSoftmaxBackwardOp, LSTMOp, LSTMBackwardOp, BatchNormOp,
+              BatchNormBackwardOp>(op))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -190,6 +191,12 @@ struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {
                 return decomposeSoftmax(softmax, rewriter, true);
               })
               .Case([&](LSTMOp lstm) { return decomposeLSTM(lstm, rewriter); })
+              .Case([&](BatchNormOp norm) {
+                return decomposeBatchNorm(norm, rewriter);
+              })
+              .Case([&](BatchNormBackwardOp norm) {
+                return decomposeBatchNormBackward(norm, rewriter);
+              })
               .Case([&](LSTMBackwardOp lstm) {
                 return decomposeLSTMBackward(lstm, rewriter);
               })

@@ -55,6 +55,12 @@ public:
                               int64_t axis);
 };
 
+/// The batch normalization rewrites (DecomposeBatchNorm.cpp).
+mlir::LogicalResult decomposeBatchNorm(BatchNormOp op,
+                                       mlir::RewriterBase &rewriter);
+mlir::LogicalResult decomposeBatchNormBackward(BatchNormBackwardOp op,
+                                               mlir::RewriterBase &rewriter);
+
 /// The LSTM rewrites (DecomposeLSTM.cpp).
 mlir::LogicalResult decomposeLSTM(LSTMOp op, mlir::RewriterBase &rewriter);
 mlir::LogicalResult decomposeLSTMBackward(LSTMBackwardOp op,
