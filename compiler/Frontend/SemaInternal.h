@@ -86,6 +86,9 @@ struct LayerInstance {
   std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
   bool bias = true, affine = true;
   double eps = 1e-5, momentum = 0.1;
+  /// How the weights start: one of torch.nn.init's, or empty for PyTorch's
+  /// default for the layer.
+  std::string init;
 
   // Fixed by the first call: the input size the parameters were made for.
   bool called = false;

@@ -36,25 +36,63 @@ const std::vector<LayerKind> &layerKinds() {
         {"stride", false},
         {"padding", false},
         {"dilation", false},
-        {"bias", false}}},
-      {"linear", Kind::Linear, {{"out", true}, {"bias", false}}},
-      {"embedding", Kind::Embedding, {{"num", true}, {"dim", true}}},
+        {"bias", false},
+        {"init", false}}},
+      {"linear", Kind::Linear, {{"out", true}, {"bias", false}, {"init", false}}},
+      {"embedding",
+       Kind::Embedding,
+       {{"num", true}, {"dim", true}, {"init", false}}},
       {"layer_norm", Kind::LayerNorm, {{"eps", false}, {"affine", false}}},
       {"batch_norm",
        Kind::BatchNorm,
        {{"eps", false}, {"momentum", false}, {"affine", false}}},
-      {"lstm", Kind::LSTM, {{"hidden", true}, {"layers", false}}},
+      {"lstm", Kind::LSTM, {{"hidden", true}, {"layers", false}, {"init", false}}},
       {"multihead_attention",
        Kind::MultiheadAttention,
-       {{"heads", true}, {"bias", false}}},
+       {{"heads", true}, {"bias", false}, {"init", false}}},
   };
   return kinds;
 }
+
+/// The initializations a layer's `init` may name, as torch.nn.init's
+/// functions with their default arguments (kaiming_*: a = 0, fan_in, the
+/// gain of leaky_relu, sqrt(2); xavier_*: gain 1).
+const char *const kInitNames[] = {"kaiming_normal", "kaiming_uniform",
+                                  "xavier_normal",  "xavier_uniform",
+                                  "normal",         "uniform",
+                                  "zeros",          "ones"};
 
 Init uniform(double bound) { return {Init::Kind::Uniform, -bound, bound}; }
 Init normal(double mean, double std) { return {Init::Kind::Normal, mean, std}; }
 Init zeros() { return {Init::Kind::Zeros, 0, 0}; }
 Init ones() { return {Init::Kind::Ones, 0, 0}; }
+
+/// The initialization of a weight of `shape` ([out, in, kernel...]): the
+/// layer's `init`, with torch.nn.init's fans, or `fallback`.
+Init weightInit(const LayerInstance &layer, const std::vector<int64_t> &shape,
+                Init fallback) {
+  if (layer.init.empty())
+    return fallback;
+  double receptive = 1;
+  for (size_t d = 2; d < shape.size(); ++d)
+    receptive *= shape[d];
+  double fanIn = shape.size() > 1 ? shape[1] * receptive : shape[0];
+  double fanOut = shape[0] * receptive;
+  const std::string &kind = layer.init;
+  if (kind == "kaiming_normal")
+    return normal(0, std::sqrt(2.0) / std::sqrt(fanIn));
+  if (kind == "kaiming_uniform")
+    return uniform(std::sqrt(2.0) * std::sqrt(3.0 / fanIn));
+  if (kind == "xavier_normal")
+    return normal(0, std::sqrt(2.0 / (fanIn + fanOut)));
+  if (kind == "xavier_uniform")
+    return uniform(std::sqrt(6.0 / (fanIn + fanOut)));
+  if (kind == "normal")
+    return normal(0, 1);
+  if (kind == "uniform")
+    return {Init::Kind::Uniform, 0, 1};
+  return kind == "ones" ? ones() : zeros();
+}
 
 /// Reads the configuration of a built-in layer from its bound arguments.
 bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
@@ -92,18 +130,39 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
     field = *value;
     return true;
   };
+  auto initName = [&](size_t i) {
+    if (!args.has(i))
+      return true;
+    std::optional<std::string> value =
+        e.asString(args[i], args.locOf(i), what("init"));
+    if (!value)
+      return false;
+    if (llvm::is_contained(kInitNames, *value)) {
+      layer.init = *value;
+      return true;
+    }
+    std::string names;
+    for (const char *name : kInitNames)
+      names += (names.empty() ? "" : ", ") + std::string(name);
+    e.error(args.locOf(i), "unknown initialization \"" + *value + "\"",
+            "the initializations are " + names +
+                "; leave out init for PyTorch's default");
+    return false;
+  };
   switch (layer.kind) {
   case Kind::Conv2D:
-    return positive(0, "out", layer.out) &&
+    return initName(6) && positive(0, "out", layer.out) &&
            pair(1, "kernel", layer.kernel, 1) &&
            pair(2, "stride", layer.stride, 1) &&
            pair(3, "padding", layer.padding, 0) &&
            pair(4, "dilation", layer.dilation, 1) &&
            flag(5, "bias", layer.bias);
   case Kind::Linear:
-    return positive(0, "out", layer.out) && flag(1, "bias", layer.bias);
+    return initName(2) && positive(0, "out", layer.out) &&
+           flag(1, "bias", layer.bias);
   case Kind::Embedding:
-    return positive(0, "num", layer.num) && positive(1, "dim", layer.dim);
+    return initName(2) && positive(0, "num", layer.num) &&
+           positive(1, "dim", layer.dim);
   case Kind::LayerNorm:
   case Kind::BatchNorm: {
     auto number = [&](size_t i, const char *name, double &field, double max) {
@@ -129,10 +188,11 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
            flag(2, "affine", layer.affine);
   }
   case Kind::LSTM:
-    return positive(0, "hidden", layer.hidden) &&
+    return initName(2) && positive(0, "hidden", layer.hidden) &&
            positive(1, "layers", layer.layers);
   case Kind::MultiheadAttention:
-    return positive(0, "heads", layer.heads) && flag(1, "bias", layer.bias);
+    return initName(2) && positive(0, "heads", layer.heads) &&
+           flag(1, "bias", layer.bias);
   case Kind::Block:
   case Kind::Repeat:
     break;
@@ -320,9 +380,10 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     if (layer.params.empty()) {
       double bound = 1 / std::sqrt(static_cast<double>(
                              type.shape[1] * layer.kernel[0] * layer.kernel[1]));
-      newParam(layer, "weight",
-               {layer.out, type.shape[1], layer.kernel[0], layer.kernel[1]},
-               uniform(bound));
+      std::vector<int64_t> shape = {layer.out, type.shape[1], layer.kernel[0],
+                                    layer.kernel[1]};
+      newParam(layer, "weight", shape,
+               weightInit(layer, shape, uniform(bound)));
       if (layer.bias)
         newParam(layer, "bias", {layer.out}, uniform(bound));
     }
@@ -354,7 +415,8 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
       return std::nullopt;
     if (layer.params.empty()) {
       double bound = 1 / std::sqrt(static_cast<double>(in));
-      newParam(layer, "weight", {layer.out, in}, uniform(bound));
+      newParam(layer, "weight", {layer.out, in},
+               weightInit(layer, {layer.out, in}, uniform(bound)));
       if (layer.bias)
         newParam(layer, "bias", {layer.out}, uniform(bound));
     }
@@ -377,7 +439,8 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
                             type.str());
     layer.called = true;
     if (layer.params.empty())
-      newParam(layer, "weight", {layer.num, layer.dim}, normal(0, 1));
+      newParam(layer, "weight", {layer.num, layer.dim},
+               weightInit(layer, {layer.num, layer.dim}, normal(0, 1)));
     return Value::ofEmitted(emitChecked(OpKind::Embedding, {*ids, layer.params[0]}, {},
                               rules::embedding(type, typeOf(layer.params[0])),
                               loc, "layer '" + layer.path + "'"));
@@ -478,8 +541,10 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
       for (int64_t l = 0; l < layer.layers; ++l) {
         std::string suffix = "_l" + std::to_string(l);
         int64_t in = l == 0 ? type.shape[2] : h;
-        newParam(layer, "weight_ih" + suffix, {4 * h, in}, init);
-        newParam(layer, "weight_hh" + suffix, {4 * h, h}, init);
+        newParam(layer, "weight_ih" + suffix, {4 * h, in},
+                 weightInit(layer, {4 * h, in}, init));
+        newParam(layer, "weight_hh" + suffix, {4 * h, h},
+                 weightInit(layer, {4 * h, h}, init));
         newParam(layer, "bias_ih" + suffix, {4 * h}, init);
         newParam(layer, "bias_hh" + suffix, {4 * h}, init);
       }
@@ -603,11 +668,13 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
   }
   if (layer.params.empty()) {
     newParam(layer, "in_proj_weight", {3 * d, d},
-             uniform(std::sqrt(6.0 / static_cast<double>(4 * d))));
+             weightInit(layer, {3 * d, d},
+                        uniform(std::sqrt(6.0 / static_cast<double>(4 * d)))));
     if (layer.bias)
       newParam(layer, "in_proj_bias", {3 * d}, zeros());
     newParam(layer, "out_proj.weight", {d, d},
-             uniform(1 / std::sqrt(static_cast<double>(d))));
+             weightInit(layer, {d, d},
+                        uniform(1 / std::sqrt(static_cast<double>(d)))));
     if (layer.bias)
       newParam(layer, "out_proj.bias", {d}, zeros());
   }
