@@ -2,6 +2,8 @@
 
 #include "KilnToLinalg/Builders.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -182,7 +184,14 @@ struct LowerToLinalgPass
                            scf::SCFDialect, func::FuncDialect>();
     target.addIllegalDialect<KilnDialect>();
     target.addLegalOp<RuntimeCallOp>();
+    // Integer arithmetic on tensors (batch norm's batch count) becomes a
+    // generic too, which bufferization needs.
+    target.addDynamicallyLegalDialect<arith::ArithDialect>([](Operation *op) {
+      return isa<arith::ConstantOp>(op) ||
+             llvm::none_of(op->getResultTypes(), llvm::IsaPred<TensorType>);
+    });
     RewritePatternSet patterns(context);
+    linalg::populateElementwiseToLinalgConversionPatterns(patterns);
     populateElementwisePatterns(patterns);
     populateReductionPatterns(patterns);
     populateDataMovementPatterns(patterns);

@@ -8,6 +8,8 @@
 
 #include "Decompose/TensorBuilder.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::decompose;
@@ -74,11 +76,13 @@ LogicalResult decompose::decomposeBatchNorm(BatchNormOp op,
     };
     runningMean = update(runningMean, n.mean, 1);
     runningVar = update(runningVar, n.variance, correction);
-    auto one = RankedTensorType::get({}, rewriter.getI64Type());
-    count = t.add(count, ConstantOp::create(
-                             rewriter, op.getLoc(),
-                             DenseElementsAttr::get(
-                                 one, rewriter.getI64IntegerAttr(1))));
+    // Integer arithmetic is not a kiln op: the batch count is arith's, on a
+    // scalar tensor, which the linalg lowering makes a generic.
+    auto scalar = RankedTensorType::get({}, rewriter.getI64Type());
+    Value one = ConstantOp::create(
+        rewriter, op.getLoc(),
+        DenseElementsAttr::get(scalar, rewriter.getI64IntegerAttr(1)));
+    count = arith::AddIOp::create(rewriter, op.getLoc(), count, one);
   } else {
     centered = t.sub(x, asChannels(t, runningMean, shape));
     rstd = t.div(t.scalar(1, x),
