@@ -355,24 +355,6 @@ Result attention(Elaborator &e, const Arguments &args) {
       "same leading dimensions"));
 }
 
-Result crossEntropy(Elaborator &e, const Arguments &args) {
-  std::optional<ValueId> logits = floatArg(e, args, 0, "logits");
-  if (!logits)
-    return std::nullopt;
-  std::optional<ValueId> labels =
-      e.asTensor(args[1], args.locOf(1), argument(args, "labels"));
-  if (!labels)
-    return std::nullopt;
-  const TensorType &ty = e.typeOf(*labels);
-  if (ty.element != ElementType::I64)
-    return e.error(args.locOf(1),
-                   "cross_entropy takes i64 class labels, got " + ty.str());
-  return Value::ofEmitted(e.emitChecked(
-      OpKind::CrossEntropy, {*logits, *labels}, {},
-      rules::crossEntropy(e.typeOf(*logits), ty), args.loc, "cross_entropy",
-      "cross_entropy takes logits [batch, classes] and labels i64[batch]"));
-}
-
 const std::vector<BuiltinFunction> &builtins() {
   static const std::vector<BuiltinFunction> table = {
       {"relu", {{"x", true}}, elementwise, OpKind::Relu},
@@ -422,7 +404,12 @@ const std::vector<BuiltinFunction> &builtins() {
       {"attention",
        {{"q", true}, {"k", true}, {"v", true}, {"causal", false}},
        attention},
-      {"cross_entropy", {{"logits", true}, {"labels", true}}, crossEntropy},
+      {"cross_entropy",
+       {{"logits", true}, {"labels", true}, {"label_smoothing", false}},
+       losses::crossEntropy},
+      {"mse_loss",
+       {{"input", true}, {"target", true}, {"reduction", false}},
+       losses::mseLoss},
   };
   return table;
 }

@@ -147,6 +147,12 @@ struct BuiltinFunction {
 /// The table of built-in functions, by name.
 const BuiltinFunction *lookupBuiltin(llvm::StringRef name);
 
+/// The loss functions (SemaLosses.cpp), built-ins of the table.
+namespace losses {
+std::optional<Value> crossEntropy(Elaborator &e, const Arguments &args);
+std::optional<Value> mseLoss(Elaborator &e, const Arguments &args);
+} // namespace losses
+
 class Elaborator {
 public:
   Elaborator(const Module &module, DiagnosticEngine &diags,

@@ -1,0 +1,158 @@
+//===- SemaLosses.cpp - The loss functions of the Kiln language -----------===//
+//
+// As torch.nn.functional's, with the mean over every element as the default
+// reduction. A loss that has no op of its own is composed of kiln ops, so
+// that its gradient follows from theirs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Frontend/SemaInternal.h"
+
+using namespace kiln;
+using namespace kiln::sema;
+
+namespace {
+
+using Result = std::optional<Value>;
+
+/// Composes kiln ops for one loss, at the call's location; every rule is
+/// checked, and the first problem is reported with the loss's name.
+class Composer {
+public:
+  Composer(Elaborator &e, const Arguments &args) : e(e), args(args) {}
+
+  std::optional<ValueId> binary(OpKind op, ValueId a, ValueId b) {
+    return e.emitChecked(op, {a, b}, {},
+                         rules::broadcast(e.typeOf(a), e.typeOf(b)), args.loc,
+                         args.callee);
+  }
+  std::optional<ValueId> constant(double value) {
+    return e.constant(value, args.loc);
+  }
+  /// The mean or sum (`op`) over every axis of `x`.
+  std::optional<ValueId> reduceAll(OpKind op, ValueId x) {
+    const TensorType &type = e.typeOf(x);
+    if (type.rank() == 0)
+      return x;
+    std::vector<int64_t> axes;
+    for (int64_t d = 0; d < type.rank(); ++d)
+      axes.push_back(d);
+    return e.emitChecked(op, {x}, {{"axes", axes}, {"keep_dims", false}},
+                         rules::reduction(type, axes, false), args.loc,
+                         args.callee);
+  }
+
+private:
+  Elaborator &e;
+  const Arguments &args;
+};
+
+/// The reduction named by argument `i`: mean (the default), sum or none.
+std::optional<std::string> reductionArg(Elaborator &e, const Arguments &args,
+                                        size_t i) {
+  if (!args.has(i))
+    return std::string("mean");
+  std::optional<std::string> value = e.asString(
+      args[i], args.locOf(i), "argument 'reduction' of " + args.callee.str());
+  if (!value)
+    return std::nullopt;
+  if (*value != "mean" && *value != "sum" && *value != "none")
+    return e.error(args.locOf(i),
+                   args.callee + "'s reduction must be \"mean\", \"sum\" or "
+                                 "\"none\", got \"" +
+                       *value + "\"");
+  return value;
+}
+
+/// `input` and `target` of one shape, both f32.
+std::optional<std::pair<ValueId, ValueId>>
+sameShapeOperands(Elaborator &e, const Arguments &args) {
+  std::optional<ValueId> input = e.asFloatTensor(
+      args[0], args.locOf(0), "argument 'input' of " + args.callee.str());
+  if (!input)
+    return std::nullopt;
+  std::optional<ValueId> target = e.asFloatTensor(
+      args[1], args.locOf(1), "argument 'target' of " + args.callee.str());
+  if (!target)
+    return std::nullopt;
+  if (e.typeOf(*input) != e.typeOf(*target))
+    return e.error(args.loc, args.callee + " takes an input and a target of "
+                                           "one shape, got " +
+                                 e.typeOf(*input).str() + " and " +
+                                 e.typeOf(*target).str());
+  return std::pair(*input, *target);
+}
+
+/// Reduces the elementwise losses `x` as `reduction` says.
+Result reduce(Composer &c, std::optional<ValueId> x,
+              const std::string &reduction) {
+  if (x && reduction != "none")
+    x = c.reduceAll(reduction == "sum" ? OpKind::ReduceSum : OpKind::ReduceMean,
+                    *x);
+  if (!x)
+    return std::nullopt;
+  return Value::ofTensor(*x);
+}
+
+} // namespace
+
+Result losses::crossEntropy(Elaborator &e, const Arguments &args) {
+  std::optional<ValueId> logits = e.asFloatTensor(
+      args[0], args.locOf(0), "argument 'logits' of cross_entropy");
+  if (!logits)
+    return std::nullopt;
+  std::optional<ValueId> labels =
+      e.asTensor(args[1], args.locOf(1), "argument 'labels' of cross_entropy");
+  if (!labels)
+    return std::nullopt;
+  const TensorType &ty = e.typeOf(*labels);
+  if (ty.element != ElementType::I64)
+    return e.error(args.locOf(1),
+                   "cross_entropy takes i64 class labels, got " + ty.str());
+  double smoothing = 0;
+  if (args.has(2)) {
+    std::optional<double> value = e.asNumber(
+        args[2], args.locOf(2), "argument 'label_smoothing' of cross_entropy");
+    if (!value)
+      return std::nullopt;
+    if (*value < 0 || *value > 1)
+      return e.error(args.locOf(2),
+                     "cross_entropy's label_smoothing must be in [0, 1]");
+    smoothing = *value;
+  }
+  std::optional<ValueId> loss = e.emitChecked(
+      OpKind::CrossEntropy, {*logits, *labels}, {},
+      rules::crossEntropy(e.typeOf(*logits), ty), args.loc, "cross_entropy",
+      "cross_entropy takes logits [batch, classes] and labels i64[batch]");
+  if (!loss || smoothing == 0)
+    return Value::ofEmitted(loss);
+  // PyTorch's smoothing: (1 - s) * the loss of the labels, plus s times the
+  // mean over the classes of -log p, averaged over the batch.
+  Composer c(e, args);
+  std::optional<ValueId> logp = e.emitChecked(
+      OpKind::LogSoftmax, {*logits}, {{"axis", int64_t(1)}},
+      rules::softmax(e.typeOf(*logits), 1), args.loc, "cross_entropy");
+  std::optional<ValueId> uniform = logp ? c.reduceAll(OpKind::ReduceMean, *logp)
+                                        : std::nullopt;
+  std::optional<ValueId> keep = c.constant(1 - smoothing);
+  std::optional<ValueId> spread = c.constant(-smoothing);
+  if (!uniform || !keep || !spread)
+    return std::nullopt;
+  std::optional<ValueId> a = c.binary(OpKind::Mul, *keep, *loss);
+  std::optional<ValueId> b = c.binary(OpKind::Mul, *spread, *uniform);
+  if (!a || !b)
+    return std::nullopt;
+  return Value::ofEmitted(c.binary(OpKind::Add, *a, *b));
+}
+
+Result losses::mseLoss(Elaborator &e, const Arguments &args) {
+  auto operands = sameShapeOperands(e, args);
+  std::optional<std::string> reduction = reductionArg(e, args, 2);
+  if (!operands || !reduction)
+    return std::nullopt;
+  Composer c(e, args);
+  std::optional<ValueId> d =
+      c.binary(OpKind::Sub, operands->first, operands->second);
+  return reduce(c, d ? c.binary(OpKind::Mul, *d, *d) : std::nullopt,
+                *reduction);
+}

@@ -1,0 +1,119 @@
+"""Compares the loss functions of the Kiln language with PyTorch's, in value
+and in gradient: each case is a linear layer followed by one loss, whose
+gradient function (`kilnc -emit=kiln-grad`) the reference evaluator runs in
+float64 from the same weights and batch as torch.nn.functional's loss.
+
+    losses_vs_torch.py --kilnc PATH --pylib DIR --workdir DIR
+
+Prints one line per case and exits 1 when a loss or a gradient differs by
+more than 1e-6 relative to its largest magnitude: the program is f32, so its
+constants (1 - label_smoothing, a mean's 1 / n in the gradient) are rounded
+to float, a relative error of up to 6e-8, while the arithmetic is double.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+import torch
+import torch.nn.functional as F
+
+BATCH, FEATURES, CLASSES = 6, 5, 4
+
+# name: (the loss in Kiln, the target's type, the target, the loss in torch)
+CASES = {
+    "mse_loss": ("mse_loss(out, y)", "f32[batch, 4]",
+                 lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+                 lambda out, y: F.mse_loss(out, y)),
+    "mse_loss sum": ("mse_loss(out, y, reduction: \"sum\")", "f32[batch, 4]",
+                     lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+                     lambda out, y: F.mse_loss(out, y, reduction="sum")),
+    "mse_loss none": ("mean(mse_loss(out, y, reduction: \"none\") * out, axis: [0, 1])",
+                      "f32[batch, 4]",
+                      lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+                      lambda out, y: (F.mse_loss(out, y, reduction="none") * out).mean()),
+    "cross_entropy": ("cross_entropy(out, y)", "i64[batch]",
+                      lambda g: torch.randint(0, CLASSES, (BATCH,), generator=g),
+                      lambda out, y: F.cross_entropy(out, y)),
+    "cross_entropy label_smoothing": (
+        "cross_entropy(out, y, label_smoothing: 0.2)", "i64[batch]",
+        lambda g: torch.randint(0, CLASSES, (BATCH,), generator=g),
+        lambda out, y: F.cross_entropy(out, y, label_smoothing=0.2)),
+}
+
+SOURCE = """model m {{
+  input x: f32[batch, {features}]
+  input y: {target}
+  layer fc = linear(out: {classes})
+  forward {{
+    out = fc(x)
+    return out
+  }}
+}}
+train {{
+  data = tensors(train: "train.npz", test: "test.npz")
+  batch_size = {batch}
+  loss = {loss}
+  optimizer = sgd(lr: 0.1)
+}}
+"""
+
+
+def relative(actual, expected):
+    scale = expected.abs().max().item()
+    diff = (actual.double() - expected).abs().max().item()
+    return diff / scale if scale > 0 else diff
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kilnc", required=True)
+    parser.add_argument("--pylib", required=True)
+    parser.add_argument("--workdir", required=True)
+    args = parser.parse_args()
+    sys.path.insert(0, args.pylib)
+    import kiln_safetensors
+
+    os.makedirs(args.workdir, exist_ok=True)
+    failures = 0
+    for index, (name, (loss, target_type, make_target, torch_loss)) in enumerate(CASES.items()):
+        g = torch.Generator().manual_seed(index)
+        x = torch.randn(BATCH, FEATURES, generator=g, dtype=torch.float64)
+        y = make_target(g)
+        w = torch.randn(CLASSES, FEATURES, generator=g, dtype=torch.float64).requires_grad_()
+        b = torch.randn(CLASSES, generator=g, dtype=torch.float64).requires_grad_()
+        expected = torch_loss(F.linear(x, w, b), y)
+        dw, db = torch.autograd.grad(expected, [w, b])
+
+        source = os.path.join(args.workdir, f"case{index}.kiln")
+        with open(source, "w") as f:
+            f.write(SOURCE.format(features=FEATURES, target=target_type,
+                                  classes=CLASSES, batch=BATCH, loss=loss))
+        inputs = os.path.join(args.workdir, f"in{index}.safetensors")
+        outputs = os.path.join(args.workdir, f"out{index}.safetensors")
+        kiln_safetensors.write(inputs, {"fc.weight": w.detach(), "fc.bias": b.detach(),
+                                        "x": x, "y": y})
+        run = subprocess.run([args.kilnc, source, "-emit=kiln-grad", "-run-reference",
+                              "-function=m_grad", f"-inputs={inputs}",
+                              f"-outputs={outputs}"], capture_output=True, text=True)
+        if run.returncode:
+            print(f"FAIL: {name}: kilnc failed:\n{run.stderr}")
+            failures += 1
+            continue
+        got = kiln_safetensors.read(outputs)[0]
+        errors = {"loss": relative(got["loss"], expected.detach()),
+                  "grad.fc.weight": relative(got["grad.fc.weight"], dw),
+                  "grad.fc.bias": relative(got["grad.fc.bias"], db)}
+        worst = max(errors, key=errors.get)
+        ok = errors[worst] <= 1e-6
+        failures += not ok
+        print(f"{'PASS' if ok else 'FAIL'}: {name}: largest relative error "
+              f"{errors[worst]:.1e} in {worst}")
+    print(f"{len(CASES)} cases: {len(CASES) - failures} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
