@@ -74,8 +74,9 @@ private:
 /// A layer of the model, or of a block instance: its configuration, and its
 /// parameters once its first call has fixed their shapes.
 struct LayerInstance {
-  enum class Kind { Conv2D, Linear, Embedding, LayerNorm, BatchNorm, LSTM,
-                    MultiheadAttention, Block, Repeat };
+  enum class Kind { Conv1D, Conv2D, ConvTranspose2D, Linear, Embedding,
+                    LayerNorm, BatchNorm, LSTM, MultiheadAttention, Block,
+                    Repeat };
   Kind kind;
   std::string path;  // Prefix of its parameter names: "encoder.layers.0".
   llvm::SMLoc loc;   // Its declaration.
@@ -84,6 +85,7 @@ struct LayerInstance {
   // Configuration of the built-in kinds.
   int64_t out = 0, num = 0, dim = 0, hidden = 0, layers = 1, heads = 0;
   std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  std::array<int64_t, 2> outputPadding{0, 0};
   bool bias = true, affine = true;
   double eps = 1e-5, momentum = 0.1;
   /// How the weights start: one of torch.nn.init's, or empty for PyTorch's
@@ -146,6 +148,19 @@ struct BuiltinFunction {
 
 /// The table of built-in functions, by name.
 const BuiltinFunction *lookupBuiltin(llvm::StringRef name);
+
+/// PyTorch's initializations, as a parameter's Init.
+Init uniform(double bound);
+Init normal(double mean, double std);
+Init zeros();
+Init ones();
+/// The initialization of a weight of `shape` ([out, in, kernel...]): the
+/// layer's `init`, with torch.nn.init's fans, or `fallback`.
+Init weightInit(const LayerInstance &layer, const std::vector<int64_t> &shape,
+                Init fallback);
+/// Fixes the input size of a layer at its first call and checks later ones.
+bool checkInputSize(Elaborator &e, LayerInstance &layer, int64_t size,
+                    llvm::SMLoc loc, const char *what);
 
 /// The loss functions (SemaLosses.cpp), built-ins of the table.
 namespace losses {
@@ -276,6 +291,10 @@ public:
   std::optional<std::unique_ptr<LayerInstance>>
   declareLayer(const Expr &value, std::string path, llvm::SMLoc loc,
                Scope &scope);
+  /// conv1d, conv2d and conv_transpose2d applied to `x`
+  /// (SemaConvolutions.cpp).
+  std::optional<Value> callConvolution(LayerInstance &layer, ValueId x,
+                                       llvm::SMLoc loc);
   std::optional<Value> callLayer(LayerInstance &layer, const CallExpr &call,
                                  Scope &scope);
 

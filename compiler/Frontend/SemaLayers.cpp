@@ -38,6 +38,25 @@ const std::vector<LayerKind> &layerKinds() {
         {"dilation", false},
         {"bias", false},
         {"init", false}}},
+      {"conv1d",
+       Kind::Conv1D,
+       {{"out", true},
+        {"kernel", true},
+        {"stride", false},
+        {"padding", false},
+        {"dilation", false},
+        {"bias", false},
+        {"init", false}}},
+      {"conv_transpose2d",
+       Kind::ConvTranspose2D,
+       {{"out", true},
+        {"kernel", true},
+        {"stride", false},
+        {"padding", false},
+        {"dilation", false},
+        {"bias", false},
+        {"init", false},
+        {"output_padding", false}}},
       {"linear", Kind::Linear, {{"out", true}, {"bias", false}, {"init", false}}},
       {"embedding",
        Kind::Embedding,
@@ -61,38 +80,6 @@ const char *const kInitNames[] = {"kaiming_normal", "kaiming_uniform",
                                   "xavier_normal",  "xavier_uniform",
                                   "normal",         "uniform",
                                   "zeros",          "ones"};
-
-Init uniform(double bound) { return {Init::Kind::Uniform, -bound, bound}; }
-Init normal(double mean, double std) { return {Init::Kind::Normal, mean, std}; }
-Init zeros() { return {Init::Kind::Zeros, 0, 0}; }
-Init ones() { return {Init::Kind::Ones, 0, 0}; }
-
-/// The initialization of a weight of `shape` ([out, in, kernel...]): the
-/// layer's `init`, with torch.nn.init's fans, or `fallback`.
-Init weightInit(const LayerInstance &layer, const std::vector<int64_t> &shape,
-                Init fallback) {
-  if (layer.init.empty())
-    return fallback;
-  double receptive = 1;
-  for (size_t d = 2; d < shape.size(); ++d)
-    receptive *= shape[d];
-  double fanIn = shape.size() > 1 ? shape[1] * receptive : shape[0];
-  double fanOut = shape[0] * receptive;
-  const std::string &kind = layer.init;
-  if (kind == "kaiming_normal")
-    return normal(0, std::sqrt(2.0) / std::sqrt(fanIn));
-  if (kind == "kaiming_uniform")
-    return uniform(std::sqrt(2.0) * std::sqrt(3.0 / fanIn));
-  if (kind == "xavier_normal")
-    return normal(0, std::sqrt(2.0 / (fanIn + fanOut)));
-  if (kind == "xavier_uniform")
-    return uniform(std::sqrt(6.0 / (fanIn + fanOut)));
-  if (kind == "normal")
-    return normal(0, 1);
-  if (kind == "uniform")
-    return {Init::Kind::Uniform, 0, 1};
-  return kind == "ones" ? ones() : zeros();
-}
 
 /// Reads the configuration of a built-in layer from its bound arguments.
 bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
@@ -150,6 +137,35 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
     return false;
   };
   switch (layer.kind) {
+  case Kind::Conv1D: {
+    // One spatial dimension: the convolution is conv2d's over [N, C, 1, L].
+    auto size = [&](size_t i, const char *name, int64_t &field,
+                    int64_t minimum) {
+      if (!args.has(i))
+        return true;
+      std::optional<int64_t> value =
+          e.asInteger(args[i], args.locOf(i), what(name));
+      if (value && *value < minimum) {
+        e.error(args.locOf(i), what(name) + (minimum ? " must be positive"
+                                                     : " must not be negative"));
+        return false;
+      }
+      if (value)
+        field = *value;
+      return value.has_value();
+    };
+    layer.kernel[0] = 1;
+    return initName(6) && positive(0, "out", layer.out) &&
+           size(1, "kernel", layer.kernel[1], 1) &&
+           size(2, "stride", layer.stride[1], 1) &&
+           size(3, "padding", layer.padding[1], 0) &&
+           size(4, "dilation", layer.dilation[1], 1) &&
+           flag(5, "bias", layer.bias);
+  }
+  case Kind::ConvTranspose2D:
+    if (!pair(7, "output_padding", layer.outputPadding, 0))
+      return false;
+    [[fallthrough]];
   case Kind::Conv2D:
     return initName(6) && positive(0, "out", layer.out) &&
            pair(1, "kernel", layer.kernel, 1) &&
@@ -201,6 +217,38 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
 }
 
 } // namespace
+
+Init sema::uniform(double bound) { return {Init::Kind::Uniform, -bound, bound}; }
+Init sema::normal(double mean, double std) { return {Init::Kind::Normal, mean, std}; }
+Init sema::zeros() { return {Init::Kind::Zeros, 0, 0}; }
+Init sema::ones() { return {Init::Kind::Ones, 0, 0}; }
+
+/// The initialization of a weight of `shape` ([out, in, kernel...]): the
+/// layer's `init`, with torch.nn.init's fans, or `fallback`.
+Init sema::weightInit(const LayerInstance &layer, const std::vector<int64_t> &shape,
+                Init fallback) {
+  if (layer.init.empty())
+    return fallback;
+  double receptive = 1;
+  for (size_t d = 2; d < shape.size(); ++d)
+    receptive *= shape[d];
+  double fanIn = shape.size() > 1 ? shape[1] * receptive : shape[0];
+  double fanOut = shape[0] * receptive;
+  const std::string &kind = layer.init;
+  if (kind == "kaiming_normal")
+    return normal(0, std::sqrt(2.0) / std::sqrt(fanIn));
+  if (kind == "kaiming_uniform")
+    return uniform(std::sqrt(2.0) * std::sqrt(3.0 / fanIn));
+  if (kind == "xavier_normal")
+    return normal(0, std::sqrt(2.0 / (fanIn + fanOut)));
+  if (kind == "xavier_uniform")
+    return uniform(std::sqrt(6.0 / (fanIn + fanOut)));
+  if (kind == "normal")
+    return normal(0, 1);
+  if (kind == "uniform")
+    return {Init::Kind::Uniform, 0, 1};
+  return kind == "ones" ? ones() : zeros();
+}
 
 std::optional<std::unique_ptr<LayerInstance>>
 Elaborator::declareLayer(const Expr &value, std::string path, SMLoc loc,
@@ -327,11 +375,8 @@ Elaborator::declareLayer(const Expr &value, std::string path, SMLoc loc,
 // Calls
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// Fixes the input size of a layer at its first call and checks later ones.
-bool checkInputSize(Elaborator &e, LayerInstance &layer, int64_t size,
-                    SMLoc loc, const char *what) {
+bool sema::checkInputSize(Elaborator &e, LayerInstance &layer, int64_t size,
+                          SMLoc loc, const char *what) {
   if (!layer.called) {
     layer.called = true;
     layer.inputSize = size;
@@ -346,6 +391,8 @@ bool checkInputSize(Elaborator &e, LayerInstance &layer, int64_t size,
           "layer for inputs of another size");
   return false;
 }
+
+namespace {
 
 std::string calledWith(const LayerInstance &layer) {
   return "the input of layer '" + layer.path + "'";
@@ -365,41 +412,13 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
   };
 
   switch (layer.kind) {
-  case Kind::Conv2D: {
+  case Kind::Conv1D:
+  case Kind::Conv2D:
+  case Kind::ConvTranspose2D: {
     std::optional<ValueId> x = single(calledWith(layer).c_str());
     if (!x)
       return std::nullopt;
-    TensorType type = typeOf(*x);
-    if (type.element != ElementType::F32 || type.rank() != 4)
-      return error(loc, "layer '" + layer.path +
-                            "' convolves f32[batch, channels, height, width] "
-                            "images, got " +
-                            type.str());
-    if (!checkInputSize(*this, layer, type.shape[1], loc, "input channels"))
-      return std::nullopt;
-    if (layer.params.empty()) {
-      double bound = 1 / std::sqrt(static_cast<double>(
-                             type.shape[1] * layer.kernel[0] * layer.kernel[1]));
-      std::vector<int64_t> shape = {layer.out, type.shape[1], layer.kernel[0],
-                                    layer.kernel[1]};
-      newParam(layer, "weight", shape,
-               weightInit(layer, shape, uniform(bound)));
-      if (layer.bias)
-        newParam(layer, "bias", {layer.out}, uniform(bound));
-    }
-    std::vector<ValueId> operands = {*x};
-    operands.insert(operands.end(), layer.params.begin(), layer.params.end());
-    std::vector<int64_t> stride(layer.stride.begin(), layer.stride.end()),
-        padding(layer.padding.begin(), layer.padding.end()),
-        dilation(layer.dilation.begin(), layer.dilation.end());
-    const TensorType *bias = layer.bias ? &typeOf(layer.params[1]) : nullptr;
-    return Value::ofEmitted(emitChecked(
-        OpKind::Conv2D, operands,
-        {{"stride", stride}, {"padding", padding}, {"dilation", dilation}},
-        rules::conv2d(type, typeOf(layer.params[0]), bias, stride, padding,
-                      dilation),
-        loc, "layer '" + layer.path + "'",
-        "pad the input or use a smaller kernel"));
+    return callConvolution(layer, *x, loc);
   }
 
   case Kind::Linear: {

@@ -167,13 +167,16 @@ def Kiln_CrossEntropyBackwardOp : Kiln_InferredOp<"cross_entropy_backward"> {
   }];
 }
 
-def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input"> {
+def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input",
+                                                 [Kiln_Differentiable]> {
   let summary = "Gradient of conv2d with respect to its input";
   let description = [{
     The gradient, of shape `input_shape` `[N, C, H, W]`, of a `kiln.conv2d`
     input, given the gradient `grad` `[N, O, OH, OW]` of its result and its
     `weight` `[O, C, KH, KW]`: the transposed convolution. `stride`,
-    `padding` and `dilation` are the forward's.
+    `padding` and `dilation` are the forward's. It is also the forward of
+    `torch.nn.ConvTranspose2d` (the language's `conv_transpose2d`), so it is
+    differentiable.
 
     Example:
 

@@ -31,6 +31,26 @@ LogicalResult Conv2DOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
   return success();
 }
 
+LogicalResult
+Conv2DBackwardInputOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  // A transposed convolution (conv_transpose2d): linear in `grad`, whose
+  // gradient is the convolution itself, and in `weight`, whose gradient is
+  // that of a convolution of the result's gradient giving `grad`.
+  Location loc = getLoc();
+  Value grad = grads[0];
+  if (needed[0])
+    operandGrads[0] = Conv2DOp::create(builder, loc, grad, getWeight(),
+                                       Value(), getStrideAttr(),
+                                       getPaddingAttr(), getDilationAttr());
+  if (needed[1])
+    operandGrads[1] = Conv2DBackwardWeightOp::create(
+        builder, loc, getGrad(), grad, shapeOf(getWeight()).drop_front(2),
+        getStride(), getPadding(), getDilation());
+  return success();
+}
+
 LogicalResult MaxPool2DOp::buildAdjoint(OpBuilder &builder,
                                         ArrayRef<Value> grads,
                                         ArrayRef<bool> needed,

@@ -132,6 +132,49 @@ Checked<TensorType> rules::conv2d(const TensorType &input,
   return TensorType{input.element, *shape};
 }
 
+Checked<TensorType> rules::convTranspose2d(const TensorType &input,
+                                           const TensorType &weight,
+                                           ArrayRef<int64_t> stride,
+                                           ArrayRef<int64_t> padding,
+                                           ArrayRef<int64_t> outputPadding,
+                                           ArrayRef<int64_t> dilation) {
+  if (auto problem = rank(input, 4, "input"))
+    return *problem;
+  if (auto problem = rank(weight, 4, "weight"))
+    return *problem;
+  if (auto problem = sameElement(input, weight, "input", "weight"))
+    return *problem;
+  if (!sizesAgree(input.shape[1], weight.shape[0]))
+    return shapeProblem("input", "input has " + Twine(input.shape[1]) +
+                                     " channels but weight " +
+                                     formatShape(weight.shape) + " expects " +
+                                     Twine(weight.shape[0]));
+  TensorType result{input.element, {input.shape[0], weight.shape[1]}};
+  for (int i = 0; i < 2; ++i) {
+    if (stride[i] <= 0 || dilation[i] <= 0 || padding[i] < 0)
+      return shapeProblem("stride", "strides and dilations must be positive "
+                                    "and padding not negative");
+    if (outputPadding[i] < 0 ||
+        outputPadding[i] >= std::max(stride[i], dilation[i]))
+      return shapeProblem("output_padding",
+                          "output_padding must be smaller than the stride or "
+                          "the dilation, got " +
+                              formatShape(outputPadding));
+    int64_t size = input.shape[2 + i];
+    int64_t out = isDynamic(size)
+                      ? kDynamic
+                      : (size - 1) * stride[i] - 2 * padding[i] +
+                            dilation[i] * (weight.shape[2 + i] - 1) +
+                            outputPadding[i] + 1;
+    if (!isDynamic(out) && out <= 0)
+      return shapeProblem("padding", "the padding " + formatShape(padding) +
+                                         " leaves no output of " +
+                                         formatShape(input.shape));
+    result.shape.push_back(out);
+  }
+  return result;
+}
+
 Checked<TensorType> rules::pool2d(const TensorType &input,
                                   ArrayRef<int64_t> kernel,
                                   ArrayRef<int64_t> stride,

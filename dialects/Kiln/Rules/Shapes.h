@@ -104,6 +104,16 @@ Checked<TensorType> conv2d(const TensorType &input, const TensorType &weight,
                            const TensorType *bias, ArrayRef<int64_t> stride,
                            ArrayRef<int64_t> padding,
                            ArrayRef<int64_t> dilation);
+/// The [N, out, H, W] result of a transposed convolution of `input`
+/// [N, in, H', W'] by `weight` [in, out, KH, KW] (PyTorch's ConvTranspose2d):
+/// the input whose convolution by `weight` gives [N, in, H', W'], plus
+/// `outputPadding` rows and columns.
+Checked<TensorType> convTranspose2d(const TensorType &input,
+                                    const TensorType &weight,
+                                    ArrayRef<int64_t> stride,
+                                    ArrayRef<int64_t> padding,
+                                    ArrayRef<int64_t> outputPadding,
+                                    ArrayRef<int64_t> dilation);
 /// max_pool2d and avg_pool2d.
 Checked<TensorType> pool2d(const TensorType &input, ArrayRef<int64_t> kernel,
                            ArrayRef<int64_t> stride, ArrayRef<int64_t> padding);

@@ -269,6 +269,9 @@ const GradientCase kCases[] = {
        %1 = kiln.layer_norm %x {axis = -2 : i64, epsilon = 1.0e-3 : f64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
        %2 = kiln.layer_norm %x, %w2 {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<3x4xf32>) -> tensor<2x3x4xf32>
        return %0, %1, %2 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32> })"},
+    {"conv2d_backward_input", R"(func.func @f(%g: tensor<2x3x2x2xf32> {kiln.param = "g"}, %w: tensor<3x2x3x3xf32> {kiln.param = "w"}) -> tensor<2x2x4x4xf32> {
+       %0 = kiln.conv2d_backward_input %g, %w {input_shape = array<i64: 2, 2, 4, 4>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x3x2x2xf32>, tensor<3x2x3x3xf32>) -> tensor<2x2x4x4xf32>
+       return %0 : tensor<2x2x4x4xf32> })"},
     {"batch_norm", R"(func.func @f(%x: tensor<3x2x2x2xf32> {kiln.param = "x"}, %w: tensor<2xf32> {kiln.param = "w"}, %b: tensor<2xf32> {kiln.param = "b"},
                                    %mean: tensor<2xf32> {kiln.input = "mean"}, %var: tensor<2xf32> {kiln.input = "var", test.min = 0.5 : f64, test.max = 2.0 : f64},
                                    %n: tensor<i64> {kiln.input = "n", test.min = 0.0 : f64, test.max = 5.0 : f64}, %x1: tensor<4x3xf32> {kiln.param = "x1"})
