@@ -14,8 +14,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "Inputs"))
 import tensors  # noqa: E402
 
 
-def ty(shape):
-    return "tensor<" + "".join(f"{d}x" for d in shape) + "f64>"
+# An argument is a shape of uniform values in [-1, 1), or a (kind, shape)
+# pair: "positive" values in [0.5, 1.5) (variances) or "i64" counts in [0, 5).
+def spec(arg):
+    return arg if isinstance(arg, tuple) else ("real", arg)
+
+
+def ty(arg):
+    kind, shape = spec(arg)
+    element = "i64" if kind == "i64" else "f64"
+    return "tensor<" + "".join(f"{d}x" for d in shape) + element + ">"
 
 
 # name: (argument shapes, op text over %arg0..., result shapes)
@@ -49,6 +57,14 @@ CASES = {
     "attention_backward_causal": ([[2, 4, 3], [2, 4, 6], [2, 4, 6], [2, 4, 3]],
                                   "kiln.attention_backward %arg0, %arg1, %arg2, %arg3 {causal = true}",
                                   [[2, 4, 6], [2, 4, 6], [2, 4, 3]]),
+    "batch_norm_eval": ([[5, 2], [2], ("positive", [2]), ("i64", [])],
+                        "kiln.batch_norm %arg0, %arg1, %arg2, %arg3 {training = false}",
+                        [[5, 2], [2], [2], ("i64", [])]),
+    "batch_norm_backward": ([[4, 3, 2, 2], [4, 3, 2, 2], [3]],
+                            "kiln.batch_norm_backward %arg0, %arg1, %arg2",
+                            [[4, 3, 2, 2], [3], [3]]),
+    "batch_norm_backward_plain": ([[5, 2], [5, 2]],
+                                  "kiln.batch_norm_backward %arg0, %arg1", [[5, 2]]),
 }
 
 
@@ -97,11 +113,18 @@ def main():
         with open(base + ".mlir", "w") as f:
             f.write(function(args, op, results))
         inputs = {}
-        for k, shape in enumerate(args):
+        for k, arg in enumerate(args):
+            kind, shape = spec(arg)
             count = 1
             for d in shape:
                 count *= d
-            inputs[f"arg{k}"] = ("F64", shape, [rng.uniform(-1, 1) for _ in range(count)])
+            if kind == "i64":
+                inputs[f"arg{k}"] = ("I64", shape, [rng.randrange(5) for _ in range(count)])
+            else:
+                low = 0.5 if kind == "positive" else -1
+                inputs[f"arg{k}"] = ("F64", shape,
+                                     [rng.uniform(low, low + 2 - 2 * (low > 0))
+                                      for _ in range(count)])
         tensors.write(base + ".in", inputs)
         subprocess.run([a.kiln_opt, "--kiln-decompose", base + ".mlir", "-o",
                         base + ".decomposed.mlir"], check=True)

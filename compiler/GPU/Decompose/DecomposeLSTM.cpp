@@ -88,10 +88,26 @@ Value stackLayers(TensorBuilder &t, ArrayRef<Value> values) {
   return t.concat(stacked, 0);
 }
 
+/// Fails, at `op`, when unrolling `layers` layers over the input's steps
+/// would make a program too large to compile (the CPU's LSTM is not
+/// unrolled).
+LogicalResult checkUnrollable(Operation *op, Value input, int64_t layers) {
+  constexpr int64_t kMaxUnrolledSteps = 4096;
+  int64_t steps = shapeOf(input)[1];
+  if (steps * layers <= kMaxUnrolledSteps)
+    return success();
+  return op->emitOpError("unrolls into ")
+         << steps << " steps of " << layers << " layers for the GPU, more "
+         << "than the " << kMaxUnrolledSteps << " that compile in reasonable "
+         << "time and memory; shorten the sequences or train on the CPU";
+}
+
 } // namespace
 
 LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
                                              RewriterBase &rewriter) {
+  if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
+    return failure();
   TensorBuilder t(rewriter, op.getLoc());
   std::vector<LayerValues> layers =
       forward(t, op.getInput(), op.getWeights(), op.getHiddenSize(),
@@ -108,6 +124,8 @@ LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
 
 LogicalResult kiln::decompose::decomposeLSTMBackward(LSTMBackwardOp op,
                                                      RewriterBase &rewriter) {
+  if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
+    return failure();
   TensorBuilder t(rewriter, op.getLoc());
   int64_t hidden = op.getHiddenSize(), numLayers = op.getNumLayers();
   ValueRange weights = op.getWeights();

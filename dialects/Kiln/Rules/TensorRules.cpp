@@ -277,6 +277,14 @@ Checked<TensorType> rules::sinusoidalPositions(int64_t length, int64_t dim,
   if (dim <= 0 || dim % 2)
     return shapeProblem("dim",
                         "dim must be positive and even, got " + Twine(dim));
+  // The table becomes a constant of the program, held by the compiler.
+  constexpr int64_t kMaxTable = int64_t(1) << 24;
+  if (length > kMaxTable / dim)
+    return shapeProblem("length", "the table of " + Twine(length) + " x " +
+                                      Twine(dim) +
+                                      " positions is a constant of the "
+                                      "program; it may hold at most " +
+                                      Twine(kMaxTable) + " values");
   return TensorType{element, {length, dim}};
 }
 
