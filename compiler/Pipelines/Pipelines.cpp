@@ -3,6 +3,7 @@
 #include "Pipelines/Pipelines.h"
 
 #include "Conversion/Passes.h"
+#include "GPU/Passes.h"
 #include "Kiln/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -54,6 +55,8 @@ void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind) {
   buildStepsPipeline(pm, kind, /*eraseModel=*/true);
   pm.addPass(createKilnAnnotateSteps());
   pm.addPass(createKilnLowerToRuntime());
+  // The composite ops that the runtime does not take become primitive ones.
+  pm.addPass(createKilnDecompose());
   pm.addPass(createKilnLowerToLinalg());
   pm.addPass(mlir::createLinalgElementwiseOpFusionPass());
   pm.addPass(mlir::createCanonicalizerPass());

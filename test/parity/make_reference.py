@@ -86,7 +86,7 @@ def transformer():
 
 def resnet():
     module = ResNet(classes=CLASSES)
-    return Setup(module, torch.optim.SGD(module.parameters(), lr=0.05, momentum=0.9,
+    return Setup(module, torch.optim.SGD(module.parameters(), lr=0.005, momentum=0.9,
                                          weight_decay=5e-4),
                  image_batch, "image", "label", ["momentum_buffer"])
 

@@ -235,7 +235,7 @@ MODELS = {
     "cnn": (CNN, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
             fashion_mnist),
     "lstm": (LSTMClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
-    "resnet": (ResNet, lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9,
+    "resnet": (ResNet, lambda p: torch.optim.SGD(p, lr=0.005, momentum=0.9,
                                                  weight_decay=5e-4),
                fashion_mnist),
     "transformer": (TransformerClassifier,
@@ -292,7 +292,9 @@ def main():
     torch.manual_seed(args.seed)
     make_module, make_optimizer, load = MODELS[args.model]
     module = make_module()
-    params = dict(module.named_parameters())
+    # Parameters and buffers (batch norm's running statistics), as in the
+    # trainer's checkpoints and --init files.
+    params = dict(module.state_dict())
     if args.init:
         tensors, _ = kiln_safetensors.read(args.init)
         with torch.no_grad():

@@ -60,8 +60,8 @@ int64_t kiln::program::optionalInteger(const Json &object, const char *key,
 namespace {
 
 Role parseRole(const std::string &name, const std::string &where) {
-  for (Role role : {Role::Param, Role::State, Role::Step, Role::TotalSteps,
-                    Role::Input, Role::Output, Role::Arena})
+  for (Role role : {Role::Param, Role::State, Role::Buffer, Role::Step,
+                    Role::TotalSteps, Role::Input, Role::Output, Role::Arena})
     if (name == roleName(role))
       return role;
   invalid(where, "unknown role '" + name + "'");
@@ -124,7 +124,7 @@ Slot parseSlot(const Json &json, const std::string &index) {
     if (__builtin_mul_overflow(bytes, slot.shape.back(), &bytes))
       invalid(where + ".shape", "the slot is too large");
   }
-  if (slot.role == Role::Param)
+  if (slot.role == Role::Param || slot.role == Role::Buffer)
     slot.init = parseDistribution(member(json, "init", where), where + ".init");
   if (slot.role == Role::Input && slot.type == ElementType::I64)
     slot.range = optionalInteger(json, "range", where, 1, 0);
@@ -141,15 +141,19 @@ void checkSlots(Description &program) {
     switch (slot.role) {
     case Role::Param:
     case Role::State:
-      // Parameters and state are the tensors of checkpoints, keyed by name.
+    case Role::Buffer:
+      // Parameters, state and buffers are the tensors of checkpoints, keyed
+      // by name.
       if (!tensorNames.insert(slot.name).second)
-        invalid(where, "two parameters or state slots have this name");
+        invalid(where, "two parameters, state or buffer slots have this name");
       if (slot.role == Role::Param && slot.type != ElementType::F32)
         invalid(where, "parameters are f32");
       if (slot.type == ElementType::U8)
         invalid(where, "state cannot be u8");
       if (slot.role == Role::Param)
         program.params.push_back(i);
+      if (slot.role == Role::Buffer)
+        program.buffers.push_back(i);
       break;
     case Role::Input:
       if (slot.type == ElementType::U8)
@@ -273,6 +277,8 @@ const char *kiln::program::roleName(Role role) {
     return "param";
   case Role::State:
     return "state";
+  case Role::Buffer:
+    return "buffer";
   case Role::Step:
     return "step";
   case Role::TotalSteps:

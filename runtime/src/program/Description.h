@@ -23,10 +23,13 @@
 
 namespace kiln::program {
 
-enum class Role { Param, State, Step, TotalSteps, Input, Output, Arena };
+/// What a slot holds. Buffers are layers' state besides their parameters
+/// (PyTorch's buffers: batch norm's running statistics), which training
+/// updates in place and checkpoints keep.
+enum class Role { Param, State, Buffer, Step, TotalSteps, Input, Output, Arena };
 
-/// "param", "state", "step", "total_steps", "input", "output" or "arena", as
-/// descriptions spell them.
+/// "param", "state", "buffer", "step", "total_steps", "input", "output" or
+/// "arena", as descriptions spell them.
 const char *roleName(Role role);
 
 enum class ElementType { F32, F64, I64, U8 };
@@ -44,7 +47,7 @@ ElementType fromDType(io::DType dtype);
 /// "[64, 1, 28, 28]".
 std::string formatShape(const std::vector<int64_t> &shape);
 
-/// The initial distribution of a parameter.
+/// The initial distribution of a parameter or a buffer.
 struct Distribution {
   enum class Kind { Uniform, Normal, Zeros, Ones };
   Kind kind = Kind::Zeros;
@@ -57,7 +60,7 @@ struct Slot {
   Role role = Role::Arena;
   ElementType type = ElementType::U8;
   std::vector<int64_t> shape;
-  /// Parameters only.
+  /// Parameters and buffers only.
   Distribution init;
   /// i64 inputs: their values lie in [0, range); 0 when unbounded.
   int64_t range = 0;
@@ -85,8 +88,8 @@ struct Description {
   /// The steps that the program has: a trainer has the three, an inference
   /// library only `predict`.
   std::optional<Step> train, eval, predict;
-  /// Parameter slots, in slot order.
-  std::vector<size_t> params;
+  /// Parameter and buffer slots, in slot order.
+  std::vector<size_t> params, buffers;
 
   /// Parses and checks `text`; throws Error naming the first problem.
   static Description parse(const std::string &text);

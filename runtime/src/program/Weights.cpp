@@ -1,4 +1,4 @@
-//===- Weights.cpp - A program's parameters from a safetensors file -------===//
+//===- Weights.cpp - A program's parameters and buffers from a file -------===//
 
 #include "program/Weights.h"
 #include "program/Description.h"
@@ -34,44 +34,51 @@ LoadedWeights kiln::program::loadParameters(const std::string &path,
   if (!io::readTensorFile(path, file, error))
     throw Error(error);
   std::string otherModel = origin(file, program);
-  for (size_t param : program.params) {
-    const Slot &slot = program.slots[param];
+  std::vector<size_t> slots = program.params;
+  slots.insert(slots.end(), program.buffers.begin(), program.buffers.end());
+  for (size_t index : slots) {
+    const Slot &slot = program.slots[index];
+    std::string kind = slot.role == Role::Param ? "parameter" : "buffer";
     auto it = file.tensors.find(slot.name);
     if (it == file.tensors.end())
-      throw Error(path + ": no tensor '" + slot.name +
-                      "' for the parameter of that name of model '" +
-                      program.model + "', f32" + formatShape(slot.shape),
+      throw Error(path + ": no tensor '" + slot.name + "' for the " + kind +
+                      " of that name of model '" + program.model + "', " +
+                      elementTypeName(slot.type) + formatShape(slot.shape),
                   otherModel.empty()
-                      ? "give a file with every parameter of the model, "
-                        "named as in its PyTorch state_dict"
+                      ? "give a file with every parameter and buffer of the "
+                        "model, named as in its PyTorch state_dict"
                       : otherModel);
     const io::TensorData &tensor = it->second;
     if (tensor.shape != slot.shape)
       throw Error(path + ": tensor '" + slot.name + "' has shape " +
-                      formatShape(tensor.shape) + ", but the parameter '" +
+                      formatShape(tensor.shape) + ", but the " + kind + " '" +
                       slot.name + "' of model '" + program.model +
                       "' has shape " + formatShape(slot.shape),
                   otherModel.empty() ? "the file is of another model, or of "
                                        "this one with other sizes"
                                      : otherModel);
-    float *values = buffers.get<float>(param);
-    switch (tensor.dtype) {
-    case io::DType::F32:
-      std::memcpy(values, tensor.bytes.data(), slot.numBytes());
-      break;
-    case io::DType::F64:
+    bool integral = slot.type == ElementType::I64;
+    if (integral != (tensor.dtype == io::DType::I64))
+      throw Error(path + ": tensor '" + slot.name + "' holds " +
+                      io::dtypeName(tensor.dtype) + " values, but the " + kind +
+                      " holds " + elementTypeName(slot.type),
+                  integral ? "save the count as int64"
+                           : "save it as float32 or float64");
+    if (integral) {
+      std::memcpy(buffers.get<int64_t>(index), tensor.bytes.data(),
+                  slot.numBytes());
+    } else if (tensor.dtype == io::DType::F32) {
+      std::memcpy(buffers.get<float>(index), tensor.bytes.data(),
+                  slot.numBytes());
+    } else {
+      float *values = buffers.get<float>(index);
       for (int64_t i = 0; i < slot.numElements(); ++i)
         values[i] = static_cast<float>(tensor.data<double>()[i]);
-      break;
-    case io::DType::I64:
-      throw Error(path + ": tensor '" + slot.name +
-                      "' holds integers (I64), but parameters are real numbers",
-                  "save the parameter as float32 or float64");
     }
   }
   LoadedWeights loaded;
   for (const auto &[name, tensor] : file.tensors)
-    if (!program.find(name, Role::Param))
+    if (!program.find(name, Role::Param) && !program.find(name, Role::Buffer))
       loaded.ignored.push_back(name);
   loaded.metadata = std::move(file.metadata);
   return loaded;

@@ -35,10 +35,12 @@ constexpr const char *kResumeHint =
     "resume with the trainer that wrote it; to start a new run from its "
     "parameters alone, use --init FILE";
 
-/// The parameters, then the state: the tensors of a checkpoint.
+/// The parameters, the state, then the buffers: the tensors of a
+/// checkpoint.
 std::vector<size_t> checkpointSlots(const Program &program) {
   std::vector<size_t> slots = program.params;
   slots.insert(slots.end(), program.state.begin(), program.state.end());
+  slots.insert(slots.end(), program.buffers.begin(), program.buffers.end());
   return slots;
 }
 

@@ -152,7 +152,8 @@ void CudaExecutor::toHost(void *destination, size_t slot, bool async) {
 
 void CudaExecutor::upload() {
   KILN_CU(api, cuStreamSynchronize(device->stream()));
-  for (const std::vector<size_t> *group : {&program.params, &program.state})
+  for (const std::vector<size_t> *group :
+       {&program.params, &program.state, &program.buffers})
     for (size_t slot : *group)
       toDevice(slot, buffers.get<void>(slot), false);
   toDevice(program.step, buffers.get<void>(program.step), false);
@@ -161,7 +162,8 @@ void CudaExecutor::upload() {
 
 void CudaExecutor::download() {
   KILN_CU(api, cuStreamSynchronize(device->stream()));
-  for (const std::vector<size_t> *group : {&program.params, &program.state})
+  for (const std::vector<size_t> *group :
+       {&program.params, &program.state, &program.buffers})
     for (size_t slot : *group)
       toHost(buffers.get<void>(slot), slot, false);
 }

@@ -99,4 +99,13 @@ void kiln::train::initializeParameters(const Program &program,
     const Slot &slot = program.slots[state];
     std::fill_n(buffers.get<uint8_t>(state), slot.numBytes(), 0);
   }
+  // Buffers start at zeros or ones (running means and variances, counts).
+  for (size_t buffer : program.buffers) {
+    const Slot &slot = program.slots[buffer];
+    int fill = slot.init.kind == Distribution::Kind::Ones ? 1 : 0;
+    if (slot.type == ElementType::I64)
+      std::fill_n(buffers.get<int64_t>(buffer), slot.numElements(), fill);
+    else
+      std::fill_n(buffers.get<float>(buffer), slot.numElements(), fill);
+  }
 }

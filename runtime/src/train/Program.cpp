@@ -252,6 +252,7 @@ void checkSlots(Program &program) {
       program.arena = i;
       break;
     case Role::Param:
+    case Role::Buffer:
     case Role::Step:
     case Role::TotalSteps:
       break;
