@@ -165,7 +165,7 @@ TEST(ProgramTest, Errors) {
       {[](json &j) { j["slots"][1]["init"]["std"] = -1; }, "std is negative"},
       {[](json &j) { j["slots"][0]["dtype"] = "f64"; }, "parameters are f32"},
       {[](json &j) { j["slots"][2]["name"] = "fc.weight"; },
-       "two parameters or state slots have this name"},
+       "two parameters, state or buffer slots have this name"},
       {[](json &j) {
          j["slots"][6]["shape"] = {8, 3};
        },
