@@ -53,7 +53,9 @@ void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
 void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind) {
   buildStepsPipeline(pm, kind, /*eraseModel=*/true);
   pm.addPass(createKilnAnnotateSteps());
+  pm.addPass(createKilnMaskReluGradients());
   pm.addPass(createKilnLowerToRuntime());
+  pm.addPass(createKilnAssignRuntimeLayouts());
   pm.addPass(createKilnLowerToLinalg());
   pm.addPass(mlir::createLinalgElementwiseOpFusionPass());
   pm.addPass(mlir::createCanonicalizerPass());
