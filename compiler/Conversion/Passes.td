@@ -58,11 +58,12 @@ def KilnAssignRuntimeLayouts
 def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower the remaining kiln ops to linalg, tensor, arith and math";
   let description = [{
-    Elementwise ops (with broadcasting), reductions, data movement, losses,
-    dropout, the optimizer updates, the learning-rate schedule and gradient
-    clipping become linalg.generic and friends on tensors, ready for
-    elementwise fusion and bufferization. Optimizer updates write into their
-    parameter and state operands, so that they bufferize in place.
+    Elementwise ops (with broadcasting; each op's ElementwiseOpInterface
+    builds the body), reductions, data movement, losses, dropout, the
+    optimizer updates, the learning-rate schedule and gradient clipping
+    become linalg.generic and friends on tensors, ready for elementwise
+    fusion and bufferization. Optimizer updates write into their parameter
+    and state operands, so that they bufferize in place.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
