@@ -82,3 +82,23 @@ func.func @plain(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf32>, %c: tensor
       ins(%a, %a : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e4 : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %p, %q, %mm : tensor<2x32x4x4xf32>, tensor<2x8x4x4xf32>, tensor<4x4xf32>
 }
+
+// -----
+
+// Any op of ElementwiseOpInterface without broadcasts lets blocked tensors
+// through: here a gelu between a convolution and a pooling.
+// CHECK-LABEL: func.func @through_elementwise(
+// y is args[2] (no bias).
+// CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 4]
+// CHECK: %[[A:.*]] = kiln.gelu %[[Y]]
+// CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 1] ins(%[[A]] :
+func.func @through_elementwise(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf32>) -> tensor<2x32x4x4xf32> {
+  %e0 = tensor.empty() : tensor<2x32x8x8xf32>
+  %y = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0]
+      ins(%x, %w : tensor<2x16x8x8xf32>, tensor<32x16x3x3xf32>) outs(%e0 : tensor<2x32x8x8xf32>) -> tensor<2x32x8x8xf32>
+  %a = kiln.gelu %y : tensor<2x32x8x8xf32>
+  %e1 = tensor.empty() : tensor<2x32x4x4xf32>
+  %p = kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
+      ins(%a : tensor<2x32x8x8xf32>) outs(%e1 : tensor<2x32x4x4xf32>) -> tensor<2x32x4x4xf32>
+  return %p : tensor<2x32x4x4xf32>
+}

@@ -22,10 +22,9 @@ namespace {
 
 /// Whether `op` computes each element of its result from the same element of
 /// each operand, so that it gives the same values in any layout that its
-/// operands and result share: elementwise, without broadcasts or indices.
+/// operands and result share: elementwise, without broadcasts.
 bool isLayoutFree(Operation *op) {
-  if (!isa<ReluOp, ReluBackwardOp, NegOp, TanhOp, SigmoidOp, ExpOp, LogOp,
-           SqrtOp, AddOp, SubOp, MulOp, DivOp>(op))
+  if (!isa<ElementwiseOpInterface>(op))
     return false;
   Type type = op->getResult(0).getType();
   return llvm::all_of(op->getOperandTypes(),
