@@ -5,6 +5,20 @@
 
 include "mlir/Pass/PassBase.td"
 
+def KilnMaskReluGradients : Pass<"kiln-mask-relu-gradients", "mlir::ModuleOp"> {
+  let summary = "Make relu gradients read what the runtime's calls produce";
+  let description = [{
+    Runs before kiln-lower-to-runtime. Relu gradients read the relu's result
+    rather than its input (the same mask), so that the input is not kept
+    alive for them: a relu that is then the only use of a convolution's or a
+    product's result becomes the call's post-op. A relu gradient of a max
+    pooling's input gradient masks the pooling's output gradient by the
+    pooled values instead (the same values, on a tensor a window's size
+    smaller), before the pooling's backward.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
 def KilnLowerToRuntime : Pass<"kiln-lower-to-runtime", "mlir::ModuleOp"> {
   let summary = "Turn heavy kiln ops into calls of the runtime's primitives";
   let description = [{
@@ -14,29 +28,42 @@ def KilnLowerToRuntime : Pass<"kiln-lower-to-runtime", "mlir::ModuleOp"> {
     configuration the runtime reads once, when the program starts. Sites are
     numbered across the module. A backward site that needs what its forward
     computed (max pooling's argmax workspace, the LSTM's) is paired with the
-    forward site on the same operands.
+    forward site on the same operands, and a max pooling's forward site
+    keeps its workspace only when a backward site pairs with it.
 
     Calls absorb the ops that oneDNN computes in the same pass: a relu that
     is the only use of a convolution's or a product's result becomes the
     call's relu post-op, and the sum of a convolution's output gradient over
     N, H and W (its bias gradient) a second result of the weight gradient's
-    call. Relu gradients read the relu's result rather than its input (the
-    same mask), so that the input is not kept alive for them; a relu
-    gradient of a max pooling's input gradient masks the pooling's output
-    gradient by the pooled values instead (the same values, on a smaller
-    tensor).
+    call.
   }];
   let dependentDialects = ["::kiln::KilnDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def KilnAssignRuntimeLayouts
+    : Pass<"kiln-assign-runtime-layouts", "mlir::ModuleOp"> {
+  let summary = "Keep tensors between convolutions and poolings blocked";
+  let description = [{
+    Runs after kiln-lower-to-runtime. Tensors of a multiple of 16 channels
+    that only go from one convolution or pooling call to another, directly
+    or through elementwise ops whose operands all have the result's type,
+    stay in oneDNN's blocked layout (`kiln_runtime.h`), which spares the
+    reorders around each call. Each convolution and pooling call gets the
+    mask of its blocked arguments as the last value of its configuration;
+    function arguments and results, and whatever another op reads, stay
+    plain.
+  }];
 }
 
 def KilnLowerToLinalg : Pass<"kiln-lower-to-linalg", "mlir::ModuleOp"> {
   let summary = "Lower the remaining kiln ops to linalg, tensor, arith and math";
   let description = [{
-    Elementwise ops (with broadcasting), reductions, data movement, losses,
-    dropout, the optimizer updates, the learning-rate schedule and gradient
-    clipping become linalg.generic and friends on tensors, ready for
-    elementwise fusion and bufferization. Optimizer updates write into their
-    parameter and state operands, so that they bufferize in place.
+    Elementwise ops (with broadcasting; each op's ElementwiseOpInterface
+    builds the body), reductions, data movement, losses, dropout, the
+    optimizer updates, the learning-rate schedule and gradient clipping
+    become linalg.generic and friends on tensors, ready for elementwise
+    fusion and bufferization. Optimizer updates write into their parameter
+    and state operands, so that they bufferize in place.
   }];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

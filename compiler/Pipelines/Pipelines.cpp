@@ -54,9 +54,11 @@ void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
 void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind) {
   buildStepsPipeline(pm, kind, /*eraseModel=*/true);
   pm.addPass(createKilnAnnotateSteps());
+  pm.addPass(createKilnMaskReluGradients());
   pm.addPass(createKilnLowerToRuntime());
   // The composite ops that the runtime does not take become primitive ones.
   pm.addPass(createKilnDecompose());
+  pm.addPass(createKilnAssignRuntimeLayouts());
   pm.addPass(createKilnLowerToLinalg());
   pm.addPass(mlir::createLinalgElementwiseOpFusionPass());
   pm.addPass(mlir::createCanonicalizerPass());

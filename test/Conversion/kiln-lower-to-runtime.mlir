@@ -1,26 +1,27 @@
 // kiln-lower-to-runtime turns each heavy op into a kiln.runtime_call whose
 // config follows kiln_runtime.h's layout for its kind, writing new tensors.
+// The mask of blocked arguments that may end the configs of convolutions and
+// poolings is kiln-assign-runtime-layouts' (absent: all plain).
 // RUN: kiln-opt %s -kiln-lower-to-runtime -split-input-file | FileCheck %s
 
 // Convolutions: config [N C H W O KH KW SH SW PH PW DH DW], then whether
 // there is a bias and the activation (none) for the forward op, or
-// the bias gradient (none) for the weight gradient; last, the mask of the
-// arguments in the blocked layout (none: too few channels).
+// the bias gradient (none) for the weight gradient.
 // CHECK-LABEL: func.func @convolutions(
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>, %[[B:.*]]: tensor<4xf32>, %[[DY:.*]]: tensor<2x4x8x8xf32>)
 func.func @convolutions(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>, %dy: tensor<2x4x8x8xf32>)
     -> (tensor<2x4x8x8xf32>, tensor<2x4x2x4xf32>, tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) {
   // CHECK: %[[E0:.*]] = tensor.empty() : tensor<2x4x8x8xf32>
-  // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0]
+  // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0]
   // CHECK-SAME: ins(%[[X]], %[[W]], %[[B]] : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) outs(%[[E0]] : tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
   %y = kiln.conv2d %x, %w, %b {padding = array<i64: 1, 1>} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<2x4x8x8xf32>
-  // CHECK: %[[Z:.*]] = kiln.runtime_call <conv2d_forward> site 1 config [2, 3, 8, 8, 4, 3, 3, 2, 1, 0, 0, 2, 2, 0, 0, 0]
+  // CHECK: %[[Z:.*]] = kiln.runtime_call <conv2d_forward> site 1 config [2, 3, 8, 8, 4, 3, 3, 2, 1, 0, 0, 2, 2, 0, 0]
   // CHECK-SAME: ins(%[[X]], %[[W]] : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<2x4x2x4xf32>)
   %z = kiln.conv2d %x, %w {stride = array<i64: 2, 1>, dilation = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x2x4xf32>
-  // CHECK: %[[DX:.*]] = kiln.runtime_call <conv2d_backward_data> site 2 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0]
+  // CHECK: %[[DX:.*]] = kiln.runtime_call <conv2d_backward_data> site 2 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1]
   // CHECK-SAME: ins(%[[DY]], %[[W]] : tensor<2x4x8x8xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<2x3x8x8xf32>)
   %dx = kiln.conv2d_backward_input %dy, %w {input_shape = array<i64: 2, 3, 8, 8>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x3x8x8xf32>
-  // CHECK: %[[DW:.*]] = kiln.runtime_call <conv2d_backward_weights> site 3 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0]
+  // CHECK: %[[DW:.*]] = kiln.runtime_call <conv2d_backward_weights> site 3 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0]
   // CHECK-SAME: ins(%[[DY]], %[[X]] : tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) outs(%{{.*}} : tensor<4x3x3x3xf32>)
   %dw = kiln.conv2d_backward_weight %dy, %x {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) -> tensor<4x3x3x3xf32>
   // CHECK-NOT: kiln.conv2d
@@ -34,23 +35,23 @@ func.func @convolutions(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: te
 // the maximum, 1 for the average counting padding, 2 without; forward sites
 // add whether a backward site pairs with them (keeps_workspace), backward
 // sites the forward site whose workspace they use: max pooling's on the same
-// input, or -1; last, the mask of blocked arguments.
+// input, or -1.
 // CHECK-LABEL: func.func @pooling(
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[X2:.*]]: tensor<2x3x8x8xf32>, %[[DP:.*]]: tensor<2x3x4x4xf32>)
 func.func @pooling(%x: tensor<2x3x8x8xf32>, %x2: tensor<2x3x8x8xf32>, %dp: tensor<2x3x4x4xf32>)
     -> (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) {
-  // CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 0] ins(%[[X]] : tensor<2x3x8x8xf32>)
+  // CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1] ins(%[[X]] : tensor<2x3x8x8xf32>)
   %p = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
-  // CHECK: kiln.runtime_call <pool2d_backward> site 1 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[DP]], %[[X]] : tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>)
+  // CHECK: kiln.runtime_call <pool2d_backward> site 1 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0] ins(%[[DP]], %[[X]] : tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>)
   %dx = kiln.max_pool2d_backward %dp, %x {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
-  // CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, -1, 0] ins(%[[DP]], %[[X2]] :
+  // CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, -1] ins(%[[DP]], %[[X2]] :
   %dx2 = kiln.max_pool2d_backward %dp, %x2 {kernel = array<i64: 2, 2>} : (tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
-  // CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 3, 8, 8, 3, 3, 1, 1, 1, 1, 2, 0, 0] ins(%[[X]] :
+  // CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 3, 8, 8, 3, 3, 1, 1, 1, 1, 2, 0] ins(%[[X]] :
   %a = kiln.avg_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32>
-  // CHECK: kiln.runtime_call <pool2d_forward> site 4 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1, 0, 0] ins(%[[X]] :
+  // CHECK: kiln.runtime_call <pool2d_forward> site 4 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 1, 0] ins(%[[X]] :
   %a2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
   // Average pooling reads no input: the gradient stands in for it.
-  // CHECK: kiln.runtime_call <pool2d_backward> site 5 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 2, -1, 0] ins(%[[DP]], %[[DP]] : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>) outs(%{{.*}} : tensor<2x3x8x8xf32>)
+  // CHECK: kiln.runtime_call <pool2d_backward> site 5 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 2, -1] ins(%[[DP]], %[[DP]] : tensor<2x3x4x4xf32>, tensor<2x3x4x4xf32>) outs(%{{.*}} : tensor<2x3x8x8xf32>)
   %da = kiln.avg_pool2d_backward %dp {input_shape = array<i64: 2, 3, 8, 8>, kernel = array<i64: 2, 2>, count_include_pad = false} : (tensor<2x3x4x4xf32>) -> tensor<2x3x8x8xf32>
   return %p, %dx, %dx2, %a, %a2, %da : tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x4x4xf32>, tensor<2x3x8x8xf32>
 }
@@ -60,7 +61,7 @@ func.func @pooling(%x: tensor<2x3x8x8xf32>, %x2: tensor<2x3x8x8xf32>, %dp: tenso
 // A max pooling that no backward site pairs with (an evaluation's) keeps no
 // workspace: the runtime pools in inference mode.
 // CHECK-LABEL: func.func @inference_pooling(
-// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
 func.func @inference_pooling(%x: tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32> {
   %p = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
   return %p : tensor<2x3x4x4xf32>
@@ -72,11 +73,11 @@ func.func @inference_pooling(%x: tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32> {
 // the forward site of its own configuration (the runtime refuses any other),
 // or with none.
 // CHECK-LABEL: func.func @pooling_pairs(
-// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 0]
-// CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1, 0]
-// CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1, 0]
-// CHECK: kiln.runtime_call <pool2d_backward> site 3 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0]
-// CHECK: kiln.runtime_call <pool2d_backward> site 4 config [2, 3, 8, 8, 2, 2, 1, 1, 0, 0, 0, -1, 0]
+// CHECK: kiln.runtime_call <pool2d_forward> site 0 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1]
+// CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1]
+// CHECK: kiln.runtime_call <pool2d_backward> site 2 config [2, 3, 8, 8, 4, 4, 4, 4, 0, 0, 0, 1]
+// CHECK: kiln.runtime_call <pool2d_backward> site 3 config [2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_backward> site 4 config [2, 3, 8, 8, 2, 2, 1, 1, 0, 0, 0, -1]
 func.func @pooling_pairs(%x: tensor<2x3x8x8xf32>, %d2: tensor<2x3x4x4xf32>, %d4: tensor<2x3x2x2xf32>, %d7: tensor<2x3x7x7xf32>)
     -> (tensor<2x3x4x4xf32>, tensor<2x3x2x2xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>, tensor<2x3x8x8xf32>) {
   %p2 = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x3x8x8xf32>) -> tensor<2x3x4x4xf32>
@@ -240,19 +241,20 @@ func.func @light(%x: tensor<4x8xf32>) -> tensor<8xf32> {
 // -----
 
 // A relu that is the only use of a convolution's or a product's result is
-// the call's post-op (the last config value); relu gradients read the relu's
-// result, so the forward result has no other use left.
+// the call's post-op (the last config value), and the call's result takes
+// its place (here in a relu gradient that reads the relu's result, as
+// kiln-mask-relu-gradients makes them).
 // CHECK-LABEL: func.func @fused_relu(
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[W:.*]]: tensor<4x3x3x3xf32>, %[[B:.*]]: tensor<4xf32>, %[[DY:.*]]: tensor<2x4x8x8xf32>, %[[A:.*]]: tensor<2x16xf32>, %[[FW:.*]]: tensor<5x16xf32>, %[[G:.*]]: tensor<2x5xf32>)
 func.func @fused_relu(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>, %dy: tensor<2x4x8x8xf32>,
                       %a: tensor<2x16xf32>, %fw: tensor<5x16xf32>, %g: tensor<2x5xf32>)
     -> (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>, tensor<2x5xf32>, tensor<2x5xf32>, tensor<2x5xf32>) {
-  // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0] ins(%[[X]], %[[W]], %[[B]] :
+  // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1] ins(%[[X]], %[[W]], %[[B]] :
   // CHECK-NOT: kiln.relu %
   // CHECK: %[[DX:.*]] = kiln.relu_backward %[[DY]], %[[Y]]
   %y = kiln.conv2d %x, %w, %b {padding = array<i64: 1, 1>} : (tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<2x4x8x8xf32>
   %r = kiln.relu %y : tensor<2x4x8x8xf32>
-  %dx = kiln.relu_backward %dy, %y : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %dx = kiln.relu_backward %dy, %r : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
   // CHECK: %[[L:.*]] = kiln.runtime_call <matmul> site 1 config [1, 2, 5, 16, 0, 1, 0, 0, 0, 1] ins(%[[A]], %[[FW]] :
   %l = kiln.linear %a, %fw : (tensor<2x16xf32>, tensor<5x16xf32>) -> tensor<2x5xf32>
   %lr = kiln.relu %l : tensor<2x5xf32>
@@ -274,73 +276,11 @@ func.func @fused_relu(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tens
 // CHECK-SAME: %[[X:.*]]: tensor<2x3x8x8xf32>, %[[DY:.*]]: tensor<2x4x8x8xf32>)
 func.func @bias_gradient(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x4x8x8xf32>)
     -> (tensor<4xf32>, tensor<4x3x3x3xf32>, tensor<2xf32>, tensor<4x3x3x3xf32>) {
-  // CHECK: %[[C:.*]]:2 = kiln.runtime_call <conv2d_backward_weights> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0] ins(%[[DY]], %[[X]] : tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<4x3x3x3xf32>, tensor<4xf32>)
+  // CHECK: %[[C:.*]]:2 = kiln.runtime_call <conv2d_backward_weights> site 0 config [2, 3, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1] ins(%[[DY]], %[[X]] : tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) outs(%{{.*}}, %{{.*}} : tensor<4x3x3x3xf32>, tensor<4xf32>)
   // CHECK: %[[S:.*]] = kiln.reduce_sum %[[DY]] {axes = array<i64: 1, 2, 3>}
   // CHECK: return %[[C]]#1, %[[C]]#0, %[[S]], %[[C]]#0
   %db = kiln.reduce_sum %dy {axes = array<i64: 3, 0, 2>} : (tensor<2x4x8x8xf32>) -> tensor<4xf32>
   %other = kiln.reduce_sum %dy {axes = array<i64: 1, 2, 3>} : (tensor<2x4x8x8xf32>) -> tensor<2xf32>
   %dw = kiln.conv2d_backward_weight %dy, %x {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) -> tensor<4x3x3x3xf32>
   return %db, %dw, %other, %dw : tensor<4xf32>, tensor<4x3x3x3xf32>, tensor<2xf32>, tensor<4x3x3x3xf32>
-}
-
-// -----
-
-// A relu gradient of a max pooling's input gradient becomes a relu gradient
-// of its output gradient, masked by the pooled values (equal to the input
-// where the pooling took its maxima), before the pooling's backward. Only
-// the pooling of the same window qualifies.
-// CHECK-LABEL: func.func @mask_before_pooling(
-// CHECK-SAME: %[[X:.*]]: tensor<2x4x8x8xf32>, %[[G:.*]]: tensor<2x4x4x4xf32>, %[[G3:.*]]: tensor<2x4x2x2xf32>)
-// CHECK: %[[P:.*]] = kiln.runtime_call <pool2d_forward> site 0 config [2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 0] ins(%[[X]] :
-// CHECK: %[[M:.*]] = kiln.relu_backward %[[G]], %[[P]] : (tensor<2x4x4x4xf32>, tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32>
-// CHECK: %[[D:.*]] = kiln.runtime_call <pool2d_backward> site 1 config [2, 4, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[M]], %[[X]] :
-// CHECK: %[[D3:.*]] = kiln.runtime_call <pool2d_backward> site 2 config [2, 4, 8, 8, 3, 3, 3, 3, 0, 0, 0, -1, 0] ins(%[[G3]], %[[X]] :
-// CHECK: %[[M3:.*]] = kiln.relu_backward %[[D3]], %[[X]] : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
-// CHECK: return %[[P]], %[[D]], %[[M3]]
-func.func @mask_before_pooling(%x: tensor<2x4x8x8xf32>, %g: tensor<2x4x4x4xf32>, %g3: tensor<2x4x2x2xf32>)
-    -> (tensor<2x4x4x4xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) {
-  %p = kiln.max_pool2d %x {kernel = array<i64: 2, 2>} : (tensor<2x4x8x8xf32>) -> tensor<2x4x4x4xf32>
-  %d = kiln.max_pool2d_backward %g, %x {kernel = array<i64: 2, 2>} : (tensor<2x4x4x4xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
-  %m = kiln.relu_backward %d, %x : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
-  %d3 = kiln.max_pool2d_backward %g3, %x {kernel = array<i64: 3, 3>} : (tensor<2x4x2x2xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
-  %m3 = kiln.relu_backward %d3, %x : (tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
-  return %p, %m, %m3 : tensor<2x4x4x4xf32>, tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
-}
-
-// -----
-
-// Tensors of a multiple of 16 channels that only go between convolutions
-// and poolings, directly or through elementwise ops that all take them, are
-// in the blocked layout: bit i of a call's last config value marks args[i].
-// Function arguments and results stay plain, and so does anything that an
-// op needing the plain layout reads, and what flows into such an op.
-// CHECK-LABEL: func.func @blocked(
-// CHECK-SAME: %[[X:.*]]: tensor<2x16x8x8xf32>, %[[W:.*]]: tensor<32x16x3x3xf32>, %[[B:.*]]: tensor<32xf32>, %[[G:.*]]: tensor<2x32x4x4xf32>)
-// y (args[3]) is blocked, x plain.
-// CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8] ins(%[[X]], %[[W]], %[[B]] :
-// x blocked; p, returned, plain.
-// CHECK: %[[P:.*]] = kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 1] ins(%[[Y]] :
-// dy plain (an argument), x and dx blocked.
-// CHECK: %[[D:.*]] = kiln.runtime_call <pool2d_backward> site 2 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 6] ins(%[[G]], %[[Y]] :
-// A product of two blocked tensors, itself blocked.
-// CHECK: %[[M:.*]] = kiln.mul %[[D]], %[[Y]]
-// dy blocked, x plain.
-// CHECK: %[[DW:.*]]:2 = kiln.runtime_call <conv2d_backward_weights> site 3 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1] ins(%[[M]], %[[X]] :
-// The sum, returned, makes its operands plain, and then their producers'
-// outputs: the second pooling's dx.
-// CHECK: %[[D2:.*]] = kiln.runtime_call <pool2d_backward> site 4 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 1, 2] ins(%[[G]], %[[Y]] :
-// CHECK: %[[S:.*]] = kiln.add %[[D2]], %[[D2]]
-// CHECK: return %[[P]], %[[DW]]#0, %[[DW]]#1, %[[S]]
-func.func @blocked(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf32>, %b: tensor<32xf32>, %g: tensor<2x32x4x4xf32>)
-    -> (tensor<2x32x4x4xf32>, tensor<32x16x3x3xf32>, tensor<32xf32>, tensor<2x32x8x8xf32>) {
-  %c = kiln.conv2d %x, %w, %b {padding = array<i64: 1, 1>} : (tensor<2x16x8x8xf32>, tensor<32x16x3x3xf32>, tensor<32xf32>) -> tensor<2x32x8x8xf32>
-  %y = kiln.relu %c : tensor<2x32x8x8xf32>
-  %p = kiln.max_pool2d %y {kernel = array<i64: 2, 2>} : (tensor<2x32x8x8xf32>) -> tensor<2x32x4x4xf32>
-  %d = kiln.max_pool2d_backward %g, %y {kernel = array<i64: 2, 2>} : (tensor<2x32x4x4xf32>, tensor<2x32x8x8xf32>) -> tensor<2x32x8x8xf32>
-  %m = kiln.mul %d, %y : (tensor<2x32x8x8xf32>, tensor<2x32x8x8xf32>) -> tensor<2x32x8x8xf32>
-  %dw = kiln.conv2d_backward_weight %m, %x {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : (tensor<2x32x8x8xf32>, tensor<2x16x8x8xf32>) -> tensor<32x16x3x3xf32>
-  %db = kiln.reduce_sum %m {axes = array<i64: 0, 2, 3>} : (tensor<2x32x8x8xf32>) -> tensor<32xf32>
-  %d2 = kiln.max_pool2d_backward %g, %y {kernel = array<i64: 2, 2>} : (tensor<2x32x4x4xf32>, tensor<2x32x8x8xf32>) -> tensor<2x32x8x8xf32>
-  %s = kiln.add %d2, %d2 : (tensor<2x32x8x8xf32>, tensor<2x32x8x8xf32>) -> tensor<2x32x8x8xf32>
-  return %p, %dw, %db, %s : tensor<2x32x4x4xf32>, tensor<32x16x3x3xf32>, tensor<32xf32>, tensor<2x32x8x8xf32>
 }

@@ -2,102 +2,33 @@
 
 #include "KilnToLinalg/Builders.h"
 
-#include <cmath>
-
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::lowering;
 
 namespace {
 
-/// An op whose every result element is `compute` of the operands' elements.
-template <typename Op>
-struct ElementwiseLowering : OpRewritePattern<Op> {
-  using Compute = Value (*)(ImplicitLocOpBuilder &, Op, ValueRange);
-  ElementwiseLowering(MLIRContext *context, Compute compute)
-      : OpRewritePattern<Op>(context), compute(compute) {}
+/// An op that states the scalar computation of its elements: a
+/// linalg.generic with that computation as its body.
+struct ElementwiseLowering : OpInterfaceRewritePattern<ElementwiseOpInterface> {
+  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
 
-  LogicalResult matchAndRewrite(Op op,
+  LogicalResult matchAndRewrite(ElementwiseOpInterface op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value result = elementwise(
-        b, shapeOf(op.getResult()), op->getOperands(),
-        [&](ImplicitLocOpBuilder &inner, ValueRange args) -> SmallVector<Value> {
-          return {compute(inner, op, args)};
-        });
+    Value result =
+        elementwise(b, shapeOf(op->getResult(0)), op->getOperands(),
+                    [&](ImplicitLocOpBuilder &inner,
+                        ValueRange args) -> SmallVector<Value> {
+                      return {op.buildScalar(inner, inner.getLoc(), args)};
+                    });
     rewriter.replaceOp(op, result);
     return success();
   }
-
-  Compute compute;
 };
-
-template <typename Op>
-void add(RewritePatternSet &patterns,
-         typename ElementwiseLowering<Op>::Compute compute) {
-  patterns.add<ElementwiseLowering<Op>>(patterns.getContext(), compute);
-}
 
 Value constantLike(ImplicitLocOpBuilder &b, Value like, double value) {
   return floatConstant(b, like.getType(), value);
-}
-
-/// Phi(x), the standard normal distribution function.
-Value normalCdf(ImplicitLocOpBuilder &b, Value x) {
-  Value scaled = arith::MulFOp::create(b, x, constantLike(b, x, M_SQRT1_2));
-  Value erf = math::ErfOp::create(b, scaled);
-  return arith::MulFOp::create(
-      b, constantLike(b, x, 0.5),
-      arith::AddFOp::create(b, constantLike(b, x, 1), erf));
-}
-
-/// tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), the core of gelu's tanh form.
-Value geluTanhInner(ImplicitLocOpBuilder &b, Value x) {
-  Value cube = arith::MulFOp::create(b, arith::MulFOp::create(b, x, x), x);
-  Value inner = arith::AddFOp::create(
-      b, x, arith::MulFOp::create(b, constantLike(b, x, 0.044715), cube));
-  Value scaled = arith::MulFOp::create(
-      b, constantLike(b, x, std::sqrt(2 / M_PI)), inner);
-  return math::TanhOp::create(b, scaled);
-}
-
-Value gelu(ImplicitLocOpBuilder &b, GeluOp op, ValueRange a) {
-  Value x = a[0];
-  if (op.getApproximate() == GeluApproximation::none)
-    return arith::MulFOp::create(b, x, normalCdf(b, x));
-  Value t = geluTanhInner(b, x);
-  Value half = arith::MulFOp::create(b, constantLike(b, x, 0.5), x);
-  return arith::MulFOp::create(
-      b, half, arith::AddFOp::create(b, constantLike(b, x, 1), t));
-}
-
-Value geluBackward(ImplicitLocOpBuilder &b, GeluBackwardOp op, ValueRange a) {
-  Value g = a[0], x = a[1];
-  auto c = [&](double v) { return constantLike(b, x, v); };
-  Value derivative;
-  if (op.getApproximate() == GeluApproximation::none) {
-    // Phi(x) + x phi(x).
-    Value square = arith::MulFOp::create(b, x, x);
-    Value density = arith::MulFOp::create(
-        b, c(1 / std::sqrt(2 * M_PI)),
-        math::ExpOp::create(b, arith::MulFOp::create(b, c(-0.5), square)));
-    derivative = arith::AddFOp::create(b, normalCdf(b, x),
-                                       arith::MulFOp::create(b, x, density));
-  } else {
-    // d/dx 0.5 x (1 + t) = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 0.044715 x^2).
-    Value t = geluTanhInner(b, x);
-    Value square = arith::MulFOp::create(b, x, x);
-    Value left = arith::MulFOp::create(b, c(0.5), arith::AddFOp::create(b, c(1), t));
-    Value sech2 = arith::SubFOp::create(b, c(1), arith::MulFOp::create(b, t, t));
-    Value inner = arith::MulFOp::create(
-        b, c(std::sqrt(2 / M_PI)),
-        arith::AddFOp::create(b, c(1), arith::MulFOp::create(b, c(3 * 0.044715), square)));
-    Value right = arith::MulFOp::create(
-        b, arith::MulFOp::create(b, arith::MulFOp::create(b, c(0.5), x), sech2),
-        inner);
-    derivative = arith::AddFOp::create(b, left, right);
-  }
-  return arith::MulFOp::create(b, g, derivative);
 }
 
 /// SplitMix64's finalizer, as kiln_mix64 in runtime/include/kiln/Random.h.
@@ -217,52 +148,6 @@ struct IndexedLowering : OpRewritePattern<Op> {
 } // namespace
 
 void lowering::populateElementwisePatterns(RewritePatternSet &patterns) {
-  add<AddOp>(patterns, [](ImplicitLocOpBuilder &b, AddOp, ValueRange a) -> Value {
-    return arith::AddFOp::create(b, a[0], a[1]);
-  });
-  add<SubOp>(patterns, [](ImplicitLocOpBuilder &b, SubOp, ValueRange a) -> Value {
-    return arith::SubFOp::create(b, a[0], a[1]);
-  });
-  add<MulOp>(patterns, [](ImplicitLocOpBuilder &b, MulOp, ValueRange a) -> Value {
-    return arith::MulFOp::create(b, a[0], a[1]);
-  });
-  add<DivOp>(patterns, [](ImplicitLocOpBuilder &b, DivOp, ValueRange a) -> Value {
-    return arith::DivFOp::create(b, a[0], a[1]);
-  });
-  add<NegOp>(patterns, [](ImplicitLocOpBuilder &b, NegOp, ValueRange a) -> Value {
-    return arith::NegFOp::create(b, a[0]);
-  });
-  add<ReluOp>(patterns, [](ImplicitLocOpBuilder &b, ReluOp, ValueRange a) -> Value {
-    return arith::MaximumFOp::create(b, a[0], constantLike(b, a[0], 0));
-  });
-  add<TanhOp>(patterns, [](ImplicitLocOpBuilder &b, TanhOp, ValueRange a) -> Value {
-    return math::TanhOp::create(b, a[0]);
-  });
-  add<SigmoidOp>(patterns, [](ImplicitLocOpBuilder &b, SigmoidOp, ValueRange a) -> Value {
-    Value e = math::ExpOp::create(b, arith::NegFOp::create(b, a[0]));
-    return arith::DivFOp::create(
-        b, constantLike(b, a[0], 1),
-        arith::AddFOp::create(b, constantLike(b, a[0], 1), e));
-  });
-  add<ExpOp>(patterns, [](ImplicitLocOpBuilder &b, ExpOp, ValueRange a) -> Value {
-    return math::ExpOp::create(b, a[0]);
-  });
-  add<LogOp>(patterns, [](ImplicitLocOpBuilder &b, LogOp, ValueRange a) -> Value {
-    return math::LogOp::create(b, a[0]);
-  });
-  add<SqrtOp>(patterns, [](ImplicitLocOpBuilder &b, SqrtOp, ValueRange a) -> Value {
-    return math::SqrtOp::create(b, a[0]);
-  });
-  add<GeluOp>(patterns, gelu);
-  add<GeluBackwardOp>(patterns, geluBackward);
-  add<ReluBackwardOp>(patterns, [](ImplicitLocOpBuilder &b, ReluBackwardOp,
-                                   ValueRange a) -> Value {
-    Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, a[1],
-                                           constantLike(b, a[1], 0));
-    return arith::SelectOp::create(b, positive, a[0], constantLike(b, a[0], 0));
-  });
-  add<BroadcastToOp>(patterns, [](ImplicitLocOpBuilder &, BroadcastToOp,
-                                  ValueRange a) -> Value { return a[0]; });
-  patterns.add<DropoutLowering, IndexedLowering<OneHotOp>,
+  patterns.add<ElementwiseLowering, DropoutLowering, IndexedLowering<OneHotOp>,
                IndexedLowering<EmbeddingOp>>(patterns.getContext());
 }

@@ -91,51 +91,6 @@ public:
   SmallVector<Operation *> erased;
 };
 
-/// relu(x) > 0 exactly where x > 0, so relu gradients may read the relu's
-/// result instead of its input. The input then often has the relu as its
-/// only use, and the convolution or product that made it applies the relu
-/// itself, as a oneDNN post-op.
-void maskReluGradientsWithResults(func::FuncOp func) {
-  func.walk([](ReluBackwardOp backward) {
-    for (Operation *user : backward.getInput().getUsers())
-      if (auto relu = dyn_cast<ReluOp>(user)) {
-        backward.getInputMutable().assign(relu.getResult());
-        return;
-      }
-  });
-}
-
-/// Where max pooling took a window's maximum from x, x equals the pooled
-/// value p, so masking the pooling's input gradient by x > 0 is masking its
-/// output gradient by p > 0 before the pooling's backward: the same values,
-/// computed on a tensor a window's size smaller.
-void maskBeforeMaxPoolingGradients(func::FuncOp func) {
-  func.walk([](ReluBackwardOp mask) {
-    auto pooling = mask.getGrad().getDefiningOp<MaxPool2DBackwardOp>();
-    Value input = mask.getInput();
-    if (!pooling || !pooling->hasOneUse() || pooling.getInput() != input)
-      return;
-    ArrayRef<int64_t> stride =
-        pooling.getStride().value_or(pooling.getKernel());
-    for (Operation *user : input.getUsers()) {
-      auto forward = dyn_cast<MaxPool2DOp>(user);
-      if (!forward || forward.getKernel() != pooling.getKernel() ||
-          forward.getEffectiveStride() != stride ||
-          forward.getPadding() != pooling.getPadding() ||
-          forward->getBlock() != pooling->getBlock() ||
-          !forward->isBeforeInBlock(pooling))
-        continue;
-      OpBuilder builder(pooling);
-      Value masked = ReluBackwardOp::create(
-          builder, mask.getLoc(), pooling.getGrad(), forward.getResult());
-      pooling.getGradMutable().assign(masked);
-      mask.replaceAllUsesWith(pooling.getResult());
-      mask.erase();
-      return;
-    }
-  });
-}
-
 /// When the only use of `call`'s result is a relu, makes the call apply it
 /// (the relu flag, the last value of the configurations of convolutions and
 /// products) in its place.
@@ -324,44 +279,6 @@ void lowerLSTMBackward(RuntimeCallBuilder &b, LSTMBackwardOp op) {
             inputs);
 }
 
-/// Whether `op` computes each element of its result from the same element of
-/// each operand, so that it gives the same values in any layout that its
-/// operands and result share: elementwise, without broadcasts or indices.
-bool isLayoutFree(Operation *op) {
-  if (!isa<ReluOp, ReluBackwardOp, NegOp, TanhOp, SigmoidOp, ExpOp, LogOp,
-           SqrtOp, AddOp, SubOp, MulOp, DivOp>(op))
-    return false;
-  Type type = op->getResult(0).getType();
-  return llvm::all_of(op->getOperandTypes(),
-                      [&](Type operand) { return operand == type; });
-}
-
-/// The arguments of `call` (inputs, then outputs) that the runtime takes in
-/// the blocked layout when asked: the images of convolutions and poolings.
-SmallVector<unsigned> blockableArguments(RuntimeCallOp call) {
-  unsigned inputs = call.getInputs().size();
-  switch (call.getKind()) {
-  case RuntimeOpKind::conv2d_forward:
-  case RuntimeOpKind::conv2d_backward_data:
-  case RuntimeOpKind::pool2d_forward:
-    return {0, inputs};
-  case RuntimeOpKind::conv2d_backward_weights:
-    return {0, 1};
-  case RuntimeOpKind::pool2d_backward:
-    return {0, 1, inputs};
-  default:
-    return {};
-  }
-}
-
-/// The value of argument `index` of `call`: an input, or the result that an
-/// output becomes.
-Value argumentValue(RuntimeCallOp call, unsigned index) {
-  unsigned inputs = call.getInputs().size();
-  return index < inputs ? call.getInputs()[index]
-                        : call.getResult(index - inputs);
-}
-
 /// Appends keeps_workspace to the configuration of each pooling: 1 when a
 /// backward site pairs with it, so that the others (the forward of an
 /// evaluation or prediction step) run in inference mode.
@@ -382,76 +299,11 @@ void markPoolingWorkspaces(func::FuncOp func) {
   }
 }
 
-/// Chooses the tensors that go from one convolution or pooling to another in
-/// oneDNN's blocked layout (see kiln_runtime.h): those of a multiple of 16
-/// channels that only such calls and layout-free elementwise ops make and
-/// use. Each call of those kinds gets the mask of its blocked arguments as
-/// the last value of its configuration.
-void assignBlockedLayouts(func::FuncOp func) {
-  auto blockable = [](Value value) {
-    auto type = dyn_cast<RankedTensorType>(value.getType());
-    return type && type.getRank() == 4 && type.getElementType().isF32() &&
-           !type.isDynamicDim(1) && type.getDimSize(1) % 16 == 0;
-  };
-  SmallVector<RuntimeCallOp> calls;
-  llvm::SetVector<Value> blocked;
-  func.walk([&](Operation *op) {
-    if (auto call = dyn_cast<RuntimeCallOp>(op)) {
-      calls.push_back(call);
-      for (unsigned index : blockableArguments(call))
-        if (index >= call.getInputs().size() &&
-            blockable(argumentValue(call, index)))
-          blocked.insert(argumentValue(call, index));
-    } else if (isLayoutFree(op) && blockable(op->getResult(0))) {
-      blocked.insert(op->getResult(0));
-    }
-  });
-  auto takesBlocked = [&](OpOperand &use) {
-    Operation *user = use.getOwner();
-    if (auto call = dyn_cast<RuntimeCallOp>(user))
-      return llvm::is_contained(blockableArguments(call),
-                                use.getOperandNumber());
-    return isLayoutFree(user) && blocked.contains(user->getResult(0));
-  };
-  auto staysBlocked = [&](Value value) {
-    Operation *def = value.getDefiningOp();
-    if (isLayoutFree(def) &&
-        !llvm::all_of(def->getOperands(),
-                      [&](Value operand) { return blocked.contains(operand); }))
-      return false;
-    return llvm::all_of(value.getUses(), takesBlocked);
-  };
-  // Dropping one value may make its neighbours need the plain layout.
-  for (bool changed = true; changed;) {
-    changed = false;
-    for (Value value : SmallVector<Value>(blocked.getArrayRef())) {
-      if (!staysBlocked(value)) {
-        blocked.remove(value);
-        changed = true;
-      }
-    }
-  }
-  for (RuntimeCallOp call : calls) {
-    SmallVector<unsigned> arguments = blockableArguments(call);
-    if (arguments.empty())
-      continue;
-    int64_t mask = 0;
-    for (unsigned index : arguments)
-      if (blocked.contains(argumentValue(call, index)))
-        mask |= int64_t(1) << index;
-    SmallVector<int64_t> config(call.getConfig());
-    config.push_back(mask);
-    call.setConfig(config);
-  }
-}
-
 struct LowerToRuntimePass
     : kiln::impl::KilnLowerToRuntimeBase<LowerToRuntimePass> {
   void runOnOperation() override {
     RuntimeCallBuilder b(&getContext());
     for (auto func : getOperation().getOps<func::FuncOp>()) {
-      maskReluGradientsWithResults(func);
-      maskBeforeMaxPoolingGradients(func);
       SmallVector<Operation *> ops;
       func.walk([&](Operation *op) { ops.push_back(op); });
       for (Operation *op : ops)
@@ -461,7 +313,6 @@ struct LowerToRuntimePass
         op->erase();
       b.erased.clear();
       markPoolingWorkspaces(func);
-      assignBlockedLayouts(func);
     }
   }
 

@@ -1,8 +1,8 @@
 //===- GradientBuilder.h - The vocabulary of the adjoint rules ------------===//
 //
 // Private to the kiln IR library: the small tensor computations that the
-// adjoint rules in KilnAdjoints.cpp and KilnNNAdjoints.cpp are made of, so
-// that each rule reads like its formula.
+// adjoint rules in KilnAdjoints.cpp, KilnNNAdjoints.cpp and
+// KilnElementwise.cpp are made of, so that each rule reads like its formula.
 //
 //===----------------------------------------------------------------------===//
 

@@ -2,7 +2,7 @@
 //
 // One rule per op: given the gradient `g` of the result, the gradients of the
 // operands. Layers (convolution, LSTM, attention, ...) are in
-// KilnNNAdjoints.cpp.
+// KilnNNAdjoints.cpp, elementwise ops in KilnElementwise.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,123 +72,8 @@ Value GradientBuilder::unreduce(Value grad, ArrayRef<int64_t> axes,
 }
 
 //===----------------------------------------------------------------------===//
-// Elementwise arithmetic
+// Normalized exponentials
 //===----------------------------------------------------------------------===//
-
-LogicalResult AddOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  GradientBuilder g(builder, getLoc());
-  if (needed[0])
-    operandGrads[0] = g.sumTo(grads[0], shapeOf(getLhs()));
-  if (needed[1])
-    operandGrads[1] = g.sumTo(grads[0], shapeOf(getRhs()));
-  return success();
-}
-
-LogicalResult SubOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  GradientBuilder g(builder, getLoc());
-  if (needed[0])
-    operandGrads[0] = g.sumTo(grads[0], shapeOf(getLhs()));
-  if (needed[1])
-    operandGrads[1] = g.sumTo(g.neg(grads[0]), shapeOf(getRhs()));
-  return success();
-}
-
-LogicalResult MulOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  GradientBuilder g(builder, getLoc());
-  if (needed[0])
-    operandGrads[0] = g.sumTo(g.mul(grads[0], getRhs()), shapeOf(getLhs()));
-  if (needed[1])
-    operandGrads[1] = g.sumTo(g.mul(grads[0], getLhs()), shapeOf(getRhs()));
-  return success();
-}
-
-LogicalResult DivOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  GradientBuilder g(builder, getLoc());
-  // d(x / y) = dx / y - dy * (x / y) / y.
-  if (needed[0])
-    operandGrads[0] = g.sumTo(g.div(grads[0], getRhs()), shapeOf(getLhs()));
-  if (needed[1])
-    operandGrads[1] = g.sumTo(
-        g.neg(g.div(g.mul(grads[0], getResult()), getRhs())), shapeOf(getRhs()));
-  return success();
-}
-
-LogicalResult NegOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = GradientBuilder(builder, getLoc()).neg(grads[0]);
-  return success();
-}
-
-LogicalResult ReluOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                   ArrayRef<bool> needed,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] =
-      ReluBackwardOp::create(builder, getLoc(), grads[0], getInput());
-  return success();
-}
-
-LogicalResult GeluOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                   ArrayRef<bool> needed,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = GeluBackwardOp::create(builder, getLoc(), grads[0],
-                                           getInput(), getApproximate());
-  return success();
-}
-
-LogicalResult TanhOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                   ArrayRef<bool> needed,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  // d tanh(x) = 1 - tanh(x)^2.
-  GradientBuilder g(builder, getLoc());
-  Value y = getResult();
-  operandGrads[0] =
-      g.mul(grads[0], g.sub(g.scalar(1, y), g.mul(y, y)));
-  return success();
-}
-
-LogicalResult SigmoidOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                      ArrayRef<bool> needed,
-                                      SmallVectorImpl<Value> &operandGrads) {
-  // d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)).
-  GradientBuilder g(builder, getLoc());
-  Value y = getResult();
-  operandGrads[0] =
-      g.mul(grads[0], g.mul(y, g.sub(g.scalar(1, y), y)));
-  return success();
-}
-
-LogicalResult ExpOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = GradientBuilder(builder, getLoc()).mul(grads[0], getResult());
-  return success();
-}
-
-LogicalResult LogOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                  ArrayRef<bool> needed,
-                                  SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = GradientBuilder(builder, getLoc()).div(grads[0], getInput());
-  return success();
-}
-
-LogicalResult SqrtOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
-                                   ArrayRef<bool> needed,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  // d sqrt(x) = 1 / (2 sqrt(x)).
-  GradientBuilder g(builder, getLoc());
-  operandGrads[0] =
-      g.div(grads[0], g.mul(getResult(), g.scalar(2, getResult())));
-  return success();
-}
 
 LogicalResult SoftmaxOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
                                       ArrayRef<bool> needed,
@@ -331,14 +216,6 @@ LogicalResult ScatterSliceOp::buildAdjoint(
   operandGrads[0] =
       SliceOp::create(builder, getLoc(), grads[0], getOffsets(),
                       shapeOf(getSource()), getStrides());
-  return success();
-}
-
-LogicalResult BroadcastToOp::buildAdjoint(
-    OpBuilder &builder, ArrayRef<Value> grads, ArrayRef<bool> needed,
-    SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = GradientBuilder(builder, getLoc())
-                        .sumTo(grads[0], shapeOf(getInput()));
   return success();
 }
 

@@ -12,7 +12,8 @@
 
 include "Kiln/IR/KilnBase.td"
 
-def Kiln_BroadcastToOp : Kiln_InferredOp<"broadcast_to", [Kiln_Differentiable]> {
+def Kiln_BroadcastToOp
+    : Kiln_InferredOp<"broadcast_to", [Kiln_Differentiable, Kiln_Elementwise]> {
   let summary = "Broadcasts a tensor to a shape";
   let description = [{
     Repeats `input` to `shape` by NumPy's broadcasting rules: the input's
@@ -79,7 +80,7 @@ def Kiln_ReduceMaxBackwardOp : Kiln_InferredOp<"reduce_max_backward"> {
       "$grad `,` $input attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_ReluBackwardOp : Kiln_InferredOp<"relu_backward"> {
+def Kiln_ReluBackwardOp : Kiln_InferredOp<"relu_backward", [Kiln_Elementwise]> {
   let summary = "Gradient of relu";
   let description = [{
     `grad * (input > 0)`, elementwise: the gradient of `kiln.relu` at `input`
@@ -98,7 +99,7 @@ def Kiln_ReluBackwardOp : Kiln_InferredOp<"relu_backward"> {
       "$grad `,` $input attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_GeluBackwardOp : Kiln_InferredOp<"gelu_backward"> {
+def Kiln_GeluBackwardOp : Kiln_InferredOp<"gelu_backward", [Kiln_Elementwise]> {
   let summary = "Gradient of gelu";
   let description = [{
     `grad * d gelu(x) / dx` at `input`, elementwise, for the same

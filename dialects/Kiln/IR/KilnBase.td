@@ -79,9 +79,13 @@ def Kiln_GeluApproximationAttr
 // Base operation classes
 //===----------------------------------------------------------------------===//
 
-// An op whose adjoint rule lives in KilnAdjoints.cpp.
+// An op whose adjoint rule lives in KilnAdjoints.cpp or KilnNNAdjoints.cpp,
+// or, for an elementwise op, in KilnElementwise.cpp.
 def Kiln_Differentiable
     : DeclareOpInterfaceMethods<Kiln_DifferentiableOpInterface>;
+
+// An elementwise op, whose scalar body lives in KilnElementwise.cpp.
+def Kiln_Elementwise : DeclareOpInterfaceMethods<Kiln_ElementwiseOpInterface>;
 
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic, !listconcat(traits, [Pure])>;
@@ -110,7 +114,8 @@ class Kiln_InferredOp<string mnemonic, list<Trait> traits = []>
 class Kiln_UnaryOp<string mnemonic, list<Trait> traits = []>
     : Kiln_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType,
                                              InferTypeOpInterface,
-                                             Kiln_Differentiable])> {
+                                             Kiln_Differentiable,
+                                             Kiln_Elementwise])> {
   let arguments = (ins Kiln_FloatTensor:$input);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
@@ -119,7 +124,8 @@ class Kiln_UnaryOp<string mnemonic, list<Trait> traits = []>
 // An elementwise function of two floating-point tensors that broadcast
 // against each other as in NumPy and PyTorch.
 class Kiln_BinaryOp<string mnemonic, list<Trait> traits = []>
-    : Kiln_InferredOp<mnemonic, !listconcat(traits, [Kiln_Differentiable])> {
+    : Kiln_InferredOp<mnemonic, !listconcat(traits, [Kiln_Differentiable,
+                                                     Kiln_Elementwise])> {
   let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat =

@@ -47,6 +47,28 @@ def Kiln_TrainingModeOpInterface : OpInterface<"TrainingModeOpInterface"> {
       }],
       "void", "buildEvaluationForm",
       (ins "::mlir::OpBuilder &":$builder, "::mlir::IRMapping &":$mapping)>
+
+def Kiln_ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An operation of value semantics whose every result element is a function
+    of the operands' elements at the same index, the operands broadcast to
+    the result's shape as in NumPy. The op states that function itself, on
+    scalars, with arith and math ops: the linalg lowering makes it the body
+    of a linalg.generic (which is how the GPU path computes the op too), and
+    the CPU layout assignment lets blocked tensors through an op whose
+    operands all have its result's type, since any order of the elements
+    then serves.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        Builds, at the builder's insertion point, one element of the result
+        from `operands`, one element of each operand, in order, and returns
+        it. It creates arith and math ops, so their dialects must be loaded.
+      }],
+      "::mlir::Value", "buildScalar",
+      (ins "::mlir::OpBuilder &":$builder, "::mlir::Location":$loc,
+           "::mlir::ValueRange":$operands)>
   ];
 }
 

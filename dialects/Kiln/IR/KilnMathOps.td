@@ -69,7 +69,8 @@ def Kiln_ExpOp : Kiln_MathOp<"exp", "exp(x)">;
 def Kiln_LogOp : Kiln_MathOp<"log", "log(x)">;
 def Kiln_SqrtOp : Kiln_MathOp<"sqrt", "sqrt(x)">;
 
-def Kiln_GeluOp : Kiln_Op<"gelu", [Kiln_Differentiable, SameOperandsAndResultType,
+def Kiln_GeluOp : Kiln_Op<"gelu", [Kiln_Differentiable, Kiln_Elementwise,
+                                   SameOperandsAndResultType,
                                    InferTypeOpInterface]> {
   let summary = "Elementwise Gaussian error linear unit";
   let description = [{
