@@ -12,7 +12,6 @@
 #include "io/Safetensors.h"
 
 #include "mlir/IR/Verifier.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -200,15 +199,21 @@ LogicalResult checkArguments(func::FuncOp func, ArrayRef<Tensor> args) {
 }
 
 LogicalResult dispatch(Operation *op, Frame &frame) {
-  auto evaluate = [&](auto typed) { return evaluateOp(typed, frame); };
-  llvm::TypeSwitch<Operation *, LogicalResult> cases(op);
-#define KILN_REFERENCE_CASE(Op) cases.Case<kiln::Op>(evaluate);
-  KILN_REFERENCE_OPS(KILN_REFERENCE_CASE)
-#undef KILN_REFERENCE_CASE
-  return cases.Default([](Operation *op) {
-    return op->emitError("the reference evaluator does not implement '")
-           << op->getName() << "'";
-  });
+  static const KernelTable table = [] {
+    KernelTable kernels;
+    registerTensorKernels(kernels);
+    registerMathKernels(kernels);
+    registerConvKernels(kernels);
+    registerNNKernels(kernels);
+    registerBatchNormKernels(kernels);
+    registerLSTMKernels(kernels);
+    registerOptimizerKernels(kernels);
+    return kernels;
+  }();
+  if (const KernelTable::Kernel *kernel = table.find(op))
+    return (*kernel)(op, frame);
+  return op->emitError("the reference evaluator does not implement '")
+         << op->getName() << "'";
 }
 
 /// Evaluates one op, checking first that its shapes are static and then that

@@ -45,7 +45,7 @@ std::pair<double, double> moments(const Tensor &x, const Channels &ch,
 
 } // namespace
 
-LogicalResult reference::evaluateOp(BatchNormOp op, Frame &frame) {
+static LogicalResult evaluateOp(BatchNormOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   Channels ch(input.shape);
   double epsilon = op.getEpsilon().convertToDouble();
@@ -82,7 +82,7 @@ LogicalResult reference::evaluateOp(BatchNormOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(BatchNormBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(BatchNormBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &input = frame[op.getInput()];
   Channels ch(input.shape);
   double epsilon = op.getEpsilon().convertToDouble();
@@ -117,4 +117,9 @@ LogicalResult reference::evaluateOp(BatchNormBackwardOp op, Frame &frame) {
     frame.set(op.getParamGrads()[1], std::move(biasGrad));
   }
   return success();
+}
+
+void reference::registerBatchNormKernels(KernelTable &table) {
+  table.add<BatchNormOp>(evaluateOp);
+  table.add<BatchNormBackwardOp>(evaluateOp);
 }

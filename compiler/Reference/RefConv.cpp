@@ -103,7 +103,7 @@ constexpr int64_t kNoDilation[] = {1, 1};
 
 } // namespace
 
-LogicalResult reference::evaluateOp(Conv2DOp op, Frame &frame) {
+static LogicalResult evaluateOp(Conv2DOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()], &weight = frame[op.getWeight()];
   std::vector<int64_t> shape = shapeOf(op.getResult());
   Tensor result = zeros(shape);
@@ -122,7 +122,7 @@ LogicalResult reference::evaluateOp(Conv2DOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(Conv2DBackwardInputOp op, Frame &frame) {
+static LogicalResult evaluateOp(Conv2DBackwardInputOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &weight = frame[op.getWeight()];
   ArrayRef<int64_t> inputShape = op.getInputShape();
   Tensor result = zeros(inputShape);
@@ -136,7 +136,7 @@ LogicalResult reference::evaluateOp(Conv2DBackwardInputOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(Conv2DBackwardWeightOp op, Frame &frame) {
+static LogicalResult evaluateOp(Conv2DBackwardWeightOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &input = frame[op.getInput()];
   std::vector<int64_t> shape = shapeOf(op.getResult());
   Tensor result = zeros(shape);
@@ -150,7 +150,7 @@ LogicalResult reference::evaluateOp(Conv2DBackwardWeightOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(MaxPool2DOp op, Frame &frame) {
+static LogicalResult evaluateOp(MaxPool2DOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   std::vector<int64_t> shape = shapeOf(op.getResult());
   Tensor result = zeros(shape);
@@ -164,7 +164,7 @@ LogicalResult reference::evaluateOp(MaxPool2DOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(MaxPool2DBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(MaxPool2DBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &input = frame[op.getInput()];
   ArrayRef<int64_t> kernel = op.getKernel();
   Tensor result = zeros(input.shape);
@@ -178,7 +178,7 @@ LogicalResult reference::evaluateOp(MaxPool2DBackwardOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(AvgPool2DOp op, Frame &frame) {
+static LogicalResult evaluateOp(AvgPool2DOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   ArrayRef<int64_t> kernel = op.getKernel();
   std::vector<int64_t> shape = shapeOf(op.getResult());
@@ -198,7 +198,7 @@ LogicalResult reference::evaluateOp(AvgPool2DOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(AvgPool2DBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(AvgPool2DBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()];
   ArrayRef<int64_t> kernel = op.getKernel(), inputShape = op.getInputShape();
   Tensor result = zeros(inputShape);
@@ -214,4 +214,14 @@ LogicalResult reference::evaluateOp(AvgPool2DBackwardOp op, Frame &frame) {
                     });
   frame.set(op.getResult(), std::move(result));
   return success();
+}
+
+void reference::registerConvKernels(KernelTable &table) {
+  table.add<Conv2DOp>(evaluateOp);
+  table.add<Conv2DBackwardInputOp>(evaluateOp);
+  table.add<Conv2DBackwardWeightOp>(evaluateOp);
+  table.add<MaxPool2DOp>(evaluateOp);
+  table.add<MaxPool2DBackwardOp>(evaluateOp);
+  table.add<AvgPool2DOp>(evaluateOp);
+  table.add<AvgPool2DBackwardOp>(evaluateOp);
 }

@@ -1,10 +1,10 @@
 //===- RefInternal.h - Shared pieces of the reference evaluator -----------===//
 //
 // Private to compiler/Reference: the frame of values that the driver fills op
-// by op, index arithmetic over row-major tensors, and one evaluateOp overload
-// per kiln op, defined in the group files (RefTensor, RefMath, RefConv,
-// RefNN, RefLSTM, RefOptimizer; each backward op next to its forward op) and
-// dispatched from Evaluator.cpp.
+// by op, index arithmetic over row-major tensors, and the table of kernels
+// that the group files (RefTensor, RefMath, RefConv, RefNN, RefBatchNorm,
+// RefLSTM, RefOptimizer; each backward op next to its forward op) fill and
+// Evaluator.cpp dispatches through.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +18,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <functional>
 #include <string>
 
 namespace kiln::reference {
@@ -106,40 +107,38 @@ double logistic(double x);
 // The ops, one overload each
 //===----------------------------------------------------------------------===//
 
-/// Every op the evaluator implements, grouped by the file that does.
-// clang-format off
-#define KILN_REFERENCE_OPS(X)                                                  \
-  /* RefTensor.cpp */                                                          \
-  X(ConstantOp) X(ReshapeOp) X(FlattenOp) X(TransposeOp) X(ConcatOp)           \
-  X(SliceOp) X(EmbeddingOp) X(EmbeddingBackwardOp) X(OneHotOp)                 \
-  X(SinusoidalPositionsOp) X(BroadcastToOp) X(ScatterSliceOp) X(CountEqualOp)  \
-  /* RefMath.cpp */                                                            \
-  X(AddOp) X(SubOp) X(MulOp) X(DivOp) X(NegOp) X(ReluOp) X(ReluBackwardOp)     \
-  X(TanhOp) X(SigmoidOp) X(ExpOp) X(LogOp) X(SqrtOp) X(GeluOp)                 \
-  X(GeluBackwardOp) X(SoftmaxOp) X(SoftmaxBackwardOp) X(LogSoftmaxOp)          \
-  X(LogSoftmaxBackwardOp) X(ReduceSumOp) X(ReduceMeanOp) X(ReduceMaxOp)        \
-  X(ReduceMaxBackwardOp) X(ArgmaxOp) X(MatmulOp)                               \
-  /* RefConv.cpp */                                                            \
-  X(Conv2DOp) X(Conv2DBackwardInputOp) X(Conv2DBackwardWeightOp)               \
-  X(MaxPool2DOp) X(MaxPool2DBackwardOp) X(AvgPool2DOp) X(AvgPool2DBackwardOp)  \
-  /* RefNN.cpp */                                                              \
-  X(LinearOp) X(LayerNormOp) X(LayerNormBackwardOp) X(DropoutOp)               \
-  X(AttentionOp) X(AttentionBackwardOp) X(CrossEntropyOp)                      \
-  X(CrossEntropyBackwardOp)                                                    \
-  /* RefBatchNorm.cpp */                                                       \
-  X(BatchNormOp) X(BatchNormBackwardOp)                                        \
-  /* RefLSTM.cpp */                                                            \
-  X(LSTMOp) X(LSTMBackwardOp)                                                  \
-  /* RefOptimizer.cpp */                                                       \
-  X(SGDOp) X(AdamOp) X(AdamWOp) X(LearningRateOp) X(ClipGradNormOp)
-// clang-format on
+/// Each op's kernel, by the op's TypeID: computes the op's results from its
+/// operands in the frame and sets them there; fails after emitting an error
+/// at the op on a run-time error.
+class KernelTable {
+public:
+  using Kernel = std::function<mlir::LogicalResult(mlir::Operation *, Frame &)>;
 
-/// Computes `op`'s results from its operands in `frame` and sets them there;
-/// fails after emitting an error at the op on a run-time error.
-#define KILN_REFERENCE_DECLARE(Op)                                             \
-  mlir::LogicalResult evaluateOp(kiln::Op op, Frame &frame);
-KILN_REFERENCE_OPS(KILN_REFERENCE_DECLARE)
-#undef KILN_REFERENCE_DECLARE
+  template <typename Op>
+  void add(mlir::LogicalResult (*kernel)(Op, Frame &)) {
+    kernels[mlir::TypeID::get<Op>()] = [kernel](mlir::Operation *op,
+                                                Frame &frame) {
+      return kernel(llvm::cast<Op>(op), frame);
+    };
+  }
+  /// The kernel of `op`, or null when the evaluator has none.
+  const Kernel *find(mlir::Operation *op) const {
+    auto it = kernels.find(op->getName().getTypeID());
+    return it == kernels.end() ? nullptr : &it->second;
+  }
+
+private:
+  llvm::DenseMap<mlir::TypeID, Kernel> kernels;
+};
+
+/// Each file of kernels registers its own, where it defines them.
+void registerTensorKernels(KernelTable &table);
+void registerMathKernels(KernelTable &table);
+void registerConvKernels(KernelTable &table);
+void registerNNKernels(KernelTable &table);
+void registerBatchNormKernels(KernelTable &table);
+void registerLSTMKernels(KernelTable &table);
+void registerOptimizerKernels(KernelTable &table);
 
 } // namespace kiln::reference
 

@@ -176,7 +176,7 @@ std::vector<double> backLayer(const Sizes &n, const LayerTrace &trace,
 
 } // namespace
 
-LogicalResult reference::evaluateOp(LSTMOp op, Frame &frame) {
+static LogicalResult evaluateOp(LSTMOp op, Frame &frame) {
   Sizes n = sizesOf(op);
   std::vector<LayerTrace> traces = runForward(op, frame, n);
   frame.set(op.getOutput(),
@@ -186,7 +186,7 @@ LogicalResult reference::evaluateOp(LSTMOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(LSTMBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(LSTMBackwardOp op, Frame &frame) {
   Sizes n = sizesOf(op);
   std::vector<LayerTrace> traces = runForward(op, frame, n);
   std::vector<Tensor> weightGrads;
@@ -214,4 +214,9 @@ LogicalResult reference::evaluateOp(LSTMBackwardOp op, Frame &frame) {
   for (auto [result, grad] : llvm::zip(op.getWeightGrads(), weightGrads))
     frame.set(result, std::move(grad));
   return success();
+}
+
+void reference::registerLSTMKernels(KernelTable &table) {
+  table.add<LSTMOp>(evaluateOp);
+  table.add<LSTMBackwardOp>(evaluateOp);
 }

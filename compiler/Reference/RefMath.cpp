@@ -156,57 +156,57 @@ double keepTotal(double total, int64_t) { return total; }
 
 } // namespace
 
-LogicalResult reference::evaluateOp(AddOp op, Frame &frame) {
+static LogicalResult evaluateOp(AddOp op, Frame &frame) {
   return binary(op, frame, [](double a, double b) { return a + b; });
 }
 
-LogicalResult reference::evaluateOp(SubOp op, Frame &frame) {
+static LogicalResult evaluateOp(SubOp op, Frame &frame) {
   return binary(op, frame, [](double a, double b) { return a - b; });
 }
 
-LogicalResult reference::evaluateOp(MulOp op, Frame &frame) {
+static LogicalResult evaluateOp(MulOp op, Frame &frame) {
   return binary(op, frame, [](double a, double b) { return a * b; });
 }
 
-LogicalResult reference::evaluateOp(DivOp op, Frame &frame) {
+static LogicalResult evaluateOp(DivOp op, Frame &frame) {
   return binary(op, frame, [](double a, double b) { return a / b; });
 }
 
-LogicalResult reference::evaluateOp(NegOp op, Frame &frame) {
+static LogicalResult evaluateOp(NegOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return -x; });
 }
 
-LogicalResult reference::evaluateOp(ReluOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReluOp op, Frame &frame) {
   // NaN stays NaN, as in PyTorch.
   return unary(op, frame, [](double x) { return x < 0 ? 0.0 : x; });
 }
 
-LogicalResult reference::evaluateOp(ReluBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReluBackwardOp op, Frame &frame) {
   return unaryBackward(op, frame,
                        [](double g, double x) { return x > 0 ? g : 0.0; });
 }
 
-LogicalResult reference::evaluateOp(TanhOp op, Frame &frame) {
+static LogicalResult evaluateOp(TanhOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::tanh(x); });
 }
 
-LogicalResult reference::evaluateOp(SigmoidOp op, Frame &frame) {
+static LogicalResult evaluateOp(SigmoidOp op, Frame &frame) {
   return unary(op, frame, logistic);
 }
 
-LogicalResult reference::evaluateOp(ExpOp op, Frame &frame) {
+static LogicalResult evaluateOp(ExpOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::exp(x); });
 }
 
-LogicalResult reference::evaluateOp(LogOp op, Frame &frame) {
+static LogicalResult evaluateOp(LogOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::log(x); });
 }
 
-LogicalResult reference::evaluateOp(SqrtOp op, Frame &frame) {
+static LogicalResult evaluateOp(SqrtOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::sqrt(x); });
 }
 
-LogicalResult reference::evaluateOp(GeluOp op, Frame &frame) {
+static LogicalResult evaluateOp(GeluOp op, Frame &frame) {
   if (op.getApproximate() == GeluApproximation::tanh)
     return unary(op, frame, [](double x) {
       double inner = std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x);
@@ -217,7 +217,7 @@ LogicalResult reference::evaluateOp(GeluOp op, Frame &frame) {
   });
 }
 
-LogicalResult reference::evaluateOp(GeluBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(GeluBackwardOp op, Frame &frame) {
   if (op.getApproximate() == GeluApproximation::tanh)
     return unaryBackward(op, frame, [](double g, double x) {
       double c = std::sqrt(2 / M_PI);
@@ -233,44 +233,44 @@ LogicalResult reference::evaluateOp(GeluBackwardOp op, Frame &frame) {
   });
 }
 
-LogicalResult reference::evaluateOp(SoftmaxOp op, Frame &frame) {
+static LogicalResult evaluateOp(SoftmaxOp op, Frame &frame) {
   frame.set(op.getResult(),
             softmax(frame[op.getInput()], op.getAxis(), /*log=*/false));
   return success();
 }
 
-LogicalResult reference::evaluateOp(SoftmaxBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(SoftmaxBackwardOp op, Frame &frame) {
   return softmaxBackward(op, frame, /*log=*/false);
 }
 
-LogicalResult reference::evaluateOp(LogSoftmaxOp op, Frame &frame) {
+static LogicalResult evaluateOp(LogSoftmaxOp op, Frame &frame) {
   frame.set(op.getResult(),
             softmax(frame[op.getInput()], op.getAxis(), /*log=*/true));
   return success();
 }
 
-LogicalResult reference::evaluateOp(LogSoftmaxBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(LogSoftmaxBackwardOp op, Frame &frame) {
   return softmaxBackward(op, frame, /*log=*/true);
 }
 
-LogicalResult reference::evaluateOp(ReduceSumOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReduceSumOp op, Frame &frame) {
   return reduce(
       op, frame, 0.0, [](double total, double x) { return total + x; },
       keepTotal);
 }
 
-LogicalResult reference::evaluateOp(ReduceMeanOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReduceMeanOp op, Frame &frame) {
   return reduce(
       op, frame, 0.0, [](double total, double x) { return total + x; },
       [](double total, int64_t count) { return total / count; });
 }
 
-LogicalResult reference::evaluateOp(ReduceMaxOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReduceMaxOp op, Frame &frame) {
   return reduce(op, frame, -std::numeric_limits<double>::infinity(), maxOf,
                 keepTotal);
 }
 
-LogicalResult reference::evaluateOp(ReduceMaxBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReduceMaxBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &input = frame[op.getInput()];
   Groups groups(input.shape, op.getAxes());
   std::vector<double> maxima(groups.count(),
@@ -290,7 +290,7 @@ LogicalResult reference::evaluateOp(ReduceMaxBackwardOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(ArgmaxOp op, Frame &frame) {
+static LogicalResult evaluateOp(ArgmaxOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   AxisView view(input.shape, normalizeAxis(op.getAxis(), input.shape.size()));
   std::vector<int64_t> indices;
@@ -309,7 +309,7 @@ LogicalResult reference::evaluateOp(ArgmaxOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(MatmulOp op, Frame &frame) {
+static LogicalResult evaluateOp(MatmulOp op, Frame &frame) {
   const Tensor &lhs = frame[op.getLhs()], &rhs = frame[op.getRhs()];
   bool transposeLhs = op.getTransposeLhs(), transposeRhs = op.getTransposeRhs();
   size_t lhsRank = lhs.shape.size(), rhsRank = rhs.shape.size();
@@ -343,4 +343,31 @@ LogicalResult reference::evaluateOp(MatmulOp op, Frame &frame) {
   }
   frame.set(op.getResult(), std::move(result));
   return success();
+}
+
+void reference::registerMathKernels(KernelTable &table) {
+  table.add<AddOp>(evaluateOp);
+  table.add<SubOp>(evaluateOp);
+  table.add<MulOp>(evaluateOp);
+  table.add<DivOp>(evaluateOp);
+  table.add<NegOp>(evaluateOp);
+  table.add<ReluOp>(evaluateOp);
+  table.add<ReluBackwardOp>(evaluateOp);
+  table.add<TanhOp>(evaluateOp);
+  table.add<SigmoidOp>(evaluateOp);
+  table.add<ExpOp>(evaluateOp);
+  table.add<LogOp>(evaluateOp);
+  table.add<SqrtOp>(evaluateOp);
+  table.add<GeluOp>(evaluateOp);
+  table.add<GeluBackwardOp>(evaluateOp);
+  table.add<SoftmaxOp>(evaluateOp);
+  table.add<SoftmaxBackwardOp>(evaluateOp);
+  table.add<LogSoftmaxOp>(evaluateOp);
+  table.add<LogSoftmaxBackwardOp>(evaluateOp);
+  table.add<ReduceSumOp>(evaluateOp);
+  table.add<ReduceMeanOp>(evaluateOp);
+  table.add<ReduceMaxOp>(evaluateOp);
+  table.add<ReduceMaxBackwardOp>(evaluateOp);
+  table.add<ArgmaxOp>(evaluateOp);
+  table.add<MatmulOp>(evaluateOp);
 }

@@ -104,7 +104,7 @@ double logSumExp(const Tensor &logits, int64_t n) {
 
 } // namespace
 
-LogicalResult reference::evaluateOp(LinearOp op, Frame &frame) {
+static LogicalResult evaluateOp(LinearOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()], &weight = frame[op.getWeight()];
   int64_t out = weight.shape[0], in = weight.shape[1];
   int64_t rows = in ? input.numElements() / in : 0;
@@ -121,7 +121,7 @@ LogicalResult reference::evaluateOp(LinearOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(LayerNormOp op, Frame &frame) {
+static LogicalResult evaluateOp(LayerNormOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   Rows rows(input.shape, op.getAxis());
   double epsilon = op.getEpsilon().convertToDouble();
@@ -141,7 +141,7 @@ LogicalResult reference::evaluateOp(LayerNormOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(LayerNormBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(LayerNormBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &input = frame[op.getInput()];
   Rows rows(input.shape, op.getAxis());
   double epsilon = op.getEpsilon().convertToDouble();
@@ -176,7 +176,7 @@ LogicalResult reference::evaluateOp(LayerNormBackwardOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(DropoutOp op, Frame &frame) {
+static LogicalResult evaluateOp(DropoutOp op, Frame &frame) {
   Tensor result = frame[op.getInput()];
   double p = op.getP().convertToDouble();
   auto seed = static_cast<uint64_t>(op.getSeed());
@@ -188,7 +188,7 @@ LogicalResult reference::evaluateOp(DropoutOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(AttentionOp op, Frame &frame) {
+static LogicalResult evaluateOp(AttentionOp op, Frame &frame) {
   const Tensor &query = frame[op.getQuery()], &key = frame[op.getKey()],
                &value = frame[op.getValue()];
   AttentionSizes n(op);
@@ -207,7 +207,7 @@ LogicalResult reference::evaluateOp(AttentionOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(AttentionBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(AttentionBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &query = frame[op.getQuery()],
                &key = frame[op.getKey()], &value = frame[op.getValue()];
   AttentionSizes n(op);
@@ -250,7 +250,7 @@ LogicalResult reference::evaluateOp(AttentionBackwardOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(CrossEntropyOp op, Frame &frame) {
+static LogicalResult evaluateOp(CrossEntropyOp op, Frame &frame) {
   const Tensor &logits = frame[op.getLogits()], &labels = frame[op.getLabels()];
   int64_t rows = logits.shape[0];
   if (failed(checkIds(op, labels, logits.shape[1], "classes of the logits")))
@@ -263,7 +263,7 @@ LogicalResult reference::evaluateOp(CrossEntropyOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(CrossEntropyBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(CrossEntropyBackwardOp op, Frame &frame) {
   const Tensor &logits = frame[op.getLogits()], &labels = frame[op.getLabels()];
   int64_t rows = logits.shape[0], classes = logits.shape[1];
   if (failed(checkIds(op, labels, classes, "classes of the logits")))
@@ -280,4 +280,15 @@ LogicalResult reference::evaluateOp(CrossEntropyBackwardOp op, Frame &frame) {
   }
   frame.set(op.getResult(), std::move(result));
   return success();
+}
+
+void reference::registerNNKernels(KernelTable &table) {
+  table.add<LinearOp>(evaluateOp);
+  table.add<LayerNormOp>(evaluateOp);
+  table.add<LayerNormBackwardOp>(evaluateOp);
+  table.add<DropoutOp>(evaluateOp);
+  table.add<AttentionOp>(evaluateOp);
+  table.add<AttentionBackwardOp>(evaluateOp);
+  table.add<CrossEntropyOp>(evaluateOp);
+  table.add<CrossEntropyBackwardOp>(evaluateOp);
 }

@@ -59,7 +59,7 @@ LogicalResult adamStep(Op op, Frame &frame, bool decoupled) {
 
 } // namespace
 
-LogicalResult reference::evaluateOp(SGDOp op, Frame &frame) {
+static LogicalResult evaluateOp(SGDOp op, Frame &frame) {
   FailureOr<int64_t> step = stepOf(op, frame[op.getStep()]);
   if (failed(step))
     return failure();
@@ -86,15 +86,15 @@ LogicalResult reference::evaluateOp(SGDOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(AdamOp op, Frame &frame) {
+static LogicalResult evaluateOp(AdamOp op, Frame &frame) {
   return adamStep(op, frame, /*decoupled=*/false);
 }
 
-LogicalResult reference::evaluateOp(AdamWOp op, Frame &frame) {
+static LogicalResult evaluateOp(AdamWOp op, Frame &frame) {
   return adamStep(op, frame, /*decoupled=*/true);
 }
 
-LogicalResult reference::evaluateOp(LearningRateOp op, Frame &frame) {
+static LogicalResult evaluateOp(LearningRateOp op, Frame &frame) {
   FailureOr<int64_t> step = stepOf(op, frame[op.getStep()]);
   if (failed(step))
     return failure();
@@ -117,7 +117,7 @@ LogicalResult reference::evaluateOp(LearningRateOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(ClipGradNormOp op, Frame &frame) {
+static LogicalResult evaluateOp(ClipGradNormOp op, Frame &frame) {
   double squares = 0;
   for (Value grad : op.getGrads())
     for (double x : frame[grad].reals)
@@ -131,4 +131,12 @@ LogicalResult reference::evaluateOp(ClipGradNormOp op, Frame &frame) {
     frame.set(result, std::move(scaled));
   }
   return success();
+}
+
+void reference::registerOptimizerKernels(KernelTable &table) {
+  table.add<SGDOp>(evaluateOp);
+  table.add<AdamOp>(evaluateOp);
+  table.add<AdamWOp>(evaluateOp);
+  table.add<LearningRateOp>(evaluateOp);
+  table.add<ClipGradNormOp>(evaluateOp);
 }

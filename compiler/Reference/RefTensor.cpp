@@ -34,7 +34,7 @@ Tensor withShape(Tensor tensor, ArrayRef<int64_t> shape) {
 
 } // namespace
 
-LogicalResult reference::evaluateOp(ConstantOp op, Frame &frame) {
+static LogicalResult evaluateOp(ConstantOp op, Frame &frame) {
   ElementsAttr value = op.getValue();
   std::vector<int64_t> dims = value.getShapedType().getShape().vec();
   if (auto floats = value.tryGetValues<APFloat>()) {
@@ -55,19 +55,19 @@ LogicalResult reference::evaluateOp(ConstantOp op, Frame &frame) {
                         "evaluator cannot read");
 }
 
-LogicalResult reference::evaluateOp(ReshapeOp op, Frame &frame) {
+static LogicalResult evaluateOp(ReshapeOp op, Frame &frame) {
   frame.set(op.getResult(),
             withShape(frame[op.getInput()], shapeOf(op.getResult())));
   return success();
 }
 
-LogicalResult reference::evaluateOp(FlattenOp op, Frame &frame) {
+static LogicalResult evaluateOp(FlattenOp op, Frame &frame) {
   frame.set(op.getResult(),
             withShape(frame[op.getInput()], shapeOf(op.getResult())));
   return success();
 }
 
-LogicalResult reference::evaluateOp(TransposeOp op, Frame &frame) {
+static LogicalResult evaluateOp(TransposeOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   ArrayRef<int64_t> permutation = op.getPermutation();
   Shape shape;
@@ -83,7 +83,7 @@ LogicalResult reference::evaluateOp(TransposeOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(ConcatOp op, Frame &frame) {
+static LogicalResult evaluateOp(ConcatOp op, Frame &frame) {
   std::vector<int64_t> shape = shapeOf(op.getResult());
   int64_t axis = normalizeAxis(op.getAxis(), shape.size());
   AxisView out(shape, axis);
@@ -102,7 +102,7 @@ LogicalResult reference::evaluateOp(ConcatOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(SliceOp op, Frame &frame) {
+static LogicalResult evaluateOp(SliceOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   ArrayRef<int64_t> offsets = op.getOffsets(), strides = op.getStrides();
   ArrayRef<int64_t> sizes = op.getSizes();
@@ -115,7 +115,7 @@ LogicalResult reference::evaluateOp(SliceOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(EmbeddingOp op, Frame &frame) {
+static LogicalResult evaluateOp(EmbeddingOp op, Frame &frame) {
   const Tensor &ids = frame[op.getIds()];
   const Tensor &table = frame[op.getTable()];
   int64_t rows = table.shape[0], dim = table.shape[1];
@@ -128,7 +128,7 @@ LogicalResult reference::evaluateOp(EmbeddingOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(EmbeddingBackwardOp op, Frame &frame) {
+static LogicalResult evaluateOp(EmbeddingBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()];
   const Tensor &ids = frame[op.getIds()];
   int64_t rows = op.getNum(), dim = grad.shape.back();
@@ -142,7 +142,7 @@ LogicalResult reference::evaluateOp(EmbeddingBackwardOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(OneHotOp op, Frame &frame) {
+static LogicalResult evaluateOp(OneHotOp op, Frame &frame) {
   const Tensor &ids = frame[op.getIds()];
   int64_t classes = op.getNumClasses();
   if (failed(checkIds(op, ids, classes, "classes")))
@@ -154,7 +154,7 @@ LogicalResult reference::evaluateOp(OneHotOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(SinusoidalPositionsOp op, Frame &frame) {
+static LogicalResult evaluateOp(SinusoidalPositionsOp op, Frame &frame) {
   int64_t length = op.getLength(), dim = op.getDim();
   Tensor result = zeros({length, dim});
   for (int64_t p = 0; p < length; ++p) {
@@ -168,7 +168,7 @@ LogicalResult reference::evaluateOp(SinusoidalPositionsOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(BroadcastToOp op, Frame &frame) {
+static LogicalResult evaluateOp(BroadcastToOp op, Frame &frame) {
   const Tensor &input = frame[op.getInput()];
   ArrayRef<int64_t> shape = op.getShape();
   frame.set(op.getResult(), gather(input, shape, [&](int64_t j) {
@@ -177,7 +177,7 @@ LogicalResult reference::evaluateOp(BroadcastToOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(ScatterSliceOp op, Frame &frame) {
+static LogicalResult evaluateOp(ScatterSliceOp op, Frame &frame) {
   const Tensor &source = frame[op.getSource()];
   ArrayRef<int64_t> offsets = op.getOffsets(), strides = op.getStrides();
   ArrayRef<int64_t> shape = op.getShape();
@@ -192,11 +192,27 @@ LogicalResult reference::evaluateOp(ScatterSliceOp op, Frame &frame) {
   return success();
 }
 
-LogicalResult reference::evaluateOp(CountEqualOp op, Frame &frame) {
+static LogicalResult evaluateOp(CountEqualOp op, Frame &frame) {
   const Tensor &lhs = frame[op.getLhs()], &rhs = frame[op.getRhs()];
   int64_t count = 0;
   for (int64_t i = 0, e = lhs.numElements(); i < e; ++i)
     count += lhs.integers[i] == rhs.integers[i];
   frame.set(op.getResult(), Tensor::integer({}, {count}));
   return success();
+}
+
+void reference::registerTensorKernels(KernelTable &table) {
+  table.add<ConstantOp>(evaluateOp);
+  table.add<ReshapeOp>(evaluateOp);
+  table.add<FlattenOp>(evaluateOp);
+  table.add<TransposeOp>(evaluateOp);
+  table.add<ConcatOp>(evaluateOp);
+  table.add<SliceOp>(evaluateOp);
+  table.add<EmbeddingOp>(evaluateOp);
+  table.add<EmbeddingBackwardOp>(evaluateOp);
+  table.add<OneHotOp>(evaluateOp);
+  table.add<SinusoidalPositionsOp>(evaluateOp);
+  table.add<BroadcastToOp>(evaluateOp);
+  table.add<ScatterSliceOp>(evaluateOp);
+  table.add<CountEqualOp>(evaluateOp);
 }

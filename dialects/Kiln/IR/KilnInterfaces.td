@@ -47,6 +47,8 @@ def Kiln_TrainingModeOpInterface : OpInterface<"TrainingModeOpInterface"> {
       }],
       "void", "buildEvaluationForm",
       (ins "::mlir::OpBuilder &":$builder, "::mlir::IRMapping &":$mapping)>
+  ];
+}
 
 def Kiln_ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
   let cppNamespace = "::kiln";
