@@ -360,6 +360,7 @@ const std::vector<BuiltinFunction> &builtins() {
       {"relu", {{"x", true}}, elementwise, OpKind::Relu},
       {"tanh", {{"x", true}}, elementwise, OpKind::Tanh},
       {"sigmoid", {{"x", true}}, elementwise, OpKind::Sigmoid},
+      {"silu", {{"x", true}}, elementwise, OpKind::Silu},
       {"exp", {{"x", true}}, elementwise, OpKind::Exp},
       {"log", {{"x", true}}, elementwise, OpKind::Log},
       {"sqrt", {{"x", true}}, elementwise, OpKind::Sqrt},

@@ -194,6 +194,10 @@ static LogicalResult evaluateOp(SigmoidOp op, Frame &frame) {
   return unary(op, frame, logistic);
 }
 
+static LogicalResult evaluateOp(SiluOp op, Frame &frame) {
+  return unary(op, frame, [](double x) { return x * logistic(x); });
+}
+
 static LogicalResult evaluateOp(ExpOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::exp(x); });
 }
@@ -355,6 +359,7 @@ void reference::registerMathKernels(KernelTable &table) {
   table.add<ReluBackwardOp>(evaluateOp);
   table.add<TanhOp>(evaluateOp);
   table.add<SigmoidOp>(evaluateOp);
+  table.add<SiluOp>(evaluateOp);
   table.add<ExpOp>(evaluateOp);
   table.add<LogOp>(evaluateOp);
   table.add<SqrtOp>(evaluateOp);

@@ -20,7 +20,7 @@ from kiln_case import Raw, format_float, grad, leaf, tensor_type
 
 BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
 UNARY = {"neg": torch.neg, "relu": torch.relu, "tanh": torch.tanh,
-         "sigmoid": torch.sigmoid, "exp": torch.exp, "log": torch.log,
+         "sigmoid": torch.sigmoid, "silu": F.silu, "exp": torch.exp, "log": torch.log,
          "sqrt": torch.sqrt}
 
 
@@ -627,7 +627,7 @@ SCHEDULES = [
 
 CASES = [
     *[(op, binary, binary_cases()) for op in BINARY],
-    *[(op, unary, unary_cases()) for op in ("neg", "relu", "tanh", "sigmoid", "exp")],
+    *[(op, unary, unary_cases()) for op in ("neg", "relu", "tanh", "sigmoid", "silu", "exp")],
     *[(op, unary, unary_cases(positive=True)) for op in ("log", "sqrt")],
     ("gelu", gelu, [dict(shape=(3, 4), approximate=a) for a in ("none", "tanh")]),
     *[(op, softmax, [dict(shape=(2, 3, 4), axis=-1), dict(shape=(2, 3, 4), axis=1),

@@ -174,6 +174,26 @@ LogicalResult SigmoidOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
   return success();
 }
 
+Value SiluOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, a[0]));
+  return arith::DivFOp::create(
+      b, a[0], arith::AddFOp::create(b, constantLike(b, a[0], 1), e));
+}
+
+LogicalResult SiluOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                   ArrayRef<bool> needed,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  // d silu(x) = s (1 + x (1 - s)), s = sigmoid(x).
+  GradientBuilder g(builder, getLoc());
+  Value x = getInput();
+  Value s = SigmoidOp::create(builder, getLoc(), x);
+  Value one = g.scalar(1, x);
+  operandGrads[0] =
+      g.mul(grads[0], g.mul(s, g.add(one, g.mul(x, g.sub(one, s)))));
+  return success();
+}
+
 Value ExpOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
   return math::ExpOp::create(builder, loc, a[0]);
 }

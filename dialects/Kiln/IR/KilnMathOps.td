@@ -65,6 +65,7 @@ def Kiln_NegOp : Kiln_MathOp<"neg", "-x"> {
 def Kiln_ReluOp : Kiln_MathOp<"relu", "max(x, 0)">;
 def Kiln_TanhOp : Kiln_MathOp<"tanh", "tanh(x)">;
 def Kiln_SigmoidOp : Kiln_MathOp<"sigmoid", "1 / (1 + exp(-x))">;
+def Kiln_SiluOp : Kiln_MathOp<"silu", "x / (1 + exp(-x))">;
 def Kiln_ExpOp : Kiln_MathOp<"exp", "exp(x)">;
 def Kiln_LogOp : Kiln_MathOp<"log", "log(x)">;
 def Kiln_SqrtOp : Kiln_MathOp<"sqrt", "sqrt(x)">;

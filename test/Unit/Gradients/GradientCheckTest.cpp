@@ -205,6 +205,9 @@ const GradientCase kCases[] = {
     {"relu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a"}) -> tensor<4x5xf32> {
        %0 = kiln.relu %a : tensor<4x5xf32>
        return %0 : tensor<4x5xf32> })"},
+    {"silu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> tensor<4x5xf32> {
+       %0 = kiln.silu %a : tensor<4x5xf32>
+       return %0 : tensor<4x5xf32> })"},
     {"gelu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
        %0 = kiln.gelu %a : tensor<4x5xf32>
        %1 = kiln.gelu %a {approximate = #kiln.gelu_approximation<tanh>} : tensor<4x5xf32>
