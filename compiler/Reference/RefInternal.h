@@ -3,8 +3,8 @@
 // Private to compiler/Reference: the frame of values that the driver fills op
 // by op, index arithmetic over row-major tensors, and one evaluateOp overload
 // per kiln op, defined in the group files (RefTensor, RefMath, RefConv,
-// RefNN, RefLSTM, RefOptimizer; each backward op next to its forward op) and
-// dispatched from Evaluator.cpp.
+// RefNN, RefBatchNorm, RefLSTM, RefGRU, RefOptimizer; each backward op next
+// to its forward op) and dispatched from Evaluator.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -130,6 +130,8 @@ double logistic(double x);
   X(BatchNormOp) X(BatchNormBackwardOp)                                        \
   /* RefLSTM.cpp */                                                            \
   X(LSTMOp) X(LSTMBackwardOp)                                                  \
+  /* RefGRU.cpp */                                                             \
+  X(GRUOp) X(GRUBackwardOp)                                                    \
   /* RefOptimizer.cpp */                                                       \
   X(SGDOp) X(AdamOp) X(AdamWOp) X(LearningRateOp) X(ClipGradNormOp)
 // clang-format on
