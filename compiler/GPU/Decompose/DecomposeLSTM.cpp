@@ -78,16 +78,6 @@ std::vector<LayerValues> forward(TensorBuilder &t, Value x,
   return result;
 }
 
-/// [L, B, H] from each layer's [B, H].
-Value stackLayers(TensorBuilder &t, ArrayRef<Value> values) {
-  SmallVector<Value> stacked;
-  for (Value value : values) {
-    ArrayRef<int64_t> shape = shapeOf(value);
-    stacked.push_back(t.reshape(value, {1, shape[0], shape[1]}));
-  }
-  return t.concat(stacked, 0);
-}
-
 } // namespace
 
 LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
@@ -101,8 +91,7 @@ LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
     hs.push_back(layer.steps.back().h);
     cs.push_back(layer.steps.back().c);
   }
-  rewriter.replaceOp(op, {layers.back().output, stackLayers(t, hs),
-                          stackLayers(t, cs)});
+  rewriter.replaceOp(op, {layers.back().output, t.stack(hs), t.stack(cs)});
   return success();
 }
 

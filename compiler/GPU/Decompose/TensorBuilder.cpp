@@ -39,6 +39,16 @@ Value TensorBuilder::concat(ValueRange values, int64_t axis) {
   return ConcatOp::create(builder(), values, axis);
 }
 
+Value TensorBuilder::stack(ValueRange values) {
+  SmallVector<Value> stacked;
+  for (Value value : values) {
+    SmallVector<int64_t> shape = {1};
+    llvm::append_range(shape, shapeOf(value));
+    stacked.push_back(reshape(value, shape));
+  }
+  return concat(stacked, 0);
+}
+
 Value TensorBuilder::softmax(Value x, int64_t axis, bool log) {
   int64_t axes[] = {normalizeAxis(axis, shapeOf(x).size())};
   Value shifted = sub(x, max(x, axes, /*keepDims=*/true));

@@ -47,6 +47,9 @@ public:
                     llvm::ArrayRef<int64_t> sizes);
   /// `values` joined along `axis` (the one value itself, alone).
   mlir::Value concat(mlir::ValueRange values, int64_t axis);
+  /// [N, ...] from N values of one shape: the recurrent layers' final
+  /// states [L, B, H] from each layer's [B, H].
+  mlir::Value stack(mlir::ValueRange values);
 
   /// softmax or log-softmax of `x` along `axis`.
   mlir::Value softmax(mlir::Value x, int64_t axis, bool log);
@@ -65,6 +68,11 @@ mlir::LogicalResult decomposeBatchNormBackward(BatchNormBackwardOp op,
 mlir::LogicalResult decomposeLSTM(LSTMOp op, mlir::RewriterBase &rewriter);
 mlir::LogicalResult decomposeLSTMBackward(LSTMBackwardOp op,
                                           mlir::RewriterBase &rewriter);
+
+/// The GRU rewrites (DecomposeGRU.cpp).
+mlir::LogicalResult decomposeGRU(GRUOp op, mlir::RewriterBase &rewriter);
+mlir::LogicalResult decomposeGRUBackward(GRUBackwardOp op,
+                                         mlir::RewriterBase &rewriter);
 
 } // namespace kiln::decompose
 
