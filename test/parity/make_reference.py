@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference of a short training run of one of Kiln's
-example models (examples/cnn.kiln, lstm.kiln, transformer.kiln), for the
-training parity test between Kiln and PyTorch (see README.md):
+example models (examples/cnn.kiln, lstm.kiln, gru.kiln, transformer.kiln,
+resnet.kiln), for the training parity test between Kiln and PyTorch (see
+README.md):
 
-    /usr/bin/python3 make_reference.py {cnn,lstm,transformer} OUT_DIR \
+    /usr/bin/python3 make_reference.py {cnn,gru,lstm,resnet,transformer} OUT_DIR \
         [--steps 3] [--batch-size 64] [--dtype float32]
 
 OUT_DIR/init.safetensors     the initial parameters, by state_dict name
@@ -29,8 +30,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "pylib"))
 import kiln_safetensors  # noqa: E402
-from kiln_torch_models import (CNN, LSTMClassifier, ResNet,  # noqa: E402
-                               TransformerClassifier)
+from kiln_torch_models import (CNN, GRUClassifier, LSTMClassifier,  # noqa: E402
+                               ResNet, TransformerClassifier)
 
 # The examples' `seed` (0 by default) seeds the initial weights.
 INIT_SEED = 0
@@ -78,6 +79,12 @@ def lstm():
                  word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
 
 
+def gru():
+    module = GRUClassifier(features=VOCAB, classes=CLASSES)
+    return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
+                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
+
+
 def transformer():
     module = TransformerClassifier(vocab=VOCAB, length=LENGTH, classes=CLASSES)
     return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
@@ -91,7 +98,8 @@ def resnet():
                  image_batch, "image", "label", ["momentum_buffer"])
 
 
-MODELS = {"cnn": cnn, "lstm": lstm, "resnet": resnet, "transformer": transformer}
+MODELS = {"cnn": cnn, "gru": gru, "lstm": lstm, "resnet": resnet,
+          "transformer": transformer}
 
 
 def build(model):
