@@ -109,6 +109,14 @@ def build(model):
     return MODELS[model]()
 
 
+def state_buffers(module):
+    """The buffers of the module's state_dict, which are the Kiln program's
+    state (batch norm's statistics); a non-persistent one (the transformer's
+    position table) is computed by the program instead."""
+    state = module.state_dict()
+    return {name: b for name, b in module.named_buffers() if name in state}
+
+
 def make_batches(setup, steps, batch_size):
     """One batch per step, drawn in order, so that the first steps' batches do
     not depend on `steps`."""
@@ -142,7 +150,7 @@ def train(setup, batches):
             out[f"param.{name}.{k}"] = p.detach().clone()
             for state in setup.state_names:
                 out[f"{name}.{state}.{k}"] = optimizer.state[p][state].clone()
-        for name, b in module.named_buffers():
+        for name, b in state_buffers(module).items():
             out[f"buffer.{name}.{k}"] = b.detach().clone()
     return out
 
@@ -165,7 +173,8 @@ def main():
     torch.set_default_dtype(getattr(torch, args.dtype))
     setup = build(args.model)
     init = {name: p.detach().clone() for name, p in setup.module.named_parameters()}
-    buffers = {name: b.detach().clone() for name, b in setup.module.named_buffers()}
+    buffers = {name: b.detach().clone()
+               for name, b in state_buffers(setup.module).items()}
     batches = make_batches(setup, args.steps, args.batch_size)
     steps = train(setup, batches)
 
