@@ -313,12 +313,6 @@ std::optional<int64_t> Elaborator::asAxis(const Value &value, int64_t rank,
 // Names
 //===----------------------------------------------------------------------===//
 
-static bool isLayerKind(llvm::StringRef name) {
-  return llvm::is_contained({"conv2d", "linear", "embedding", "layer_norm",
-                             "lstm", "multihead_attention", "repeat"},
-                            name);
-}
-
 std::optional<Value> Elaborator::lookup(const Identifier &name, Scope &scope) {
   if (auto it = scope.locals.find(name.name); it != scope.locals.end())
     return it->second;

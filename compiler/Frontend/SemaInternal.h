@@ -75,8 +75,8 @@ private:
 /// parameters once its first call has fixed their shapes.
 struct LayerInstance {
   enum class Kind { Conv1D, Conv2D, ConvTranspose2D, Linear, Embedding,
-                    LayerNorm, BatchNorm, LSTM, MultiheadAttention, Block,
-                    Repeat };
+                    LayerNorm, BatchNorm, LSTM, GRU, MultiheadAttention,
+                    Block, Repeat };
   Kind kind;
   std::string path;  // Prefix of its parameter names: "encoder.layers.0".
   llvm::SMLoc loc;   // Its declaration.
@@ -148,6 +148,10 @@ struct BuiltinFunction {
 
 /// The table of built-in functions, by name.
 const BuiltinFunction *lookupBuiltin(llvm::StringRef name);
+
+/// Whether `name` is a built-in kind of layer (SemaLayers.cpp's table) or
+/// `repeat`.
+bool isLayerKind(llvm::StringRef name);
 
 /// PyTorch's initializations, as a parameter's Init.
 Init uniform(double bound);
@@ -295,6 +299,9 @@ public:
   /// (SemaConvolutions.cpp).
   std::optional<Value> callConvolution(LayerInstance &layer, ValueId x,
                                        llvm::SMLoc loc);
+  /// lstm and gru applied to `x` (SemaRecurrent.cpp).
+  std::optional<Value> callRecurrent(LayerInstance &layer, ValueId x,
+                                     llvm::SMLoc loc);
   std::optional<Value> callLayer(LayerInstance &layer, const CallExpr &call,
                                  Scope &scope);
 

@@ -66,6 +66,7 @@ const std::vector<LayerKind> &layerKinds() {
        Kind::BatchNorm,
        {{"eps", false}, {"momentum", false}, {"affine", false}}},
       {"lstm", Kind::LSTM, {{"hidden", true}, {"layers", false}, {"init", false}}},
+      {"gru", Kind::GRU, {{"hidden", true}, {"layers", false}, {"init", false}}},
       {"multihead_attention",
        Kind::MultiheadAttention,
        {{"heads", true}, {"bias", false}, {"init", false}}},
@@ -204,6 +205,7 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
            flag(2, "affine", layer.affine);
   }
   case Kind::LSTM:
+  case Kind::GRU:
     return initName(2) && positive(0, "hidden", layer.hidden) &&
            positive(1, "layers", layer.layers);
   case Kind::MultiheadAttention:
@@ -217,6 +219,12 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
 }
 
 } // namespace
+
+bool sema::isLayerKind(llvm::StringRef name) {
+  return name == "repeat" ||
+         llvm::any_of(layerKinds(),
+                      [&](const LayerKind &kind) { return name == kind.name; });
+}
 
 Init sema::uniform(double bound) { return {Init::Kind::Uniform, -bound, bound}; }
 Init sema::normal(double mean, double std) { return {Init::Kind::Normal, mean, std}; }
@@ -541,48 +549,12 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     return Value::ofTensor((*results)[0]);
   }
 
-  case Kind::LSTM: {
+  case Kind::LSTM:
+  case Kind::GRU: {
     std::optional<ValueId> x = single(calledWith(layer).c_str());
     if (!x)
       return std::nullopt;
-    TensorType type = typeOf(*x);
-    if (type.element != ElementType::F32 || type.rank() != 3)
-      return error(loc, "layer '" + layer.path +
-                            "' runs over f32[batch, steps, features] "
-                            "sequences, got " +
-                            type.str(),
-                   "for token ids, use one_hot(ids, classes) or an embedding");
-    int64_t h = layer.hidden;
-    if (!checkInputSize(*this, layer, type.shape[2], loc, "input features"))
-      return std::nullopt;
-    if (layer.params.empty()) {
-      Init init = uniform(1 / std::sqrt(static_cast<double>(h)));
-      for (int64_t l = 0; l < layer.layers; ++l) {
-        std::string suffix = "_l" + std::to_string(l);
-        int64_t in = l == 0 ? type.shape[2] : h;
-        newParam(layer, "weight_ih" + suffix, {4 * h, in},
-                 weightInit(layer, {4 * h, in}, init));
-        newParam(layer, "weight_hh" + suffix, {4 * h, h},
-                 weightInit(layer, {4 * h, h}, init));
-        newParam(layer, "bias_ih" + suffix, {4 * h}, init);
-        newParam(layer, "bias_hh" + suffix, {4 * h}, init);
-      }
-    }
-    std::vector<ValueId> operands = {*x};
-    operands.insert(operands.end(), layer.params.begin(), layer.params.end());
-    std::vector<TensorType> weights;
-    for (ValueId param : layer.params)
-      weights.push_back(typeOf(param));
-    std::optional<std::vector<ValueId>> results = emitChecked(
-        OpKind::LSTM, operands,
-        {{"hidden_size", h}, {"num_layers", layer.layers}},
-        rules::lstm(type, weights, h, layer.layers), loc,
-        "layer '" + layer.path + "'");
-    if (!results)
-      return std::nullopt;
-    return Value::ofTuple({Value::ofTensor((*results)[0]),
-                           Value::ofTensor((*results)[1]),
-                           Value::ofTensor((*results)[2])});
+    return callRecurrent(layer, *x, loc);
   }
 
   case Kind::MultiheadAttention:

@@ -21,12 +21,12 @@ def KilnDecompose : Pass<"kiln-decompose", "mlir::ModuleOp"> {
     - `attention` and its gradient: matrix products, a softmax and, when
       causal, an additive mask of -infinity; the gradient recomputes the
       attention weights;
-    - `lstm` and its gradient, unrolled over the static sequence length: one
-      matrix product of all steps' inputs per layer, then per step a matrix
-      product with the hidden state and the gate arithmetic. The gradient
-      recomputes the forward with the very same ops, which CSE merges with
-      the forward's, then runs back through time and forms the weight
-      gradients as matrix products over all steps.
+    - `lstm`, `gru` and their gradients, unrolled over the static sequence
+      length: one matrix product of all steps' inputs per layer, then per
+      step a matrix product with the hidden state and the gate arithmetic.
+      The gradient recomputes the forward with the very same ops, which CSE
+      merges with the forward's, then runs back through time and forms the
+      weight gradients as matrix products over all steps.
 
     The result computes what the composite op computes (checked against the
     reference evaluator), in a different order of floating-point operations.

@@ -207,6 +207,7 @@ LogicalResult dispatch(Operation *op, Frame &frame) {
     registerNNKernels(kernels);
     registerBatchNormKernels(kernels);
     registerLSTMKernels(kernels);
+    registerGRUKernels(kernels);
     registerOptimizerKernels(kernels);
     return kernels;
   }();

@@ -3,8 +3,8 @@
 // Private to compiler/Reference: the frame of values that the driver fills op
 // by op, index arithmetic over row-major tensors, and the table of kernels
 // that the group files (RefTensor, RefMath, RefConv, RefNN, RefBatchNorm,
-// RefLSTM, RefOptimizer; each backward op next to its forward op) fill and
-// Evaluator.cpp dispatches through.
+// RefLSTM, RefGRU, RefOptimizer; each backward op next to its forward op)
+// fill and Evaluator.cpp dispatches through.
 //
 //===----------------------------------------------------------------------===//
 
@@ -138,6 +138,7 @@ void registerConvKernels(KernelTable &table);
 void registerNNKernels(KernelTable &table);
 void registerBatchNormKernels(KernelTable &table);
 void registerLSTMKernels(KernelTable &table);
+void registerGRUKernels(KernelTable &table);
 void registerOptimizerKernels(KernelTable &table);
 
 } // namespace kiln::reference

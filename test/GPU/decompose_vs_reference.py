@@ -68,24 +68,24 @@ CASES = {
 }
 
 
-def lstm_cases():
-    """An LSTM of 2 layers and its gradient: input [B, T, I], hidden H."""
+def recurrent_cases(op, gates, states):
+    """A recurrent layer (lstm: 4 gates, 2 final states; gru: 3 and 1) of 2
+    layers and its gradient: input [B, T, I], hidden H."""
     b, t, i, h = 3, 4, 5, 6
     weights = []
     for layer in range(2):
         inputs = i if layer == 0 else h
-        weights += [[4 * h, inputs], [4 * h, h], [4 * h], [4 * h]]
+        weights += [[gates * h, inputs], [gates * h, h], [gates * h], [gates * h]]
     names = ", ".join(f"%arg{k + 1}" for k in range(len(weights)))
     attrs = f"{{hidden_size = {h} : i64, num_layers = 2 : i64}}"
-    CASES["lstm"] = ([[b, t, i]] + weights, f"kiln.lstm %arg0, {names} {attrs}",
-                     [[b, t, h], [2, b, h], [2, b, h]])
+    results = [[b, t, h]] + [[2, b, h]] * states
+    CASES[op] = ([[b, t, i]] + weights, f"kiln.{op} %arg0, {names} {attrs}", results)
     # The gradient takes the forward's results as arguments; they only let a
     # backend reuse its forward, so random ones test what matters here.
-    grads = [[b, t, h], [2, b, h], [2, b, h]]
-    args = [[b, t, i], [b, t, h], [2, b, h], [2, b, h]] + grads + weights
+    args = [[b, t, i]] + results + results + weights
     names = ", ".join(f"%arg{k}" for k in range(len(args)))
-    CASES["lstm_backward"] = (args, f"kiln.lstm_backward {names} {attrs}",
-                              [[b, t, i]] + weights)
+    CASES[op + "_backward"] = (args, f"kiln.{op}_backward {names} {attrs}",
+                               [[b, t, i]] + weights)
 
 
 def function(args, op, results):
@@ -105,7 +105,8 @@ def main():
     parser.add_argument("--workdir", required=True)
     a = parser.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
-    lstm_cases()
+    recurrent_cases("lstm", 4, 2)
+    recurrent_cases("gru", 3, 1)
     rng = random.Random(7)
     failures = []
     for name, (args, op, results) in CASES.items():

@@ -74,3 +74,28 @@ func.func @lstm_backward(%x: tensor<2x3x4xf32>, %out: tensor<2x3x5xf32>, %h: ten
   %r:5 = kiln.lstm_backward %x, %out, %h, %h, %dout, %h, %h, %wi, %wh, %b, %b {hidden_size = 5 : i64, num_layers = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x3x5xf32>, tensor<1x2x5xf32>, tensor<1x2x5xf32>, tensor<2x3x5xf32>, tensor<1x2x5xf32>, tensor<1x2x5xf32>, tensor<20x4xf32>, tensor<20x5xf32>, tensor<20xf32>, tensor<20xf32>) -> (tensor<2x3x4xf32>, tensor<20x4xf32>, tensor<20x5xf32>, tensor<20xf32>, tensor<20xf32>)
   return %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<2x3x4xf32>, tensor<20x4xf32>, tensor<20x5xf32>, tensor<20xf32>, tensor<20xf32>
 }
+
+// The GRU unrolls as the LSTM does; W_hh h + b_hh stays apart from the
+// input's projection (the reset gate scales its n rows), so the first step,
+// from the zero state, uses b_hh alone.
+// CHECK-LABEL: func.func @gru
+// CHECK: kiln.matmul %{{.*}}, %arg1 {transpose_rhs = true} : (tensor<6x4xf32>, tensor<15x4xf32>) -> tensor<6x15xf32>
+// CHECK-COUNT-2: kiln.matmul %{{.*}}, %arg2 {transpose_rhs = true} : (tensor<2x5xf32>, tensor<15x5xf32>) -> tensor<2x15xf32>
+// CHECK: kiln.concat %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x1x5xf32>, tensor<2x1x5xf32>, tensor<2x1x5xf32>) -> tensor<2x3x5xf32>
+// CHECK-NOT: kiln.gru
+func.func @gru(%x: tensor<2x3x4xf32>, %wi: tensor<15x4xf32>, %wh: tensor<15x5xf32>, %bi: tensor<15xf32>, %bh: tensor<15xf32>) -> (tensor<2x3x5xf32>, tensor<1x2x5xf32>) {
+  %out, %h = kiln.gru %x, %wi, %wh, %bi, %bh {hidden_size = 5 : i64, num_layers = 1 : i64} : (tensor<2x3x4xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>) -> (tensor<2x3x5xf32>, tensor<1x2x5xf32>)
+  return %out, %h : tensor<2x3x5xf32>, tensor<1x2x5xf32>
+}
+
+// Its gradient: products over all steps for the weights, and two bias
+// gradients, which differ in the n rows.
+// CHECK-LABEL: func.func @gru_backward
+// CHECK: kiln.matmul %{{.*}}, %{{.*}} {transpose_lhs = true} : (tensor<6x15xf32>, tensor<6x4xf32>) -> tensor<15x4xf32>
+// CHECK: kiln.matmul %{{.*}}, %{{.*}} {transpose_lhs = true} : (tensor<6x15xf32>, tensor<6x5xf32>) -> tensor<15x5xf32>
+// CHECK-COUNT-2: kiln.reduce_sum %{{.*}} {axes = array<i64: 0>} : (tensor<6x15xf32>) -> tensor<15xf32>
+// CHECK-NOT: kiln.gru_backward
+func.func @gru_backward(%x: tensor<2x3x4xf32>, %out: tensor<2x3x5xf32>, %h: tensor<1x2x5xf32>, %dout: tensor<2x3x5xf32>, %wi: tensor<15x4xf32>, %wh: tensor<15x5xf32>, %bi: tensor<15xf32>, %bh: tensor<15xf32>) -> (tensor<2x3x4xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>) {
+  %r:5 = kiln.gru_backward %x, %out, %h, %dout, %h, %wi, %wh, %bi, %bh {hidden_size = 5 : i64, num_layers = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x3x5xf32>, tensor<1x2x5xf32>, tensor<2x3x5xf32>, tensor<1x2x5xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>) -> (tensor<2x3x4xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>)
+  return %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<2x3x4xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>
+}

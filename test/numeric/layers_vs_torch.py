@@ -38,6 +38,9 @@ CASES = {
                       lambda: nn.BatchNorm1d(4, eps=1e-3, momentum=0.2)),
     "batch_norm 1d sequence": ("batch_norm(affine: false)", (3, 2, 5),
                                lambda: nn.BatchNorm1d(2, affine=False)),
+    "gru": ("gru(hidden: 5)", (3, 4, 2), lambda: nn.GRU(2, 5, batch_first=True)),
+    "gru 2 layers": ("gru(hidden: 3, layers: 2)", (2, 5, 4),
+                     lambda: nn.GRU(4, 3, 2, batch_first=True)),
 }
 
 SOURCE = """model m {{
@@ -81,6 +84,9 @@ def main():
         module = make().train()
         x = torch.randn(*shape)
         out = module(x)
+        # A recurrent layer's output sequence, as `out = l(x)` in Kiln.
+        if isinstance(out, tuple):
+            out = out[0]
         y = torch.randn(*out.shape)
         loss = nn.functional.mse_loss(out, y)
         params = dict(module.named_parameters())

@@ -418,40 +418,45 @@ def cross_entropy(c, op, rows, classes):
              [("dlogits", grad(loss, logits, g)[0])])
 
 
-def lstm_weights(c, input_size, hidden, layers):
-    """(name, tensor) pairs in kiln.lstm's operand order, named as PyTorch's."""
+# The recurrent layers: gates stacked in their weights, their torch.nn
+# module, and the final states that follow their output sequence.
+RECURRENT = {"lstm": (4, torch.nn.LSTM, ["final_hidden", "final_cell"]),
+             "gru": (3, torch.nn.GRU, ["final_hidden"])}
+
+
+def recurrent_weights(c, gates, input_size, hidden, layers):
+    """(name, tensor) pairs in kiln.lstm's or kiln.gru's operand order, named
+    as PyTorch's."""
     weights = []
     for layer in range(layers):
         inputs = input_size if layer == 0 else hidden
-        weights += [(f"weight_ih_l{layer}", c.randn(4 * hidden, inputs, scale=0.5)),
-                    (f"weight_hh_l{layer}", c.randn(4 * hidden, hidden, scale=0.5)),
-                    (f"bias_ih_l{layer}", c.randn(4 * hidden, scale=0.5)),
-                    (f"bias_hh_l{layer}", c.randn(4 * hidden, scale=0.5))]
+        weights += [(f"weight_ih_l{layer}", c.randn(gates * hidden, inputs, scale=0.5)),
+                    (f"weight_hh_l{layer}", c.randn(gates * hidden, hidden, scale=0.5)),
+                    (f"bias_ih_l{layer}", c.randn(gates * hidden, scale=0.5)),
+                    (f"bias_hh_l{layer}", c.randn(gates * hidden, scale=0.5))]
     return weights
 
 
-def lstm(c, op, batch, steps, input_size, hidden, layers):
+def recurrent(c, op, batch, steps, input_size, hidden, layers):
+    gates, make, state_names = RECURRENT[op.removesuffix("_backward")]
     x = leaf(c.randn(batch, steps, input_size))
-    weights = lstm_weights(c, input_size, hidden, layers)
-    module = torch.nn.LSTM(input_size, hidden, layers, batch_first=True,
-                           dtype=c.dtype)
+    weights = recurrent_weights(c, gates, input_size, hidden, layers)
+    module = make(input_size, hidden, layers, batch_first=True, dtype=c.dtype)
     with torch.no_grad():
         for name, tensor in weights:
             getattr(module, name).copy_(tensor)
-    out, (h, cell) = module(x)
+    out, states = module(x)
+    results = [out] + list(states if isinstance(states, tuple) else (states,))
+    names = ["output"] + state_names
     attrs = {"hidden_size": hidden, "num_layers": layers}
-    if op == "lstm":
-        c.single(op, [("x", x.detach())] + weights,
-                 [("output", out), ("final_hidden", h), ("final_cell", cell)],
+    if not op.endswith("_backward"):
+        c.single(op, [("x", x.detach())] + weights, list(zip(names, results)),
                  attrs)
         return
-    seeds = [c.randn(*t.shape) for t in (out, h, cell)]
-    grads = grad((out, h, cell), [x] + [getattr(module, n) for n, _ in weights],
-                 seeds)
-    forward = [("x", x.detach()), ("output", out.detach()),
-               ("final_hidden", h.detach()), ("final_cell", cell.detach())]
-    seeded = list(zip(["output_grad", "final_hidden_grad", "final_cell_grad"],
-                      seeds))
+    seeds = [c.randn(*t.shape) for t in results]
+    grads = grad(results, [x] + [getattr(module, n) for n, _ in weights], seeds)
+    forward = [("x", x.detach())] + [(n, t.detach()) for n, t in zip(names, results)]
+    seeded = [(n + "_grad", seed) for n, seed in zip(names, seeds)]
     expected = [("dx", grads[0])] + [("d_" + n, g)
                                      for (n, _), g in zip(weights, grads[1:])]
     c.single(op, forward + seeded + weights, expected, attrs)
@@ -607,6 +612,11 @@ LSTM_CASES = [
     dict(batch=2, steps=4, input_size=3, hidden=2, layers=2),
     dict(batch=1, steps=2, input_size=2, hidden=2, layers=3),
 ]
+GRU_CASES = [
+    dict(batch=2, steps=3, input_size=4, hidden=3, layers=1),
+    dict(batch=3, steps=4, input_size=3, hidden=2, layers=2),
+    dict(batch=1, steps=1, input_size=2, hidden=4, layers=3),
+]
 SLICE_CASES = [
     dict(shape=(5, 6), offsets=(1, 0), sizes=(2, 3), strides=(2, 2)),
     dict(shape=(3, 4, 5), offsets=(0, 1, 2), sizes=(3, 1, 2), strides=(1, 2, 2)),
@@ -718,7 +728,8 @@ CASES = [
     *[(op, cross_entropy, [dict(rows=4, classes=5), dict(rows=1, classes=3),
                            dict(rows=8, classes=2)])
       for op in ("cross_entropy", "cross_entropy_backward")],
-    *[(op, lstm, LSTM_CASES) for op in ("lstm", "lstm_backward")],
+    *[(op, recurrent, LSTM_CASES) for op in ("lstm", "lstm_backward")],
+    *[(op, recurrent, GRU_CASES) for op in ("gru", "gru_backward")],
     ("sgd", sgd, [dict(shape=(3, 2), step=1),
                   dict(shape=(4,), step=2, weight_decay=0.01),
                   dict(shape=(4,), step=1, momentum=0.9),
@@ -746,7 +757,9 @@ F32_CASES = [
     ("batch_norm", batch_norm, [dict(shape=(8, 4, 3, 3))]),
     ("attention", attention, [ATTENTION_CASES[1]]),
     ("cross_entropy", cross_entropy, [dict(rows=4, classes=5)]),
-    ("lstm", lstm, [LSTM_CASES[1]]),
-    ("lstm_backward", lstm, [LSTM_CASES[0]]),
+    ("lstm", recurrent, [LSTM_CASES[1]]),
+    ("lstm_backward", recurrent, [LSTM_CASES[0]]),
+    ("gru", recurrent, [GRU_CASES[0]]),
+    ("gru_backward", recurrent, [GRU_CASES[1]]),
     ("adam", adam, [dict(shape=(2, 3), step=3, weight_decay=0.01)]),
 ]

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Writes the PyTorch reference of a short training run of one of Kiln's
-example models (examples/cnn.kiln, lstm.kiln, transformer.kiln), for the
-training parity test between Kiln and PyTorch (see README.md):
+example models (examples/cnn.kiln, lstm.kiln, gru.kiln, transformer.kiln,
+resnet.kiln), for the training parity test between Kiln and PyTorch (see
+README.md):
 
-    /usr/bin/python3 make_reference.py {cnn,lstm,transformer} OUT_DIR \
+    /usr/bin/python3 make_reference.py {cnn,gru,lstm,resnet,transformer} OUT_DIR \
         [--steps 3] [--batch-size 64] [--dtype float32]
 
 OUT_DIR/init.safetensors     the initial parameters, by state_dict name
@@ -29,8 +30,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "pylib"))
 import kiln_safetensors  # noqa: E402
-from kiln_torch_models import (CNN, LSTMClassifier, ResNet,  # noqa: E402
-                               TransformerClassifier)
+from kiln_torch_models import (CNN, GRUClassifier, LSTMClassifier,  # noqa: E402
+                               ResNet, TransformerClassifier)
 
 # The examples' `seed` (0 by default) seeds the initial weights.
 INIT_SEED = 0
@@ -78,6 +79,12 @@ def lstm():
                  word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
 
 
+def gru():
+    module = GRUClassifier(features=VOCAB, classes=CLASSES)
+    return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
+                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
+
+
 def transformer():
     module = TransformerClassifier(vocab=VOCAB, length=LENGTH, classes=CLASSES)
     return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
@@ -91,7 +98,8 @@ def resnet():
                  image_batch, "image", "label", ["momentum_buffer"])
 
 
-MODELS = {"cnn": cnn, "lstm": lstm, "resnet": resnet, "transformer": transformer}
+MODELS = {"cnn": cnn, "gru": gru, "lstm": lstm, "resnet": resnet,
+          "transformer": transformer}
 
 
 def build(model):
@@ -99,6 +107,14 @@ def build(model):
     the seeded global generator, as in a fresh process."""
     torch.manual_seed(INIT_SEED)
     return MODELS[model]()
+
+
+def state_buffers(module):
+    """The buffers of the module's state_dict, which are the Kiln program's
+    state (batch norm's statistics); a non-persistent one (the transformer's
+    position table) is computed by the program instead."""
+    state = module.state_dict()
+    return {name: b for name, b in module.named_buffers() if name in state}
 
 
 def make_batches(setup, steps, batch_size):
@@ -134,7 +150,7 @@ def train(setup, batches):
             out[f"param.{name}.{k}"] = p.detach().clone()
             for state in setup.state_names:
                 out[f"{name}.{state}.{k}"] = optimizer.state[p][state].clone()
-        for name, b in module.named_buffers():
+        for name, b in state_buffers(module).items():
             out[f"buffer.{name}.{k}"] = b.detach().clone()
     return out
 
@@ -157,7 +173,8 @@ def main():
     torch.set_default_dtype(getattr(torch, args.dtype))
     setup = build(args.model)
     init = {name: p.detach().clone() for name, p in setup.module.named_parameters()}
-    buffers = {name: b.detach().clone() for name, b in setup.module.named_buffers()}
+    buffers = {name: b.detach().clone()
+               for name, b in state_buffers(setup.module).items()}
     batches = make_batches(setup, args.steps, args.batch_size)
     steps = train(setup, batches)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The training parity test between Kiln and PyTorch (README.md):
 
-    /usr/bin/python3 run_parity.py {cnn,lstm,transformer} WORKDIR --kilnc PATH \
+    /usr/bin/python3 run_parity.py {cnn,gru,lstm,resnet,transformer} WORKDIR --kilnc PATH \
         [--steps 3] [--batch-size 64] [--dtype float32]
 
 makes the PyTorch reference of the example (make_reference.py) in WORKDIR,
@@ -106,7 +106,7 @@ class Comparison:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("model", choices=["cnn", "lstm", "resnet", "transformer"])
+    parser.add_argument("model", choices=["cnn", "gru", "lstm", "resnet", "transformer"])
     parser.add_argument("workdir")
     parser.add_argument("--kilnc", required=True)
     parser.add_argument("--steps", type=int, default=3)

@@ -1,11 +1,10 @@
 #!/usr/bin/python3
 """Trains the PyTorch equivalent of one of Kiln's seed examples
-(examples/cnn.kiln, lstm.kiln, transformer.kiln, resnet.kiln) with the
-example's recipe,
-so that a Kiln trainer can be compared with PyTorch step by step and epoch by
-epoch:
+(examples/cnn.kiln, lstm.kiln, gru.kiln, transformer.kiln, resnet.kiln) with
+the example's recipe, so that a Kiln trainer can be compared with PyTorch step
+by step and epoch by epoch:
 
-    /usr/bin/python3 train_torch.py {cnn,lstm,resnet,transformer} [--epochs 3]
+    /usr/bin/python3 train_torch.py {cnn,gru,lstm,resnet,transformer} [--epochs 3]
         [--max-steps N] [--seed 0] [--shuffle on|off] [--threads 2]
         [--init FILE | --write-init FILE] [--metrics FILE] [--quiet]
 
@@ -44,8 +43,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "pylib"))
 import kiln_safetensors  # noqa: E402
-from kiln_torch_models import (CNN, LSTMClassifier, ResNet,  # noqa: E402
-                               TransformerClassifier)
+from kiln_torch_models import (CNN, GRUClassifier, LSTMClassifier,  # noqa: E402
+                               ResNet, TransformerClassifier)
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 DICT_DIR = "/usr/share/dict"
@@ -235,6 +234,7 @@ MODELS = {
     "cnn": (CNN, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
             fashion_mnist),
     "lstm": (LSTMClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
+    "gru": (GRUClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
     "resnet": (ResNet, lambda p: torch.optim.SGD(p, lr=0.005, momentum=0.9,
                                                  weight_decay=5e-4),
                fashion_mnist),

@@ -44,6 +44,21 @@ class LSTMClassifier(nn.Module):
         return self.fc(steps[:, -1, :])
 
 
+class GRUClassifier(nn.Module):
+    """examples/gru.kiln: LSTMClassifier with a GRU in place of the LSTM."""
+
+    def __init__(self, features=100, hidden=256, layers=2, classes=10):
+        super().__init__()
+        self.features = features
+        self.gru = nn.GRU(features, hidden, layers, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, chars):
+        x = F.one_hot(chars, self.features).to(torch.get_default_dtype())
+        steps, _ = self.gru(x)
+        return self.fc(steps[:, -1, :])
+
+
 def sinusoidal_positions(length, dim):
     """As the PositionalEncoding of PyTorch's tutorials computes it, in the
     default dtype (so float32 tables are a little off the exact values):

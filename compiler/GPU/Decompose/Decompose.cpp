@@ -175,8 +175,8 @@ struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {
     getOperation().walk([&](Operation *op) {
       if (isa<LayerNormOp, LayerNormBackwardOp, LinearOp, AttentionOp,
               AttentionBackwardOp, SoftmaxOp, LogSoftmaxOp, SoftmaxBackwardOp,
-              LogSoftmaxBackwardOp, LSTMOp, LSTMBackwardOp, BatchNormOp,
-              BatchNormBackwardOp>(op))
+              LogSoftmaxBackwardOp, LSTMOp, LSTMBackwardOp, GRUOp,
+              GRUBackwardOp, BatchNormOp, BatchNormBackwardOp>(op))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
@@ -199,6 +199,10 @@ struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {
               })
               .Case([&](LSTMBackwardOp lstm) {
                 return decomposeLSTMBackward(lstm, rewriter);
+              })
+              .Case([&](GRUOp gru) { return decomposeGRU(gru, rewriter); })
+              .Case([&](GRUBackwardOp gru) {
+                return decomposeGRUBackward(gru, rewriter);
               })
               .Case<LayerNormOp, LayerNormBackwardOp, LinearOp, AttentionOp,
                     AttentionBackwardOp, SoftmaxBackwardOp,

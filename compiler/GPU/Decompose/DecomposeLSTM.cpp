@@ -78,30 +78,6 @@ std::vector<LayerValues> forward(TensorBuilder &t, Value x,
   return result;
 }
 
-/// [L, B, H] from each layer's [B, H].
-Value stackLayers(TensorBuilder &t, ArrayRef<Value> values) {
-  SmallVector<Value> stacked;
-  for (Value value : values) {
-    ArrayRef<int64_t> shape = shapeOf(value);
-    stacked.push_back(t.reshape(value, {1, shape[0], shape[1]}));
-  }
-  return t.concat(stacked, 0);
-}
-
-/// Fails, at `op`, when unrolling `layers` layers over the input's steps
-/// would make a program too large to compile (the CPU's LSTM is not
-/// unrolled).
-LogicalResult checkUnrollable(Operation *op, Value input, int64_t layers) {
-  constexpr int64_t kMaxUnrolledSteps = 4096;
-  int64_t steps = shapeOf(input)[1];
-  if (steps * layers <= kMaxUnrolledSteps)
-    return success();
-  return op->emitOpError("unrolls into ")
-         << steps << " steps of " << layers << " layers for the GPU, more "
-         << "than the " << kMaxUnrolledSteps << " that compile in reasonable "
-         << "time and memory; shorten the sequences or train on the CPU";
-}
-
 } // namespace
 
 LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
@@ -117,8 +93,7 @@ LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
     hs.push_back(layer.steps.back().h);
     cs.push_back(layer.steps.back().c);
   }
-  rewriter.replaceOp(op, {layers.back().output, stackLayers(t, hs),
-                          stackLayers(t, cs)});
+  rewriter.replaceOp(op, {layers.back().output, t.stack(hs), t.stack(cs)});
   return success();
 }
 

@@ -39,6 +39,16 @@ Value TensorBuilder::concat(ValueRange values, int64_t axis) {
   return ConcatOp::create(builder(), values, axis);
 }
 
+Value TensorBuilder::stack(ValueRange values) {
+  SmallVector<Value> stacked;
+  for (Value value : values) {
+    SmallVector<int64_t> shape = {1};
+    llvm::append_range(shape, shapeOf(value));
+    stacked.push_back(reshape(value, shape));
+  }
+  return concat(stacked, 0);
+}
+
 Value TensorBuilder::softmax(Value x, int64_t axis, bool log) {
   int64_t axes[] = {normalizeAxis(axis, shapeOf(x).size())};
   Value shifted = sub(x, max(x, axes, /*keepDims=*/true));
@@ -50,4 +60,16 @@ Value TensorBuilder::softmax(Value x, int64_t axis, bool log) {
 Value TensorBuilder::softmaxBackward(Value grad, Value output, int64_t axis) {
   int64_t axes[] = {normalizeAxis(axis, shapeOf(output).size())};
   return mul(output, sub(grad, reduceSum(mul(grad, output), axes, true)));
+}
+
+LogicalResult kiln::decompose::checkUnrollable(Operation *op, Value input,
+                                               int64_t layers) {
+  constexpr int64_t kMaxUnrolledSteps = 4096;
+  int64_t steps = shapeOf(input)[1];
+  if (steps * layers <= kMaxUnrolledSteps)
+    return success();
+  return op->emitOpError("unrolls into ")
+         << steps << " steps of " << layers << " layers for the GPU, more "
+         << "than the " << kMaxUnrolledSteps << " that compile in reasonable "
+         << "time and memory; shorten the sequences or train on the CPU";
 }

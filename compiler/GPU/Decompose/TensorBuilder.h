@@ -47,6 +47,9 @@ public:
                     llvm::ArrayRef<int64_t> sizes);
   /// `values` joined along `axis` (the one value itself, alone).
   mlir::Value concat(mlir::ValueRange values, int64_t axis);
+  /// [N, ...] from N values of one shape: the recurrent layers' final
+  /// states [L, B, H] from each layer's [B, H].
+  mlir::Value stack(mlir::ValueRange values);
 
   /// softmax or log-softmax of `x` along `axis`.
   mlir::Value softmax(mlir::Value x, int64_t axis, bool log);
@@ -54,6 +57,12 @@ public:
   mlir::Value softmaxBackward(mlir::Value grad, mlir::Value output,
                               int64_t axis);
 };
+
+/// Fails, at `op`, when unrolling `layers` recurrent layers over the steps
+/// of `input` [B, T, I] would make a program too large to compile (the CPU's
+/// recurrent kernels are not unrolled).
+mlir::LogicalResult checkUnrollable(mlir::Operation *op, mlir::Value input,
+                                    int64_t layers);
 
 /// The batch normalization rewrites (DecomposeBatchNorm.cpp).
 mlir::LogicalResult decomposeBatchNorm(BatchNormOp op,
@@ -65,6 +74,11 @@ mlir::LogicalResult decomposeBatchNormBackward(BatchNormBackwardOp op,
 mlir::LogicalResult decomposeLSTM(LSTMOp op, mlir::RewriterBase &rewriter);
 mlir::LogicalResult decomposeLSTMBackward(LSTMBackwardOp op,
                                           mlir::RewriterBase &rewriter);
+
+/// The GRU rewrites (DecomposeGRU.cpp).
+mlir::LogicalResult decomposeGRU(GRUOp op, mlir::RewriterBase &rewriter);
+mlir::LogicalResult decomposeGRUBackward(GRUBackwardOp op,
+                                         mlir::RewriterBase &rewriter);
 
 } // namespace kiln::decompose
 

@@ -361,6 +361,42 @@ def Kiln_LSTMBackwardOp : Kiln_InferredOp<"lstm_backward"> {
   }];
 }
 
+def Kiln_GRUBackwardOp : Kiln_InferredOp<"gru_backward"> {
+  let summary = "Gradient of gru";
+  let description = [{
+    Given a `kiln.gru`'s `input`, its results (`output`, `final_hidden`), the
+    gradients of those two results and its `weights`, returns the gradient
+    of the input and of each weight, in the order of `weights`.
+    `hidden_size` and `num_layers` are the forward's. The forward results let
+    a backend reuse what the forward computed.
+
+    Example:
+
+    ```mlir
+    %dx, %dwi, %dwh, %dbi, %dbh = kiln.gru_backward %x, %out, %h, %dout, %dh,
+        %wi, %wh, %bi, %bh {hidden_size = 256 : i64, num_layers = 1 : i64}
+        : (tensor<64x16x100xf32>, tensor<64x16x256xf32>, tensor<1x64x256xf32>,
+           tensor<64x16x256xf32>, tensor<1x64x256xf32>, tensor<768x100xf32>,
+           tensor<768x256xf32>, tensor<768xf32>, tensor<768xf32>)
+        -> (tensor<64x16x100xf32>, tensor<768x100xf32>, tensor<768x256xf32>,
+            tensor<768xf32>, tensor<768xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$output,
+                       Kiln_FloatTensor:$final_hidden,
+                       Kiln_FloatTensor:$output_grad,
+                       Kiln_FloatTensor:$final_hidden_grad,
+                       Variadic<Kiln_FloatTensor>:$weights,
+                       I64Attr:$hidden_size, I64Attr:$num_layers);
+  let results = (outs Kiln_FloatTensor:$input_grad,
+                      Variadic<Kiln_FloatTensor>:$weight_grads);
+  let assemblyFormat = [{
+    $input `,` $output `,` $final_hidden `,` $output_grad `,`
+    $final_hidden_grad `,` $weights attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
 def Kiln_AttentionBackwardOp : Kiln_InferredOp<"attention_backward"> {
   let summary = "Gradient of attention";
   let description = [{

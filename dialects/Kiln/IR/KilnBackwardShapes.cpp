@@ -42,6 +42,37 @@ LogicalResult checkShapeAttr(const Checker &check, ArrayRef<int64_t> shape,
   return success();
 }
 
+/// The result types of the gradient of a recurrent layer (lstm, gru): the
+/// forward's `rule` checks the input and the weights, then each of the
+/// forward's `results` (named `names`) and their `grads` (named `names` +
+/// "_grad") must have the forward's result shapes.
+LogicalResult inferRecurrentBackward(const Checker &check, RecurrentRule rule,
+                                     Value input, ValueRange weights,
+                                     int64_t hidden, int64_t layers,
+                                     ArrayRef<Value> results,
+                                     ArrayRef<Value> grads,
+                                     ArrayRef<StringRef> names,
+                                     SmallVectorImpl<Type> &types) {
+  SmallVector<Type> forward;
+  if (failed(
+          inferRecurrent(check, rule, input, weights, hidden, layers, forward)))
+    return failure();
+  for (auto [i, name] : llvm::enumerate(names)) {
+    std::string gradName = (name + "_grad").str();
+    auto expected = cast<RankedTensorType>(forward[i]);
+    auto result = check.tensor(results[i], name);
+    auto grad = check.tensor(grads[i], gradName);
+    if (failed(result) || failed(grad) ||
+        failed(check.shapeIs(*result, expected.getShape(), name)) ||
+        failed(check.shapeIs(*grad, expected.getShape(), gradName)))
+      return failure();
+  }
+  types.push_back(input.getType());
+  for (Value weight : weights)
+    types.push_back(weight.getType());
+  return success();
+}
+
 } // namespace
 
 LogicalResult BroadcastToOp::inferReturnTypes(MLIRContext *,
@@ -318,33 +349,25 @@ LogicalResult LSTMBackwardOp::inferReturnTypes(MLIRContext *context,
                                                std::optional<Location> loc,
                                                Adaptor adaptor,
                                                SmallVectorImpl<Type> &types) {
-  Checker check(loc, getOperationName());
-  // The forward op's rules check the input and the weights.
-  SmallVector<Type> forward;
-  if (failed(inferLSTM(check, adaptor.getInput(), adaptor.getWeights(),
-                       adaptor.getHiddenSize(), adaptor.getNumLayers(),
-                       forward)))
-    return failure();
-  Value results[] = {adaptor.getOutput(), adaptor.getFinalHidden(),
-                     adaptor.getFinalCell()};
-  Value grads[] = {adaptor.getOutputGrad(), adaptor.getFinalHiddenGrad(),
-                   adaptor.getFinalCellGrad()};
-  const char *names[] = {"output", "final_hidden", "final_cell"};
-  const char *gradNames[] = {"output_grad", "final_hidden_grad",
-                             "final_cell_grad"};
-  for (int i = 0; i < 3; ++i) {
-    auto expected = cast<RankedTensorType>(forward[i]);
-    auto result = check.tensor(results[i], names[i]);
-    auto grad = check.tensor(grads[i], gradNames[i]);
-    if (failed(result) || failed(grad) ||
-        failed(check.shapeIs(*result, expected.getShape(), names[i])) ||
-        failed(check.shapeIs(*grad, expected.getShape(), gradNames[i])))
-      return failure();
-  }
-  types.push_back(adaptor.getInput().getType());
-  for (Value weight : adaptor.getWeights())
-    types.push_back(weight.getType());
-  return success();
+  return inferRecurrentBackward(
+      Checker(loc, getOperationName()), rules::lstm, adaptor.getInput(),
+      adaptor.getWeights(), adaptor.getHiddenSize(), adaptor.getNumLayers(),
+      {adaptor.getOutput(), adaptor.getFinalHidden(), adaptor.getFinalCell()},
+      {adaptor.getOutputGrad(), adaptor.getFinalHiddenGrad(),
+       adaptor.getFinalCellGrad()},
+      {"output", "final_hidden", "final_cell"}, types);
+}
+
+LogicalResult GRUBackwardOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  return inferRecurrentBackward(
+      Checker(loc, getOperationName()), rules::gru, adaptor.getInput(),
+      adaptor.getWeights(), adaptor.getHiddenSize(), adaptor.getNumLayers(),
+      {adaptor.getOutput(), adaptor.getFinalHidden()},
+      {adaptor.getOutputGrad(), adaptor.getFinalHiddenGrad()},
+      {"output", "final_hidden"}, types);
 }
 
 LogicalResult AttentionBackwardOp::inferReturnTypes(

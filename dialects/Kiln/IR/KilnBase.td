@@ -29,8 +29,8 @@ def Kiln_Dialect : Dialect {
       `i64`. All floating-point operands of one operation share one element type.
     * Layouts follow PyTorch: images are NCHW, convolution weights OIHW, `linear`
       weights are `[out, in]`, sequences are batch-first, LSTM gates are ordered
-      i, f, g, o. Weights therefore move between a PyTorch `state_dict` and a
-      Kiln program without conversion.
+      i, f, g, o and GRU gates r, z, n. Weights therefore move between a
+      PyTorch `state_dict` and a Kiln program without conversion.
     * Axes may be negative, counting from the last dimension as in PyTorch.
     * Result types are inferred from operands and attributes
       (`InferTypeOpInterface`); a declared result type must be compatible with

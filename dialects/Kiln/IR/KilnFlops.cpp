@@ -30,14 +30,26 @@ int64_t convolution(Value output, int64_t channels, int64_t kh, int64_t kw) {
   return 2 * elements(output) * channels * kh * kw;
 }
 
-int64_t lstm(ArrayRef<int64_t> input, int64_t hidden, int64_t layers) {
+/// A recurrent layer of `gates` gates: the gate products, then `pointwise`
+/// elementwise operations per unit and step (about ten for the LSTM's
+/// activations and state update, eight for the GRU's).
+int64_t recurrent(ArrayRef<int64_t> input, int64_t hidden, int64_t layers,
+                  int64_t gates, int64_t pointwise) {
   int64_t batch = input[0], steps = input[1], total = 0;
   for (int64_t layer = 0; layer < layers; ++layer) {
     int64_t in = layer ? hidden : input[2];
-    // Gate products, then about ten elementwise operations per unit.
-    total += steps * (2 * batch * 4 * hidden * (in + hidden) + 10 * batch * hidden);
+    total += steps * (2 * batch * gates * hidden * (in + hidden) +
+                      pointwise * batch * hidden);
   }
   return total;
+}
+
+int64_t lstm(ArrayRef<int64_t> input, int64_t hidden, int64_t layers) {
+  return recurrent(input, hidden, layers, 4, 10);
+}
+
+int64_t gru(ArrayRef<int64_t> input, int64_t hidden, int64_t layers) {
+  return recurrent(input, hidden, layers, 3, 8);
 }
 
 int64_t attention(Value query, Value key, Value value) {
@@ -83,6 +95,14 @@ int64_t kiln::countFlops(Operation *op) {
       .Case([](LSTMBackwardOp op) {
         return 2 * lstm(shapeOf(op.getInput()), op.getHiddenSize(),
                         op.getNumLayers());
+      })
+      .Case([](GRUOp op) {
+        return gru(shapeOf(op.getInput()), op.getHiddenSize(),
+                   op.getNumLayers());
+      })
+      .Case([](GRUBackwardOp op) {
+        return 2 * gru(shapeOf(op.getInput()), op.getHiddenSize(),
+                       op.getNumLayers());
       })
       .Case([](AttentionOp op) {
         return attention(op.getQuery(), op.getKey(), op.getValue());

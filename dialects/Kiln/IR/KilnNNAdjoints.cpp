@@ -151,6 +151,24 @@ LogicalResult LSTMOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
   return success();
 }
 
+LogicalResult GRUOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                  ArrayRef<bool> needed,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  // As the LSTM's: results that do not reach the loss contribute zeros.
+  GradientBuilder g(builder, getLoc());
+  SmallVector<Value, 2> resultGrads;
+  for (auto [grad, result] : llvm::zip(grads, getResults()))
+    resultGrads.push_back(grad ? grad : g.zeros(result.getType()));
+  auto backward =
+      GRUBackwardOp::create(builder, getLoc(), getInput(), getOutput(),
+                            getFinalHidden(), resultGrads[0], resultGrads[1],
+                            getWeights(), getHiddenSize(), getNumLayers());
+  operandGrads[0] = backward.getInputGrad();
+  for (auto [i, grad] : llvm::enumerate(backward.getWeightGrads()))
+    operandGrads[i + 1] = grad;
+  return success();
+}
+
 LogicalResult AttentionOp::buildAdjoint(OpBuilder &builder,
                                         ArrayRef<Value> grads,
                                         ArrayRef<bool> needed,

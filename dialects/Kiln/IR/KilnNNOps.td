@@ -230,6 +230,45 @@ def Kiln_LSTMOp : Kiln_InferredOp<"lstm", [Kiln_Differentiable]> {
   }];
 }
 
+def Kiln_GRUOp : Kiln_InferredOp<"gru", [Kiln_Differentiable]> {
+  let summary = "Multi-layer GRU over batch-first sequences";
+  let description = [{
+    Runs `num_layers` stacked GRU layers of `hidden_size` units over `input`
+    `[B, T, I]`, from a zero initial state, as `torch.nn.GRU(I, hidden_size,
+    num_layers, batch_first=True)`. `weights` holds, for each layer `l` in
+    order, `weight_ih_l{l}` `[3H, in]`, `weight_hh_l{l}` `[3H, H]`,
+    `bias_ih_l{l}` `[3H]` and `bias_hh_l{l}` `[3H]`, with the gates ordered
+    r, z, n as in PyTorch:
+
+    ```
+    r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+    z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    h' = (1 - z) * n + z * h
+    ```
+
+    Results: the last layer's hidden state at every step `[B, T, H]`, and
+    the final hidden state of every layer `[L, B, H]`.
+
+    Example:
+
+    ```mlir
+    %out, %h = kiln.gru %x, %wi0, %wh0, %bi0, %bh0
+        {hidden_size = 256 : i64, num_layers = 1 : i64}
+        : (tensor<64x16x100xf32>, tensor<768x100xf32>, tensor<768x256xf32>,
+           tensor<768xf32>, tensor<768xf32>)
+        -> (tensor<64x16x256xf32>, tensor<1x64x256xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       Variadic<Kiln_FloatTensor>:$weights,
+                       I64Attr:$hidden_size, I64Attr:$num_layers);
+  let results = (outs Kiln_FloatTensor:$output, Kiln_FloatTensor:$final_hidden);
+  let assemblyFormat = [{
+    $input `,` $weights attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 def Kiln_AttentionOp : Kiln_InferredOp<"attention", [Kiln_Differentiable]> {
   let summary = "Scaled dot-product attention";
   let description = [{

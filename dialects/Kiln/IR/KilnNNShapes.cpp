@@ -87,17 +87,17 @@ kiln::detail::poolShape(const Checker &check, ArrayRef<int64_t> inputShape,
   return SmallVector<int64_t>(type->shape.begin(), type->shape.end());
 }
 
-LogicalResult kiln::detail::inferLSTM(const Checker &check, Value inputValue,
-                                      ValueRange weights, int64_t hidden,
-                                      int64_t layers,
-                                      SmallVectorImpl<Type> &types) {
+LogicalResult kiln::detail::inferRecurrent(const Checker &check,
+                                           RecurrentRule rule, Value inputValue,
+                                           ValueRange weights, int64_t hidden,
+                                           int64_t layers,
+                                           SmallVectorImpl<Type> &types) {
   auto input = check.operand(inputValue, "input");
   auto weightTypes = check.operands(weights, "weight");
   if (failed(input) || failed(weightTypes))
     return failure();
   return check.results(inputValue.getContext(),
-                       rules::lstm(*input, *weightTypes, hidden, layers),
-                       types);
+                       rule(*input, *weightTypes, hidden, layers), types);
 }
 
 LogicalResult kiln::detail::inferAttention(const Checker &check,
@@ -225,9 +225,18 @@ LogicalResult LSTMOp::inferReturnTypes(MLIRContext *,
                                        std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
-  return inferLSTM(Checker(loc, getOperationName()), adaptor.getInput(),
-                   adaptor.getWeights(), adaptor.getHiddenSize(),
-                   adaptor.getNumLayers(), types);
+  return inferRecurrent(Checker(loc, getOperationName()), rules::lstm,
+                        adaptor.getInput(), adaptor.getWeights(),
+                        adaptor.getHiddenSize(), adaptor.getNumLayers(), types);
+}
+
+LogicalResult GRUOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  return inferRecurrent(Checker(loc, getOperationName()), rules::gru,
+                        adaptor.getInput(), adaptor.getWeights(),
+                        adaptor.getHiddenSize(), adaptor.getNumLayers(), types);
 }
 
 LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,

@@ -188,10 +188,16 @@ poolShape(const Checker &check, ArrayRef<int64_t> inputShape,
           ArrayRef<int64_t> kernel, ArrayRef<int64_t> stride,
           ArrayRef<int64_t> padding);
 
-/// Result types of lstm (also checked by lstm_backward).
-LogicalResult inferLSTM(const Checker &check, Value input,
-                        mlir::ValueRange weights, int64_t hidden,
-                        int64_t layers, llvm::SmallVectorImpl<mlir::Type> &types);
+/// The rule of a recurrent layer: rules::lstm or rules::gru.
+using RecurrentRule = Checked<std::vector<kiln::TensorType>> (*)(
+    const kiln::TensorType &input, ArrayRef<kiln::TensorType> weights,
+    int64_t hidden, int64_t layers);
+
+/// Result types of lstm and gru by `rule` (also checked by their gradients).
+LogicalResult inferRecurrent(const Checker &check, RecurrentRule rule,
+                             Value input, mlir::ValueRange weights,
+                             int64_t hidden, int64_t layers,
+                             llvm::SmallVectorImpl<mlir::Type> &types);
 
 /// Result type of attention (also checked by attention_backward).
 LogicalResult inferAttention(const Checker &check, Value query, Value key,

@@ -278,9 +278,11 @@ rules::batchNorm(const TensorType &input, const TensorType *weight,
                                  numBatchesTracked};
 }
 
-Checked<std::vector<TensorType>> rules::lstm(const TensorType &input,
-                                             ArrayRef<TensorType> weights,
-                                             int64_t hidden, int64_t layers) {
+/// The rule of a multi-layer recurrent layer whose weights stack `gates`
+/// gates: the output sequence, then `states` final states [L, B, H].
+static Checked<std::vector<TensorType>>
+recurrent(const TensorType &input, ArrayRef<TensorType> weights, int64_t hidden,
+          int64_t layers, int64_t gates, int states) {
   if (auto problem = rank(input, 3, "input"))
     return *problem;
   if (hidden <= 0)
@@ -297,9 +299,10 @@ Checked<std::vector<TensorType>> rules::lstm(const TensorType &input,
   for (int64_t layer = 0; layer < layers; ++layer) {
     int64_t inFeatures = layer == 0 ? input.shape[2] : hidden;
     std::string suffix = "_l" + std::to_string(layer);
-    Shape expected[] = {
-        {4 * hidden, inFeatures}, {4 * hidden, hidden}, {4 * hidden},
-        {4 * hidden}};
+    Shape expected[] = {{gates * hidden, inFeatures},
+                        {gates * hidden, hidden},
+                        {gates * hidden},
+                        {gates * hidden}};
     const char *names[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     for (int i = 0; i < 4; ++i) {
       std::string name = names[i] + suffix;
@@ -311,9 +314,22 @@ Checked<std::vector<TensorType>> rules::lstm(const TensorType &input,
     }
   }
   int64_t batch = input.shape[0], steps = input.shape[1];
-  TensorType state{input.element, {layers, batch, hidden}};
-  return std::vector<TensorType>{{input.element, {batch, steps, hidden}},
-                                 state, state};
+  std::vector<TensorType> results = {{input.element, {batch, steps, hidden}}};
+  results.insert(results.end(), states,
+                 TensorType{input.element, {layers, batch, hidden}});
+  return results;
+}
+
+Checked<std::vector<TensorType>> rules::lstm(const TensorType &input,
+                                             ArrayRef<TensorType> weights,
+                                             int64_t hidden, int64_t layers) {
+  return recurrent(input, weights, hidden, layers, /*gates=*/4, /*states=*/2);
+}
+
+Checked<std::vector<TensorType>> rules::gru(const TensorType &input,
+                                            ArrayRef<TensorType> weights,
+                                            int64_t hidden, int64_t layers) {
+  return recurrent(input, weights, hidden, layers, /*gates=*/3, /*states=*/1);
 }
 
 Checked<TensorType> rules::attention(const TensorType &query,

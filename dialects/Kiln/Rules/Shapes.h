@@ -133,6 +133,10 @@ batchNorm(const TensorType &input, const TensorType *weight,
 Checked<std::vector<TensorType>> lstm(const TensorType &input,
                                       ArrayRef<TensorType> weights,
                                       int64_t hiddenSize, int64_t numLayers);
+/// The output sequence, then the last hidden state.
+Checked<std::vector<TensorType>> gru(const TensorType &input,
+                                     ArrayRef<TensorType> weights,
+                                     int64_t hiddenSize, int64_t numLayers);
 Checked<TensorType> attention(const TensorType &query, const TensorType &key,
                               const TensorType &value,
                               std::optional<double> scale);

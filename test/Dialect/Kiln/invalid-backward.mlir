@@ -169,6 +169,30 @@ func.func @lstm_grad_weights(%x: tensor<2x5x3xf32>, %out: tensor<2x5x4xf32>, %h:
 
 // -----
 
+func.func @gru_grad_hidden(%x: tensor<2x5x3xf32>, %out: tensor<2x5x4xf32>, %h: tensor<1x2x4xf32>,
+                           %wi: tensor<12x3xf32>, %wh: tensor<12x4xf32>, %b: tensor<12xf32>) {
+  // expected-error @+1 {{'kiln.gru_backward' op final_hidden_grad must have shape [1, 2, 4], got [2, 5, 4]}}
+  %0:5 = kiln.gru_backward %x, %out, %h, %out, %out, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>, tensor<2x5x4xf32>,
+         tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+      -> (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+  return
+}
+
+// -----
+
+func.func @gru_grad_weights(%x: tensor<2x5x3xf32>, %out: tensor<2x5x4xf32>, %h: tensor<1x2x4xf32>,
+                            %wi: tensor<16x3xf32>, %wh: tensor<16x4xf32>, %b: tensor<16xf32>) {
+  // expected-error @+1 {{'kiln.gru_backward' op weight_ih_l0 must have shape [12, 3], got [16, 3]}}
+  %0:5 = kiln.gru_backward %x, %out, %h, %out, %h, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>,
+         tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+      -> (tensor<2x5x3xf32>, tensor<16x3xf32>, tensor<16x4xf32>, tensor<16xf32>, tensor<16xf32>)
+  return
+}
+
+// -----
+
 func.func @attention_grad_shape(%g: tensor<2x6x4xf32>, %q: tensor<2x6x8xf32>) {
   // expected-error @+1 {{'kiln.attention_backward' op grad must have shape [2, 6, 8], got [2, 6, 4]}}
   %0:3 = kiln.attention_backward %g, %q, %q, %q : (tensor<2x6x4xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)

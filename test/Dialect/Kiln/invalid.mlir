@@ -573,6 +573,36 @@ func.func @lstm_weight_type(%x: tensor<2x6x16xf32>, %wi: tensor<32x16xf64>, %wh:
 
 // -----
 
+func.func @gru_input_rank(%x: tensor<2x16xf32>, %wi: tensor<24x16xf32>, %wh: tensor<24x8xf32>, %b: tensor<24xf32>) {
+  // expected-error @+1 {{'kiln.gru' op input must have rank 3, got [2, 16]}}
+  %0:2 = kiln.gru %x, %wi, %wh, %b, %b {hidden_size = 8 : i64, num_layers = 1 : i64}
+      : (tensor<2x16xf32>, tensor<24x16xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>)
+      -> (tensor<2x6x8xf32>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @gru_weight_count(%x: tensor<2x6x16xf32>, %wi: tensor<24x16xf32>, %wh: tensor<24x8xf32>, %b: tensor<24xf32>) {
+  // expected-error @+1 {{'kiln.gru' op needs 4 weights per layer (8 for 2 layers), got 4}}
+  %0:2 = kiln.gru %x, %wi, %wh, %b, %b {hidden_size = 8 : i64, num_layers = 2 : i64}
+      : (tensor<2x6x16xf32>, tensor<24x16xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>)
+      -> (tensor<2x6x8xf32>, tensor<2x2x8xf32>)
+  return
+}
+
+// -----
+
+func.func @gru_lstm_weights(%x: tensor<2x6x16xf32>, %wi: tensor<32x16xf32>, %wh: tensor<32x8xf32>, %b: tensor<32xf32>) {
+  // expected-error @+1 {{'kiln.gru' op weight_ih_l0 must have shape [24, 16], got [32, 16]}}
+  %0:2 = kiln.gru %x, %wi, %wh, %b, %b {hidden_size = 8 : i64, num_layers = 1 : i64}
+      : (tensor<2x6x16xf32>, tensor<32x16xf32>, tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>)
+      -> (tensor<2x6x8xf32>, tensor<1x2x8xf32>)
+  return
+}
+
+// -----
+
 func.func @attention_rank(%q: tensor<4x8xf32>, %k: tensor<2x4x8xf32>) {
   // expected-error @+1 {{'kiln.attention' op query, key and value must have one rank of 2 or more, got [4, 8], [2, 4, 8] and [2, 4, 8]}}
   %0 = kiln.attention %q, %k, %k : (tensor<4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<4x8xf32>

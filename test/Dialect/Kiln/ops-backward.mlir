@@ -70,6 +70,18 @@ func.func @lstm(%x: tensor<2x5x3xf32>, %out: tensor<2x5x4xf32>, %h: tensor<1x2x4
   return
 }
 
+// CHECK-LABEL: func @gru
+func.func @gru(%x: tensor<2x5x3xf32>, %out: tensor<2x5x4xf32>, %h: tensor<1x2x4xf32>,
+               %wi: tensor<12x3xf32>, %wh: tensor<12x4xf32>, %b: tensor<12xf32>) {
+  // CHECK: kiln.gru_backward {{.*}} {hidden_size = 4 : i64, num_layers = 1 : i64}
+  // CHECK-SAME: -> (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+  %0:5 = kiln.gru_backward %x, %out, %h, %out, %h, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>,
+         tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+      -> (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+  return
+}
+
 // CHECK-LABEL: func @training
 func.func @training(%step: tensor<i64>, %total: tensor<i64>, %a: tensor<4x3xf32>, %b: tensor<3xf32>) {
   // CHECK: kiln.learning_rate %{{.*}}, %{{.*}} {gamma = 5.000000e-01 : f64, lr = 1.000000e-01 : f64, schedule = "step", warmup = 10 : i64} : (tensor<i64>, tensor<i64>) -> tensor<f32>

@@ -122,6 +122,19 @@ func.func @lstm(%x: tensor<2x6x16xf32>, %wi0: tensor<32x16xf32>, %wh0: tensor<32
   return
 }
 
+// CHECK-LABEL: func @gru
+func.func @gru(%x: tensor<2x6x16xf32>, %wi0: tensor<24x16xf32>, %wh0: tensor<24x8xf32>,
+               %b0: tensor<24xf32>, %wi1: tensor<24x8xf32>, %wh1: tensor<24x8xf32>,
+               %b1: tensor<24xf32>) {
+  // CHECK: kiln.gru %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {hidden_size = 8 : i64, num_layers = 2 : i64}
+  // CHECK-SAME: -> (tensor<2x6x8xf32>, tensor<2x2x8xf32>)
+  %out, %h = kiln.gru %x, %wi0, %wh0, %b0, %b0, %wi1, %wh1, %b1, %b1 {hidden_size = 8 : i64, num_layers = 2 : i64}
+      : (tensor<2x6x16xf32>, tensor<24x16xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>,
+         tensor<24x8xf32>, tensor<24x8xf32>, tensor<24xf32>, tensor<24xf32>)
+      -> (tensor<2x6x8xf32>, tensor<2x2x8xf32>)
+  return
+}
+
 // CHECK-LABEL: func @attention
 func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x5x8xf32>, %v: tensor<2x4x5x3xf32>) {
   // CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x4x6x8xf32>, tensor<2x4x5x8xf32>, tensor<2x4x5x3xf32>) -> tensor<2x4x6x3xf32>

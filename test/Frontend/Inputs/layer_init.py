@@ -11,13 +11,14 @@ import torch.nn.init as init
 
 SHAPES = {"conv.weight": (4, 3, 3, 3), "fc.weight": (5, 16),
           "emb.weight": (10, 6), "rnn.weight_ih_l0": (32, 6),
-          "rnn.weight_hh_l0": (32, 8), "attn.in_proj_weight": (18, 6),
+          "rnn.weight_hh_l0": (32, 8), "gru.weight_ih_l0": (12, 6),
+          "gru.weight_hh_l0": (12, 4), "attn.in_proj_weight": (18, 6),
           "attn.out_proj.weight": (6, 6), "zero.weight": (5, 5),
           "unit.weight": (5, 5), "plain.weight": (5, 5), "one.weight": (5, 5)}
 KINDS = {"conv": "kaiming_normal", "fc": "kaiming_uniform",
          "emb": "xavier_normal", "rnn": "xavier_uniform",
-         "attn": "xavier_uniform", "zero": "zeros", "one": "ones",
-         "unit": "uniform", "plain": "normal"}
+         "gru": "kaiming_uniform", "attn": "xavier_uniform",
+         "zero": "zeros", "one": "ones", "unit": "uniform", "plain": "normal"}
 
 
 def expected(kind, shape):

@@ -305,6 +305,24 @@ const GradientCase kCases[] = {
            : (tensor<2x4x3xf32>, tensor<8x3xf32>, tensor<8x2xf32>, tensor<8xf32>, tensor<8xf32>)
            -> (tensor<2x4x2xf32>, tensor<1x2x2xf32>, tensor<1x2x2xf32>)
        return %out : tensor<2x4x2xf32> })"},
+    {"gru", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"},
+                            %wi0: tensor<9x4xf32> {kiln.param = "wi0"}, %wh0: tensor<9x3xf32> {kiln.param = "wh0"},
+                            %bi0: tensor<9xf32> {kiln.param = "bi0"}, %bh0: tensor<9xf32> {kiln.param = "bh0"},
+                            %wi1: tensor<9x3xf32> {kiln.param = "wi1"}, %wh1: tensor<9x3xf32> {kiln.param = "wh1"},
+                            %bi1: tensor<9xf32> {kiln.param = "bi1"}, %bh1: tensor<9xf32> {kiln.param = "bh1"})
+           -> (tensor<2x3x3xf32>, tensor<2x2x3xf32>) {
+       %out, %h = kiln.gru %x, %wi0, %wh0, %bi0, %bh0, %wi1, %wh1, %bi1, %bh1 {hidden_size = 3 : i64, num_layers = 2 : i64}
+           : (tensor<2x3x4xf32>, tensor<9x4xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<9xf32>,
+              tensor<9x3xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<9xf32>)
+           -> (tensor<2x3x3xf32>, tensor<2x2x3xf32>)
+       return %out, %h : tensor<2x3x3xf32>, tensor<2x2x3xf32> })"},
+    {"gru final state only", R"(func.func @f(%x: tensor<2x4x3xf32> {kiln.param = "x"},
+                             %wi: tensor<6x3xf32> {kiln.param = "wi"}, %wh: tensor<6x2xf32> {kiln.param = "wh"},
+                             %bi: tensor<6xf32> {kiln.param = "bi"}, %bh: tensor<6xf32> {kiln.param = "bh"}) -> tensor<1x2x2xf32> {
+       %out, %h = kiln.gru %x, %wi, %wh, %bi, %bh {hidden_size = 2 : i64, num_layers = 1 : i64}
+           : (tensor<2x4x3xf32>, tensor<6x3xf32>, tensor<6x2xf32>, tensor<6xf32>, tensor<6xf32>)
+           -> (tensor<2x4x2xf32>, tensor<1x2x2xf32>)
+       return %h : tensor<1x2x2xf32> })"},
     {"attention", R"(func.func @f(%q: tensor<2x3x4xf32> {kiln.param = "q"}, %k: tensor<2x5x4xf32> {kiln.param = "k"}, %v: tensor<2x5x2xf32> {kiln.param = "v"}) -> (tensor<2x3x2xf32>, tensor<2x3x2xf32>) {
        %0 = kiln.attention %q, %k, %v : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
        %1 = kiln.attention %q, %k, %v {causal = true, scale = 0.7 : f64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
