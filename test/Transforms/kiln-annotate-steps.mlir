@@ -84,3 +84,20 @@ func.func @second(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = kiln.exp %x : tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// Heavy ops count their own FLOPs (FlopCountOpInterface): the convolution
+// 2 * 48 outputs * 2 channels * 9 = 1728, the pooling 12 outputs * 4 = 48,
+// the product 2 * 10 * 4 = 80, the SGD update 6 * 54 = 324.
+// CHECK-LABEL: func.func @heavy(
+// CHECK-SAME: attributes {kiln.flops = 2180 : i64}
+func.func @heavy(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x3x3xf32>, %a: tensor<2x4xf32>, %b: tensor<4x5xf32>,
+                 %lr: tensor<f32>, %step: tensor<i64>)
+    -> (tensor<1x3x2x2xf32>, tensor<2x5xf32>, tensor<3x2x3x3xf32>) {
+  %y = kiln.conv2d %x, %w {padding = array<i64: 1, 1>} : (tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x4x4xf32>
+  %p = kiln.max_pool2d %y {kernel = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32>
+  %m = kiln.matmul %a, %b : (tensor<2x4xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  %w1 = kiln.sgd %w, %w, %lr, %step : (tensor<3x2x3x3xf32>, tensor<3x2x3x3xf32>, tensor<f32>, tensor<i64>) -> tensor<3x2x3x3xf32>
+  return %p, %m, %w1 : tensor<1x3x2x2xf32>, tensor<2x5xf32>, tensor<3x2x3x3xf32>
+}

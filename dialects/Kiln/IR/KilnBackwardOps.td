@@ -169,7 +169,7 @@ def Kiln_CrossEntropyBackwardOp : Kiln_InferredOp<"cross_entropy_backward"> {
 }
 
 def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input",
-                                                 [Kiln_Differentiable]> {
+    [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Gradient of conv2d with respect to its input";
   let description = [{
     The gradient, of shape `input_shape` `[N, C, H, W]`, of a `kiln.conv2d`
@@ -197,7 +197,8 @@ def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input",
       "$grad `,` $weight attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_Conv2DBackwardWeightOp : Kiln_InferredOp<"conv2d_backward_weight"> {
+def Kiln_Conv2DBackwardWeightOp
+    : Kiln_InferredOp<"conv2d_backward_weight", [Kiln_CountsFlops]> {
   let summary = "Gradient of conv2d with respect to its weight";
   let description = [{
     The gradient `[O, C, kernel[0], kernel[1]]` of a `kiln.conv2d` weight,
@@ -269,7 +270,8 @@ def Kiln_AvgPool2DBackwardOp : Kiln_InferredOp<"avg_pool2d_backward"> {
   let assemblyFormat = "$grad attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_LayerNormBackwardOp : Kiln_InferredOp<"layer_norm_backward"> {
+def Kiln_LayerNormBackwardOp
+    : Kiln_InferredOp<"layer_norm_backward", [Kiln_CountsFlops]> {
   let summary = "Gradient of layer_norm";
   let description = [{
     Given the gradient `grad` of a `kiln.layer_norm` result, its `input` and
@@ -322,7 +324,8 @@ def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward"> {
   }];
 }
 
-def Kiln_LSTMBackwardOp : Kiln_InferredOp<"lstm_backward"> {
+def Kiln_LSTMBackwardOp
+    : Kiln_InferredOp<"lstm_backward", [Kiln_CountsFlops]> {
   let summary = "Gradient of lstm";
   let description = [{
     Given a `kiln.lstm`'s `input`, its results (`output`, `final_hidden`,
@@ -361,7 +364,8 @@ def Kiln_LSTMBackwardOp : Kiln_InferredOp<"lstm_backward"> {
   }];
 }
 
-def Kiln_GRUBackwardOp : Kiln_InferredOp<"gru_backward"> {
+def Kiln_GRUBackwardOp
+    : Kiln_InferredOp<"gru_backward", [Kiln_CountsFlops]> {
   let summary = "Gradient of gru";
   let description = [{
     Given a `kiln.gru`'s `input`, its results (`output`, `final_hidden`), the
@@ -397,7 +401,8 @@ def Kiln_GRUBackwardOp : Kiln_InferredOp<"gru_backward"> {
   }];
 }
 
-def Kiln_AttentionBackwardOp : Kiln_InferredOp<"attention_backward"> {
+def Kiln_AttentionBackwardOp
+    : Kiln_InferredOp<"attention_backward", [Kiln_CountsFlops]> {
   let summary = "Gradient of attention";
   let description = [{
     Given the gradient `grad` of a `kiln.attention` result and its `query`,

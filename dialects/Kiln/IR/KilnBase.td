@@ -87,8 +87,18 @@ def Kiln_Differentiable
 // An elementwise op, whose scalar body lives in KilnElementwise.cpp.
 def Kiln_Elementwise : DeclareOpInterfaceMethods<Kiln_ElementwiseOpInterface>;
 
+// An op that counts its floating-point operations itself, in KilnFlops.cpp,
+// rather than one per element.
+def Kiln_CountsFlops
+    : DeclareOpInterfaceMethods<Kiln_FlopCountOpInterface, ["countFlops"]>;
+
+// Every op counts its floating-point operations: by default, or itself.
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Kiln_Dialect, mnemonic, !listconcat(traits, [Pure])>;
+    : Op<Kiln_Dialect, mnemonic,
+         !listconcat(traits, [Pure],
+                     !if(!eq(!size(!listremove(traits, [Kiln_CountsFlops])),
+                             !size(traits)),
+                         [Kiln_FlopCountOpInterface], []))>;
 
 // An operation whose result types follow from its operands and attributes.
 // The inference also checks the operands, so it is the operation's verifier.

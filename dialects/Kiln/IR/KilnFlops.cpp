@@ -1,14 +1,14 @@
 //===- KilnFlops.cpp - Floating-point operations of kiln ops --------------===//
 //
-// Counts multiply-adds as two operations and every other elementwise
-// operation (including a transcendental function) as one, as benchmarks
-// usually count: the figure against which achieved GFLOP/s are reported.
+// The FlopCountOpInterface of the ops that count their own operations, and
+// the default of the others. Counts multiply-adds as two operations and
+// every other elementwise operation (including a transcendental function)
+// as one, as benchmarks usually count: the figure against which achieved
+// GFLOP/s are reported.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Kiln/IR/KilnOps.h"
-
-#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -64,72 +64,101 @@ int64_t attention(Value query, Value key, Value value) {
 
 } // namespace
 
-int64_t kiln::countFlops(Operation *op) {
-  return llvm::TypeSwitch<Operation *, int64_t>(op)
-      .Case([](Conv2DOp conv) {
-        ArrayRef<int64_t> w = shapeOf(conv.getWeight());
-        return convolution(conv.getResult(), w[1], w[2], w[3]);
-      })
-      .Case([](Conv2DBackwardInputOp conv) {
-        ArrayRef<int64_t> w = shapeOf(conv.getWeight());
-        return convolution(conv.getGrad(), w[1], w[2], w[3]);
-      })
-      .Case([](Conv2DBackwardWeightOp conv) {
-        return convolution(conv.getGrad(), shapeOf(conv.getInput())[1],
-                           conv.getKernel()[0], conv.getKernel()[1]);
-      })
-      .Case([](MatmulOp matmul) {
-        ArrayRef<int64_t> lhs = shapeOf(matmul.getLhs());
-        int64_t k = matmul.getTransposeLhs() ? lhs[lhs.size() - 2] : lhs.back();
-        return 2 * elements(matmul.getResult()) * k;
-      })
-      .Case([](LinearOp linear) {
-        int64_t in = shapeOf(linear.getWeight())[1];
-        return 2 * elements(linear.getResult()) * in +
-               (linear.getBias() ? elements(linear.getResult()) : 0);
-      })
-      .Case([](LSTMOp op) {
-        return lstm(shapeOf(op.getInput()), op.getHiddenSize(),
-                    op.getNumLayers());
-      })
-      .Case([](LSTMBackwardOp op) {
-        return 2 * lstm(shapeOf(op.getInput()), op.getHiddenSize(),
-                        op.getNumLayers());
-      })
-      .Case([](GRUOp op) {
-        return gru(shapeOf(op.getInput()), op.getHiddenSize(),
-                   op.getNumLayers());
-      })
-      .Case([](GRUBackwardOp op) {
-        return 2 * gru(shapeOf(op.getInput()), op.getHiddenSize(),
-                       op.getNumLayers());
-      })
-      .Case([](AttentionOp op) {
-        return attention(op.getQuery(), op.getKey(), op.getValue());
-      })
-      .Case([](AttentionBackwardOp op) {
-        return 2 * attention(op.getQuery(), op.getKey(), op.getValue());
-      })
-      .Case([](MaxPool2DOp pool) {
-        return elements(pool.getResult()) * pool.getKernel()[0] *
-               pool.getKernel()[1];
-      })
-      .Case([](AvgPool2DOp pool) {
-        return elements(pool.getResult()) * pool.getKernel()[0] *
-               pool.getKernel()[1];
-      })
-      .Case<LayerNormOp, LayerNormBackwardOp>(
-          [](Operation *norm) { return 8 * elements(norm->getOperand(0)); })
-      .Case<AdamOp, AdamWOp>(
-          [](Operation *update) { return 12 * elements(update->getOperand(0)); })
-      .Case([](SGDOp sgd) { return 6 * elements(sgd.getParam()); })
-      .Default([](Operation *other) -> int64_t {
-        // Everything else: about one operation per element it reads.
-        int64_t total = 0;
-        for (Value operand : other->getOperands())
-          if (auto type = dyn_cast<RankedTensorType>(operand.getType());
-              type && isa<FloatType>(type.getElementType()))
-            total = std::max(total, elements(operand));
-        return total;
-      });
+int64_t kiln::countElementFlops(Operation *op) {
+  int64_t total = 0;
+  for (Value operand : op->getOperands())
+    if (auto type = dyn_cast<RankedTensorType>(operand.getType());
+        type && isa<FloatType>(type.getElementType()))
+      total = std::max(total, elements(operand));
+  return total;
 }
+
+int64_t kiln::countFlops(Operation *op) {
+  auto counted = dyn_cast<FlopCountOpInterface>(op);
+  return counted ? counted.countFlops() : 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Convolutions and pooling
+//===----------------------------------------------------------------------===//
+
+int64_t Conv2DOp::countFlops() {
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  return convolution(getResult(), w[1], w[2], w[3]);
+}
+
+int64_t Conv2DBackwardInputOp::countFlops() {
+  ArrayRef<int64_t> w = shapeOf(getWeight());
+  return convolution(getGrad(), w[1], w[2], w[3]);
+}
+
+int64_t Conv2DBackwardWeightOp::countFlops() {
+  return convolution(getGrad(), shapeOf(getInput())[1], getKernel()[0],
+                     getKernel()[1]);
+}
+
+int64_t MaxPool2DOp::countFlops() {
+  return elements(getResult()) * getKernel()[0] * getKernel()[1];
+}
+
+int64_t AvgPool2DOp::countFlops() {
+  return elements(getResult()) * getKernel()[0] * getKernel()[1];
+}
+
+//===----------------------------------------------------------------------===//
+// Products
+//===----------------------------------------------------------------------===//
+
+int64_t MatmulOp::countFlops() {
+  ArrayRef<int64_t> lhs = shapeOf(getLhs());
+  int64_t k = getTransposeLhs() ? lhs[lhs.size() - 2] : lhs.back();
+  return 2 * elements(getResult()) * k;
+}
+
+int64_t LinearOp::countFlops() {
+  int64_t in = shapeOf(getWeight())[1];
+  return 2 * elements(getResult()) * in +
+         (getBias() ? elements(getResult()) : 0);
+}
+
+//===----------------------------------------------------------------------===//
+// Sequence layers
+//===----------------------------------------------------------------------===//
+
+int64_t LSTMOp::countFlops() {
+  return lstm(shapeOf(getInput()), getHiddenSize(), getNumLayers());
+}
+
+int64_t LSTMBackwardOp::countFlops() {
+  return 2 * lstm(shapeOf(getInput()), getHiddenSize(), getNumLayers());
+}
+
+int64_t GRUOp::countFlops() {
+  return gru(shapeOf(getInput()), getHiddenSize(), getNumLayers());
+}
+
+int64_t GRUBackwardOp::countFlops() {
+  return 2 * gru(shapeOf(getInput()), getHiddenSize(), getNumLayers());
+}
+
+int64_t AttentionOp::countFlops() {
+  return attention(getQuery(), getKey(), getValue());
+}
+
+int64_t AttentionBackwardOp::countFlops() {
+  return 2 * attention(getQuery(), getKey(), getValue());
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and optimizer updates: a few operations per element
+//===----------------------------------------------------------------------===//
+
+int64_t LayerNormOp::countFlops() { return 8 * elements(getInput()); }
+
+int64_t LayerNormBackwardOp::countFlops() { return 8 * elements(getGrad()); }
+
+int64_t SGDOp::countFlops() { return 6 * elements(getParam()); }
+
+int64_t AdamOp::countFlops() { return 12 * elements(getParam()); }
+
+int64_t AdamWOp::countFlops() { return 12 * elements(getParam()); }

@@ -74,4 +74,27 @@ def Kiln_ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
   ];
 }
 
+def Kiln_FlopCountOpInterface : OpInterface<"FlopCountOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    The floating-point operations that an operation performs, counting a
+    multiply-add as two and any other elementwise operation (including a
+    transcendental function) as one, as benchmarks usually count.
+    kiln-annotate-steps sums them over each step, for `kilnc --stats` and
+    the achieved GFLOP/s of the benchmarks. Every kiln op has it; by
+    default an op performs one operation per element of its largest
+    floating-point operand, and heavy ops count their own.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        The floating-point operations of one execution of the op, 0 where a
+        shape it depends on is dynamic.
+      }],
+      "int64_t", "countFlops", (ins), /*methodBody=*/"",
+      /*defaultImplementation=*/[{
+        return ::kiln::countElementFlops($_op.getOperation());
+      }]>
+  ];
+}
+
 #endif // KILN_INTERFACES_TD

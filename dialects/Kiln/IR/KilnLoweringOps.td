@@ -40,7 +40,8 @@ def Kiln_RuntimeOpKindAttr
 
 def Kiln_RuntimeCallOp : Op<Kiln_Dialect, "runtime_call", [
     AttrSizedOperandSegments, DestinationStyleOpInterface,
-    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    Kiln_FlopCountOpInterface]> {
   let summary = "A heavy operation that the runtime executes";
   let description = [{
     Call site `site` of the runtime, of `kind`, with the static configuration

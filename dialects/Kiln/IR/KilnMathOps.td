@@ -193,7 +193,8 @@ def Kiln_CountEqualOp : Kiln_InferredOp<"count_equal"> {
 // Matrix products
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatmulOp : Kiln_InferredOp<"matmul", [Kiln_Differentiable]> {
+def Kiln_MatmulOp
+    : Kiln_InferredOp<"matmul", [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Batched matrix product with broadcast batch dimensions";
   let description = [{
     Multiplies `lhs` of shape `[B1..., M, K]` by `rhs` of shape `[B2..., K, N]`

@@ -5,7 +5,8 @@
 
 include "Kiln/IR/KilnBase.td"
 
-def Kiln_Conv2DOp : Kiln_InferredOp<"conv2d", [Kiln_Differentiable]> {
+def Kiln_Conv2DOp
+    : Kiln_InferredOp<"conv2d", [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "2-D convolution of NCHW images with OIHW filters";
   let description = [{
     Convolves `input` `[N, C, H, W]` with `weight` `[O, C, KH, KW]` and adds
@@ -36,7 +37,7 @@ def Kiln_Conv2DOp : Kiln_InferredOp<"conv2d", [Kiln_Differentiable]> {
 
 class Kiln_Pool2DOp<string mnemonic, string what, dag extraArgs = (ins),
                     string extraDescription = "">
-    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable]> {
+    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "2-D " # what # " pooling of NCHW images";
   let description = [{
     Takes the }] # what # [{ of each `kernel` window of `input` `[N, C, H, W]`,
@@ -73,7 +74,8 @@ def Kiln_AvgPool2DOp : Kiln_Pool2DOp<"avg_pool2d", "average",
     `count_include_pad` (the default, as in PyTorch) the average divides by the
     full kernel size; without it, by the number of unpadded elements.}]>;
 
-def Kiln_LinearOp : Kiln_InferredOp<"linear", [Kiln_Differentiable]> {
+def Kiln_LinearOp
+    : Kiln_InferredOp<"linear", [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Affine map y = x W^T + b";
   let description = [{
     Applies `weight` `[OUT, IN]` and the optional `bias` `[OUT]` to the last
@@ -95,7 +97,9 @@ def Kiln_LinearOp : Kiln_InferredOp<"linear", [Kiln_Differentiable]> {
   }];
 }
 
-def Kiln_LayerNormOp : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments, Kiln_Differentiable]> {
+def Kiln_LayerNormOp
+    : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments,
+                                     Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Layer normalization over the trailing dimensions";
   let description = [{
     Normalizes `input` to zero mean and unit variance (biased variance, plus
@@ -199,7 +203,8 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
   }];
 }
 
-def Kiln_LSTMOp : Kiln_InferredOp<"lstm", [Kiln_Differentiable]> {
+def Kiln_LSTMOp
+    : Kiln_InferredOp<"lstm", [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Multi-layer LSTM over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked LSTM layers of `hidden_size` units over `input`
@@ -230,7 +235,8 @@ def Kiln_LSTMOp : Kiln_InferredOp<"lstm", [Kiln_Differentiable]> {
   }];
 }
 
-def Kiln_GRUOp : Kiln_InferredOp<"gru", [Kiln_Differentiable]> {
+def Kiln_GRUOp
+    : Kiln_InferredOp<"gru", [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Multi-layer GRU over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked GRU layers of `hidden_size` units over `input`
@@ -269,7 +275,8 @@ def Kiln_GRUOp : Kiln_InferredOp<"gru", [Kiln_Differentiable]> {
   }];
 }
 
-def Kiln_AttentionOp : Kiln_InferredOp<"attention", [Kiln_Differentiable]> {
+def Kiln_AttentionOp
+    : Kiln_InferredOp<"attention", [Kiln_Differentiable, Kiln_CountsFlops]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     Computes `softmax(query key^T * scale) value` over the last two dimensions,

@@ -15,6 +15,13 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "Kiln/IR/KilnEnums.h.inc"
+
+namespace kiln {
+/// About one floating-point operation per element of the largest
+/// floating-point operand of `op`: the count of an op that states none.
+int64_t countElementFlops(mlir::Operation *op);
+} // namespace kiln
+
 #include "Kiln/IR/KilnInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES
@@ -25,8 +32,9 @@ namespace kiln {
 /// and ranks, and equal sizes wherever both are static.
 bool areCompatibleTensorTypes(mlir::TypeRange inferred, mlir::TypeRange declared);
 
-/// The floating-point operations that `op` (a kiln op) performs; see
-/// KilnFlops.cpp for how they are counted.
+/// The floating-point operations that `op` performs, as its
+/// FlopCountOpInterface counts them (every kiln op has one); 0 for an op
+/// without.
 int64_t countFlops(mlir::Operation *op);
 
 /// Registers how kiln ops bufferize (the runtime call).

@@ -5,7 +5,7 @@
 
 include "Kiln/IR/KilnBase.td"
 
-def Kiln_SGDOp : Kiln_InferredOp<"sgd"> {
+def Kiln_SGDOp : Kiln_InferredOp<"sgd", [Kiln_CountsFlops]> {
   let summary = "One step of stochastic gradient descent, as torch.optim.SGD";
   let description = [{
     Updates `param` with its gradient `grad` at learning rate `lr`, exactly as
@@ -48,7 +48,7 @@ def Kiln_SGDOp : Kiln_InferredOp<"sgd"> {
 
 class Kiln_AdamLikeOp<string mnemonic, string torchName, string decay,
                       string defaultDecay>
-    : Kiln_InferredOp<mnemonic> {
+    : Kiln_InferredOp<mnemonic, [Kiln_CountsFlops]> {
   let summary = "One step of " # torchName;
   let description = [{
     Updates `param` and its moment estimates `exp_avg` and `exp_avg_sq` with
