@@ -25,6 +25,11 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "GPU/Passes.h.inc"
 
+/// Attaches linalg's AggregatedOpInterface to each composite kiln op, with
+/// the rewrite that kiln-decompose applies (compiler/GPU/Decompose). A tool
+/// that runs the pass registers these, or the pass leaves the ops as they are.
+void registerDecompositionModels(mlir::DialectRegistry &registry);
+
 } // namespace kiln
 
 #endif // KILN_GPU_PASSES_H

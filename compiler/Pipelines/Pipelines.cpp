@@ -18,6 +18,7 @@
 #include "mlir/Transforms/Passes.h"
 
 void kiln::registerPipelineInterfaces(mlir::DialectRegistry &registry) {
+  registerDecompositionModels(registry);
   registerBufferizationInterfaces(registry);
   mlir::arith::registerBufferizableOpInterfaceExternalModels(registry);
   mlir::bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(

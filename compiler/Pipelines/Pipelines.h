@@ -9,7 +9,8 @@
 namespace kiln {
 
 /// Registers what the pipelines need beyond the passes' own dependent
-/// dialects: how the ops of each dialect bufferize.
+/// dialects: how the ops of each dialect bufferize, and the composite kiln
+/// ops' decompositions (kiln-decompose).
 void registerPipelineInterfaces(mlir::DialectRegistry &registry);
 
 /// What a compiled program is for: a trainer has the training, evaluation

@@ -21,6 +21,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   registry.insert<kiln::KilnDialect>();
   kiln::registerBufferizationInterfaces(registry);
+  kiln::registerDecompositionModels(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "Kiln optimizer driver: the kiln dialect and its passes\n",

@@ -1,9 +1,13 @@
 //===- Decompose.cpp - Composite kiln ops as primitive kiln ops -----------===//
+//
+// Each composite op's rewrite is attached to the op as linalg's
+// AggregatedOpInterface (registerDecompositionModels, at the end); the pass
+// applies it to every kiln op that has one.
+//
+//===----------------------------------------------------------------------===//
 
 #include "Decompose/TensorBuilder.h"
 #include "GPU/Passes.h"
-
-#include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
 
@@ -36,8 +40,7 @@ std::pair<Value, Value> normalize(TensorBuilder &t, Value x,
   return {centered, rstd};
 }
 
-LogicalResult decompose(LayerNormOp op, RewriterBase &rewriter) {
-  TensorBuilder t(rewriter, op.getLoc());
+Decomposition decomposeLayerNorm(LayerNormOp op, TensorBuilder &t) {
   Value x = op.getInput();
   auto axes = trailingAxes(op.getAxis(), shapeOf(x).size());
   auto [centered, rstd] =
@@ -47,13 +50,12 @@ LogicalResult decompose(LayerNormOp op, RewriterBase &rewriter) {
     y = t.mul(y, op.getWeight());
   if (op.getBias())
     y = t.add(y, op.getBias());
-  rewriter.replaceOp(op, y);
-  return success();
+  return {y};
 }
 
-LogicalResult decompose(LayerNormBackwardOp op, RewriterBase &rewriter) {
+Decomposition decomposeLayerNormBackward(LayerNormBackwardOp op,
+                                              TensorBuilder &t) {
   // dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * w.
-  TensorBuilder t(rewriter, op.getLoc());
   Value x = op.getInput(), g = op.getGrad();
   int64_t rank = shapeOf(x).size();
   auto axes = trailingAxes(op.getAxis(), rank);
@@ -72,13 +74,11 @@ LogicalResult decompose(LayerNormBackwardOp op, RewriterBase &rewriter) {
     results.push_back(t.reduceSum(t.mul(g, xhat), leading, false));
     results.push_back(t.reduceSum(g, leading, false));
   }
-  rewriter.replaceOp(op, results);
-  return success();
+  return results;
 }
 
-LogicalResult decompose(LinearOp op, RewriterBase &rewriter) {
+Decomposition decomposeLinear(LinearOp op, TensorBuilder &t) {
   // All leading dimensions as the rows of one matrix: one product.
-  TensorBuilder t(rewriter, op.getLoc());
   Value x = op.getInput(), w = op.getWeight();
   ArrayRef<int64_t> shape = shapeOf(x);
   int64_t in = shape.back(), out = shapeOf(w)[0];
@@ -90,8 +90,7 @@ LogicalResult decompose(LinearOp op, RewriterBase &rewriter) {
     y = t.add(y, op.getBias());
   SmallVector<int64_t> resultShape(shape.drop_back());
   resultShape.push_back(out);
-  rewriter.replaceOp(op, t.reshape(y, resultShape));
-  return success();
+  return {t.reshape(y, resultShape)};
 }
 
 /// The attention weights softmax(q k^T * scale (+ mask)).
@@ -122,17 +121,15 @@ Value attentionWeights(TensorBuilder &t, Value query, Value key, bool causal,
   return t.softmax(scores, -1, false);
 }
 
-LogicalResult decompose(AttentionOp op, RewriterBase &rewriter) {
-  TensorBuilder t(rewriter, op.getLoc());
+Decomposition decomposeAttention(AttentionOp op, TensorBuilder &t) {
   double factor;
   Value weights = attentionWeights(t, op.getQuery(), op.getKey(),
                                    op.getCausal(), op.getScale(), factor);
-  rewriter.replaceOp(op, t.matmul(weights, op.getValue(), false, false));
-  return success();
+  return {t.matmul(weights, op.getValue(), false, false)};
 }
 
-LogicalResult decompose(AttentionBackwardOp op, RewriterBase &rewriter) {
-  TensorBuilder t(rewriter, op.getLoc());
+Decomposition decomposeAttentionBackward(AttentionBackwardOp op,
+                                              TensorBuilder &t) {
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
         g = op.getGrad();
   double factor;
@@ -142,76 +139,69 @@ LogicalResult decompose(AttentionBackwardOp op, RewriterBase &rewriter) {
   Value ds = t.mul(t.softmaxBackward(dp, p, -1), t.scalar(factor, q));
   Value dq = t.matmul(ds, k, false, false);
   Value dk = t.matmul(ds, q, true, false);
-  rewriter.replaceOp(op, {dq, dk, dv});
-  return success();
+  return {dq, dk, dv};
 }
 
-template <typename Op>
-LogicalResult decomposeSoftmax(Op op, RewriterBase &rewriter, bool log) {
-  TensorBuilder t(rewriter, op.getLoc());
-  rewriter.replaceOp(op, t.softmax(op.getInput(), op.getAxis(), log));
-  return success();
+Decomposition decomposeSoftmax(SoftmaxOp op, TensorBuilder &t) {
+  return {t.softmax(op.getInput(), op.getAxis(), /*log=*/false)};
 }
 
-LogicalResult decompose(SoftmaxBackwardOp op, RewriterBase &rewriter) {
-  TensorBuilder t(rewriter, op.getLoc());
-  rewriter.replaceOp(
-      op, t.softmaxBackward(op.getGrad(), op.getOutput(), op.getAxis()));
-  return success();
+Decomposition decomposeLogSoftmax(LogSoftmaxOp op, TensorBuilder &t) {
+  return {t.softmax(op.getInput(), op.getAxis(), /*log=*/true)};
 }
 
-LogicalResult decompose(LogSoftmaxBackwardOp op, RewriterBase &rewriter) {
+Decomposition decomposeSoftmaxBackward(SoftmaxBackwardOp op,
+                                            TensorBuilder &t) {
+  return {t.softmaxBackward(op.getGrad(), op.getOutput(), op.getAxis())};
+}
+
+Decomposition decomposeLogSoftmaxBackward(LogSoftmaxBackwardOp op,
+                                               TensorBuilder &t) {
   // g - exp(y) * sum(g).
-  TensorBuilder t(rewriter, op.getLoc());
   Value g = op.getGrad(), y = op.getOutput();
   int64_t axes[] = {normalizeAxis(op.getAxis(), shapeOf(y).size())};
-  rewriter.replaceOp(op, t.sub(g, t.mul(t.exp(y), t.reduceSum(g, axes, true))));
-  return success();
+  return {t.sub(g, t.mul(t.exp(y), t.reduceSum(g, axes, true)))};
 }
 
 struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {
   void runOnOperation() override {
-    SmallVector<Operation *> ops;
-    getOperation().walk([&](Operation *op) {
-      if (isa<LayerNormOp, LayerNormBackwardOp, LinearOp, AttentionOp,
-              AttentionBackwardOp, SoftmaxOp, LogSoftmaxOp, SoftmaxBackwardOp,
-              LogSoftmaxBackwardOp, LSTMOp, LSTMBackwardOp, GRUOp,
-              GRUBackwardOp, BatchNormOp, BatchNormBackwardOp>(op))
+    // linalg's own composite ops implement the interface too; they are not
+    // this pass's to rewrite.
+    Dialect *kiln = getContext().getLoadedDialect<KilnDialect>();
+    SmallVector<linalg::AggregatedOpInterface> ops;
+    getOperation().walk([&](linalg::AggregatedOpInterface op) {
+      if (op->getDialect() == kiln)
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    for (Operation *op : ops) {
-      rewriter.setInsertionPoint(op);
-      LogicalResult result =
-          llvm::TypeSwitch<Operation *, LogicalResult>(op)
-              .Case([&](SoftmaxOp softmax) {
-                return decomposeSoftmax(softmax, rewriter, false);
-              })
-              .Case([&](LogSoftmaxOp softmax) {
-                return decomposeSoftmax(softmax, rewriter, true);
-              })
-              .Case([&](LSTMOp lstm) { return decomposeLSTM(lstm, rewriter); })
-              .Case([&](BatchNormOp norm) {
-                return decomposeBatchNorm(norm, rewriter);
-              })
-              .Case([&](BatchNormBackwardOp norm) {
-                return decomposeBatchNormBackward(norm, rewriter);
-              })
-              .Case([&](LSTMBackwardOp lstm) {
-                return decomposeLSTMBackward(lstm, rewriter);
-              })
-              .Case([&](GRUOp gru) { return decomposeGRU(gru, rewriter); })
-              .Case([&](GRUBackwardOp gru) {
-                return decomposeGRUBackward(gru, rewriter);
-              })
-              .Case<LayerNormOp, LayerNormBackwardOp, LinearOp, AttentionOp,
-                    AttentionBackwardOp, SoftmaxBackwardOp,
-                    LogSoftmaxBackwardOp>(
-                  [&](auto op) { return decompose(op, rewriter); });
-      if (failed(result))
+    for (linalg::AggregatedOpInterface op : ops) {
+      FailureOr<SmallVector<Value>> values = op.decomposeOperation(rewriter);
+      // Each decomposition that fails says why, at the op.
+      if (failed(values))
         return signalPassFailure();
+      rewriter.replaceOp(op, *values);
     }
   }
 };
 
 } // namespace
+
+void kiln::registerDecompositionModels(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *context, KilnDialect *) {
+    attachDecomposition<LayerNormOp, decomposeLayerNorm>(*context);
+    attachDecomposition<LayerNormBackwardOp, decomposeLayerNormBackward>(
+        *context);
+    attachDecomposition<LinearOp, decomposeLinear>(*context);
+    attachDecomposition<AttentionOp, decomposeAttention>(*context);
+    attachDecomposition<AttentionBackwardOp, decomposeAttentionBackward>(
+        *context);
+    attachDecomposition<SoftmaxOp, decomposeSoftmax>(*context);
+    attachDecomposition<LogSoftmaxOp, decomposeLogSoftmax>(*context);
+    attachDecomposition<SoftmaxBackwardOp, decomposeSoftmaxBackward>(*context);
+    attachDecomposition<LogSoftmaxBackwardOp, decomposeLogSoftmaxBackward>(
+        *context);
+    attachBatchNormDecompositions(*context);
+    attachLSTMDecompositions(*context);
+    attachGRUDecompositions(*context);
+  });
+}

@@ -8,8 +8,6 @@
 
 #include "Decompose/TensorBuilder.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::decompose;
@@ -46,11 +44,7 @@ Normalized normalize(TensorBuilder &t, Value x, double epsilon) {
   return n;
 }
 
-} // namespace
-
-LogicalResult decompose::decomposeBatchNorm(BatchNormOp op,
-                                            RewriterBase &rewriter) {
-  TensorBuilder t(rewriter, op.getLoc());
+Decomposition decomposeBatchNorm(BatchNormOp op, TensorBuilder &t) {
   Value x = op.getInput();
   ArrayRef<int64_t> shape = shapeOf(x);
   double epsilon = op.getEpsilon().convertToDouble();
@@ -61,28 +55,8 @@ LogicalResult decompose::decomposeBatchNorm(BatchNormOp op,
     Normalized n = normalize(t, x, epsilon);
     centered = n.centered;
     rstd = n.rstd;
-    // PyTorch's update: the unbiased variance, n / (n - 1) times the biased.
-    int64_t perChannel = 1;
-    for (auto [d, size] : llvm::enumerate(shape))
-      perChannel *= d == 1 ? 1 : size;
-    double correction =
-        perChannel > 1 ? double(perChannel) / double(perChannel - 1) : 1.0;
-    double momentum = op.getMomentum().convertToDouble();
-    int64_t channels[] = {shape[1]};
-    auto update = [&](Value running, Value batch, double scale) {
-      Value observed = t.mul(t.reshape(batch, channels),
-                             t.scalar(momentum * scale, running));
-      return t.add(t.mul(running, t.scalar(1 - momentum, running)), observed);
-    };
-    runningMean = update(runningMean, n.mean, 1);
-    runningVar = update(runningVar, n.variance, correction);
-    // Integer arithmetic is not a kiln op: the batch count is arith's, on a
-    // scalar tensor, which the linalg lowering makes a generic.
-    auto scalar = RankedTensorType::get({}, rewriter.getI64Type());
-    Value one = ConstantOp::create(
-        rewriter, op.getLoc(),
-        DenseElementsAttr::get(scalar, rewriter.getI64IntegerAttr(1)));
-    count = arith::AddIOp::create(rewriter, op.getLoc(), count, one);
+    std::tie(runningMean, runningVar, count) =
+        op.buildRunningStatistics(t.builder(), n.mean, n.variance);
   } else {
     centered = t.sub(x, asChannels(t, runningMean, shape));
     rstd = t.div(t.scalar(1, x),
@@ -94,15 +68,13 @@ LogicalResult decompose::decomposeBatchNorm(BatchNormOp op,
     y = t.mul(y, asChannels(t, op.getWeight(), shape));
   if (op.getBias())
     y = t.add(y, asChannels(t, op.getBias(), shape));
-  rewriter.replaceOp(op, {y, runningMean, runningVar, count});
-  return success();
+  return SmallVector<Value>{y, runningMean, runningVar, count};
 }
 
-LogicalResult decompose::decomposeBatchNormBackward(BatchNormBackwardOp op,
-                                                    RewriterBase &rewriter) {
+Decomposition decomposeBatchNormBackward(BatchNormBackwardOp op,
+                                         TensorBuilder &t) {
   // dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * w, the
   // means over each channel's elements.
-  TensorBuilder t(rewriter, op.getLoc());
   Value x = op.getInput(), g = op.getGrad();
   ArrayRef<int64_t> shape = shapeOf(x);
   SmallVector<int64_t> axes = reducedAxes(shape.size());
@@ -118,6 +90,12 @@ LogicalResult decompose::decomposeBatchNormBackward(BatchNormBackwardOp op,
     results.push_back(t.reduceSum(t.mul(g, xhat), axes, false));
     results.push_back(t.reduceSum(g, axes, false));
   }
-  rewriter.replaceOp(op, results);
-  return success();
+  return results;
+}
+
+} // namespace
+
+void kiln::decompose::attachBatchNormDecompositions(MLIRContext &context) {
+  attachDecomposition<BatchNormOp, decomposeBatchNorm>(context);
+  attachDecomposition<BatchNormBackwardOp, decomposeBatchNormBackward>(context);
 }

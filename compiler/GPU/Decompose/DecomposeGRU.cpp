@@ -83,26 +83,20 @@ std::vector<LayerValues> forward(TensorBuilder &t, Value x, ValueRange weights,
   return result;
 }
 
-} // namespace
-
-LogicalResult kiln::decompose::decomposeGRU(GRUOp op, RewriterBase &rewriter) {
+Decomposition decomposeGRU(GRUOp op, TensorBuilder &t) {
   if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
     return failure();
-  TensorBuilder t(rewriter, op.getLoc());
   std::vector<LayerValues> layers = forward(
       t, op.getInput(), op.getWeights(), op.getHiddenSize(), op.getNumLayers());
   SmallVector<Value> hs;
   for (const LayerValues &layer : layers)
     hs.push_back(layer.steps.back().h);
-  rewriter.replaceOp(op, {layers.back().output, t.stack(hs)});
-  return success();
+  return SmallVector<Value>{layers.back().output, t.stack(hs)};
 }
 
-LogicalResult kiln::decompose::decomposeGRUBackward(GRUBackwardOp op,
-                                                    RewriterBase &rewriter) {
+Decomposition decomposeGRUBackward(GRUBackwardOp op, TensorBuilder &t) {
   if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
     return failure();
-  TensorBuilder t(rewriter, op.getLoc());
   int64_t hidden = op.getHiddenSize(), numLayers = op.getNumLayers();
   ValueRange weights = op.getWeights();
   std::vector<LayerValues> layers =
@@ -163,6 +157,12 @@ LogicalResult kiln::decompose::decomposeGRUBackward(GRUBackwardOp op,
   }
   SmallVector<Value> results = {inputGrad};
   llvm::append_range(results, weightGrads);
-  rewriter.replaceOp(op, results);
-  return success();
+  return results;
+}
+
+} // namespace
+
+void kiln::decompose::attachGRUDecompositions(MLIRContext &context) {
+  attachDecomposition<GRUOp, decomposeGRU>(context);
+  attachDecomposition<GRUBackwardOp, decomposeGRUBackward>(context);
 }

@@ -78,13 +78,9 @@ std::vector<LayerValues> forward(TensorBuilder &t, Value x,
   return result;
 }
 
-} // namespace
-
-LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
-                                             RewriterBase &rewriter) {
+Decomposition decomposeLSTM(LSTMOp op, TensorBuilder &t) {
   if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
     return failure();
-  TensorBuilder t(rewriter, op.getLoc());
   std::vector<LayerValues> layers =
       forward(t, op.getInput(), op.getWeights(), op.getHiddenSize(),
               op.getNumLayers());
@@ -93,15 +89,12 @@ LogicalResult kiln::decompose::decomposeLSTM(LSTMOp op,
     hs.push_back(layer.steps.back().h);
     cs.push_back(layer.steps.back().c);
   }
-  rewriter.replaceOp(op, {layers.back().output, t.stack(hs), t.stack(cs)});
-  return success();
+  return {layers.back().output, t.stack(hs), t.stack(cs)};
 }
 
-LogicalResult kiln::decompose::decomposeLSTMBackward(LSTMBackwardOp op,
-                                                     RewriterBase &rewriter) {
+Decomposition decomposeLSTMBackward(LSTMBackwardOp op, TensorBuilder &t) {
   if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
     return failure();
-  TensorBuilder t(rewriter, op.getLoc());
   int64_t hidden = op.getHiddenSize(), numLayers = op.getNumLayers();
   ValueRange weights = op.getWeights();
   std::vector<LayerValues> layers =
@@ -167,6 +160,12 @@ LogicalResult kiln::decompose::decomposeLSTMBackward(LSTMBackwardOp op,
   }
   SmallVector<Value> results = {inputGrad};
   llvm::append_range(results, weightGrads);
-  rewriter.replaceOp(op, results);
-  return success();
+  return results;
+}
+
+} // namespace
+
+void kiln::decompose::attachLSTMDecompositions(MLIRContext &context) {
+  attachDecomposition<LSTMOp, decomposeLSTM>(context);
+  attachDecomposition<LSTMBackwardOp, decomposeLSTMBackward>(context);
 }

@@ -4,7 +4,8 @@
 // Values are ranked tensors of static shape; scalars are rank-0 constants
 // that broadcast. The adjoints' GradientBuilder provides the arithmetic,
 // reshapes, reductions by sum and products; this adds the functions and
-// composites that the decompositions need.
+// composites that the decompositions need, and the model that attaches a
+// rewrite to its op.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,8 +15,8 @@
 #include "Kiln/IR/GradientBuilder.h"
 #include "Kiln/IR/KilnOps.h"
 
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace kiln::decompose {
 
@@ -58,27 +59,40 @@ public:
                               int64_t axis);
 };
 
+/// The values that replace a composite op's results, or failure after an
+/// error at the op.
+using Decomposition = mlir::FailureOr<llvm::SmallVector<mlir::Value>>;
+
+/// linalg's AggregatedOpInterface for `Op`: `Decompose` builds the values
+/// that replace the op's results, just before the op.
+template <typename Op, Decomposition (*Decompose)(Op, TensorBuilder &)>
+struct DecompositionModel : mlir::linalg::AggregatedOpInterface::ExternalModel<
+                                DecompositionModel<Op, Decompose>, Op> {
+  Decomposition decomposeOperation(mlir::Operation *op,
+                                   mlir::OpBuilder &builder) const {
+    mlir::OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(op);
+    TensorBuilder t(builder, op->getLoc());
+    return Decompose(llvm::cast<Op>(op), t);
+  }
+};
+
+/// Makes `Decompose` the decomposition of `Op` in `context`.
+template <typename Op, Decomposition (*Decompose)(Op, TensorBuilder &)>
+void attachDecomposition(mlir::MLIRContext &context) {
+  Op::template attachInterface<DecompositionModel<Op, Decompose>>(context);
+}
+
 /// Fails, at `op`, when unrolling `layers` recurrent layers over the steps
 /// of `input` [B, T, I] would make a program too large to compile (the CPU's
 /// recurrent kernels are not unrolled).
 mlir::LogicalResult checkUnrollable(mlir::Operation *op, mlir::Value input,
                                     int64_t layers);
 
-/// The batch normalization rewrites (DecomposeBatchNorm.cpp).
-mlir::LogicalResult decomposeBatchNorm(BatchNormOp op,
-                                       mlir::RewriterBase &rewriter);
-mlir::LogicalResult decomposeBatchNormBackward(BatchNormBackwardOp op,
-                                               mlir::RewriterBase &rewriter);
-
-/// The LSTM rewrites (DecomposeLSTM.cpp).
-mlir::LogicalResult decomposeLSTM(LSTMOp op, mlir::RewriterBase &rewriter);
-mlir::LogicalResult decomposeLSTMBackward(LSTMBackwardOp op,
-                                          mlir::RewriterBase &rewriter);
-
-/// The GRU rewrites (DecomposeGRU.cpp).
-mlir::LogicalResult decomposeGRU(GRUOp op, mlir::RewriterBase &rewriter);
-mlir::LogicalResult decomposeGRUBackward(GRUBackwardOp op,
-                                         mlir::RewriterBase &rewriter);
+/// Attach the rewrites of each group file and of its ops' gradients.
+void attachBatchNormDecompositions(mlir::MLIRContext &context);
+void attachLSTMDecompositions(mlir::MLIRContext &context);
+void attachGRUDecompositions(mlir::MLIRContext &context);
 
 } // namespace kiln::decompose
 

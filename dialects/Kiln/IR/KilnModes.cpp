@@ -5,10 +5,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Kiln/IR/KilnOps.h"
+#include "Kiln/IR/GradientBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
 using namespace kiln;
+using kiln::detail::GradientBuilder;
 
 void DropoutOp::buildEvaluationForm(OpBuilder &, IRMapping &mapping) {
   mapping.map(getResult(), mapping.lookup(getInput()));
@@ -16,4 +19,33 @@ void DropoutOp::buildEvaluationForm(OpBuilder &, IRMapping &mapping) {
 
 void BatchNormOp::buildEvaluationForm(OpBuilder &builder, IRMapping &mapping) {
   cast<BatchNormOp>(builder.clone(*getOperation(), mapping)).setTraining(false);
+}
+
+std::tuple<Value, Value, Value>
+BatchNormOp::buildRunningStatistics(OpBuilder &builder, Value mean,
+                                    Value variance) {
+  GradientBuilder t(builder, getLoc());
+  ArrayRef<int64_t> shape = detail::shapeOf(getInput());
+  int64_t perChannel = 1;
+  for (auto [d, size] : llvm::enumerate(shape))
+    perChannel *= d == 1 ? 1 : size;
+  // The unbiased variance is n / (n - 1) times the biased one.
+  double correction =
+      perChannel > 1 ? double(perChannel) / double(perChannel - 1) : 1.0;
+  double momentum = getMomentum().convertToDouble();
+  auto update = [&](Value running, Value batch, double scale) {
+    Value observed = t.mul(t.reshape(batch, {shape[1]}),
+                           t.scalar(momentum * scale, running));
+    return t.add(t.mul(running, t.scalar(1 - momentum, running)), observed);
+  };
+  // Integer arithmetic is not a kiln op: the batch count is arith's, on a
+  // scalar tensor, which the linalg lowering makes a generic.
+  auto scalar = RankedTensorType::get({}, builder.getI64Type());
+  Value one = ConstantOp::create(
+      builder, getLoc(),
+      DenseElementsAttr::get(scalar, builder.getI64IntegerAttr(1)));
+  Value count =
+      arith::AddIOp::create(builder, getLoc(), getNumBatchesTracked(), one);
+  return {update(getRunningMean(), mean, 1),
+          update(getRunningVar(), variance, correction), count};
 }

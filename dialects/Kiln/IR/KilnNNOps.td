@@ -200,6 +200,13 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
   let assemblyFormat = [{
     $input `,` $running_mean `,` $running_var `,` $num_batches_tracked
     (`,` $weight^)? (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];  let extraClassDeclaration = [{
+    /// The running statistics and count after a training step whose batch
+    /// had `mean` and biased `variance` ([C]): PyTorch's momentum update,
+    /// with the unbiased variance. Every backend builds them here.
+    std::tuple<::mlir::Value, ::mlir::Value, ::mlir::Value>
+    buildRunningStatistics(::mlir::OpBuilder &builder, ::mlir::Value mean,
+                           ::mlir::Value variance);
   }];
 }
 
