@@ -99,3 +99,12 @@ func.func @gru_backward(%x: tensor<2x3x4xf32>, %out: tensor<2x3x5xf32>, %h: tens
   %r:5 = kiln.gru_backward %x, %out, %h, %dout, %h, %wi, %wh, %bi, %bh {hidden_size = 5 : i64, num_layers = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x3x5xf32>, tensor<1x2x5xf32>, tensor<2x3x5xf32>, tensor<1x2x5xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>) -> (tensor<2x3x4xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>)
   return %r#0, %r#1, %r#2, %r#3, %r#4 : tensor<2x3x4xf32>, tensor<15x4xf32>, tensor<15x5xf32>, tensor<15xf32>, tensor<15xf32>
 }
+
+// Only kiln ops are the pass's: linalg's softmax also has a decomposition,
+// and stays as it is.
+// CHECK-LABEL: func.func @linalg_softmax
+// CHECK: linalg.softmax dimension(1)
+func.func @linalg_softmax(%x: tensor<4x10xf32>, %init: tensor<4x10xf32>) -> tensor<4x10xf32> {
+  %0 = linalg.softmax dimension(1) ins(%x : tensor<4x10xf32>) outs(%init : tensor<4x10xf32>) -> tensor<4x10xf32>
+  return %0 : tensor<4x10xf32>
+}
