@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""PyTorch's side of `trainer predict` for the seed examples (cnn, lstm,
-transformer):
+"""PyTorch's side of `trainer predict` for the examples (cnn, resnet on
+Fashion-MNIST; lstm, gru, transformer on the word-language task):
 
     /usr/bin/python3 predict_torch.py export MODEL OUT.npz
         writes the example's test split as the arrays its inputs take by
@@ -31,13 +31,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "pylib"))
 import kiln_safetensors  # noqa: E402
 import train_torch  # noqa: E402
-from kiln_torch_models import CNN, LSTMClassifier, TransformerClassifier  # noqa: E402
-
-MODELS = {"cnn": CNN, "lstm": LSTMClassifier, "transformer": TransformerClassifier}
+# The example's module, by name, as train_torch.py trains it.
+MODELS = {name: entry[0] for name, entry in train_torch.MODELS.items()}
+IMAGE_MODELS = ("cnn", "resnet")
 
 
 def export(model, path):
-    if model == "cnn":
+    if model in IMAGE_MODELS:
         pixels = train_torch.read_idx(
             f"{train_torch.FASHION_DIR}/t10k-images-idx3-ubyte.gz")
         labels = train_torch.read_idx(
@@ -49,7 +49,7 @@ def export(model, path):
 
 
 def torch_inputs(model, arrays):
-    if model == "cnn":
+    if model in IMAGE_MODELS:
         # The recipe's scale: pixel * (1 / 255) in double, rounded once.
         images = (arrays["image"].astype(np.float64) * (1 / 255)).astype(np.float32)
         return torch.from_numpy(images).unsqueeze(1)
@@ -80,7 +80,7 @@ def check(args):
     predictions = outputs["predictions"]
     if not np.array_equal(predictions, logits.argmax(axis=-1)):
         failures.append("the predictions are not the argmax of the logits")
-    labels = arrays["label" if args.model == "cnn" else "language"]
+    labels = arrays["label" if args.model in IMAGE_MODELS else "language"]
     correct = int((predictions == labels).sum())
     torch_correct = int((expected.argmax(axis=-1) == labels).sum())
     print(f"{args.model}: accuracy of predict {correct}/{len(labels)}, "
