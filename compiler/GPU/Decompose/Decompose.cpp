@@ -50,7 +50,7 @@ Decomposition decomposeLayerNorm(LayerNormOp op, TensorBuilder &t) {
     y = t.mul(y, op.getWeight());
   if (op.getBias())
     y = t.add(y, op.getBias());
-  return {y};
+  return SmallVector<Value>{y};
 }
 
 Decomposition decomposeLayerNormBackward(LayerNormBackwardOp op,
@@ -90,7 +90,7 @@ Decomposition decomposeLinear(LinearOp op, TensorBuilder &t) {
     y = t.add(y, op.getBias());
   SmallVector<int64_t> resultShape(shape.drop_back());
   resultShape.push_back(out);
-  return {t.reshape(y, resultShape)};
+  return SmallVector<Value>{t.reshape(y, resultShape)};
 }
 
 /// The attention weights softmax(q k^T * scale (+ mask)).
@@ -125,7 +125,7 @@ Decomposition decomposeAttention(AttentionOp op, TensorBuilder &t) {
   double factor;
   Value weights = attentionWeights(t, op.getQuery(), op.getKey(),
                                    op.getCausal(), op.getScale(), factor);
-  return {t.matmul(weights, op.getValue(), false, false)};
+  return SmallVector<Value>{t.matmul(weights, op.getValue(), false, false)};
 }
 
 Decomposition decomposeAttentionBackward(AttentionBackwardOp op,
@@ -139,20 +139,23 @@ Decomposition decomposeAttentionBackward(AttentionBackwardOp op,
   Value ds = t.mul(t.softmaxBackward(dp, p, -1), t.scalar(factor, q));
   Value dq = t.matmul(ds, k, false, false);
   Value dk = t.matmul(ds, q, true, false);
-  return {dq, dk, dv};
+  return SmallVector<Value>{dq, dk, dv};
 }
 
 Decomposition decomposeSoftmax(SoftmaxOp op, TensorBuilder &t) {
-  return {t.softmax(op.getInput(), op.getAxis(), /*log=*/false)};
+  return SmallVector<Value>{
+      t.softmax(op.getInput(), op.getAxis(), /*log=*/false)};
 }
 
 Decomposition decomposeLogSoftmax(LogSoftmaxOp op, TensorBuilder &t) {
-  return {t.softmax(op.getInput(), op.getAxis(), /*log=*/true)};
+  return SmallVector<Value>{
+      t.softmax(op.getInput(), op.getAxis(), /*log=*/true)};
 }
 
 Decomposition decomposeSoftmaxBackward(SoftmaxBackwardOp op,
                                             TensorBuilder &t) {
-  return {t.softmaxBackward(op.getGrad(), op.getOutput(), op.getAxis())};
+  return SmallVector<Value>{
+      t.softmaxBackward(op.getGrad(), op.getOutput(), op.getAxis())};
 }
 
 Decomposition decomposeLogSoftmaxBackward(LogSoftmaxBackwardOp op,
@@ -160,7 +163,8 @@ Decomposition decomposeLogSoftmaxBackward(LogSoftmaxBackwardOp op,
   // g - exp(y) * sum(g).
   Value g = op.getGrad(), y = op.getOutput();
   int64_t axes[] = {normalizeAxis(op.getAxis(), shapeOf(y).size())};
-  return {t.sub(g, t.mul(t.exp(y), t.reduceSum(g, axes, true)))};
+  return SmallVector<Value>{
+      t.sub(g, t.mul(t.exp(y), t.reduceSum(g, axes, true)))};
 }
 
 struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {

@@ -89,7 +89,7 @@ Decomposition decomposeLSTM(LSTMOp op, TensorBuilder &t) {
     hs.push_back(layer.steps.back().h);
     cs.push_back(layer.steps.back().c);
   }
-  return {layers.back().output, t.stack(hs), t.stack(cs)};
+  return SmallVector<Value>{layers.back().output, t.stack(hs), t.stack(cs)};
 }
 
 Decomposition decomposeLSTMBackward(LSTMBackwardOp op, TensorBuilder &t) {
