@@ -36,6 +36,7 @@ PYTHON = "/usr/bin/python3"  # Debian's, which has torch.
 MODELS = {
     "cnn": ("examples/cnn.kiln", 30),
     "cnn_cifar": ("examples/cnn_cifar.kiln", 30),
+    "resnet": ("examples/resnet.kiln", 20),
     "lstm": ("bench/models/lstm.kiln", 10),
     "transformer": ("bench/models/transformer.kiln", 10),
 }

@@ -20,13 +20,19 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools", "pylib"))
-from kiln_torch_models import CNN, LSTMClassifier, TransformerClassifier  # noqa: E402
+from kiln_torch_models import (CNN, LSTMClassifier, ResNet,  # noqa: E402
+                               TransformerClassifier)
 
 WARMUP = 3  # untimed steps, as the trainer's --benchmark
 
 
 def sgd(model):
     return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+
+def sgd_weight_decay(model):
+    return torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9,
+                           weight_decay=5e-4)
 
 
 def adam(model):
@@ -40,6 +46,8 @@ def workload(name, batch, generator):
         return CNN(1, 28), sgd, torch.randn(batch, 1, 28, 28, generator=generator), labels
     if name == "cnn_cifar":
         return CNN(3, 32), sgd, torch.randn(batch, 3, 32, 32, generator=generator), labels
+    if name == "resnet":
+        return ResNet(), sgd_weight_decay, torch.randn(batch, 1, 28, 28, generator=generator), labels
     if name == "lstm":
         return LSTMClassifier(one_hot=False), adam, torch.randn(batch, 32, 100, generator=generator), labels
     if name == "transformer":

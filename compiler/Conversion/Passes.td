@@ -22,27 +22,35 @@ def KilnMaskReluGradients : Pass<"kiln-mask-relu-gradients", "mlir::ModuleOp"> {
 def KilnLowerToRuntime : Pass<"kiln-lower-to-runtime", "mlir::ModuleOp"> {
   let summary = "Turn heavy kiln ops into calls of the runtime's primitives";
   let description = [{
-    Convolutions, pooling, matrix products (and linear layers), softmax,
-    layer normalization, LSTMs and attention, forward and backward, become
-    `kiln.runtime_call` ops: destination-style calls whose static
-    configuration the runtime reads once, when the program starts. Sites are
-    numbered across the module. A backward site that needs what its forward
-    computed (max pooling's argmax workspace, the LSTM's) is paired with the
-    forward site on the same operands, and a max pooling's forward site
-    keeps its workspace only when a backward site pairs with it.
+    The ops of trait `RuntimeKernel` (convolutions, pooling, matrix products
+    and linear layers, softmax, layer and batch normalization, LSTMs and
+    attention, forward and backward) become `kiln.runtime_call` ops:
+    destination-style calls whose static configuration the runtime reads
+    once, when the program starts; an op of that trait left unlowered is an
+    error. Sites are numbered across the module. A backward site that needs
+    what its forward computed (max pooling's argmax workspace, the LSTM's,
+    batch normalization's batch statistics) is paired with the forward site
+    on the same operands, and a max pooling's forward site keeps its
+    workspace only when a backward site pairs with it.
+
+    A training batch normalization's site returns the batch's mean and
+    biased variance; the running statistics' update around it stays kiln
+    ops (`BatchNormOp::buildRunningStatistics`).
 
     Calls absorb the ops that oneDNN computes in the same pass: a relu that
-    is the only use of a convolution's or a product's result becomes the
-    call's relu post-op, and the sum of a convolution's output gradient over
-    N, H and W (its bias gradient) a second result of the weight gradient's
-    call.
+    is the only use of a convolution's, a product's or a batch
+    normalization's result becomes the call's relu post-op (for batch
+    normalization in training, with a workspace that its backward site
+    masks the gradient by, absorbing the relu's gradient), and the sum of a
+    convolution's output gradient over N, H and W (its bias gradient) a
+    second result of the weight gradient's call.
   }];
   let dependentDialects = ["::kiln::KilnDialect", "::mlir::tensor::TensorDialect"];
 }
 
 def KilnAssignRuntimeLayouts
     : Pass<"kiln-assign-runtime-layouts", "mlir::ModuleOp"> {
-  let summary = "Keep tensors between convolutions and poolings blocked";
+  let summary = "Keep tensors between convolutions, poolings and batch norms blocked";
   let description = [{
     Runs after kiln-lower-to-runtime. Tensors of a multiple of 16 channels
     that only go from one convolution or pooling call to another, directly

@@ -26,11 +26,23 @@ def KilnDecompose : Pass<"kiln-decompose", "mlir::ModuleOp"> {
       step a matrix product with the hidden state and the gate arithmetic.
       The gradient recomputes the forward with the very same ops, which CSE
       merges with the forward's, then runs back through time and forms the
-      weight gradients as matrix products over all steps.
+      weight gradients as matrix products over all steps;
+    - `batch_norm` and its gradient: means over every dimension but the
+      channel, and the running statistics' update.
+
+    Each op's rewrite is attached to the op (linalg's AggregatedOpInterface,
+    compiler/GPU/Decompose). With `keep-runtime-kernels` (the CPU pipeline),
+    the ops that the CPU runtime implements (trait `RuntimeKernel`) stay
+    whole for kiln-lower-to-runtime; the others, such as `gru`, become
+    primitive ops, of which the matrix products then go to the runtime.
 
     The result computes what the composite op computes (checked against the
     reference evaluator), in a different order of floating-point operations.
   }];
+  let options = [
+    Option<"keepRuntimeKernels", "keep-runtime-kernels", "bool", "false",
+           "Leave whole the ops that the CPU runtime implements">
+  ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 

@@ -9,12 +9,12 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
-#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Transforms/Passes.h"
 
 void kiln::registerPipelineInterfaces(mlir::DialectRegistry &registry) {
@@ -55,10 +55,14 @@ void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
 void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind) {
   buildStepsPipeline(pm, kind, /*eraseModel=*/true);
   pm.addPass(createKilnAnnotateSteps());
+  // The composite ops that the runtime does not take become primitive ones,
+  // whose matrix products the runtime then takes.
+  KilnDecomposeOptions decompose;
+  decompose.keepRuntimeKernels = true;
+  pm.addPass(createKilnDecompose(decompose));
+  pm.addPass(mlir::createCSEPass());
   pm.addPass(createKilnMaskReluGradients());
   pm.addPass(createKilnLowerToRuntime());
-  // The composite ops that the runtime does not take become primitive ones.
-  pm.addPass(createKilnDecompose());
   pm.addPass(createKilnAssignRuntimeLayouts());
   pm.addPass(createKilnLowerToLinalg());
   pm.addPass(mlir::createLinalgElementwiseOpFusionPass());

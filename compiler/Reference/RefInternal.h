@@ -114,8 +114,7 @@ class KernelTable {
 public:
   using Kernel = std::function<mlir::LogicalResult(mlir::Operation *, Frame &)>;
 
-  template <typename Op>
-  void add(mlir::LogicalResult (*kernel)(Op, Frame &)) {
+  template <typename Op> void add(mlir::LogicalResult (*kernel)(Op, Frame &)) {
     kernels[mlir::TypeID::get<Op>()] = [kernel](mlir::Operation *op,
                                                 Frame &frame) {
       return kernel(llvm::cast<Op>(op), frame);

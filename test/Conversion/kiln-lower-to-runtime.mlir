@@ -284,3 +284,63 @@ func.func @bias_gradient(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x4x8x8xf32>)
   %dw = kiln.conv2d_backward_weight %dy, %x {kernel = array<i64: 3, 3>, padding = array<i64: 1, 1>} : (tensor<2x4x8x8xf32>, tensor<2x3x8x8xf32>) -> tensor<4x3x3x3xf32>
   return %db, %dw, %other, %dw : tensor<4xf32>, tensor<4x3x3x3xf32>, tensor<2xf32>, tensor<4x3x3x3xf32>
 }
+
+// -----
+
+// Batch normalization in training: one forward site returns y (here with
+// the relu that is y's only use: fuse_relu, and a workspace of N*C*S
+// bytes), the batch's mean and biased variance, from which kiln ops update
+// the running statistics; the backward site reuses them and the workspace,
+// and masks the gradient itself, absorbing the relu's gradient.
+// Config [N C S has_affine training fuse_relu epsilon].
+// CHECK-LABEL: func.func @batch_norm_training(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<2x3x4x5xf32>, %[[RM:[^:]*]]: tensor<3xf32>, %[[RV:[^:]*]]: tensor<3xf32>, %[[N:[^:]*]]: tensor<i64>, %[[W:[^:]*]]: tensor<3xf32>, %[[G:[^:]*]]: tensor<2x3x4x5xf32>)
+func.func @batch_norm_training(%x: tensor<2x3x4x5xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>, %n: tensor<i64>, %w: tensor<3xf32>, %g: tensor<2x3x4x5xf32>)
+    -> (tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>) {
+  // CHECK: %[[ZERO:.*]] = kiln.constant dense<0.000000e+00> : tensor<3xf32>
+  // CHECK: %[[F:.*]]:4 = kiln.runtime_call <batch_norm_forward> site 0 config [2, 3, 20, 1, 1, 1, 4532020583610935537]
+  // CHECK-SAME: ins(%[[X]], %[[W]], %[[ZERO]] :
+  // CHECK-SAME: -> tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<120xi8>
+  // CHECK: %[[COUNT:.*]] = arith.addi %[[N]]
+  // CHECK: kiln.mul %[[F]]#1
+  // CHECK: kiln.mul %[[F]]#2
+  %y, %mean, %var, %count = kiln.batch_norm %x, %rm, %rv, %n, %w
+      : (tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<3xf32>)
+      -> (tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+  %r = kiln.relu %y : tensor<2x3x4x5xf32>
+  %m = kiln.relu_backward %g, %r : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
+  // CHECK-NOT: kiln.relu_backward
+  // CHECK: %[[B:.*]]:3 = kiln.runtime_call <batch_norm_backward> site 1 config [2, 3, 20, 1, 1, 4532020583610935537]
+  // CHECK-SAME: ins(%[[X]], %[[G]], %[[W]], %[[F]]#1, %[[F]]#2, %[[F]]#3 :
+  %dx, %dw, %db = kiln.batch_norm_backward %m, %x, %w
+      : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>, tensor<3xf32>)
+      -> (tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>)
+  // CHECK-NOT: kiln.batch_norm
+  // CHECK-NOT: kiln.relu
+  // CHECK: return %[[F]]#0, %{{.*}}, %{{.*}}, %[[COUNT]], %[[B]]#0, %[[B]]#1, %[[B]]#2
+  return %r, %mean, %var, %count, %dx, %dw, %db
+      : tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>
+}
+
+// -----
+
+// In evaluation the site normalizes with the running statistics, which pass
+// through unchanged; [N, C] is S = 1. A backward op without a training
+// forward of its input gets a forward site of its own for the statistics.
+// CHECK-LABEL: func.func @batch_norm_evaluation(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<4x3xf32>, %[[RM:[^:]*]]: tensor<3xf32>, %[[RV:[^:]*]]: tensor<3xf32>, %[[N:[^:]*]]: tensor<i64>, %[[G:[^:]*]]: tensor<4x3xf32>)
+func.func @batch_norm_evaluation(%x: tensor<4x3xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>, %n: tensor<i64>, %g: tensor<4x3xf32>)
+    -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>) {
+  // CHECK: %[[Y:.*]] = kiln.runtime_call <batch_norm_forward> site 0 config [4, 3, 1, 0, 0, 0, 4532020583610935537]
+  // CHECK-SAME: ins(%[[X]], %[[RM]], %[[RV]] :
+  %y, %mean, %var, %count = kiln.batch_norm %x, %rm, %rv, %n {training = false}
+      : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+      -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+  // CHECK: %[[S:.*]]:3 = kiln.runtime_call <batch_norm_forward> site 1 config [4, 3, 1, 0, 1, 0, 4532020583610935537]
+  // CHECK-SAME: ins(%[[X]] :
+  // CHECK: %[[DX:.*]] = kiln.runtime_call <batch_norm_backward> site 2 config [4, 3, 1, 0, 0, 4532020583610935537]
+  // CHECK-SAME: ins(%[[X]], %[[G]], %[[S]]#1, %[[S]]#2 :
+  %dx = kiln.batch_norm_backward %g, %x : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  // CHECK: return %[[Y]], %[[RM]], %[[RV]], %[[N]], %[[DX]]
+  return %y, %mean, %var, %count, %dx : tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>
+}

@@ -8,7 +8,8 @@ transformer):
         as train_torch.py;
     /usr/bin/python3 predict_torch.py check MODEL --checkpoint CK
         --inputs IN.npz --outputs OUT.npz [--rtol 1e-5] [--accuracy-of LOG]
-        loads the checkpoint's parameters into PyTorch's module, runs its
+        loads the checkpoint's parameters and buffers into PyTorch's module
+        (strictly: every one, nothing else but optimizer state), runs its
         forward in evaluation mode on IN's inputs, and fails unless the
         logits that predict wrote in OUT agree within rtol (the largest
         difference relative to the largest logit), OUT's predictions are the
@@ -60,8 +61,7 @@ def check(args):
     outputs = np.load(args.outputs)
     module = MODELS[args.model]()
     tensors, _ = kiln_safetensors.read(args.checkpoint)
-    state = {name: tensors[name] for name in module.state_dict()}
-    module.load_state_dict(state)
+    module.load_state_dict(kiln_safetensors.state_dict(tensors, module))
     module.eval()
     with torch.no_grad():
         expected = module(torch_inputs(args.model, arrays)).numpy()

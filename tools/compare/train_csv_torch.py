@@ -141,14 +141,12 @@ def main():
     torch.manual_seed(args.seed)
     hidden = [int(size) for size in args.hidden.split(",") if size]
     module = MLP(len(names), hidden, outputs)
-    params = dict(module.named_parameters())
     if args.init:
         tensors, _ = kiln_safetensors.read(args.init)
-        with torch.no_grad():
-            for name, p in params.items():
-                p.copy_(tensors[name])
+        module.load_state_dict(kiln_safetensors.state_dict(tensors, module))
     if args.write_init:
-        kiln_safetensors.write(args.write_init, params,
+        # Parameters and buffers, for the trainer's --init.
+        kiln_safetensors.write(args.write_init, module.state_dict(),
                                {"seed": args.seed, "torch": torch.__version__})
     optimizer = torch.optim.Adam(module.parameters(), lr=args.lr)
     metrics = Metrics(args.metrics)

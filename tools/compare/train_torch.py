@@ -292,16 +292,12 @@ def main():
     torch.manual_seed(args.seed)
     make_module, make_optimizer, load = MODELS[args.model]
     module = make_module()
-    # Parameters and buffers (batch norm's running statistics), as in the
-    # trainer's checkpoints and --init files.
-    params = dict(module.state_dict())
     if args.init:
         tensors, _ = kiln_safetensors.read(args.init)
-        with torch.no_grad():
-            for name, p in params.items():
-                p.copy_(tensors[name])
+        module.load_state_dict(kiln_safetensors.state_dict(tensors, module))
     if args.write_init:
-        kiln_safetensors.write(args.write_init, params,
+        # Parameters and buffers, for the trainer's --init.
+        kiln_safetensors.write(args.write_init, module.state_dict(),
                                {"model": args.model, "seed": args.seed,
                                 "torch": torch.__version__})
     optimizer = make_optimizer(module.parameters())

@@ -211,24 +211,6 @@ bool runPipeline(mlir::ModuleOp module,
   return succeeded(pm.run(module));
 }
 
-/// The oneDNN path has no GRU kernel yet (the runtime's lbr_gru site is to
-/// come): says so at the layer, with the way out, before the lowering would
-/// fail to legalize it.
-bool checkCpuKernels(mlir::ModuleOp module, bool library) {
-  mlir::WalkResult walk = module.walk([&](kiln::GRUOp gru) {
-    mlir::InFlightDiagnostic diag = mlir::emitError(
-        gru.getLoc(), "gru has no oneDNN kernel yet, which this CPU "
-                      "compilation needs");
-    diag.attachNote() << (library
-                              ? "an inference library of a GRU model cannot "
-                                "be built yet; train it with --portable-kernels"
-                              : "compile with --portable-kernels, which "
-                                "computes it with portable loops");
-    return mlir::WalkResult::interrupt();
-  });
-  return !walk.wasInterrupted();
-}
-
 std::string megabytes(int64_t bytes) {
   return llvm::formatv("{0:F1} MB", bytes / 1e6).str();
 }
@@ -399,8 +381,6 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return false;
   }
   bool cuda = targetName == "cuda";
-  if (!cuda && !portableKernels && !checkCpuKernels(*ir, library))
-    return false;
   if (!runPipeline(*ir, [&](mlir::OpPassManager &pm) {
         if (cuda || portableKernels)
           kiln::buildPortableLinalgPipeline(pm);

@@ -3,6 +3,10 @@ package): an 8-byte little-endian header length, a JSON header of
 {name: {dtype, shape, data_offsets}}, then the tensors' bytes.
 
 Kiln's checkpoints, initial weights and reference data use this format.
+A module's weights go to Kiln as `write(path, module.state_dict())`
+(parameters and buffers, such as a batch normalization's running
+statistics), and come back with `module.load_state_dict(state_dict(tensors,
+module))`.
 """
 import json
 import struct
@@ -58,3 +62,19 @@ def write(path, tensors, metadata=None):
         f.write(text)
         for blob in chunks:
             f.write(blob)
+
+
+def state_dict(tensors, module):
+    """The tensors of `module`'s state_dict (parameters and persistent
+    buffers) among `tensors`, as `read` returns them from a Kiln checkpoint,
+    an --init file or a saved state_dict: the rest (a checkpoint's optimizer
+    state, "<param>.momentum_buffer", ...) is left out, so that
+    `module.load_state_dict` takes the result with strict=True."""
+    names = list(module.state_dict())
+    missing = [name for name in names if name not in tensors]
+    if missing:
+        shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
+        raise KeyError(f"the file lacks {len(missing)} of the module's "
+                       f"{len(names)} parameters and buffers: {shown}; give a "
+                       f"checkpoint of the same model")
+    return {name: tensors[name] for name in names}

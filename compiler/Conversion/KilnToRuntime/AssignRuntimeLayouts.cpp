@@ -1,8 +1,8 @@
 //===- AssignRuntimeLayouts.cpp - Blocked layouts between runtime calls ---===//
 //
-// Chooses the tensors that convolutions and poolings pass to each other in
-// oneDNN's blocked layout (kiln_runtime.h), sparing the reorders that the
-// plain layout would cost around each call.
+// Chooses the tensors that convolutions, poolings and batch normalizations
+// pass to each other in oneDNN's blocked layout (kiln_runtime.h), sparing
+// the reorders that the plain layout would cost around each call.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,7 +32,8 @@ bool isLayoutFree(Operation *op) {
 }
 
 /// The arguments of `call` (inputs, then outputs) that the runtime takes in
-/// the blocked layout when asked: the images of convolutions and poolings.
+/// the blocked layout when asked: the images of convolutions, poolings and
+/// batch normalizations.
 SmallVector<unsigned> blockableArguments(RuntimeCallOp call) {
   unsigned inputs = call.getInputs().size();
   switch (call.getKind()) {
@@ -43,7 +44,10 @@ SmallVector<unsigned> blockableArguments(RuntimeCallOp call) {
   case RuntimeOpKind::conv2d_backward_weights:
     return {0, 1};
   case RuntimeOpKind::pool2d_backward:
+  case RuntimeOpKind::batch_norm_backward: // x, dy and dx
     return {0, 1, inputs};
+  case RuntimeOpKind::batch_norm_forward: // x and y
+    return {0, inputs};
   default:
     return {};
   }

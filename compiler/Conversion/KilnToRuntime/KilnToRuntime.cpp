@@ -64,13 +64,32 @@ public:
     auto call = RuntimeCallOp::create(
         rewriter, op->getLoc(), types,
         RuntimeOpKindAttr::get(rewriter.getContext(), kind),
-        rewriter.getI64IntegerAttr(site),
-        rewriter.getDenseI64ArrayAttr(config), inputs, outputs);
+        rewriter.getI64IntegerAttr(site), rewriter.getDenseI64ArrayAttr(config),
+        inputs, outputs);
     unsigned count = op->getNumResults();
     rewriter.replaceOp(op, call.getResults().take_front(count));
     if (fused)
       replaceFused(fused, call.getResults().drop_front(count));
     return call;
+  }
+
+  /// A call of `kind` with `inputs`, before `at`, writing new tensors of
+  /// `types`; replaces nothing.
+  RuntimeCallOp create(Operation *at, RuntimeOpKind kind,
+                       ArrayRef<int64_t> config, ValueRange inputs,
+                       TypeRange types) {
+    rewriter.setInsertionPoint(at);
+    SmallVector<Value> outputs;
+    for (Type type : types) {
+      auto tensor = cast<RankedTensorType>(type);
+      outputs.push_back(tensor::EmptyOp::create(
+          rewriter, at->getLoc(), tensor.getShape(), tensor.getElementType()));
+    }
+    return RuntimeCallOp::create(
+        rewriter, at->getLoc(), types,
+        RuntimeOpKindAttr::get(rewriter.getContext(), kind),
+        rewriter.getI64IntegerAttr(nextSite++),
+        rewriter.getDenseI64ArrayAttr(config), inputs, outputs);
   }
 
   /// Replaces `fused`, an op that a call computes too. It is erased after
@@ -87,6 +106,14 @@ public:
   /// sequence.
   llvm::DenseMap<Value, SmallVector<RuntimeCallOp>> maxPoolSites;
   llvm::DenseMap<Value, int64_t> lstmSites;
+  /// What a training batch normalization's backward site needs from its
+  /// forward site, by the normalized input.
+  struct BatchNormSite {
+    Value mean, variance, workspace; // workspace: null unless relu is fused
+    Value output;                    // y, or relu(y) when fused
+    double epsilon;
+  };
+  llvm::DenseMap<Value, BatchNormSite> batchNormSites;
   /// Ops that calls compute as well (a relu, a bias gradient).
   SmallVector<Operation *> erased;
 };
@@ -135,8 +162,8 @@ SmallVector<int64_t> convolutionConfig(ArrayRef<int64_t> input,
                                        ArrayRef<int64_t> stride,
                                        ArrayRef<int64_t> padding,
                                        ArrayRef<int64_t> dilation) {
-  return {input[0],   input[1],   input[2],   input[3],   weight[0],
-          weight[2],  weight[3],  stride[0],  stride[1],  padding[0],
+  return {input[0],   input[1],    input[2],   input[3],  weight[0],
+          weight[2],  weight[3],   stride[0],  stride[1], padding[0],
           padding[1], dilation[0], dilation[1]};
 }
 
@@ -165,8 +192,13 @@ SmallVector<int64_t> attentionConfig(Value query, Value key, Value value,
   ArrayRef<int64_t> q = shapeOf(query), k = shapeOf(key), v = shapeOf(value);
   double factor = scale ? scale->convertToDouble()
                         : 1 / std::sqrt(static_cast<double>(q.back()));
-  return {product(q.drop_back(2)), q[q.size() - 2], k[k.size() - 2],
-          q.back(), v.back(), causal ? 1 : 0, bitsOf(factor)};
+  return {product(q.drop_back(2)),
+          q[q.size() - 2],
+          k[k.size() - 2],
+          q.back(),
+          v.back(),
+          causal ? 1 : 0,
+          bitsOf(factor)};
 }
 
 void lowerMatmul(RuntimeCallBuilder &b, MatmulOp op) {
@@ -211,6 +243,20 @@ void lowerLinear(RuntimeCallBuilder &b, LinearOp op) {
                         inputs));
 }
 
+/// `bias`, or zeros like `weight` before `op`: the runtime takes the weight
+/// and the bias of a normalization together.
+Value biasOrZeros(RuntimeCallBuilder &b, Operation *op, Value weight,
+                  Value bias) {
+  if (bias)
+    return bias;
+  b.rewriter.setInsertionPoint(op);
+  auto type = cast<RankedTensorType>(weight.getType());
+  return ConstantOp::create(
+      b.rewriter, op->getLoc(),
+      DenseElementsAttr::get(type,
+                             b.rewriter.getZeroAttr(type.getElementType())));
+}
+
 void lowerLayerNorm(RuntimeCallBuilder &b, LayerNormOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   int64_t rank = shape.size(), axis = op.getAxis();
@@ -219,17 +265,7 @@ void lowerLayerNorm(RuntimeCallBuilder &b, LayerNormOp op) {
   bool hasWeight = static_cast<bool>(op.getWeight());
   if (hasWeight) {
     inputs.push_back(op.getWeight());
-    Value bias = op.getBias();
-    if (!bias) {
-      // The runtime takes a weight and a bias together.
-      b.rewriter.setInsertionPoint(op);
-      auto type = cast<RankedTensorType>(op.getWeight().getType());
-      bias = ConstantOp::create(
-          b.rewriter, op.getLoc(),
-          DenseElementsAttr::get(type,
-                                 b.rewriter.getZeroAttr(type.getElementType())));
-    }
-    inputs.push_back(bias);
+    inputs.push_back(biasOrZeros(b, op, op.getWeight(), op.getBias()));
   }
   b.replace(op, RuntimeOpKind::layer_norm_forward,
             {product(shape.take_front(axis)), product(shape.drop_front(axis)),
@@ -246,8 +282,7 @@ void lowerLayerNormBackward(RuntimeCallBuilder &b, LayerNormBackwardOp op) {
     inputs.push_back(op.getWeight());
   b.replace(op, RuntimeOpKind::layer_norm_backward,
             {product(shape.take_front(axis)), product(shape.drop_front(axis)),
-             bitsOf(op.getEpsilon().convertToDouble()),
-             op.getWeight() ? 1 : 0},
+             bitsOf(op.getEpsilon().convertToDouble()), op.getWeight() ? 1 : 0},
             inputs);
 }
 
@@ -267,9 +302,9 @@ void lowerLSTMBackward(RuntimeCallBuilder &b, LSTMBackwardOp op) {
   ArrayRef<int64_t> input = shapeOf(op.getInput());
   auto paired = b.lstmSites.find(op.getOutput());
   int64_t forwardSite = paired == b.lstmSites.end() ? -1 : paired->second;
-  SmallVector<Value> inputs = {op.getInput(),          op.getOutput(),
-                               op.getFinalHidden(),     op.getFinalCell(),
-                               op.getOutputGrad(),      op.getFinalHiddenGrad(),
+  SmallVector<Value> inputs = {op.getInput(),        op.getOutput(),
+                               op.getFinalHidden(),  op.getFinalCell(),
+                               op.getOutputGrad(),   op.getFinalHiddenGrad(),
                                op.getFinalCellGrad()};
   llvm::append_range(inputs, op.getWeights());
   b.replace(op, RuntimeOpKind::lstm_backward,
@@ -277,6 +312,95 @@ void lowerLSTMBackward(RuntimeCallBuilder &b, LSTMBackwardOp op) {
              static_cast<int64_t>(op.getHiddenSize()),
              static_cast<int64_t>(op.getNumLayers()), forwardSite},
             inputs);
+}
+
+/// [N C S] of a batch normalization's input [N, C, ...].
+SmallVector<int64_t> batchNormSizes(Value input) {
+  ArrayRef<int64_t> shape = shapeOf(input);
+  return {shape[0], shape[1], product(shape.drop_front(2))};
+}
+
+/// A training forward site for `input`: y (or relu(y) with `fuseRelu`), the
+/// batch's mean and biased variance, and the workspace of a fused relu.
+RuntimeCallBuilder::BatchNormSite
+createTrainingSite(RuntimeCallBuilder &b, Operation *at, Value input,
+                   Value weight, Value bias, double epsilon, bool fuseRelu) {
+  SmallVector<int64_t> config = batchNormSizes(input);
+  config.append({weight ? 1 : 0, 1, fuseRelu ? 1 : 0, bitsOf(epsilon)});
+  SmallVector<Value> inputs = {input};
+  if (weight)
+    inputs.append({weight, biasOrZeros(b, at, weight, bias)});
+  auto inputType = cast<RankedTensorType>(input.getType());
+  auto perChannel =
+      RankedTensorType::get({config[1]}, inputType.getElementType());
+  SmallVector<Type> types = {inputType, perChannel, perChannel};
+  if (fuseRelu)
+    types.push_back(RankedTensorType::get(
+        {product(ArrayRef<int64_t>(config).take_front(3))},
+        b.rewriter.getI8Type()));
+  RuntimeCallOp call =
+      b.create(at, RuntimeOpKind::batch_norm_forward, config, inputs, types);
+  return {call.getResult(1), call.getResult(2),
+          fuseRelu ? call.getResult(3) : Value(), call.getResult(0), epsilon};
+}
+
+void lowerBatchNorm(RuntimeCallBuilder &b, BatchNormOp op) {
+  Value y = op.getResult();
+  auto relu = y.hasOneUse() ? dyn_cast<ReluOp>(*y.getUsers().begin()) : nullptr;
+  double epsilon = op.getEpsilon().convertToDouble();
+  if (!op.getTraining()) {
+    SmallVector<int64_t> config = batchNormSizes(op.getInput());
+    config.append({op.getWeight() ? 1 : 0, 0, relu ? 1 : 0, bitsOf(epsilon)});
+    SmallVector<Value> inputs = {op.getInput()};
+    if (op.getWeight())
+      inputs.append(
+          {op.getWeight(), biasOrZeros(b, op, op.getWeight(), op.getBias())});
+    inputs.append({op.getRunningMean(), op.getRunningVar()});
+    RuntimeCallOp call = b.create(op, RuntimeOpKind::batch_norm_forward, config,
+                                  inputs, {y.getType()});
+    if (relu)
+      b.replaceFused(relu, call.getResult(0));
+    b.rewriter.replaceOp(op, {call.getResult(0), op.getRunningMean(),
+                              op.getRunningVar(), op.getNumBatchesTracked()});
+    return;
+  }
+  RuntimeCallBuilder::BatchNormSite site =
+      createTrainingSite(b, op, op.getInput(), op.getWeight(), op.getBias(),
+                         epsilon, static_cast<bool>(relu));
+  b.batchNormSites[op.getInput()] = site;
+  if (relu)
+    b.replaceFused(relu, site.output);
+  auto [mean, variance, count] =
+      op.buildRunningStatistics(b.rewriter, site.mean, site.variance);
+  b.rewriter.replaceOp(op, {site.output, mean, variance, count});
+}
+
+void lowerBatchNormBackward(RuntimeCallBuilder &b, BatchNormBackwardOp op) {
+  double epsilon = op.getEpsilon().convertToDouble();
+  auto paired = b.batchNormSites.find(op.getInput());
+  RuntimeCallBuilder::BatchNormSite site =
+      paired != b.batchNormSites.end() && paired->second.epsilon == epsilon
+          ? paired->second
+          : createTrainingSite(b, op, op.getInput(), op.getWeight(), Value(),
+                               epsilon, false);
+  bool fuseRelu = static_cast<bool>(site.workspace);
+  Value grad = op.getGrad();
+  // With the relu fused, the site masks the gradient by the workspace: the
+  // relu's own gradient, when it feeds only this, is the site's work.
+  auto mask = grad.getDefiningOp<ReluBackwardOp>();
+  if (fuseRelu && mask && mask.getInput() == site.output && grad.hasOneUse()) {
+    grad = mask.getGrad();
+    b.erased.push_back(mask);
+  }
+  SmallVector<int64_t> config = batchNormSizes(op.getInput());
+  config.append({op.getWeight() ? 1 : 0, fuseRelu ? 1 : 0, bitsOf(epsilon)});
+  SmallVector<Value> inputs = {op.getInput(), grad};
+  if (op.getWeight())
+    inputs.push_back(op.getWeight());
+  inputs.append({site.mean, site.variance});
+  if (fuseRelu)
+    inputs.push_back(site.workspace);
+  b.replace(op, RuntimeOpKind::batch_norm_backward, config, inputs);
 }
 
 /// Appends keeps_workspace to the configuration of each pooling: 1 when a
@@ -312,8 +436,19 @@ struct LowerToRuntimePass
       for (Operation *op : b.erased)
         op->erase();
       b.erased.clear();
+      b.batchNormSites.clear();
       markPoolingWorkspaces(func);
     }
+    // Every op that declares a runtime kernel has its case above.
+    WalkResult missed = getOperation().walk([](Operation *op) {
+      if (!op->hasTrait<RuntimeKernel>())
+        return WalkResult::advance();
+      op->emitOpError("is marked RuntimeKernel but kiln-lower-to-runtime "
+                      "does not lower it");
+      return WalkResult::interrupt();
+    });
+    if (missed.wasInterrupted())
+      signalPassFailure();
   }
 
   void lower(RuntimeCallBuilder &b, Operation *op) {
@@ -335,10 +470,9 @@ struct LowerToRuntimePass
                     {conv.getGrad(), conv.getWeight()});
         })
         .Case([&](Conv2DBackwardWeightOp conv) {
-          SmallVector<int64_t> weight = {shapeOf(conv.getGrad())[1],
-                                         shapeOf(conv.getInput())[1],
-                                         conv.getKernel()[0],
-                                         conv.getKernel()[1]};
+          SmallVector<int64_t> weight = {
+              shapeOf(conv.getGrad())[1], shapeOf(conv.getInput())[1],
+              conv.getKernel()[0], conv.getKernel()[1]};
           SmallVector<int64_t> config = convolutionConfig(
               shapeOf(conv.getInput()), weight, conv.getStride(),
               conv.getPadding(), conv.getDilation());
@@ -417,23 +551,25 @@ struct LowerToRuntimePass
                     {softmax.getGrad(), softmax.getOutput()});
         })
         .Case([&](LayerNormOp norm) { lowerLayerNorm(b, norm); })
-        .Case([&](LayerNormBackwardOp norm) { lowerLayerNormBackward(b, norm); })
+        .Case(
+            [&](LayerNormBackwardOp norm) { lowerLayerNormBackward(b, norm); })
+        .Case([&](BatchNormOp norm) { lowerBatchNorm(b, norm); })
+        .Case(
+            [&](BatchNormBackwardOp norm) { lowerBatchNormBackward(b, norm); })
         .Case([&](LSTMOp lstm) { lowerLSTM(b, lstm); })
         .Case([&](LSTMBackwardOp lstm) { lowerLSTMBackward(b, lstm); })
         .Case([&](AttentionOp attention) {
-          b.replace(attention, RuntimeOpKind::attention_forward,
-                    attentionConfig(attention.getQuery(), attention.getKey(),
-                                    attention.getValue(),
-                                    attention.getCausal(),
-                                    attention.getScale()),
-                    {attention.getQuery(), attention.getKey(),
-                     attention.getValue()});
+          b.replace(
+              attention, RuntimeOpKind::attention_forward,
+              attentionConfig(attention.getQuery(), attention.getKey(),
+                              attention.getValue(), attention.getCausal(),
+                              attention.getScale()),
+              {attention.getQuery(), attention.getKey(), attention.getValue()});
         })
         .Case([&](AttentionBackwardOp attention) {
           b.replace(attention, RuntimeOpKind::attention_backward,
                     attentionConfig(attention.getQuery(), attention.getKey(),
-                                    attention.getValue(),
-                                    attention.getCausal(),
+                                    attention.getValue(), attention.getCausal(),
                                     attention.getScale()),
                     {attention.getGrad(), attention.getQuery(),
                      attention.getKey(), attention.getValue()});

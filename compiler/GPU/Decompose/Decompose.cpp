@@ -35,8 +35,8 @@ std::pair<Value, Value> normalize(TensorBuilder &t, Value x,
                                   ArrayRef<int64_t> axes, double epsilon) {
   Value centered = t.sub(x, t.mean(x, axes, true));
   Value variance = t.mean(t.mul(centered, centered), axes, true);
-  Value rstd = t.div(t.scalar(1, x),
-                     t.sqrt(t.add(variance, t.scalar(epsilon, x))));
+  Value rstd =
+      t.div(t.scalar(1, x), t.sqrt(t.add(variance, t.scalar(epsilon, x))));
   return {centered, rstd};
 }
 
@@ -54,7 +54,7 @@ Decomposition decomposeLayerNorm(LayerNormOp op, TensorBuilder &t) {
 }
 
 Decomposition decomposeLayerNormBackward(LayerNormBackwardOp op,
-                                              TensorBuilder &t) {
+                                         TensorBuilder &t) {
   // dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * w.
   Value x = op.getInput(), g = op.getGrad();
   int64_t rank = shapeOf(x).size();
@@ -63,9 +63,9 @@ Decomposition decomposeLayerNormBackward(LayerNormBackwardOp op,
       normalize(t, x, axes, op.getEpsilon().convertToDouble());
   Value xhat = t.mul(centered, rstd);
   Value scaled = op.getWeight() ? t.mul(g, op.getWeight()) : g;
-  Value dx = t.mul(
-      rstd, t.sub(t.sub(scaled, t.mean(scaled, axes, true)),
-                  t.mul(xhat, t.mean(t.mul(scaled, xhat), axes, true))));
+  Value dx =
+      t.mul(rstd, t.sub(t.sub(scaled, t.mean(scaled, axes, true)),
+                        t.mul(xhat, t.mean(t.mul(scaled, xhat), axes, true))));
   SmallVector<Value> results = {dx};
   if (op.getWeight()) {
     SmallVector<int64_t> leading;
@@ -99,8 +99,8 @@ Value attentionWeights(TensorBuilder &t, Value query, Value key, bool causal,
   ArrayRef<int64_t> q = shapeOf(query), k = shapeOf(key);
   factor = scale ? scale->convertToDouble()
                  : 1 / std::sqrt(static_cast<double>(q.back()));
-  Value scores = t.mul(t.matmul(query, key, false, true),
-                       t.scalar(factor, query));
+  Value scores =
+      t.mul(t.matmul(query, key, false, true), t.scalar(factor, query));
   if (causal) {
     int64_t length = q[q.size() - 2], source = k[k.size() - 2];
     Type element = cast<RankedTensorType>(query.getType()).getElementType();
@@ -115,8 +115,9 @@ Value attentionWeights(TensorBuilder &t, Value query, Value key, bool causal,
                       APFloat::rmNearestTiesToEven, &lost);
         mask.push_back(value);
       }
-    scores = t.add(scores, ConstantOp::create(t.builder(),
-                                              DenseElementsAttr::get(type, mask)));
+    scores =
+        t.add(scores, ConstantOp::create(t.builder(),
+                                         DenseElementsAttr::get(type, mask)));
   }
   return t.softmax(scores, -1, false);
 }
@@ -129,9 +130,8 @@ Decomposition decomposeAttention(AttentionOp op, TensorBuilder &t) {
 }
 
 Decomposition decomposeAttentionBackward(AttentionBackwardOp op,
-                                              TensorBuilder &t) {
-  Value q = op.getQuery(), k = op.getKey(), v = op.getValue(),
-        g = op.getGrad();
+                                         TensorBuilder &t) {
+  Value q = op.getQuery(), k = op.getKey(), v = op.getValue(), g = op.getGrad();
   double factor;
   Value p = attentionWeights(t, q, k, op.getCausal(), op.getScale(), factor);
   Value dv = t.matmul(p, g, true, false);
@@ -152,14 +152,13 @@ Decomposition decomposeLogSoftmax(LogSoftmaxOp op, TensorBuilder &t) {
       t.softmax(op.getInput(), op.getAxis(), /*log=*/true)};
 }
 
-Decomposition decomposeSoftmaxBackward(SoftmaxBackwardOp op,
-                                            TensorBuilder &t) {
+Decomposition decomposeSoftmaxBackward(SoftmaxBackwardOp op, TensorBuilder &t) {
   return SmallVector<Value>{
       t.softmaxBackward(op.getGrad(), op.getOutput(), op.getAxis())};
 }
 
 Decomposition decomposeLogSoftmaxBackward(LogSoftmaxBackwardOp op,
-                                               TensorBuilder &t) {
+                                          TensorBuilder &t) {
   // g - exp(y) * sum(g).
   Value g = op.getGrad(), y = op.getOutput();
   int64_t axes[] = {normalizeAxis(op.getAxis(), shapeOf(y).size())};
@@ -168,13 +167,16 @@ Decomposition decomposeLogSoftmaxBackward(LogSoftmaxBackwardOp op,
 }
 
 struct DecomposePass : kiln::impl::KilnDecomposeBase<DecomposePass> {
+  using KilnDecomposeBase::KilnDecomposeBase;
+
   void runOnOperation() override {
     // linalg's own composite ops implement the interface too; they are not
     // this pass's to rewrite.
     Dialect *kiln = getContext().getLoadedDialect<KilnDialect>();
     SmallVector<linalg::AggregatedOpInterface> ops;
     getOperation().walk([&](linalg::AggregatedOpInterface op) {
-      if (op->getDialect() == kiln)
+      if (op->getDialect() == kiln &&
+          !(keepRuntimeKernels && op->hasTrait<RuntimeKernel>()))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());

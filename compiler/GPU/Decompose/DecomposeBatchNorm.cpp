@@ -40,7 +40,8 @@ Normalized normalize(TensorBuilder &t, Value x, double epsilon) {
   n.mean = t.mean(x, axes, true);
   n.centered = t.sub(x, n.mean);
   n.variance = t.mean(t.mul(n.centered, n.centered), axes, true);
-  n.rstd = t.div(t.scalar(1, x), t.sqrt(t.add(n.variance, t.scalar(epsilon, x))));
+  n.rstd =
+      t.div(t.scalar(1, x), t.sqrt(t.add(n.variance, t.scalar(epsilon, x))));
   return n;
 }
 
@@ -59,9 +60,8 @@ Decomposition decomposeBatchNorm(BatchNormOp op, TensorBuilder &t) {
         op.buildRunningStatistics(t.builder(), n.mean, n.variance);
   } else {
     centered = t.sub(x, asChannels(t, runningMean, shape));
-    rstd = t.div(t.scalar(1, x),
-                 t.sqrt(t.add(asChannels(t, runningVar, shape),
-                              t.scalar(epsilon, x))));
+    rstd = t.div(t.scalar(1, x), t.sqrt(t.add(asChannels(t, runningVar, shape),
+                                              t.scalar(epsilon, x))));
   }
   Value y = t.mul(centered, rstd);
   if (op.getWeight())
@@ -82,9 +82,9 @@ Decomposition decomposeBatchNormBackward(BatchNormBackwardOp op,
   Value xhat = t.mul(n.centered, n.rstd);
   Value scaled =
       op.getWeight() ? t.mul(g, asChannels(t, op.getWeight(), shape)) : g;
-  Value dx = t.mul(
-      n.rstd, t.sub(t.sub(scaled, t.mean(scaled, axes, true)),
-                    t.mul(xhat, t.mean(t.mul(scaled, xhat), axes, true))));
+  Value dx = t.mul(n.rstd,
+                   t.sub(t.sub(scaled, t.mean(scaled, axes, true)),
+                         t.mul(xhat, t.mean(t.mul(scaled, xhat), axes, true))));
   SmallVector<Value> results = {dx};
   if (op.getWeight()) {
     results.push_back(t.reduceSum(t.mul(g, xhat), axes, false));

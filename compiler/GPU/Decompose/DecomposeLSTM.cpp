@@ -29,9 +29,8 @@ struct LayerValues {
 };
 
 /// The forward of every layer of an LSTM with input `x` [B, T, I].
-std::vector<LayerValues> forward(TensorBuilder &t, Value x,
-                                 ValueRange weights, int64_t hidden,
-                                 int64_t layers) {
+std::vector<LayerValues> forward(TensorBuilder &t, Value x, ValueRange weights,
+                                 int64_t hidden, int64_t layers) {
   ArrayRef<int64_t> shape = shapeOf(x);
   int64_t batch = shape[0], length = shape[1], h4 = 4 * hidden;
   std::vector<LayerValues> result;
@@ -41,17 +40,17 @@ std::vector<LayerValues> forward(TensorBuilder &t, Value x,
           bih = weights[4 * l + 2], bhh = weights[4 * l + 3];
     int64_t in = shapeOf(input)[2];
     // Every step's input projection in one product.
-    Value projected = t.matmul(t.reshape(input, {batch * length, in}), wih,
-                               false, true);
-    projected = t.reshape(t.add(t.add(projected, bih), bhh),
-                          {batch, length, h4});
+    Value projected =
+        t.matmul(t.reshape(input, {batch * length, in}), wih, false, true);
+    projected =
+        t.reshape(t.add(t.add(projected, bih), bhh), {batch, length, h4});
     LayerValues layer;
     layer.input = input;
     Value h, c;
     SmallVector<Value> outputs;
     for (int64_t s = 0; s < length; ++s) {
-      Value gates = t.reshape(
-          t.slice(projected, {0, s, 0}, {batch, 1, h4}), {batch, h4});
+      Value gates =
+          t.reshape(t.slice(projected, {0, s, 0}, {batch, 1, h4}), {batch, h4});
       if (h)
         gates = t.add(gates, t.matmul(h, whh, false, true));
       auto gate = [&](int64_t k) {
@@ -81,9 +80,8 @@ std::vector<LayerValues> forward(TensorBuilder &t, Value x,
 Decomposition decomposeLSTM(LSTMOp op, TensorBuilder &t) {
   if (failed(checkUnrollable(op, op.getInput(), op.getNumLayers())))
     return failure();
-  std::vector<LayerValues> layers =
-      forward(t, op.getInput(), op.getWeights(), op.getHiddenSize(),
-              op.getNumLayers());
+  std::vector<LayerValues> layers = forward(
+      t, op.getInput(), op.getWeights(), op.getHiddenSize(), op.getNumLayers());
   SmallVector<Value> hs, cs;
   for (const LayerValues &layer : layers) {
     hs.push_back(layer.steps.back().h);
@@ -120,19 +118,20 @@ Decomposition decomposeLSTMBackward(LSTMBackwardOp op, TensorBuilder &t) {
     SmallVector<Value> gateGrads(length);
     for (int64_t s = length - 1; s >= 0; --s) {
       const StepValues &step = layer.steps[s];
-      Value dh = t.add(dhNext, t.reshape(t.slice(outputGrad, {0, s, 0},
-                                                 {batch, 1, hidden}),
-                                         {batch, hidden}));
+      Value dh = t.add(
+          dhNext, t.reshape(t.slice(outputGrad, {0, s, 0}, {batch, 1, hidden}),
+                            {batch, hidden}));
       Value o = step.output, i = step.input, g = step.cell, f = step.forget;
       Value dOut = t.mul(t.mul(dh, step.tanhC), t.mul(o, t.oneMinus(o)));
-      Value dc = t.add(dcNext, t.mul(t.mul(dh, o),
-                                     t.oneMinus(t.mul(step.tanhC, step.tanhC))));
+      Value dc =
+          t.add(dcNext,
+                t.mul(t.mul(dh, o), t.oneMinus(t.mul(step.tanhC, step.tanhC))));
       Value dIn = t.mul(t.mul(dc, g), t.mul(i, t.oneMinus(i)));
       Value dCell = t.mul(t.mul(dc, i), t.oneMinus(t.mul(g, g)));
       // The initial cell state is zero, so the first forget gate has none.
-      Value dForget =
-          s > 0 ? t.mul(t.mul(dc, layer.steps[s - 1].c), t.mul(f, t.oneMinus(f)))
-                : t.splat({batch, hidden}, element, 0);
+      Value dForget = s > 0 ? t.mul(t.mul(dc, layer.steps[s - 1].c),
+                                    t.mul(f, t.oneMinus(f)))
+                            : t.splat({batch, hidden}, element, 0);
       dcNext = t.mul(dc, f);
       Value dGates = t.concat({dIn, dForget, dCell, dOut}, 1);
       if (s > 0)
@@ -143,10 +142,9 @@ Decomposition decomposeLSTMBackward(LSTMBackwardOp op, TensorBuilder &t) {
     // h_{s-1} for every step s: zeros, then the outputs but the last.
     Value previous = t.splat({batch, 1, hidden}, element, 0);
     if (length > 1)
-      previous = t.concat(
-          {previous,
-           t.slice(layer.output, {0, 0, 0}, {batch, length - 1, hidden})},
-          1);
+      previous = t.concat({previous, t.slice(layer.output, {0, 0, 0},
+                                             {batch, length - 1, hidden})},
+                          1);
     int64_t in = shapeOf(layer.input)[2];
     Value inputs = t.reshape(layer.input, {batch * length, in});
     weightGrads[4 * l] = t.matmul(dGates, inputs, true, false);
@@ -155,7 +153,8 @@ Decomposition decomposeLSTMBackward(LSTMBackwardOp op, TensorBuilder &t) {
     Value biasGrad = t.reduceSum(dGates, {0}, false);
     weightGrads[4 * l + 2] = biasGrad;
     weightGrads[4 * l + 3] = biasGrad;
-    inputGrad = t.reshape(t.matmul(dGates, wih, false, false), {batch, length, in});
+    inputGrad =
+        t.reshape(t.matmul(dGates, wih, false, false), {batch, length, in});
     outputGrad = inputGrad;
   }
   SmallVector<Value> results = {inputGrad};

@@ -69,7 +69,7 @@ LogicalResult kiln::decompose::checkUnrollable(Operation *op, Value input,
   if (steps * layers <= kMaxUnrolledSteps)
     return success();
   return op->emitOpError("unrolls into ")
-         << steps << " steps of " << layers << " layers for the GPU, more "
-         << "than the " << kMaxUnrolledSteps << " that compile in reasonable "
-         << "time and memory; shorten the sequences or train on the CPU";
+         << steps << " steps of " << layers << " layers, more than the "
+         << kMaxUnrolledSteps << " that compile in reasonable time and "
+         << "memory; shorten the sequences or use fewer layers";
 }

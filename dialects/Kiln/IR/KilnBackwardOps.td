@@ -121,7 +121,7 @@ def Kiln_GeluBackwardOp : Kiln_InferredOp<"gelu_backward", [Kiln_Elementwise]> {
 }
 
 class Kiln_SoftmaxBackwardLikeOp<string mnemonic, string formula>
-    : Kiln_InferredOp<mnemonic> {
+    : Kiln_InferredOp<mnemonic, [Kiln_RuntimeKernel]> {
   let summary = "Gradient of " # !subst("_backward", "", mnemonic);
   let description = [{
     Given the forward's `output` `y` and the gradient `g` of that output,
@@ -169,7 +169,7 @@ def Kiln_CrossEntropyBackwardOp : Kiln_InferredOp<"cross_entropy_backward"> {
 }
 
 def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input",
-    [Kiln_Differentiable, Kiln_CountsFlops]> {
+    [Kiln_Differentiable, Kiln_CountsFlops, Kiln_RuntimeKernel]> {
   let summary = "Gradient of conv2d with respect to its input";
   let description = [{
     The gradient, of shape `input_shape` `[N, C, H, W]`, of a `kiln.conv2d`
@@ -198,7 +198,8 @@ def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input",
 }
 
 def Kiln_Conv2DBackwardWeightOp
-    : Kiln_InferredOp<"conv2d_backward_weight", [Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"conv2d_backward_weight",
+                      [Kiln_CountsFlops, Kiln_RuntimeKernel]> {
   let summary = "Gradient of conv2d with respect to its weight";
   let description = [{
     The gradient `[O, C, kernel[0], kernel[1]]` of a `kiln.conv2d` weight,
@@ -223,7 +224,8 @@ def Kiln_Conv2DBackwardWeightOp
       "$grad `,` $input attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_MaxPool2DBackwardOp : Kiln_InferredOp<"max_pool2d_backward"> {
+def Kiln_MaxPool2DBackwardOp : Kiln_InferredOp<"max_pool2d_backward",
+                                                     [Kiln_RuntimeKernel]> {
   let summary = "Gradient of max_pool2d";
   let description = [{
     The gradient of a `kiln.max_pool2d` input, of the shape of `input`: each
@@ -246,7 +248,8 @@ def Kiln_MaxPool2DBackwardOp : Kiln_InferredOp<"max_pool2d_backward"> {
       "$grad `,` $input attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_AvgPool2DBackwardOp : Kiln_InferredOp<"avg_pool2d_backward"> {
+def Kiln_AvgPool2DBackwardOp : Kiln_InferredOp<"avg_pool2d_backward",
+                                                     [Kiln_RuntimeKernel]> {
   let summary = "Gradient of avg_pool2d";
   let description = [{
     The gradient, of shape `input_shape`, of a `kiln.avg_pool2d` input: each
@@ -271,7 +274,8 @@ def Kiln_AvgPool2DBackwardOp : Kiln_InferredOp<"avg_pool2d_backward"> {
 }
 
 def Kiln_LayerNormBackwardOp
-    : Kiln_InferredOp<"layer_norm_backward", [Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"layer_norm_backward",
+                      [Kiln_CountsFlops, Kiln_RuntimeKernel]> {
   let summary = "Gradient of layer_norm";
   let description = [{
     Given the gradient `grad` of a `kiln.layer_norm` result, its `input` and
@@ -298,7 +302,8 @@ def Kiln_LayerNormBackwardOp
   }];
 }
 
-def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward"> {
+def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward",
+                                                    [Kiln_RuntimeKernel]> {
   let summary = "Gradient of batch_norm in training";
   let description = [{
     Given the gradient `grad` of a training `kiln.batch_norm` result, its
@@ -325,7 +330,7 @@ def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward"> {
 }
 
 def Kiln_LSTMBackwardOp
-    : Kiln_InferredOp<"lstm_backward", [Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"lstm_backward", [Kiln_CountsFlops, Kiln_RuntimeKernel]> {
   let summary = "Gradient of lstm";
   let description = [{
     Given a `kiln.lstm`'s `input`, its results (`output`, `final_hidden`,
@@ -402,7 +407,8 @@ def Kiln_GRUBackwardOp
 }
 
 def Kiln_AttentionBackwardOp
-    : Kiln_InferredOp<"attention_backward", [Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"attention_backward",
+                      [Kiln_CountsFlops, Kiln_RuntimeKernel]> {
   let summary = "Gradient of attention";
   let description = [{
     Given the gradient `grad` of a `kiln.attention` result and its `query`,

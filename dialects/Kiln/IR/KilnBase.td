@@ -92,6 +92,13 @@ def Kiln_Elementwise : DeclareOpInterfaceMethods<Kiln_ElementwiseOpInterface>;
 def Kiln_CountsFlops
     : DeclareOpInterfaceMethods<Kiln_FlopCountOpInterface, ["countFlops"]>;
 
+// An op that the CPU runtime implements (kiln-lower-to-runtime lowers it to
+// a kiln.runtime_call); the CPU pipeline decomposes only the other
+// composite ops.
+def Kiln_RuntimeKernel : NativeOpTrait<"RuntimeKernel"> {
+  let cppNamespace = "::kiln";
+}
+
 // Every op counts its floating-point operations: by default, or itself.
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic,

@@ -13,7 +13,11 @@ static_assert(static_cast<int>(RuntimeOpKind::conv2d_forward) ==
                       KILN_CONV2D_FORWARD &&
                   static_cast<int>(RuntimeOpKind::matmul) == KILN_MATMUL &&
                   static_cast<int>(RuntimeOpKind::attention_backward) ==
-                      KILN_ATTENTION_BACKWARD,
+                      KILN_ATTENTION_BACKWARD &&
+                  static_cast<int>(RuntimeOpKind::batch_norm_forward) ==
+                      KILN_BATCH_NORM_FORWARD &&
+                  static_cast<int>(RuntimeOpKind::batch_norm_backward) ==
+                      KILN_BATCH_NORM_BACKWARD,
               "RuntimeOpKind must number the kinds as kiln_runtime.h does");
 
 LogicalResult RuntimeCallOp::verify() {

@@ -28,7 +28,9 @@ def Kiln_RuntimeOpKind : I32EnumAttr<"RuntimeOpKind",
       I32EnumAttrCase<"lstm_forward", 11>,
       I32EnumAttrCase<"lstm_backward", 12>,
       I32EnumAttrCase<"attention_forward", 13>,
-      I32EnumAttrCase<"attention_backward", 14>
+      I32EnumAttrCase<"attention_backward", 14>,
+      I32EnumAttrCase<"batch_norm_forward", 15>,
+      I32EnumAttrCase<"batch_norm_backward", 16>
     ]> {
   let cppNamespace = "::kiln";
   let genSpecializedAttr = 0;

@@ -183,7 +183,7 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [Kiln_Differentiable, Kiln_Elementwise,
 //===----------------------------------------------------------------------===//
 
 class Kiln_SoftmaxLikeOp<string mnemonic, string formula>
-    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable]> {
+    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable, Kiln_RuntimeKernel]> {
   let summary = formula # " along one axis";
   let description = [{
     Computes `}] # formula # [{` along `axis` (the last one by default),
@@ -278,7 +278,8 @@ def Kiln_CountEqualOp : Kiln_InferredOp<"count_equal"> {
 //===----------------------------------------------------------------------===//
 
 def Kiln_MatmulOp
-    : Kiln_InferredOp<"matmul", [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"matmul", [Kiln_Differentiable, Kiln_CountsFlops,
+                                Kiln_RuntimeKernel]> {
   let summary = "Batched matrix product with broadcast batch dimensions";
   let description = [{
     Multiplies `lhs` of shape `[B1..., M, K]` by `rhs` of shape `[B2..., K, N]`

@@ -6,7 +6,8 @@
 include "Kiln/IR/KilnBase.td"
 
 def Kiln_Conv2DOp
-    : Kiln_InferredOp<"conv2d", [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"conv2d", [Kiln_Differentiable, Kiln_CountsFlops,
+                                Kiln_RuntimeKernel]> {
   let summary = "2-D convolution of NCHW images with OIHW filters";
   let description = [{
     Convolves `input` `[N, C, H, W]` with `weight` `[O, C, KH, KW]` and adds
@@ -37,7 +38,8 @@ def Kiln_Conv2DOp
 
 class Kiln_Pool2DOp<string mnemonic, string what, dag extraArgs = (ins),
                     string extraDescription = "">
-    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<mnemonic, [Kiln_Differentiable, Kiln_CountsFlops,
+                                 Kiln_RuntimeKernel]> {
   let summary = "2-D " # what # " pooling of NCHW images";
   let description = [{
     Takes the }] # what # [{ of each `kernel` window of `input` `[N, C, H, W]`,
@@ -75,7 +77,8 @@ def Kiln_AvgPool2DOp : Kiln_Pool2DOp<"avg_pool2d", "average",
     full kernel size; without it, by the number of unpadded elements.}]>;
 
 def Kiln_LinearOp
-    : Kiln_InferredOp<"linear", [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"linear", [Kiln_Differentiable, Kiln_CountsFlops,
+                                Kiln_RuntimeKernel]> {
   let summary = "Affine map y = x W^T + b";
   let description = [{
     Applies `weight` `[OUT, IN]` and the optional `bias` `[OUT]` to the last
@@ -99,7 +102,8 @@ def Kiln_LinearOp
 
 def Kiln_LayerNormOp
     : Kiln_InferredOp<"layer_norm", [AttrSizedOperandSegments,
-                                     Kiln_Differentiable, Kiln_CountsFlops]> {
+                                     Kiln_Differentiable, Kiln_CountsFlops,
+                                     Kiln_RuntimeKernel]> {
   let summary = "Layer normalization over the trailing dimensions";
   let description = [{
     Normalizes `input` to zero mean and unit variance (biased variance, plus
@@ -154,7 +158,7 @@ def Kiln_DropoutOp : Kiln_InferredOp<"dropout", [Kiln_Differentiable,
 }
 
 def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
-    Kiln_Differentiable,
+    Kiln_Differentiable, Kiln_RuntimeKernel,
     DeclareOpInterfaceMethods<Kiln_TrainingModeOpInterface>]> {
   let summary = "Batch normalization with running statistics";
   let description = [{
@@ -211,7 +215,8 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
 }
 
 def Kiln_LSTMOp
-    : Kiln_InferredOp<"lstm", [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"lstm", [Kiln_Differentiable, Kiln_CountsFlops,
+                              Kiln_RuntimeKernel]> {
   let summary = "Multi-layer LSTM over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked LSTM layers of `hidden_size` units over `input`
@@ -283,7 +288,8 @@ def Kiln_GRUOp
 }
 
 def Kiln_AttentionOp
-    : Kiln_InferredOp<"attention", [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"attention", [Kiln_Differentiable, Kiln_CountsFlops,
+                                   Kiln_RuntimeKernel]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     Computes `softmax(query key^T * scale) value` over the last two dimensions,

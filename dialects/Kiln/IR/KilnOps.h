@@ -43,6 +43,12 @@ void registerBufferizationInterfaces(mlir::DialectRegistry &registry);
 /// Checks an op's operands and attributes through its type inference, then
 /// its declared result types against the inferred ones.
 mlir::LogicalResult verifyInferredResultTypes(mlir::InferTypeOpInterface op);
+
+/// Marks an op that the CPU runtime implements: kiln-lower-to-runtime makes
+/// each one a kiln.runtime_call, so the CPU pipeline does not decompose it.
+template <typename ConcreteType>
+class RuntimeKernel
+    : public mlir::OpTrait::TraitBase<ConcreteType, RuntimeKernel> {};
 } // namespace kiln
 
 #define GET_OP_CLASSES

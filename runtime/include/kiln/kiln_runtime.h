@@ -109,11 +109,13 @@ extern const kiln_program kiln_compiled_program;
 
 /* The kinds of call sites, with the layout of their configuration (int64
  * values; `f64:` marks a double stored bit for bit) and of their arguments
- * (pointers to contiguous row-major buffers). f32 throughout.
+ * (pointers to contiguous row-major buffers). f32 throughout, but for the
+ * workspaces of batch normalizations, opaque bytes.
  *
- * [blocked] ends the configurations of convolutions and poolings: a mask
- * of their arguments (bit i for args[i]; only those marked `*` may be set)
- * that are in oneDNN's blocked layout nChwBc instead of row-major NCHW:
+ * [blocked] ends the configurations of convolutions, poolings and batch
+ * normalizations: a mask of their arguments (bit i for args[i]; only those
+ * marked `*` may be set) that are in oneDNN's blocked layout nChwBc instead
+ * of row-major NCHW:
  * element (n, c, h, w) at ((n * C/B + c/B) * H * W + h * W + w) * B + c % B,
  * for C a multiple of 16. The runtime chooses B for the CPU, as oneDNN's
  * fastest kernels want it: 16 with AVX-512, 8 without; generated code only
@@ -184,7 +186,34 @@ enum kiln_op_kind {
   KILN_ATTENTION_FORWARD = 13,
   /* config: batch L S E EV causal f64:scale
    * args:   dout q k v dq dk dv */
-  KILN_ATTENTION_BACKWARD = 14
+  KILN_ATTENTION_BACKWARD = 14,
+  /* Batch normalization over the channels of x [N, C, ...] (PyTorch's
+   * BatchNorm1d on [N, C] or [N, C, L], BatchNorm2d on [N, C, H, W]); S is
+   * the product of the sizes after C (1 for [N, C]).
+   * config: N C S has_affine training fuse_relu f64:epsilon [blocked]
+   * args:   x*[N,C,...] (scale[C] shift[C] if has_affine)
+   *         (mean[C] variance[C] if !training) y*[N,C,...]
+   *         (mean[C] variance[C] if training)
+   *         (workspace u8[N*C*S] if training and fuse_relu)
+   * training: normalizes with the batch's mean and biased variance and
+   * writes them, for the backward site; generated code updates the running
+   * statistics from them (momentum, unbiased variance), not the runtime.
+   * Otherwise it normalizes with the given mean and variance (the running
+   * statistics).
+   * fuse_relu: y = max(0, batch_norm(x)); in training the workspace
+   * records, in oneDNN's own format, where the ReLU passed, for the backward
+   * site. It is laid out by the layout of x, so the backward site's x must
+   * be blocked exactly when the forward's was.
+   * [blocked]: only x and y (4-d x [N, C, H, W], S = H * W). */
+  KILN_BATCH_NORM_FORWARD = 15,
+  /* config: N C S has_affine fuse_relu f64:epsilon [blocked]
+   * args:   x*[N,C,...] dy*[N,C,...] (scale[C] if has_affine) mean[C]
+   *         variance[C] (workspace u8[N*C*S] if fuse_relu) dx*[N,C,...]
+   *         (dscale[C] dshift[C] if has_affine)
+   * mean, variance, workspace: what the training forward site wrote for x.
+   * With fuse_relu, dy is the gradient of max(0, batch_norm(x)).
+   * [blocked]: only x, dy and dx. */
+  KILN_BATCH_NORM_BACKWARD = 16
 };
 
 /* Creates call site `site` (numbered from 0 by the compiler) of `kind`. */

@@ -183,6 +183,8 @@ std::unique_ptr<Site> createLSTMForward(Config &config);
 std::unique_ptr<Site> createLSTMBackward(Config &config);
 std::unique_ptr<Site> createAttentionForward(Config &config);
 std::unique_ptr<Site> createAttentionBackward(Config &config);
+std::unique_ptr<Site> createBatchNormForward(Config &config);
+std::unique_ptr<Site> createBatchNormBackward(Config &config);
 
 } // namespace kiln::cpu
 

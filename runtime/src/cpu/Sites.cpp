@@ -77,6 +77,10 @@ const char *kindName(int32_t kind) {
     return "attention forward";
   case KILN_ATTENTION_BACKWARD:
     return "attention backward";
+  case KILN_BATCH_NORM_FORWARD:
+    return "batch norm forward";
+  case KILN_BATCH_NORM_BACKWARD:
+    return "batch norm backward";
   default:
     return nullptr;
   }
@@ -116,6 +120,10 @@ std::unique_ptr<Site> createSite(Config &config, int32_t kind) {
     return createAttentionForward(config);
   case KILN_ATTENTION_BACKWARD:
     return createAttentionBackward(config);
+  case KILN_BATCH_NORM_FORWARD:
+    return createBatchNormForward(config);
+  case KILN_BATCH_NORM_BACKWARD:
+    return createBatchNormBackward(config);
   default:
     return nullptr;
   }

@@ -2,6 +2,8 @@
 
 #include "CPUTesting.h"
 
+#include "cpu/Runtime.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Parser/Parser.h"
 
@@ -18,6 +20,14 @@ int64_t elementCount(const Shape &shape) {
   for (int64_t size : shape)
     count *= size;
   return count;
+}
+
+/// The place of element (n, c, p) of an NCHW tensor of `s` in the blocked
+/// layout of kiln_runtime.h: (n, c, h, w) at ((n * C/B + c/B) * H * W + h *
+/// W + w) * B + c % B, B the runtime's block of channels.
+int64_t blockedIndex(const Shape &s, int64_t n, int64_t c, int64_t p) {
+  int64_t b = kiln::cpu::blockedChannels(), hw = s[2] * s[3];
+  return ((n * (s[1] / b) + c / b) * hw + p) * b + c % b;
 }
 
 } // namespace
@@ -124,6 +134,30 @@ void CPUTest::execute(int64_t site, const std::vector<Buffer *> &args) {
   for (Buffer *buffer : args)
     pointers.push_back(buffer->data());
   kiln_rt_execute(site, pointers.data());
+}
+
+Buffer kiln::cpu::testing::toBlocked(const Buffer &plain) {
+  const Shape &s = plain.getShape();
+  Buffer blocked(s);
+  int64_t hw = s[2] * s[3];
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t p = 0; p < hw; ++p)
+        blocked.data()[blockedIndex(s, n, c, p)] =
+            plain.data()[(n * s[1] + c) * hw + p];
+  return blocked;
+}
+
+Buffer kiln::cpu::testing::fromBlocked(const Buffer &blocked) {
+  const Shape &s = blocked.getShape();
+  Buffer plain(s);
+  int64_t hw = s[2] * s[3];
+  for (int64_t n = 0; n < s[0]; ++n)
+    for (int64_t c = 0; c < s[1]; ++c)
+      for (int64_t p = 0; p < hw; ++p)
+        plain.data()[(n * s[1] + c) * hw + p] =
+            blocked.data()[blockedIndex(s, n, c, p)];
+  return plain;
 }
 
 void kiln::cpu::testing::expectClose(const Buffer &actual,

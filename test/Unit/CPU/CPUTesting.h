@@ -94,6 +94,11 @@ protected:
   std::mt19937_64 generator{42};
 };
 
+/// `plain`, an NCHW tensor of a multiple of 16 channels, in the runtime's
+/// blocked layout (kiln_runtime.h), and back.
+Buffer toBlocked(const Buffer &plain);
+Buffer fromBlocked(const Buffer &blocked);
+
 /// Expects `actual` to hold `expected` with a norm-wise relative error
 /// ||actual - expected|| / ||expected|| of at most `tolerance`.
 void expectClose(const Buffer &actual, const Tensor &expected,

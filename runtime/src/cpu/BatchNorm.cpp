@@ -1,0 +1,244 @@
+//===- BatchNorm.cpp - Batch normalization sites: forward and backward ----===//
+//
+// oneDNN's batch_normalization over x [N, C, S...], seen as [N, C, S, 1]
+// with S the product of the spatial sizes: the blocked layout of an
+// [N, C, H, W] tensor is that of [N, C, H * W, 1], so one primitive serves
+// BatchNorm1d and BatchNorm2d in either layout. Both kinds run in the
+// layout of x, which the workspace of a fused ReLU depends on; y, dy and dx
+// are reordered when they are passed in the other one. A training forward
+// writes the batch's mean and biased variance, which generated code keeps
+// for the backward site and folds into the running statistics itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cpu/Runtime.h"
+#include "cpu/Site.h"
+
+#include <cstring>
+
+using namespace kiln::cpu;
+using namespace dnnl;
+
+namespace {
+
+/// config: N C S has_affine (training, forward only) fuse_relu f64:epsilon.
+struct BatchNormShape {
+  int64_t n, c, s;
+  bool hasAffine, training, fuseRelu;
+  float epsilon;
+
+  BatchNormShape(Config &config, bool forward)
+      : n(config.size("N")), c(config.size("C")), s(config.size("S")),
+        hasAffine(config.flag("has_affine")),
+        training(!forward || config.flag("training")),
+        fuseRelu(config.flag("fuse_relu")),
+        epsilon(static_cast<float>(config.real("epsilon"))) {
+    if (!(epsilon >= 0))
+      config.fail("epsilon is negative");
+  }
+
+  /// The layout of x, y, dy or dx. Row-major [N, C] is also channels-last
+  /// [N, C, 1, 1], which oneDNN's JIT kernels take; plain [N, C, S] with
+  /// S > 1 runs its C++ kernel (4 to 5 times slower here than the blocked
+  /// layout's JIT one).
+  memory::desc data(const Config &config, bool blocked) const {
+    if (!blocked && s == 1)
+      return f32Desc({n, c, 1, 1}, Tag::nhwc);
+    return argumentDesc(config, {n, c, s, 1}, blocked);
+  }
+  memory::desc vector() const { return plainDesc({c}); }
+  /// The workspace of a fused ReLU in training: generated code passes
+  /// u8[N * C * S], one byte per element, the most that oneDNN's
+  /// implementations take (its JIT ones take one bit).
+  int64_t workspaceBytes() const { return n * c * s; }
+
+  normalization_flags flags() const {
+    auto flags = normalization_flags::none;
+    if (hasAffine)
+      flags |= normalization_flags::use_scale | normalization_flags::use_shift;
+    if (fuseRelu)
+      flags |= normalization_flags::fuse_norm_relu;
+    if (!training)
+      flags |= normalization_flags::use_global_stats;
+    return flags;
+  }
+};
+
+/// The forward primitive in the layout of x, plain or blocked.
+batch_normalization_forward::primitive_desc
+forwardDesc(const Config &config, const BatchNormShape &s, bool blocked) {
+  batch_normalization_forward::desc desc(
+      s.training ? prop_kind::forward_training : prop_kind::forward_inference,
+      s.data(config, blocked), s.epsilon, s.flags());
+  return batch_normalization_forward::primitive_desc(desc, cpuEngine());
+}
+
+/// The mask of blocked arguments of `count`, of which only those in
+/// `allowed` (a mask too) may be.
+uint32_t blockedMask(Config &config, unsigned count, uint32_t allowed,
+                     const char *which) {
+  uint32_t mask = config.blockedArguments(count);
+  if (mask & ~allowed)
+    config.fail("configuration value 'blocked' is " + std::to_string(mask) +
+                ", but only " + which + " may be blocked (mask " +
+                std::to_string(allowed) + ")");
+  return mask;
+}
+
+/// A workspace memory of `desc` over a buffer that generated code passes,
+/// which holds `bytes`.
+memory workspaceMemory(const memory::desc &desc, int64_t bytes) {
+  if (desc.get_size() > static_cast<size_t>(bytes))
+    fatal("oneDNN's batch normalization with a fused ReLU wants " +
+              std::to_string(desc.get_size()) +
+              " bytes of workspace, more than the " + std::to_string(bytes) +
+              " that generated code passes",
+          "compile the model without fusing the ReLU into the batch "
+          "normalization, and report it with the model");
+  return memory(desc, cpuEngine(), DNNL_MEMORY_NONE);
+}
+
+/// args: x* (scale shift) (mean variance, inference) y* (mean variance,
+/// training) (workspace, training with a fused ReLU).
+class BatchNormForward : public Site {
+public:
+  BatchNormForward(const Config &config, const BatchNormShape &s,
+                   unsigned yIndex, uint32_t blocked)
+      : shape(s) {
+    auto pd = forwardDesc(config, s, blocked & 1);
+    primitive = batch_normalization_forward(pd);
+    x = Input(pd.src_desc());
+    y = Output(s.data(config, blocked >> yIndex & 1), pd.dst_desc());
+    if (s.hasAffine) {
+      scale = Input(s.vector());
+      shift = Input(s.vector());
+    }
+    if (s.training) {
+      batchMean = Output(s.vector(), pd.mean_desc());
+      batchVariance = Output(s.vector(), pd.variance_desc());
+    } else {
+      mean = Input(s.vector(), pd.mean_desc());
+      variance = Input(s.vector(), pd.variance_desc());
+    }
+    if (s.training && s.fuseRelu)
+      workspace = workspaceMemory(pd.workspace_desc(), s.workspaceBytes());
+  }
+
+  void execute(void **args) override {
+    size_t i = 0;
+    ExecArgs exec{{DNNL_ARG_SRC, x.bind(args[i++])}};
+    if (shape.hasAffine) {
+      exec[DNNL_ARG_SCALE] = scale.bind(args[i++]);
+      exec[DNNL_ARG_SHIFT] = shift.bind(args[i++]);
+    }
+    if (!shape.training) {
+      exec[DNNL_ARG_MEAN] = mean.bind(args[i++]);
+      exec[DNNL_ARG_VARIANCE] = variance.bind(args[i++]);
+    }
+    exec[DNNL_ARG_DST] = y.bind(args[i++]);
+    if (shape.training) {
+      exec[DNNL_ARG_MEAN] = batchMean.bind(args[i++]);
+      exec[DNNL_ARG_VARIANCE] = batchVariance.bind(args[i++]);
+    }
+    if (workspace) {
+      workspace.set_data_handle(args[i++]);
+      exec[DNNL_ARG_WORKSPACE] = workspace;
+    }
+    primitive.execute(cpuStream(), exec);
+    y.flush();
+    if (shape.training) {
+      batchMean.flush();
+      batchVariance.flush();
+    }
+  }
+
+private:
+  BatchNormShape shape;
+  batch_normalization_forward primitive;
+  Input x, scale, shift, mean, variance;
+  Output y, batchMean, batchVariance;
+  memory workspace;
+};
+
+/// args: x* dy* (scale) mean variance (workspace, with a fused ReLU) dx*
+/// (dscale dshift).
+class BatchNormBackward : public Site {
+public:
+  BatchNormBackward(const Config &config, const BatchNormShape &s,
+                    unsigned dxIndex, uint32_t blocked)
+      : shape(s) {
+    bool inBlocks = blocked & 1;
+    memory::desc data = s.data(config, inBlocks);
+    batch_normalization_backward::desc desc(
+        s.hasAffine ? prop_kind::backward : prop_kind::backward_data, data,
+        data, s.epsilon, s.flags());
+    batch_normalization_backward::primitive_desc pd(
+        desc, cpuEngine(), forwardDesc(config, s, inBlocks));
+    primitive = batch_normalization_backward(pd);
+    x = Input(pd.src_desc());
+    dy = Input(s.data(config, blocked >> 1 & 1), pd.diff_dst_desc());
+    dx = Output(s.data(config, blocked >> dxIndex & 1), pd.diff_src_desc());
+    mean = Input(s.vector(), pd.mean_desc());
+    variance = Input(s.vector(), pd.variance_desc());
+    if (s.hasAffine) {
+      scale = Input(s.vector());
+      dscale = Output(s.vector());
+      dshift = Output(s.vector());
+      // oneDNN takes a shift, which the gradients do not depend on.
+      zeroShift = memory(s.vector(), cpuEngine());
+      std::memset(zeroShift.get_data_handle(), 0, s.vector().get_size());
+    }
+    if (s.fuseRelu)
+      workspace = workspaceMemory(pd.workspace_desc(), s.workspaceBytes());
+  }
+
+  void execute(void **args) override {
+    size_t i = 0;
+    ExecArgs exec{{DNNL_ARG_SRC, x.bind(args[i++])},
+                  {DNNL_ARG_DIFF_DST, dy.bind(args[i++])}};
+    if (shape.hasAffine) {
+      exec[DNNL_ARG_SCALE] = scale.bind(args[i++]);
+      exec[DNNL_ARG_SHIFT] = zeroShift;
+    }
+    exec[DNNL_ARG_MEAN] = mean.bind(args[i++]);
+    exec[DNNL_ARG_VARIANCE] = variance.bind(args[i++]);
+    if (workspace) {
+      workspace.set_data_handle(args[i++]);
+      exec[DNNL_ARG_WORKSPACE] = workspace;
+    }
+    exec[DNNL_ARG_DIFF_SRC] = dx.bind(args[i++]);
+    if (shape.hasAffine) {
+      exec[DNNL_ARG_DIFF_SCALE] = dscale.bind(args[i++]);
+      exec[DNNL_ARG_DIFF_SHIFT] = dshift.bind(args[i++]);
+    }
+    primitive.execute(cpuStream(), exec);
+    dx.flush();
+  }
+
+private:
+  BatchNormShape shape;
+  batch_normalization_backward primitive;
+  Input x, dy, scale, mean, variance;
+  Output dx, dscale, dshift;
+  memory zeroShift, workspace;
+};
+
+} // namespace
+
+std::unique_ptr<Site> kiln::cpu::createBatchNormForward(Config &config) {
+  BatchNormShape shape(config, /*forward=*/true);
+  unsigned yIndex = 1 + 2 * shape.hasAffine + 2 * !shape.training;
+  unsigned count =
+      yIndex + 1 + 2 * shape.training + (shape.training && shape.fuseRelu);
+  uint32_t blocked = blockedMask(config, count, 1u | 1u << yIndex, "x and y");
+  return std::make_unique<BatchNormForward>(config, shape, yIndex, blocked);
+}
+
+std::unique_ptr<Site> kiln::cpu::createBatchNormBackward(Config &config) {
+  BatchNormShape shape(config, /*forward=*/false);
+  unsigned dxIndex = 4 + shape.hasAffine + shape.fuseRelu;
+  unsigned count = dxIndex + 1 + 2 * shape.hasAffine;
+  uint32_t blocked =
+      blockedMask(config, count, 3u | 1u << dxIndex, "x, dy and dx");
+  return std::make_unique<BatchNormBackward>(config, shape, dxIndex, blocked);
+}
