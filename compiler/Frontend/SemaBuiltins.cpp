@@ -67,6 +67,14 @@ Result clamp(Elaborator &e, const Arguments &args) {
   return parameterized(e, args);
 }
 
+Result softplus(Elaborator &e, const Arguments &args) {
+  if (args.has(1) && args[1].isNumber() && args[1].number() == 0)
+    return e.error(args.locOf(1), "softplus's beta must not be 0",
+                   "softplus(x, beta) is log(1 + exp(beta * x)) / beta; "
+                   "leave beta out for 1");
+  return parameterized(e, args);
+}
+
 /// Argument `i` as a float tensor; a number becomes a scalar, as beside '+'.
 std::optional<ValueId> operandArg(Elaborator &e, const Arguments &args,
                                   size_t i, const char *name) {
@@ -441,7 +449,7 @@ const std::vector<BuiltinFunction> &builtins() {
       {"elu", {{"x", true}, {"alpha", false}}, parameterized, OpKind::Elu},
       {"softplus",
        {{"x", true}, {"beta", false}, {"threshold", false}},
-       parameterized,
+       softplus,
        OpKind::Softplus},
       {"clamp",
        {{"x", true}, {"min", false}, {"max", false}},

@@ -452,6 +452,12 @@ LogicalResult SoftplusOp::buildAdjoint(OpBuilder &builder,
   return success();
 }
 
+LogicalResult SoftplusOp::verify() {
+  if (getBeta().isZero())
+    return emitOpError("beta must not be 0: softplus divides by it");
+  return success();
+}
+
 LogicalResult ClampOp::verify() {
   if (!getMin() && !getMax())
     return emitOpError("needs a min or a max bound, or both");

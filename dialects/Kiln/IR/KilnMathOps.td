@@ -137,6 +137,7 @@ def Kiln_SoftplusOp
   let arguments = (ins Kiln_FloatTensor:$input,
                        DefaultValuedAttr<F64Attr, "1.0">:$beta,
                        DefaultValuedAttr<F64Attr, "20.0">:$threshold);
+  let hasVerifier = 1;
 }
 def Kiln_ClampOp : Kiln_MathOp<"clamp", "min(max(x, min), max)"> {
   let description = [{

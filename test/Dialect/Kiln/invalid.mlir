@@ -217,6 +217,14 @@ func.func @clamp_without_bounds(%x: tensor<2xf32>) {
 
 // -----
 
+func.func @softplus_beta(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.softplus' op beta must not be 0: softplus divides by it}}
+  %0 = kiln.softplus %x {beta = 0.0 : f64} : tensor<2xf32>
+  return
+}
+
+// -----
+
 func.func @where_element_types(%c: tensor<2xf64>, %x: tensor<2xf32>, %y: tensor<2xf32>) {
   // expected-error @+1 {{'kiln.where' op condition has element type f64 but x has f32}}
   %0 = kiln.where %c, %x, %y : (tensor<2xf64>, tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
