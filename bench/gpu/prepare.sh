@@ -51,7 +51,7 @@ for model in cnn lstm transformer; do
   compile "cpu/$model" "examples/$model.kiln"
 done
 # The op-coverage models of the tests (every op, on synthetic data).
-for model in convolutions recurrent sequences; do
+for model in convolutions recurrent sequences elementwise; do
   compile "gpu/$model" "test/GPU/Inputs/models/$model.kiln" --target=cuda
   compile "cpu/$model" "test/GPU/Inputs/models/$model.kiln"
 done

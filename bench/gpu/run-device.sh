@@ -226,7 +226,7 @@ main() {
   PARITY_FAILED=("${FAILED_MODELS[@]}")
   # Every op of the dialect, through the op-coverage models of the tests.
   local saved_models=$MODELS
-  MODELS="convolutions recurrent sequences"
+  MODELS="convolutions recurrent sequences elementwise"
   concurrently parity
   PARITY_FAILED+=("${FAILED_MODELS[@]}")
   MODELS=$saved_models

@@ -144,22 +144,24 @@ private:
   ExprPtr operand;
 };
 
-/// `a + b`, `a - b`, `a * b`, `a / b`, `a @ b`. Its location is where the
+/// `a + b`, `a - b`, `a * b`, `a / b`, `a @ b` and the comparisons `a < b`,
+/// `a > b`, `a <= b`, `a >= b`, `a == b`, `a != b`. Its location is where the
 /// left operand starts; the operator's is kept for errors of the operation.
 class BinaryExpr : public Expr {
 public:
-  BinaryExpr(llvm::SMLoc opLoc, char op, ExprPtr lhs, ExprPtr rhs)
+  BinaryExpr(llvm::SMLoc opLoc, llvm::StringRef op, ExprPtr lhs, ExprPtr rhs)
       : Expr(Kind::Binary, lhs->getLoc()), opLoc(opLoc), op(op),
         lhs(std::move(lhs)), rhs(std::move(rhs)) {}
   llvm::SMLoc getOpLoc() const { return opLoc; }
-  char getOp() const { return op; }
+  /// The operator's spelling, in the source buffer.
+  llvm::StringRef getOp() const { return op; }
   const Expr &getLHS() const { return *lhs; }
   const Expr &getRHS() const { return *rhs; }
   static bool classof(const Expr *e) { return e->getKind() == Kind::Binary; }
 
 private:
   llvm::SMLoc opLoc;
-  char op;
+  llvm::StringRef op;
   ExprPtr lhs, rhs;
 };
 

@@ -38,6 +38,7 @@ llvm::StringRef Token::describe(Kind kind) {
 #define PUNCT(name, spelling)                                                  \
   case name:                                                                   \
     return "'" spelling "'";
+#define PUNCT2(name, spelling) PUNCT(name, spelling)
 #include "Frontend/Token.def"
   }
   return "a token";
@@ -87,6 +88,14 @@ Token Lexer::lex() {
   if (llvm::isDigit(c) || (c == '.' && current != buffer.end() &&
                            llvm::isDigit(*current)))
     return lexNumber(start);
+  // Two-character punctuation before the one character it starts with.
+#define PUNCT2(name, spelling)                                                 \
+  if (c == spelling[0] && current != buffer.end() &&                           \
+      *current == spelling[1]) {                                               \
+    ++current;                                                                 \
+    return make(Token::name, start);                                           \
+  }
+#include "Frontend/Token.def"
   switch (c) {
   case '"':
     return lexString(start);

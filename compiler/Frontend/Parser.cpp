@@ -318,13 +318,38 @@ ExprPtr Parser::parseExpr() {
                 "split it into several statements");
     return nullptr;
   }
-  return parseAdditive();
+  return parseComparison();
+}
+
+static bool isComparison(const Token &token) {
+  return token.is(Token::less) || token.is(Token::greater) ||
+         token.is(Token::less_equal) || token.is(Token::greater_equal) ||
+         token.is(Token::equal_equal) || token.is(Token::exclaim_equal);
+}
+
+ExprPtr Parser::parseComparison() {
+  ExprPtr lhs = parseAdditive();
+  if (!lhs || !isComparison(token))
+    return lhs;
+  llvm::StringRef op = token.getSpelling();
+  llvm::SMLoc loc = token.getLoc();
+  consume();
+  ExprPtr rhs = parseAdditive();
+  if (!rhs)
+    return nullptr;
+  // `a < b < c` would compare a's 0 or 1 with c, not what Python means.
+  if (isComparison(token)) {
+    diags.error(token.getLoc(), "comparisons do not chain",
+                "compare two values at a time and multiply the results");
+    return nullptr;
+  }
+  return std::make_unique<BinaryExpr>(loc, op, std::move(lhs), std::move(rhs));
 }
 
 ExprPtr Parser::parseAdditive() {
   ExprPtr lhs = parseMultiplicative();
   while (lhs && (token.is(Token::plus) || token.is(Token::minus))) {
-    char op = token.getSpelling()[0];
+    llvm::StringRef op = token.getSpelling();
     llvm::SMLoc loc = token.getLoc();
     consume();
     ExprPtr rhs = parseMultiplicative();
@@ -339,7 +364,7 @@ ExprPtr Parser::parseMultiplicative() {
   ExprPtr lhs = parseUnary();
   while (lhs && (token.is(Token::star) || token.is(Token::slash) ||
                  token.is(Token::at))) {
-    char op = token.getSpelling()[0];
+    llvm::StringRef op = token.getSpelling();
     llvm::SMLoc loc = token.getLoc();
     consume();
     ExprPtr rhs = parseUnary();

@@ -35,6 +35,7 @@ private:
 
   // Expressions, by increasing precedence.
   ExprPtr parseExpr();
+  ExprPtr parseComparison();
   ExprPtr parseAdditive();
   ExprPtr parseMultiplicative();
   ExprPtr parseUnary();

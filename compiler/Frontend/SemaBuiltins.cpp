@@ -38,6 +38,83 @@ Result elementwise(Elaborator &e, const Arguments &args) {
   return Value::ofTensor(e.emit1(args.op, {*x}, {}, e.typeOf(*x), args.loc));
 }
 
+/// An elementwise op whose other arguments are numbers, each the F64
+/// attribute of its name; an absent one keeps the op's (PyTorch's) default.
+Result parameterized(Elaborator &e, const Arguments &args) {
+  std::optional<ValueId> x = floatArg(e, args, 0, "x");
+  if (!x)
+    return std::nullopt;
+  const std::vector<ParamSpec> &params = lookupBuiltin(args.callee)->params;
+  std::vector<std::pair<std::string, AttrValue>> attrs;
+  for (size_t i = 1; i < params.size(); ++i) {
+    if (!args.has(i))
+      continue;
+    std::optional<double> value =
+        e.asNumber(args[i], args.locOf(i), argument(args, params[i].name));
+    if (!value)
+      return std::nullopt;
+    attrs.push_back({params[i].name, *value});
+  }
+  return Value::ofTensor(
+      e.emit1(args.op, {*x}, std::move(attrs), e.typeOf(*x), args.loc));
+}
+
+Result clamp(Elaborator &e, const Arguments &args) {
+  if (!args.has(1) && !args.has(2))
+    return e.error(args.loc, "clamp needs a bound, min or max",
+                   "write for example clamp(x, min: 0) or "
+                   "clamp(x, min: -1, max: 1)");
+  return parameterized(e, args);
+}
+
+Result softplus(Elaborator &e, const Arguments &args) {
+  if (args.has(1) && args[1].isNumber() && args[1].number() == 0)
+    return e.error(args.locOf(1), "softplus's beta must not be 0",
+                   "softplus(x, beta) is log(1 + exp(beta * x)) / beta; "
+                   "leave beta out for 1");
+  return parameterized(e, args);
+}
+
+/// Argument `i` as a float tensor; a number becomes a scalar, as beside '+'.
+std::optional<ValueId> operandArg(Elaborator &e, const Arguments &args,
+                                  size_t i, const char *name) {
+  if (args[i].isNumber())
+    return e.constant(args[i].number(), args.locOf(i));
+  return floatArg(e, args, i, name);
+}
+
+constexpr const char *kBroadcastHint =
+    "sizes are matched from the last dimension; each pair must be equal or "
+    "contain a 1";
+
+/// minimum, maximum, pow and the comparisons.
+Result broadcasting(Elaborator &e, const Arguments &args) {
+  std::optional<ValueId> a = operandArg(e, args, 0, "a");
+  if (!a)
+    return std::nullopt;
+  std::optional<ValueId> b = operandArg(e, args, 1, "b");
+  if (!b)
+    return std::nullopt;
+  return Value::ofEmitted(e.emitChecked(
+      args.op, {*a, *b}, {}, rules::broadcast(e.typeOf(*a), e.typeOf(*b)),
+      args.loc, args.callee, kBroadcastHint));
+}
+
+Result where(Elaborator &e, const Arguments &args) {
+  std::optional<ValueId> condition = operandArg(e, args, 0, "cond");
+  if (!condition)
+    return std::nullopt;
+  std::optional<ValueId> x = operandArg(e, args, 1, "x");
+  if (!x)
+    return std::nullopt;
+  std::optional<ValueId> y = operandArg(e, args, 2, "y");
+  if (!y)
+    return std::nullopt;
+  return Value::ofEmitted(e.emitChecked(
+      OpKind::Where, {*condition, *x, *y}, {},
+      rules::where(e.typeOf(*condition), e.typeOf(*x), e.typeOf(*y)), args.loc,
+      "where", kBroadcastHint));
+}
 
 Result gelu(Elaborator &e, const Arguments &args) {
   std::optional<ValueId> x = floatArg(e, args, 0, "x");
@@ -364,6 +441,36 @@ const std::vector<BuiltinFunction> &builtins() {
       {"exp", {{"x", true}}, elementwise, OpKind::Exp},
       {"log", {{"x", true}}, elementwise, OpKind::Log},
       {"sqrt", {{"x", true}}, elementwise, OpKind::Sqrt},
+      {"abs", {{"x", true}}, elementwise, OpKind::Abs},
+      {"leaky_relu",
+       {{"x", true}, {"negative_slope", false}},
+       parameterized,
+       OpKind::LeakyRelu},
+      {"elu", {{"x", true}, {"alpha", false}}, parameterized, OpKind::Elu},
+      {"softplus",
+       {{"x", true}, {"beta", false}, {"threshold", false}},
+       softplus,
+       OpKind::Softplus},
+      {"clamp",
+       {{"x", true}, {"min", false}, {"max", false}},
+       clamp,
+       OpKind::Clamp},
+      {"minimum", {{"a", true}, {"b", true}}, broadcasting, OpKind::Minimum},
+      {"maximum", {{"a", true}, {"b", true}}, broadcasting, OpKind::Maximum},
+      {"pow", {{"a", true}, {"b", true}}, broadcasting, OpKind::Pow},
+      {"greater", {{"a", true}, {"b", true}}, broadcasting, OpKind::Greater},
+      {"less", {{"a", true}, {"b", true}}, broadcasting, OpKind::Less},
+      {"greater_equal",
+       {{"a", true}, {"b", true}},
+       broadcasting,
+       OpKind::GreaterEqual},
+      {"less_equal",
+       {{"a", true}, {"b", true}},
+       broadcasting,
+       OpKind::LessEqual},
+      {"equal", {{"a", true}, {"b", true}}, broadcasting, OpKind::Equal},
+      {"not_equal", {{"a", true}, {"b", true}}, broadcasting, OpKind::NotEqual},
+      {"where", {{"cond", true}, {"x", true}, {"y", true}}, where},
       {"gelu", {{"x", true}, {"approximate", false}}, gelu},
       {"softmax", {{"x", true}, {"axis", false}}, softmax, OpKind::Softmax},
       {"log_softmax",
@@ -411,6 +518,12 @@ const std::vector<BuiltinFunction> &builtins() {
       {"mse_loss",
        {{"input", true}, {"target", true}, {"reduction", false}},
        losses::mseLoss},
+      {"l1_loss",
+       {{"input", true}, {"target", true}, {"reduction", false}},
+       losses::l1Loss},
+      {"binary_cross_entropy_with_logits",
+       {{"logits", true}, {"targets", true}, {"reduction", false}},
+       losses::binaryCrossEntropyWithLogits},
   };
   return table;
 }

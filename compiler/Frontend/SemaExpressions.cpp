@@ -10,6 +10,7 @@
 #include "Frontend/SemaInternal.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include <algorithm>
 
@@ -140,17 +141,42 @@ std::optional<Value> Elaborator::evalBinary(const BinaryExpr &expr,
   std::optional<Value> rhs = eval(expr.getRHS(), scope);
   if (!rhs)
     return std::nullopt;
-  if (expr.getOp() == '@')
+  if (expr.getOp() == "@")
     return matmul(*lhs, *rhs, expr.getLHS().getLoc(), expr.getRHS().getLoc(),
                   expr.getOpLoc());
   return arithmetic(expr.getOp(), *lhs, *rhs, expr.getLHS().getLoc(),
                     expr.getRHS().getLoc(), expr.getOpLoc());
 }
 
-std::optional<Value> Elaborator::arithmetic(char op, const Value &lhs,
-                                            const Value &rhs, SMLoc lhsLoc,
-                                            SMLoc rhsLoc, SMLoc loc) {
-  // Numbers are computed now.
+/// The op of an infix comparison, when `op` is one.
+static std::optional<OpKind> comparisonOp(llvm::StringRef op) {
+  return llvm::StringSwitch<std::optional<OpKind>>(op)
+      .Case("<", OpKind::Less)
+      .Case(">", OpKind::Greater)
+      .Case("<=", OpKind::LessEqual)
+      .Case(">=", OpKind::GreaterEqual)
+      .Case("==", OpKind::Equal)
+      .Case("!=", OpKind::NotEqual)
+      .Default(std::nullopt);
+}
+
+std::optional<Value> Elaborator::arithmetic(llvm::StringRef spelling,
+                                            const Value &lhs, const Value &rhs,
+                                            SMLoc lhsLoc, SMLoc rhsLoc,
+                                            SMLoc loc) {
+  std::optional<OpKind> comparison = comparisonOp(spelling);
+  // Numbers are computed now; a comparison of numbers gives 1.0 or 0.0.
+  if (comparison && lhs.isNumber() && rhs.isNumber()) {
+    double a = lhs.number(), b = rhs.number();
+    bool holds = *comparison == OpKind::Less           ? a < b
+                 : *comparison == OpKind::Greater      ? a > b
+                 : *comparison == OpKind::LessEqual    ? a <= b
+                 : *comparison == OpKind::GreaterEqual ? a >= b
+                 : *comparison == OpKind::Equal        ? a == b
+                                                       : a != b;
+    return Value::ofReal(holds ? 1.0 : 0.0);
+  }
+  char op = spelling[0];
   if (lhs.isNumber() && rhs.isNumber()) {
     bool integers =
         lhs.kind == Value::Kind::Integer && rhs.kind == Value::Kind::Integer;
@@ -189,8 +215,7 @@ std::optional<Value> Elaborator::arithmetic(char op, const Value &lhs,
   auto operand = [&](const Value &value, SMLoc valueLoc) -> std::optional<ValueId> {
     if (value.isNumber())
       return constant(value.number(), valueLoc);
-    return asFloatTensor(value, valueLoc,
-                         "an operand of '" + Twine(op) + "'");
+    return asFloatTensor(value, valueLoc, "an operand of '" + spelling + "'");
   };
   std::optional<ValueId> a = operand(lhs, lhsLoc);
   if (!a)
@@ -198,13 +223,14 @@ std::optional<Value> Elaborator::arithmetic(char op, const Value &lhs,
   std::optional<ValueId> b = operand(rhs, rhsLoc);
   if (!b)
     return std::nullopt;
-  OpKind kind = op == '+'   ? OpKind::Add
+  OpKind kind = comparison  ? *comparison
+                : op == '+' ? OpKind::Add
                 : op == '-' ? OpKind::Sub
                 : op == '*' ? OpKind::Mul
                             : OpKind::Div;
   std::optional<ValueId> result = emitChecked(
       kind, {*a, *b}, {}, rules::broadcast(typeOf(*a), typeOf(*b)), loc,
-      "'" + Twine(op) + "'",
+      "'" + spelling + "'",
       "sizes are matched from the last dimension; each pair must be equal "
       "or contain a 1");
   if (!result)

@@ -170,6 +170,9 @@ bool checkInputSize(Elaborator &e, LayerInstance &layer, int64_t size,
 namespace losses {
 std::optional<Value> crossEntropy(Elaborator &e, const Arguments &args);
 std::optional<Value> mseLoss(Elaborator &e, const Arguments &args);
+std::optional<Value> l1Loss(Elaborator &e, const Arguments &args);
+std::optional<Value> binaryCrossEntropyWithLogits(Elaborator &e,
+                                                  const Arguments &args);
 } // namespace losses
 
 class Elaborator {
@@ -286,10 +289,10 @@ public:
   std::optional<Arguments> bind(llvm::StringRef callee, llvm::SMLoc loc,
                                 const std::vector<ParamSpec> &params,
                                 const CallExpr &call, Scope &scope);
-  /// Elementwise arithmetic with broadcasting.
-  std::optional<Value> arithmetic(char op, const Value &lhs, const Value &rhs,
-                                  llvm::SMLoc lhsLoc, llvm::SMLoc rhsLoc,
-                                  llvm::SMLoc loc);
+  /// Elementwise arithmetic and comparisons with broadcasting.
+  std::optional<Value> arithmetic(llvm::StringRef op, const Value &lhs,
+                                  const Value &rhs, llvm::SMLoc lhsLoc,
+                                  llvm::SMLoc rhsLoc, llvm::SMLoc loc);
 
   // Layers (SemaLayers.cpp).
   std::optional<std::unique_ptr<LayerInstance>>

@@ -26,6 +26,9 @@ public:
                          rules::broadcast(e.typeOf(a), e.typeOf(b)), args.loc,
                          args.callee);
   }
+  ValueId unary(OpKind op, ValueId x) {
+    return e.emit1(op, {x}, {}, e.typeOf(x), args.loc);
+  }
   std::optional<ValueId> constant(double value) {
     return e.constant(value, args.loc);
   }
@@ -64,20 +67,25 @@ std::optional<std::string> reductionArg(Elaborator &e, const Arguments &args,
   return value;
 }
 
-/// `input` and `target` of one shape, both f32.
+/// The first two arguments, named `first` and `second`: f32 tensors of one
+/// shape.
 std::optional<std::pair<ValueId, ValueId>>
-sameShapeOperands(Elaborator &e, const Arguments &args) {
-  std::optional<ValueId> input = e.asFloatTensor(
-      args[0], args.locOf(0), "argument 'input' of " + args.callee.str());
+sameShapeOperands(Elaborator &e, const Arguments &args, const char *first,
+                  const char *second) {
+  auto operand = [&](size_t i, const char *name) {
+    return e.asFloatTensor(args[i], args.locOf(i),
+                           "argument '" + llvm::Twine(name) + "' of " +
+                               args.callee);
+  };
+  std::optional<ValueId> input = operand(0, first);
   if (!input)
     return std::nullopt;
-  std::optional<ValueId> target = e.asFloatTensor(
-      args[1], args.locOf(1), "argument 'target' of " + args.callee.str());
+  std::optional<ValueId> target = operand(1, second);
   if (!target)
     return std::nullopt;
   if (e.typeOf(*input) != e.typeOf(*target))
-    return e.error(args.loc, args.callee + " takes an input and a target of "
-                                           "one shape, got " +
+    return e.error(args.loc, args.callee + " takes " + first + " and " +
+                                 second + " of one shape, got " +
                                  e.typeOf(*input).str() + " and " +
                                  e.typeOf(*target).str());
   return std::pair(*input, *target);
@@ -146,7 +154,7 @@ Result losses::crossEntropy(Elaborator &e, const Arguments &args) {
 }
 
 Result losses::mseLoss(Elaborator &e, const Arguments &args) {
-  auto operands = sameShapeOperands(e, args);
+  auto operands = sameShapeOperands(e, args, "input", "target");
   std::optional<std::string> reduction = reductionArg(e, args, 2);
   if (!operands || !reduction)
     return std::nullopt;
@@ -154,5 +162,40 @@ Result losses::mseLoss(Elaborator &e, const Arguments &args) {
   std::optional<ValueId> d =
       c.binary(OpKind::Sub, operands->first, operands->second);
   return reduce(c, d ? c.binary(OpKind::Mul, *d, *d) : std::nullopt,
+                *reduction);
+}
+
+Result losses::l1Loss(Elaborator &e, const Arguments &args) {
+  auto operands = sameShapeOperands(e, args, "input", "target");
+  std::optional<std::string> reduction = reductionArg(e, args, 2);
+  if (!operands || !reduction)
+    return std::nullopt;
+  Composer c(e, args);
+  std::optional<ValueId> d =
+      c.binary(OpKind::Sub, operands->first, operands->second);
+  return reduce(c, d ? std::optional(c.unary(OpKind::Abs, *d)) : std::nullopt,
+                *reduction);
+}
+
+Result losses::binaryCrossEntropyWithLogits(Elaborator &e,
+                                            const Arguments &args) {
+  auto operands = sameShapeOperands(e, args, "logits", "targets");
+  std::optional<std::string> reduction = reductionArg(e, args, 2);
+  if (!operands || !reduction)
+    return std::nullopt;
+  // PyTorch's stable form, max(x, 0) - x t + log(1 + exp(-|x|)). maximum
+  // splits its gradient at x = 0 as PyTorch's sigmoid(x) - t has it there.
+  auto [x, t] = *operands;
+  Composer c(e, args);
+  std::optional<ValueId> zero = c.constant(0);
+  std::optional<ValueId> positive =
+      zero ? c.binary(OpKind::Maximum, x, *zero) : std::nullopt;
+  std::optional<ValueId> xt = c.binary(OpKind::Mul, x, t);
+  if (!positive || !xt)
+    return std::nullopt;
+  ValueId tail =
+      c.unary(OpKind::Softplus, c.unary(OpKind::Neg, c.unary(OpKind::Abs, x)));
+  std::optional<ValueId> linear = c.binary(OpKind::Sub, *positive, *xt);
+  return reduce(c, linear ? c.binary(OpKind::Add, *linear, tail) : std::nullopt,
                 *reduction);
 }

@@ -42,6 +42,13 @@ LogicalResult binary(Op op, Frame &frame, Fn fn) {
   return success();
 }
 
+/// The smaller (`min`) or larger of a and b; NaN if either is, as PyTorch.
+double minOrMax(double a, double b, bool min) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<double>::quiet_NaN();
+  return min ? std::min(a, b) : std::max(a, b);
+}
+
 /// `fn(grad, x)` for each element of the gradient op's `grad` and `input`,
 /// which have one shape.
 template <typename Op, typename Fn>
@@ -172,6 +179,67 @@ static LogicalResult evaluateOp(DivOp op, Frame &frame) {
   return binary(op, frame, [](double a, double b) { return a / b; });
 }
 
+static LogicalResult evaluateOp(MinimumOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return minOrMax(a, b, true); });
+}
+
+static LogicalResult evaluateOp(MaximumOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return minOrMax(a, b, false); });
+}
+
+static LogicalResult evaluateOp(PowOp op, Frame &frame) {
+  return binary(op, frame, [](double a, double b) { return std::pow(a, b); });
+}
+
+static LogicalResult evaluateOp(GreaterOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return a > b ? 1.0 : 0.0; });
+}
+
+static LogicalResult evaluateOp(LessOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return a < b ? 1.0 : 0.0; });
+}
+
+static LogicalResult evaluateOp(GreaterEqualOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return a >= b ? 1.0 : 0.0; });
+}
+
+static LogicalResult evaluateOp(LessEqualOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return a <= b ? 1.0 : 0.0; });
+}
+
+static LogicalResult evaluateOp(EqualOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return a == b ? 1.0 : 0.0; });
+}
+
+static LogicalResult evaluateOp(NotEqualOp op, Frame &frame) {
+  return binary(op, frame,
+                [](double a, double b) { return a != b ? 1.0 : 0.0; });
+}
+
+static LogicalResult evaluateOp(WhereOp op, Frame &frame) {
+  const Tensor &condition = frame[op.getCondition()], &x = frame[op.getX()],
+               &y = frame[op.getY()];
+  Shape shape =
+      broadcastShapes(broadcastShapes(condition.shape, x.shape), y.shape);
+  Tensor result = zeros(shape);
+  for (int64_t j = 0, e = product(shape); j < e; ++j) {
+    Shape index = unflatten(j, shape);
+    result.reals[j] =
+        condition.reals[broadcastSource(index, condition.shape)] != 0
+            ? x.reals[broadcastSource(index, x.shape)]
+            : y.reals[broadcastSource(index, y.shape)];
+  }
+  frame.set(op.getResult(), std::move(result));
+  return success();
+}
+
 static LogicalResult evaluateOp(NegOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return -x; });
 }
@@ -208,6 +276,41 @@ static LogicalResult evaluateOp(LogOp op, Frame &frame) {
 
 static LogicalResult evaluateOp(SqrtOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::sqrt(x); });
+}
+
+static LogicalResult evaluateOp(AbsOp op, Frame &frame) {
+  return unary(op, frame, [](double x) { return std::fabs(x); });
+}
+
+static LogicalResult evaluateOp(LeakyReluOp op, Frame &frame) {
+  double slope = op.getNegativeSlope().convertToDouble();
+  return unary(op, frame, [&](double x) { return x > 0 ? x : slope * x; });
+}
+
+static LogicalResult evaluateOp(EluOp op, Frame &frame) {
+  double alpha = op.getAlpha().convertToDouble();
+  return unary(op, frame,
+               [&](double x) { return x > 0 ? x : alpha * std::expm1(x); });
+}
+
+static LogicalResult evaluateOp(SoftplusOp op, Frame &frame) {
+  double beta = op.getBeta().convertToDouble();
+  double threshold = op.getThreshold().convertToDouble();
+  return unary(op, frame, [&](double x) {
+    return beta * x > threshold ? x : std::log1p(std::exp(beta * x)) / beta;
+  });
+}
+
+static LogicalResult evaluateOp(ClampOp op, Frame &frame) {
+  std::optional<APFloat> min = op.getMin(), max = op.getMax();
+  // std::max and std::min keep a NaN first argument, as PyTorch keeps NaN.
+  return unary(op, frame, [&](double x) {
+    if (min)
+      x = std::max(x, min->convertToDouble());
+    if (max)
+      x = std::min(x, max->convertToDouble());
+    return x;
+  });
 }
 
 static LogicalResult evaluateOp(GeluOp op, Frame &frame) {
@@ -354,6 +457,16 @@ void reference::registerMathKernels(KernelTable &table) {
   table.add<SubOp>(evaluateOp);
   table.add<MulOp>(evaluateOp);
   table.add<DivOp>(evaluateOp);
+  table.add<MinimumOp>(evaluateOp);
+  table.add<MaximumOp>(evaluateOp);
+  table.add<PowOp>(evaluateOp);
+  table.add<GreaterOp>(evaluateOp);
+  table.add<LessOp>(evaluateOp);
+  table.add<GreaterEqualOp>(evaluateOp);
+  table.add<LessEqualOp>(evaluateOp);
+  table.add<EqualOp>(evaluateOp);
+  table.add<NotEqualOp>(evaluateOp);
+  table.add<WhereOp>(evaluateOp);
   table.add<NegOp>(evaluateOp);
   table.add<ReluOp>(evaluateOp);
   table.add<ReluBackwardOp>(evaluateOp);
@@ -363,6 +476,11 @@ void reference::registerMathKernels(KernelTable &table) {
   table.add<ExpOp>(evaluateOp);
   table.add<LogOp>(evaluateOp);
   table.add<SqrtOp>(evaluateOp);
+  table.add<AbsOp>(evaluateOp);
+  table.add<LeakyReluOp>(evaluateOp);
+  table.add<EluOp>(evaluateOp);
+  table.add<SoftplusOp>(evaluateOp);
+  table.add<ClampOp>(evaluateOp);
   table.add<GeluOp>(evaluateOp);
   table.add<GeluBackwardOp>(evaluateOp);
   table.add<SoftmaxOp>(evaluateOp);

@@ -151,6 +151,121 @@ func.func @gelu(%x: tensor<4xf32>, %g: tensor<4xf32>)
 
 // -----
 
+// The activations with parameters, whose attributes become constants of the
+// body; a clamp without a min bound has no maximumf.
+// CHECK-LABEL: func.func @activations(
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[R:.*]] = math.absf %[[IN]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+// leaky_relu: x > 0 ? x : 0.2 x.
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[POS:.*]] = arith.cmpf ogt, %[[IN]], %[[ZERO]] : f32
+// CHECK-NEXT: %[[SLOPE:.*]] = arith.constant 2.000000e-01 : f32
+// CHECK-NEXT: %[[NEG:.*]] = arith.mulf %[[SLOPE]], %[[IN]] : f32
+// CHECK-NEXT: %[[R:.*]] = arith.select %[[POS]], %[[IN]], %[[NEG]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+// elu: x > 0 ? x : 0.5 expm1(x).
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[POS:.*]] = arith.cmpf ogt, %[[IN]], %[[ZERO]] : f32
+// CHECK-NEXT: %[[ALPHA:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-NEXT: %[[EM1:.*]] = math.expm1 %[[IN]] : f32
+// CHECK-NEXT: %[[NEG:.*]] = arith.mulf %[[ALPHA]], %[[EM1]] : f32
+// CHECK-NEXT: %[[R:.*]] = arith.select %[[POS]], %[[IN]], %[[NEG]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+// softplus: 2 x > 10 ? x : log1p(exp(2 x)) / 2.
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[BETA:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK-NEXT: %[[BX:.*]] = arith.mulf %[[BETA]], %[[IN]] : f32
+// CHECK-NEXT: %[[THRESHOLD:.*]] = arith.constant 1.000000e+01 : f32
+// CHECK-NEXT: %[[LINEAR:.*]] = arith.cmpf ogt, %[[BX]], %[[THRESHOLD]] : f32
+// CHECK-NEXT: %[[EXP:.*]] = math.exp %[[BX]] : f32
+// CHECK-NEXT: %[[LOG:.*]] = math.log1p %[[EXP]] : f32
+// CHECK-NEXT: %[[BETA2:.*]] = arith.constant 2.000000e+00 : f32
+// CHECK-NEXT: %[[SMOOTH:.*]] = arith.divf %[[LOG]], %[[BETA2]] : f32
+// CHECK-NEXT: %[[R:.*]] = arith.select %[[LINEAR]], %[[IN]], %[[SMOOTH]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+// clamp with both bounds, then with a max alone.
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[MIN:.*]] = arith.constant -1.000000e+00 : f32
+// CHECK-NEXT: %[[LOW:.*]] = arith.maximumf %[[IN]], %[[MIN]] : f32
+// CHECK-NEXT: %[[MAX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK-NEXT: %[[R:.*]] = arith.minimumf %[[LOW]], %[[MAX]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[MAX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK-NEXT: %[[R:.*]] = arith.minimumf %[[IN]], %[[MAX]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+// CHECK-NOT: kiln.
+func.func @activations(%x: tensor<4xf32>)
+    -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %0 = kiln.abs %x : tensor<4xf32>
+  %1 = kiln.leaky_relu %x {negative_slope = 0.2 : f64} : tensor<4xf32>
+  %2 = kiln.elu %x {alpha = 0.5 : f64} : tensor<4xf32>
+  %3 = kiln.softplus %x {beta = 2.0 : f64, threshold = 10.0 : f64} : tensor<4xf32>
+  %4 = kiln.clamp %x {min = -1.0 : f64, max = 6.0 : f64} : tensor<4xf32>
+  %5 = kiln.clamp %x {max = 6.0 : f64} : tensor<4xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// minimum, maximum and pow broadcast as the arithmetic does; minimumf and
+// maximumf keep a NaN, as torch.minimum and torch.maximum do. A comparison
+// selects 1 or 0 (not_equal unordered, so that NaN differs from
+// everything); where selects its x where the condition is not 0.
+// CHECK-DAG: #[[ID:map[0-9]*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:map[0-9]*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[COL:map[0-9]*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func.func @selections(
+// CHECK-SAME: %[[X:.*]]: tensor<4x8xf32>, %[[B:.*]]: tensor<8xf32>, %[[C:.*]]: tensor<4x1xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ROW]], #[[ID]]], {{.*}} ins(%[[X]], %[[B]] :
+// CHECK-NEXT: ^bb0(%[[L:.*]]: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: arith.minimumf %[[L]], %[[R]] : f32
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[COL]], #[[ID]]], {{.*}} ins(%[[X]], %[[C]] :
+// CHECK-NEXT: ^bb0(%[[L:.*]]: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: arith.maximumf %[[L]], %[[R]] : f32
+// CHECK: ^bb0(%[[L:.*]]: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: math.powf %[[L]], %[[R]] : f32
+// CHECK: ^bb0(%[[L:.*]]: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[HOLDS:.*]] = arith.cmpf ogt, %[[L]], %[[R]] : f32
+// CHECK-NEXT: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[V:.*]] = arith.select %[[HOLDS]], %[[ONE]], %[[ZERO]] : f32
+// CHECK-NEXT: linalg.yield %[[V]] : f32
+// CHECK: arith.cmpf olt,
+// CHECK: arith.cmpf oge,
+// CHECK: arith.cmpf ole,
+// CHECK: arith.cmpf oeq,
+// CHECK: arith.cmpf une,
+// CHECK: linalg.generic {indexing_maps = [#[[COL]], #[[ROW]], #[[ID]], #[[ID]]], {{.*}} ins(%[[C]], %[[B]], %[[X]] :
+// CHECK-NEXT: ^bb0(%[[COND:.*]]: f32, %[[T:.*]]: f32, %[[F:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[CHOSEN:.*]] = arith.cmpf une, %[[COND]], %[[ZERO]] : f32
+// CHECK-NEXT: %[[V:.*]] = arith.select %[[CHOSEN]], %[[T]], %[[F]] : f32
+// CHECK-NEXT: linalg.yield %[[V]] : f32
+// CHECK-NOT: kiln.
+func.func @selections(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %c: tensor<4x1xf32>)
+    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>,
+        tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %0 = kiln.minimum %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %1 = kiln.maximum %x, %c : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %2 = kiln.pow %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %3 = kiln.greater %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %4 = kiln.less %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %5 = kiln.greater_equal %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %6 = kiln.less_equal %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %7 = kiln.equal %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %8 = kiln.not_equal %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %9 = kiln.where %c, %b, %x : (tensor<4x1xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9
+      : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>,
+        tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
 // broadcast_to copies through a broadcasting map; embedding rows and
 // one-hot vectors index by the ids and the last position, the rows clamped
 // to the table.

@@ -8,14 +8,18 @@
 // CHECK-NOT: math.tanh
 // CHECK-NOT: math.erf
 // CHECK-NOT: math.powf
+// CHECK-NOT: math.expm1
+// CHECK-NOT: math.log1p
 // CHECK: return
-func.func @functions(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32) {
+func.func @functions(%x: f32, %y: f32) -> (f32, f32, f32, f32, f32, f32, f32) {
   %e = math.exp %x : f32
   %l = math.log %x : f32
   %t = math.tanh %x : f32
   %r = math.erf %x : f32
   %p = math.powf %x, %y : f32
-  return %e, %l, %t, %r, %p : f32, f32, f32, f32, f32
+  %em1 = math.expm1 %x : f32
+  %l1p = math.log1p %x : f32
+  return %e, %l, %t, %r, %p, %em1, %l1p : f32, f32, f32, f32, f32, f32, f32
 }
 
 // Functions with a PTX instruction become that instruction, in both widths;

@@ -34,6 +34,52 @@ CASES = {
                       "f32[batch, 4]",
                       lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
                       lambda out, y: (F.mse_loss(out, y, reduction="none") * out).mean()),
+    "l1_loss": ("l1_loss(out, y)", "f32[batch, 4]",
+                lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+                lambda out, y: F.l1_loss(out, y)),
+    "l1_loss sum": ("l1_loss(out, y, reduction: \"sum\")", "f32[batch, 4]",
+                    lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+                    lambda out, y: F.l1_loss(out, y, reduction="sum")),
+    "l1_loss none": ("mean(l1_loss(out, y, reduction: \"none\") * out, axis: [0, 1])",
+                     "f32[batch, 4]",
+                     lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+                     lambda out, y: (F.l1_loss(out, y, reduction="none") * out).mean()),
+    "binary_cross_entropy_with_logits": (
+        "binary_cross_entropy_with_logits(out, y)", "f32[batch, 4]",
+        lambda g: torch.rand(BATCH, CLASSES, generator=g, dtype=torch.float64),
+        lambda out, y: F.binary_cross_entropy_with_logits(out, y)),
+    "binary_cross_entropy_with_logits sum": (
+        "binary_cross_entropy_with_logits(out * 10, y, reduction: \"sum\")", "f32[batch, 4]",
+        lambda g: torch.rand(BATCH, CLASSES, generator=g, dtype=torch.float64),
+        lambda out, y: F.binary_cross_entropy_with_logits(out * 10, y, reduction="sum")),
+    "binary_cross_entropy_with_logits none": (
+        "mean(binary_cross_entropy_with_logits(out, y, reduction: \"none\") * out, axis: [0, 1])",
+        "f32[batch, 4]",
+        lambda g: (torch.rand(BATCH, CLASSES, generator=g) > 0.5).double(),
+        lambda out, y: (F.binary_cross_entropy_with_logits(out, y, reduction="none")
+                        * out).mean()),
+    # The elementwise built-ins, end to end: ties of maximum(out, out) too.
+    "activations": (
+        "mse_loss(leaky_relu(out, negative_slope: 0.2) + elu(out, alpha: 0.5)"
+        " + softplus(out, beta: 2, threshold: 3) + clamp(out, min: -0.5, max: 1)"
+        " + abs(out) + maximum(out, out), y)", "f32[batch, 4]",
+        lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+        lambda out, y: F.mse_loss(F.leaky_relu(out, 0.2) + F.elu(out, 0.5)
+                                  + F.softplus(out, 2, 3) + out.clamp(-0.5, 1)
+                                  + out.abs() + torch.maximum(out, out), y)),
+    "selections": (
+        "mean(where(greater(out, y), pow(abs(out) + 0.5, y), minimum(out, 0.5))"
+        " * less_equal(out, 1) + not_equal(out, y) - equal(out, out)"
+        " + greater_equal(out, y) - less(out, y) + (out > 0.5) * (y <= out)"
+        " - (out == y) + (out != 0) - (y >= 1) + (y < 0), axis: [0, 1])", "f32[batch, 4]",
+        lambda g: torch.randn(BATCH, CLASSES, generator=g, dtype=torch.float64),
+        lambda out, y: (torch.where(out > y, torch.pow(out.abs() + 0.5, y),
+                                    torch.minimum(out, torch.tensor(0.5, dtype=out.dtype)))
+                        * (out <= 1) + (out != y).double() - (out == out).double()
+                        + (out >= y).double() - (out < y).double()
+                        + (out > 0.5).double() * (y <= out) - (out == y).double()
+                        + (out != 0).double() - (y >= 1).double()
+                        + (y < 0).double()).mean()),
     "cross_entropy": ("cross_entropy(out, y)", "i64[batch]",
                       lambda g: torch.randint(0, CLASSES, (BATCH,), generator=g),
                       lambda out, y: F.cross_entropy(out, y)),

@@ -18,10 +18,16 @@ from kiln_case import Raw, format_float, grad, leaf, tensor_type
 # Elementwise math, reductions, matmul
 # ----------------------------------------------------------------------------
 
-BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}
+BINARY = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div,
+          "minimum": torch.minimum, "maximum": torch.maximum, "pow": torch.pow}
 UNARY = {"neg": torch.neg, "relu": torch.relu, "tanh": torch.tanh,
          "sigmoid": torch.sigmoid, "silu": F.silu, "exp": torch.exp, "log": torch.log,
-         "sqrt": torch.sqrt}
+         "sqrt": torch.sqrt, "abs": torch.abs}
+# Functions whose attributes have torch's names.
+ACTIVATIONS = {"leaky_relu": F.leaky_relu, "elu": F.elu, "softplus": F.softplus,
+               "clamp": torch.clamp}
+COMPARISONS = {"greater": torch.gt, "less": torch.lt, "greater_equal": torch.ge,
+               "less_equal": torch.le, "equal": torch.eq, "not_equal": torch.ne}
 
 
 def broadcast_pair(c):
@@ -39,7 +45,26 @@ def binary(c, op, lhs=None, rhs=None):
     x, y = c.randn(*lhs), c.randn(*rhs)
     if op == "div":
         y = y.sign() * (y.abs() + 0.5)
+    if op == "pow":
+        x = x.abs() + 0.5
     c.single(op, [("lhs", x), ("rhs", y)], [("result", BINARY[op](x, y))])
+
+
+def comparison(c, op, lhs=None, rhs=None):
+    """Small integers, so that every outcome, ties included, occurs."""
+    if lhs is None:
+        lhs, rhs = broadcast_pair(c)
+    x, y = c.ints(0, 3, *lhs).to(c.dtype), c.ints(0, 3, *rhs).to(c.dtype)
+    c.single(op, [("lhs", x), ("rhs", y)],
+             [("result", COMPARISONS[op](x, y).to(c.dtype))])
+
+
+def where(c, cond, x, y):
+    """Conditions of -1, 0 and 1: any nonzero value selects x."""
+    condition = c.ints(-1, 2, *cond).to(c.dtype)
+    a, b = c.randn(*x), c.randn(*y)
+    c.single("where", [("cond", condition), ("x", a), ("y", b)],
+             [("result", torch.where(condition != 0, a, b))])
 
 
 def unary(c, op, shape, positive=False):
@@ -47,6 +72,12 @@ def unary(c, op, shape, positive=False):
     if positive:
         x = x.abs() + 0.1
     c.single(op, [("x", x)], [("y", UNARY[op](x))], short=True)
+
+
+def activation(c, op, shape, **attrs):
+    x = c.randn(*shape, scale=3)
+    c.single(op, [("x", x)], [("y", ACTIVATIONS[op](x, **attrs))],
+             {k: float(v) for k, v in attrs.items()}, short=True)
 
 
 def gelu(c, shape, approximate):
@@ -637,7 +668,18 @@ SCHEDULES = [
 
 CASES = [
     *[(op, binary, binary_cases()) for op in BINARY],
-    *[(op, unary, unary_cases()) for op in ("neg", "relu", "tanh", "sigmoid", "silu", "exp")],
+    *[(op, comparison, binary_cases()) for op in COMPARISONS],
+    ("where", where, [dict(cond=(2, 3), x=(2, 3), y=(2, 3)),
+                      dict(cond=(3, 1), x=(4,), y=()),
+                      dict(cond=(), x=(2, 1), y=(1, 3)),
+                      dict(cond=(2, 1, 4), x=(3, 1), y=(4,))]),
+    *[(op, unary, unary_cases()) for op in ("neg", "relu", "tanh", "sigmoid", "silu", "exp",
+                                            "abs")],
+    ("leaky_relu", activation, [dict(shape=(3, 4)), dict(shape=(5,), negative_slope=0.2)]),
+    ("elu", activation, [dict(shape=(3, 4)), dict(shape=(2, 3), alpha=0.5)]),
+    ("softplus", activation, [dict(shape=(3, 4)), dict(shape=(4, 5), beta=2, threshold=3)]),
+    ("clamp", activation, [dict(shape=(3, 4), min=-1), dict(shape=(3, 4), max=0.5),
+                           dict(shape=(2, 5), min=-0.5, max=1.5)]),
     *[(op, unary, unary_cases(positive=True)) for op in ("log", "sqrt")],
     ("gelu", gelu, [dict(shape=(3, 4), approximate=a) for a in ("none", "tanh")]),
     *[(op, softmax, [dict(shape=(2, 3, 4), axis=-1), dict(shape=(2, 3, 4), axis=1),

@@ -26,6 +26,10 @@ public:
   mlir::Value mul(mlir::Value x, mlir::Value y) { return MulOp::create(b, x, y); }
   mlir::Value div(mlir::Value x, mlir::Value y) { return DivOp::create(b, x, y); }
   mlir::Value neg(mlir::Value x) { return NegOp::create(b, x); }
+  /// `x` where `condition` is not 0, else `y`.
+  mlir::Value where(mlir::Value condition, mlir::Value x, mlir::Value y) {
+    return WhereOp::create(b, condition, x, y);
+  }
 
   /// A scalar of the element type of `like`.
   mlir::Value scalar(double value, mlir::Value like);

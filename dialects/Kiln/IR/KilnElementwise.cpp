@@ -45,6 +45,28 @@ Value geluTanhInner(ImplicitLocOpBuilder &b, Value x) {
   return math::TanhOp::create(b, scaled);
 }
 
+/// 1 where `predicate` holds of the two operands, else 0, in their type.
+Value compare(ImplicitLocOpBuilder &b, arith::CmpFPredicate predicate,
+              ValueRange a) {
+  Value holds = arith::CmpFOp::create(b, predicate, a[0], a[1]);
+  return arith::SelectOp::create(b, holds, constantLike(b, a[0], 1),
+                                 constantLike(b, a[0], 0));
+}
+
+/// The adjoint of minimum or maximum: each operand gets the gradient where
+/// it alone is the result (`lhsWins`, `rhsWins`) and half of it on ties, as
+/// in PyTorch.
+void selectionAdjoint(GradientBuilder &g, Value grad, Value lhs, Value rhs,
+                      Value lhsWins, Value rhsWins, ArrayRef<bool> needed,
+                      SmallVectorImpl<Value> &operandGrads) {
+  Value half =
+      g.mul(g.scalar(0.5, lhs), EqualOp::create(g.builder(), lhs, rhs));
+  if (needed[0])
+    operandGrads[0] = g.sumTo(g.mul(grad, g.add(lhsWins, half)), shapeOf(lhs));
+  if (needed[1])
+    operandGrads[1] = g.sumTo(g.mul(grad, g.add(rhsWins, half)), shapeOf(rhs));
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -111,6 +133,111 @@ LogicalResult DivOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
     operandGrads[1] =
         g.sumTo(g.neg(g.div(g.mul(grads[0], getResult()), getRhs())),
                 shapeOf(getRhs()));
+  return success();
+}
+
+Value MinimumOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  return arith::MinimumFOp::create(builder, loc, a[0], a[1]);
+}
+
+LogicalResult MinimumOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  GradientBuilder g(builder, getLoc());
+  Value lhs = getLhs(), rhs = getRhs();
+  selectionAdjoint(g, grads[0], lhs, rhs, LessOp::create(g.builder(), lhs, rhs),
+                   GreaterOp::create(g.builder(), lhs, rhs), needed,
+                   operandGrads);
+  return success();
+}
+
+Value MaximumOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  return arith::MaximumFOp::create(builder, loc, a[0], a[1]);
+}
+
+LogicalResult MaximumOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                      ArrayRef<bool> needed,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  GradientBuilder g(builder, getLoc());
+  Value lhs = getLhs(), rhs = getRhs();
+  selectionAdjoint(g, grads[0], lhs, rhs,
+                   GreaterOp::create(g.builder(), lhs, rhs),
+                   LessOp::create(g.builder(), lhs, rhs), needed, operandGrads);
+  return success();
+}
+
+Value PowOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  return math::PowFOp::create(builder, loc, a[0], a[1]);
+}
+
+LogicalResult PowOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                  ArrayRef<bool> needed,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  // d x^y = y x^(y-1) dx + x^y log(x) dy. As PyTorch, dx is 0 where y = 0
+  // and dy where x = 0 <= y, which keeps 0 * inf out of them.
+  GradientBuilder g(builder, getLoc());
+  ImplicitLocOpBuilder &b = g.builder();
+  Value x = getLhs(), y = getRhs(), zero = g.scalar(0, x);
+  if (needed[0]) {
+    Value power = PowOp::create(b, x, g.sub(y, g.scalar(1, y)));
+    operandGrads[0] = g.sumTo(g.where(EqualOp::create(b, y, zero), zero,
+                                      g.mul(grads[0], g.mul(y, power))),
+                              shapeOf(x));
+  }
+  if (needed[1]) {
+    Value base0 =
+        g.mul(EqualOp::create(b, x, zero), GreaterEqualOp::create(b, y, zero));
+    Value logX = LogOp::create(b, x);
+    operandGrads[1] =
+        g.sumTo(g.where(base0, zero, g.mul(grads[0], g.mul(getResult(), logX))),
+                shapeOf(y));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Comparisons and selection
+//===----------------------------------------------------------------------===//
+
+// Comparisons are piecewise constant: their gradient is zero, so they give
+// none.
+#define KILN_COMPARISON(Op, predicate)                                         \
+  Value Op::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {      \
+    ImplicitLocOpBuilder b(loc, builder);                                      \
+    return compare(b, arith::CmpFPredicate::predicate, a);                     \
+  }                                                                            \
+  LogicalResult Op::buildAdjoint(OpBuilder &, ArrayRef<Value>, ArrayRef<bool>, \
+                                 SmallVectorImpl<Value> &) {                   \
+    return success();                                                          \
+  }
+KILN_COMPARISON(GreaterOp, OGT)
+KILN_COMPARISON(LessOp, OLT)
+KILN_COMPARISON(GreaterEqualOp, OGE)
+KILN_COMPARISON(LessEqualOp, OLE)
+KILN_COMPARISON(EqualOp, OEQ)
+// Unordered: NaN differs from everything, as in PyTorch.
+KILN_COMPARISON(NotEqualOp, UNE)
+#undef KILN_COMPARISON
+
+Value WhereOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Value chosen = arith::CmpFOp::create(b, arith::CmpFPredicate::UNE, a[0],
+                                       constantLike(b, a[0], 0));
+  return arith::SelectOp::create(b, chosen, a[1], a[2]);
+}
+
+LogicalResult WhereOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  // The condition only selects: it gets no gradient.
+  GradientBuilder g(builder, getLoc());
+  Value condition = getCondition(), zero = g.scalar(0, getX());
+  if (needed[1])
+    operandGrads[1] =
+        g.sumTo(g.where(condition, grads[0], zero), shapeOf(getX()));
+  if (needed[2])
+    operandGrads[2] =
+        g.sumTo(g.where(condition, zero, grads[0]), shapeOf(getY()));
   return success();
 }
 
@@ -229,6 +356,142 @@ LogicalResult SqrtOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
   GradientBuilder g(builder, getLoc());
   operandGrads[0] =
       g.div(grads[0], g.mul(getResult(), g.scalar(2, getResult())));
+  return success();
+}
+
+Value AbsOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  return math::AbsFOp::create(builder, loc, a[0]);
+}
+
+LogicalResult AbsOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                  ArrayRef<bool> needed,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  // d |x| = sign(x), 0 at 0 as in PyTorch.
+  GradientBuilder g(builder, getLoc());
+  Value x = getInput(), zero = g.scalar(0, x);
+  Value sign = g.sub(GreaterOp::create(g.builder(), x, zero),
+                     LessOp::create(g.builder(), x, zero));
+  operandGrads[0] = g.mul(grads[0], sign);
+  return success();
+}
+
+Value LeakyReluOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Value x = a[0];
+  double slope = getNegativeSlope().convertToDouble();
+  Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x,
+                                         constantLike(b, x, 0));
+  return arith::SelectOp::create(
+      b, positive, x, arith::MulFOp::create(b, constantLike(b, x, slope), x));
+}
+
+LogicalResult LeakyReluOp::buildAdjoint(OpBuilder &builder,
+                                        ArrayRef<Value> grads,
+                                        ArrayRef<bool> needed,
+                                        SmallVectorImpl<Value> &operandGrads) {
+  // The slope at 0 is the negative one, as in PyTorch.
+  GradientBuilder g(builder, getLoc());
+  Value x = getInput();
+  double slope = getNegativeSlope().convertToDouble();
+  Value positive = GreaterOp::create(g.builder(), x, g.scalar(0, x));
+  operandGrads[0] =
+      g.where(positive, grads[0], g.mul(grads[0], g.scalar(slope, x)));
+  return success();
+}
+
+Value EluOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Value x = a[0];
+  double alpha = getAlpha().convertToDouble();
+  Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x,
+                                         constantLike(b, x, 0));
+  Value negative = arith::MulFOp::create(b, constantLike(b, x, alpha),
+                                         math::ExpM1Op::create(b, x));
+  return arith::SelectOp::create(b, positive, x, negative);
+}
+
+LogicalResult EluOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                  ArrayRef<bool> needed,
+                                  SmallVectorImpl<Value> &operandGrads) {
+  // Below 0, d elu(x) = alpha exp(x) = elu(x) + alpha, which cannot
+  // overflow where it is not chosen.
+  GradientBuilder g(builder, getLoc());
+  Value x = getInput(), y = getResult();
+  Value positive = GreaterOp::create(g.builder(), x, g.scalar(0, x));
+  Value slope = g.add(y, g.scalar(getAlpha().convertToDouble(), y));
+  operandGrads[0] = g.where(positive, grads[0], g.mul(grads[0], slope));
+  return success();
+}
+
+Value SoftplusOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Value x = a[0];
+  double beta = getBeta().convertToDouble();
+  Value scaled = arith::MulFOp::create(b, constantLike(b, x, beta), x);
+  Value linear = arith::CmpFOp::create(
+      b, arith::CmpFPredicate::OGT, scaled,
+      constantLike(b, x, getThreshold().convertToDouble()));
+  Value smooth = arith::DivFOp::create(
+      b, math::Log1pOp::create(b, math::ExpOp::create(b, scaled)),
+      constantLike(b, x, beta));
+  return arith::SelectOp::create(b, linear, x, smooth);
+}
+
+LogicalResult SoftplusOp::buildAdjoint(OpBuilder &builder,
+                                       ArrayRef<Value> grads,
+                                       ArrayRef<bool> needed,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  // d softplus(x) = sigmoid(beta x), and 1 where the op passes x through.
+  GradientBuilder g(builder, getLoc());
+  Value x = getInput();
+  Value scaled = g.mul(g.scalar(getBeta().convertToDouble(), x), x);
+  Value linear = GreaterOp::create(
+      g.builder(), scaled, g.scalar(getThreshold().convertToDouble(), x));
+  Value slope = SigmoidOp::create(g.builder(), scaled);
+  operandGrads[0] = g.where(linear, grads[0], g.mul(grads[0], slope));
+  return success();
+}
+
+LogicalResult SoftplusOp::verify() {
+  if (getBeta().isZero())
+    return emitOpError("beta must not be 0: softplus divides by it");
+  return success();
+}
+
+LogicalResult ClampOp::verify() {
+  if (!getMin() && !getMax())
+    return emitOpError("needs a min or a max bound, or both");
+  return success();
+}
+
+Value ClampOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
+  ImplicitLocOpBuilder b(loc, builder);
+  Value x = a[0];
+  if (std::optional<APFloat> min = getMin())
+    x = arith::MaximumFOp::create(b, x,
+                                  constantLike(b, x, min->convertToDouble()));
+  if (std::optional<APFloat> max = getMax())
+    x = arith::MinimumFOp::create(b, x,
+                                  constantLike(b, x, max->convertToDouble()));
+  return x;
+}
+
+LogicalResult ClampOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                    ArrayRef<bool> needed,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  // The gradient passes where min <= x <= max, bounds included, as in
+  // PyTorch.
+  GradientBuilder g(builder, getLoc());
+  ImplicitLocOpBuilder &b = g.builder();
+  Value x = getInput(), inside;
+  if (std::optional<APFloat> min = getMin())
+    inside = GreaterEqualOp::create(b, x, g.scalar(min->convertToDouble(), x));
+  if (std::optional<APFloat> max = getMax()) {
+    Value below =
+        LessEqualOp::create(b, x, g.scalar(max->convertToDouble(), x));
+    inside = inside ? g.mul(inside, below) : below;
+  }
+  operandGrads[0] = g.where(inside, grads[0], g.scalar(0, x));
   return success();
 }
 

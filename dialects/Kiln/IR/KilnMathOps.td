@@ -9,12 +9,12 @@ include "Kiln/IR/KilnBase.td"
 // Broadcasting binary operations
 //===----------------------------------------------------------------------===//
 
-class Kiln_ArithOp<string mnemonic, string symbol, string torchName,
-                   list<Trait> traits = []>
+class Kiln_BroadcastingOp<string mnemonic, string summaryText, string formula,
+                          string torchName, list<Trait> traits = []>
     : Kiln_BinaryOp<mnemonic, traits> {
-  let summary = "Elementwise " # symbol # " with broadcasting";
+  let summary = summaryText;
   let description = [{
-    Computes `lhs }] # symbol # [{ rhs` elementwise after broadcasting both
+    Computes `}] # formula # [{` elementwise after broadcasting both
     operands to a common shape by NumPy's rules (as `torch.}] # torchName # [{`):
     shapes are aligned at their last dimension, and two sizes agree when they
     are equal or one of them is 1.
@@ -28,6 +28,11 @@ class Kiln_ArithOp<string mnemonic, string symbol, string torchName,
   }];
 }
 
+class Kiln_ArithOp<string mnemonic, string symbol, string torchName,
+                   list<Trait> traits = []>
+    : Kiln_BroadcastingOp<mnemonic, "Elementwise " # symbol # " with broadcasting",
+                          "lhs " # symbol # " rhs", torchName, traits>;
+
 def Kiln_AddOp : Kiln_ArithOp<"add", "+", "add", [Commutative]> {
   let hasFolder = 1;
 }
@@ -39,6 +44,51 @@ def Kiln_MulOp : Kiln_ArithOp<"mul", "*", "mul", [Commutative]> {
 }
 def Kiln_DivOp : Kiln_ArithOp<"div", "/", "div"> {
   let hasFolder = 1;
+}
+def Kiln_MinimumOp
+    : Kiln_BroadcastingOp<"minimum", "Elementwise minimum with broadcasting",
+                          "min(lhs, rhs)", "minimum", [Commutative]>;
+def Kiln_MaximumOp
+    : Kiln_BroadcastingOp<"maximum", "Elementwise maximum with broadcasting",
+                          "max(lhs, rhs)", "maximum", [Commutative]>;
+def Kiln_PowOp
+    : Kiln_BroadcastingOp<"pow", "Elementwise power with broadcasting",
+                          "lhs ^ rhs", "pow">;
+
+// A comparison gives 1 where it holds and 0 elsewhere, in the operands'
+// float type, so that it can scale or select other tensors.
+class Kiln_CompareOp<string mnemonic, string symbol, string torchName,
+                     list<Trait> traits = []>
+    : Kiln_BroadcastingOp<mnemonic, "Elementwise " # symbol # " as 1 or 0",
+                          "lhs " # symbol # " rhs ? 1 : 0", torchName, traits>;
+
+def Kiln_GreaterOp : Kiln_CompareOp<"greater", ">", "gt">;
+def Kiln_LessOp : Kiln_CompareOp<"less", "<", "lt">;
+def Kiln_GreaterEqualOp : Kiln_CompareOp<"greater_equal", ">=", "ge">;
+def Kiln_LessEqualOp : Kiln_CompareOp<"less_equal", "<=", "le">;
+def Kiln_EqualOp : Kiln_CompareOp<"equal", "==", "eq", [Commutative]>;
+def Kiln_NotEqualOp : Kiln_CompareOp<"not_equal", "!=", "ne", [Commutative]>;
+
+def Kiln_WhereOp : Kiln_InferredOp<"where", [Kiln_Differentiable,
+                                             Kiln_Elementwise]> {
+  let summary = "Elementwise choice between two tensors";
+  let description = [{
+    Computes `condition != 0 ? x : y` elementwise after broadcasting the
+    three operands to a common shape (as `torch.where(condition != 0, x, y)`).
+    The condition is a float tensor, such as a comparison's result.
+
+    Example:
+
+    ```mlir
+    %y = kiln.where %mask, %x, %zero
+        : (tensor<64x128xf32>, tensor<64x128xf32>, tensor<f32>) -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$condition, Kiln_FloatTensor:$x,
+                       Kiln_FloatTensor:$y);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$condition `,` $x `,` $y attr-dict `:` "
+                       "functional-type(operands, results)";
 }
 
 //===----------------------------------------------------------------------===//
@@ -69,6 +119,41 @@ def Kiln_SiluOp : Kiln_MathOp<"silu", "x / (1 + exp(-x))">;
 def Kiln_ExpOp : Kiln_MathOp<"exp", "exp(x)">;
 def Kiln_LogOp : Kiln_MathOp<"log", "log(x)">;
 def Kiln_SqrtOp : Kiln_MathOp<"sqrt", "sqrt(x)">;
+def Kiln_AbsOp : Kiln_MathOp<"abs", "|x|">;
+
+// Activations with parameters, as F64 attributes with PyTorch's defaults.
+def Kiln_LeakyReluOp
+    : Kiln_MathOp<"leaky_relu", "x > 0 ? x : negative_slope * x"> {
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedAttr<F64Attr, "0.01">:$negative_slope);
+}
+def Kiln_EluOp : Kiln_MathOp<"elu", "x > 0 ? x : alpha * (exp(x) - 1)"> {
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedAttr<F64Attr, "1.0">:$alpha);
+}
+def Kiln_SoftplusOp
+    : Kiln_MathOp<"softplus",
+                  "beta * x > threshold ? x : log(1 + exp(beta * x)) / beta"> {
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedAttr<F64Attr, "1.0">:$beta,
+                       DefaultValuedAttr<F64Attr, "20.0">:$threshold);
+  let hasVerifier = 1;
+}
+def Kiln_ClampOp : Kiln_MathOp<"clamp", "min(max(x, min), max)"> {
+  let description = [{
+    Computes `min(max(x, min), max)` for every element, as `torch.clamp`.
+    Either bound may be absent, not both.
+
+    Example:
+
+    ```mlir
+    %y = kiln.clamp %x {min = 0.0 : f64, max = 6.0 : f64} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, OptionalAttr<F64Attr>:$min,
+                       OptionalAttr<F64Attr>:$max);
+  let hasVerifier = 1;
+}
 
 def Kiln_GeluOp : Kiln_Op<"gelu", [Kiln_Differentiable, Kiln_Elementwise,
                                    SameOperandsAndResultType,

@@ -238,7 +238,29 @@ KILN_BROADCAST_OP(AddOp)
 KILN_BROADCAST_OP(SubOp)
 KILN_BROADCAST_OP(MulOp)
 KILN_BROADCAST_OP(DivOp)
+KILN_BROADCAST_OP(MinimumOp)
+KILN_BROADCAST_OP(MaximumOp)
+KILN_BROADCAST_OP(PowOp)
+KILN_BROADCAST_OP(GreaterOp)
+KILN_BROADCAST_OP(LessOp)
+KILN_BROADCAST_OP(GreaterEqualOp)
+KILN_BROADCAST_OP(LessEqualOp)
+KILN_BROADCAST_OP(EqualOp)
+KILN_BROADCAST_OP(NotEqualOp)
 #undef KILN_BROADCAST_OP
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *context,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  Checker check(loc, getOperationName());
+  auto condition = check.operand(adaptor.getCondition(), "condition");
+  auto x = check.operand(adaptor.getX(), "x");
+  auto y = check.operand(adaptor.getY(), "y");
+  if (failed(condition) || failed(x) || failed(y))
+    return failure();
+  return check.results(context, rules::where(*condition, *x, *y), types);
+}
 
 /// Result type shared by softmax and log_softmax.
 static LogicalResult inferSoftmax(const Checker &check, Value inputValue,

@@ -66,6 +66,9 @@ Checked<Shape> broadcastShapes(ArrayRef<int64_t> lhs, ArrayRef<int64_t> rhs);
 
 /// add, sub, mul, div and the other broadcasting elementwise ops.
 Checked<TensorType> broadcast(const TensorType &lhs, const TensorType &rhs);
+/// where: the condition, x and y broadcast to one shape.
+Checked<TensorType> where(const TensorType &condition, const TensorType &x,
+                          const TensorType &y);
 Checked<TensorType> reduction(const TensorType &input, ArrayRef<int64_t> axes,
                               bool keepDims);
 Checked<TensorType> argmax(const TensorType &input, int64_t axis,

@@ -64,6 +64,20 @@ Checked<TensorType> rules::broadcast(const TensorType &lhs,
   return TensorType{lhs.element, *shape};
 }
 
+Checked<TensorType> rules::where(const TensorType &condition,
+                                 const TensorType &x, const TensorType &y) {
+  if (auto problem = sameElement(x, y, "x", "y"))
+    return *problem;
+  if (auto problem = sameElement(x, condition, "x", "condition"))
+    return *problem;
+  Checked<Shape> shape = broadcastShapes(condition.shape, x.shape);
+  if (shape)
+    shape = broadcastShapes(*shape, y.shape);
+  if (!shape)
+    return shape.problem();
+  return TensorType{x.element, *shape};
+}
+
 Checked<TensorType> rules::reduction(const TensorType &input,
                                      ArrayRef<int64_t> axes, bool keepDims) {
   int64_t rank = input.rank();

@@ -209,6 +209,38 @@ func.func @unary_integer(%x: tensor<2xi64>) {
 
 // -----
 
+func.func @clamp_without_bounds(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.clamp' op needs a min or a max bound, or both}}
+  %0 = kiln.clamp %x : tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @softplus_beta(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.softplus' op beta must not be 0: softplus divides by it}}
+  %0 = kiln.softplus %x {beta = 0.0 : f64} : tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @where_element_types(%c: tensor<2xf64>, %x: tensor<2xf32>, %y: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.where' op condition has element type f64 but x has f32}}
+  %0 = kiln.where %c, %x, %y : (tensor<2xf64>, tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @where_broadcast(%c: tensor<3xf32>, %x: tensor<2x1xf32>, %y: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.where' op cannot broadcast [2, 3] with [2]}}
+  %0 = kiln.where %c, %x, %y : (tensor<3xf32>, tensor<2x1xf32>, tensor<2xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_axis(%x: tensor<2x3xf32>) {
   // expected-error @+1 {{'kiln.softmax' op axis 2 is out of range for rank 2 (expected -2 to 1)}}
   %0 = kiln.softmax %x {axis = 2 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>

@@ -81,6 +81,47 @@ func.func @math_ops(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %m: tensor<2x4x8xf32
   return
 }
 
+// CHECK-LABEL: func @elementwise_ops
+func.func @elementwise_ops(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %c: tensor<4x1xf32>) {
+  // CHECK: kiln.silu %{{.*}} : tensor<4x8xf32>
+  %0 = kiln.silu %x : tensor<4x8xf32>
+  // CHECK: kiln.abs %{{.*}} : tensor<4x8xf32>
+  %1 = kiln.abs %x : tensor<4x8xf32>
+  // CHECK: kiln.leaky_relu %{{.*}} : tensor<4x8xf32>
+  %2 = kiln.leaky_relu %x : tensor<4x8xf32>
+  // CHECK: kiln.leaky_relu %{{.*}} {negative_slope = 2.000000e-01 : f64} : tensor<4x8xf32>
+  %3 = kiln.leaky_relu %x {negative_slope = 0.2 : f64} : tensor<4x8xf32>
+  // CHECK: kiln.elu %{{.*}} {alpha = 5.000000e-01 : f64} : tensor<4x8xf32>
+  %4 = kiln.elu %x {alpha = 0.5 : f64} : tensor<4x8xf32>
+  // CHECK: kiln.softplus %{{.*}} {beta = 2.000000e+00 : f64, threshold = 1.000000e+01 : f64} : tensor<4x8xf32>
+  %5 = kiln.softplus %x {beta = 2.0 : f64, threshold = 10.0 : f64} : tensor<4x8xf32>
+  // CHECK: kiln.clamp %{{.*}} {max = 6.000000e+00 : f64, min = 0.000000e+00 : f64} : tensor<4x8xf32>
+  %6 = kiln.clamp %x {min = 0.0 : f64, max = 6.0 : f64} : tensor<4x8xf32>
+  // CHECK: kiln.clamp %{{.*}} {max = 1.000000e+00 : f64} : tensor<4x8xf32>
+  %7 = kiln.clamp %x {max = 1.0 : f64} : tensor<4x8xf32>
+  // CHECK: kiln.minimum %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %8 = kiln.minimum %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.maximum %{{.*}}, %{{.*}} : (tensor<8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %9 = kiln.maximum %b, %c : (tensor<8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.pow %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %10 = kiln.pow %x, %c : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.greater %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %11 = kiln.greater %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.less %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %12 = kiln.less %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.greater_equal %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %13 = kiln.greater_equal %x, %c : (tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.less_equal %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %14 = kiln.less_equal %x, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.equal %{{.*}}, %{{.*}} : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %15 = kiln.equal %b, %b : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  // CHECK: kiln.not_equal %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %16 = kiln.not_equal %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  // CHECK: kiln.where %{{.*}}, %{{.*}}, %{{.*}} : (tensor<4x1xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %17 = kiln.where %c, %b, %x : (tensor<4x1xf32>, tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
 // CHECK-LABEL: func @nn_ops
 func.func @nn_ops(%img: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>,
                   %x: tensor<2x16xf32>, %lw: tensor<5x16xf32>, %lb: tensor<5xf32>,

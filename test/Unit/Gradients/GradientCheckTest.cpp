@@ -182,100 +182,165 @@ TEST_P(GradientCheck, MatchesCentralDifferences) {
   }
 }
 
-
 const GradientCase kCases[] = {
     // Broadcasting arithmetic: rank mismatch, size-1 dimensions on both
     // sides, scalars.
-    {"add", R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}, %b: tensor<3x1xf32> {kiln.param = "b"}) -> tensor<2x3x4xf32> {
+    {"add",
+     R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}, %b: tensor<3x1xf32> {kiln.param = "b"}) -> tensor<2x3x4xf32> {
        %0 = kiln.add %a, %b : (tensor<2x3x4xf32>, tensor<3x1xf32>) -> tensor<2x3x4xf32>
        return %0 : tensor<2x3x4xf32> })"},
-    {"sub", R"(func.func @f(%a: tensor<1x4xf32> {kiln.param = "a"}, %b: tensor<3x1xf32> {kiln.param = "b"}) -> tensor<3x4xf32> {
+    {"sub",
+     R"(func.func @f(%a: tensor<1x4xf32> {kiln.param = "a"}, %b: tensor<3x1xf32> {kiln.param = "b"}) -> tensor<3x4xf32> {
        %0 = kiln.sub %a, %b : (tensor<1x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
        return %0 : tensor<3x4xf32> })"},
-    {"mul", R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<f32> {kiln.param = "b"}) -> tensor<3x4xf32> {
+    {"mul",
+     R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<f32> {kiln.param = "b"}) -> tensor<3x4xf32> {
        %0 = kiln.mul %a, %b : (tensor<3x4xf32>, tensor<f32>) -> tensor<3x4xf32>
        %1 = kiln.mul %0, %a : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
        return %1 : tensor<3x4xf32> })"},
-    {"div", R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<4xf32> {kiln.param = "b", test.min = 0.5 : f64, test.max = 2.0 : f64}) -> tensor<3x4xf32> {
+    {"div",
+     R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<4xf32> {kiln.param = "b", test.min = 0.5 : f64, test.max = 2.0 : f64}) -> tensor<3x4xf32> {
        %0 = kiln.div %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
        return %0 : tensor<3x4xf32> })"},
-    {"neg", R"(func.func @f(%a: tensor<5xf32> {kiln.param = "a"}) -> tensor<5xf32> {
+    // maximum(a, a) ties everywhere: the halves must add up to 1.
+    {"minimum maximum",
+     R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) {
+       %0 = kiln.minimum %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+       %1 = kiln.maximum %b, %a : (tensor<4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+       %2 = kiln.maximum %a, %a : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+       return %0, %1, %2 : tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32> })"},
+    {"pow",
+     R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a", test.min = 0.5 : f64, test.max = 2.0 : f64}, %b: tensor<4xf32> {kiln.param = "b"}) -> tensor<3x4xf32> {
+       %0 = kiln.pow %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+       return %0 : tensor<3x4xf32> })"},
+    // Comparisons have no gradient; where passes its own to x and y.
+    {"comparisons where",
+     R"(func.func @f(%a: tensor<3x4xf32> {kiln.param = "a"}, %b: tensor<4xf32> {kiln.param = "b"}, %c: tensor<3x1xf32> {kiln.param = "c"}) -> (tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) {
+       %0 = kiln.greater %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+       %1 = kiln.less %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+       %2 = kiln.greater_equal %a, %c : (tensor<3x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+       %3 = kiln.less_equal %b, %c : (tensor<4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+       %4 = kiln.equal %a, %a : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+       %5 = kiln.not_equal %a, %b : (tensor<3x4xf32>, tensor<4xf32>) -> tensor<3x4xf32>
+       %6 = kiln.where %0, %a, %c : (tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+       %7 = kiln.where %2, %b, %a : (tensor<3x4xf32>, tensor<4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+       return %1, %3, %4, %5, %6, %7 : tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x4xf32> })"},
+    {"neg",
+     R"(func.func @f(%a: tensor<5xf32> {kiln.param = "a"}) -> tensor<5xf32> {
        %0 = kiln.neg %a : tensor<5xf32>
        return %0 : tensor<5xf32> })"},
-    {"relu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a"}) -> tensor<4x5xf32> {
+    {"relu",
+     R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a"}) -> tensor<4x5xf32> {
        %0 = kiln.relu %a : tensor<4x5xf32>
        return %0 : tensor<4x5xf32> })"},
-    {"silu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> tensor<4x5xf32> {
+    {"silu",
+     R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> tensor<4x5xf32> {
        %0 = kiln.silu %a : tensor<4x5xf32>
        return %0 : tensor<4x5xf32> })"},
-    {"gelu", R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
+    {"abs leaky_relu elu",
+     R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -2.0 : f64, test.max = 2.0 : f64}) -> (tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>) {
+       %0 = kiln.abs %a : tensor<4x5xf32>
+       %1 = kiln.leaky_relu %a : tensor<4x5xf32>
+       %2 = kiln.leaky_relu %a {negative_slope = 0.2 : f64} : tensor<4x5xf32>
+       %3 = kiln.elu %a : tensor<4x5xf32>
+       %4 = kiln.elu %a {alpha = 0.5 : f64} : tensor<4x5xf32>
+       return %0, %1, %2, %3, %4 : tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32> })"},
+    // The second softplus passes x through above 1.5.
+    {"softplus",
+     R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
+       %0 = kiln.softplus %a : tensor<4x5xf32>
+       %1 = kiln.softplus %a {beta = 2.0 : f64, threshold = 3.0 : f64} : tensor<4x5xf32>
+       return %0, %1 : tensor<4x5xf32>, tensor<4x5xf32> })"},
+    {"clamp",
+     R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a"}) -> (tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32>) {
+       %0 = kiln.clamp %a {min = -0.5 : f64} : tensor<4x5xf32>
+       %1 = kiln.clamp %a {max = 0.5 : f64} : tensor<4x5xf32>
+       %2 = kiln.clamp %a {min = -0.5 : f64, max = 0.25 : f64} : tensor<4x5xf32>
+       return %0, %1, %2 : tensor<4x5xf32>, tensor<4x5xf32>, tensor<4x5xf32> })"},
+    {"gelu",
+     R"(func.func @f(%a: tensor<4x5xf32> {kiln.param = "a", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> (tensor<4x5xf32>, tensor<4x5xf32>) {
        %0 = kiln.gelu %a : tensor<4x5xf32>
        %1 = kiln.gelu %a {approximate = #kiln.gelu_approximation<tanh>} : tensor<4x5xf32>
        return %0, %1 : tensor<4x5xf32>, tensor<4x5xf32> })"},
-    {"tanh sigmoid exp", R"(func.func @f(%a: tensor<6xf32> {kiln.param = "a"}) -> (tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) {
+    {"tanh sigmoid exp",
+     R"(func.func @f(%a: tensor<6xf32> {kiln.param = "a"}) -> (tensor<6xf32>, tensor<6xf32>, tensor<6xf32>) {
        %0 = kiln.tanh %a : tensor<6xf32>
        %1 = kiln.sigmoid %a : tensor<6xf32>
        %2 = kiln.exp %a : tensor<6xf32>
        return %0, %1, %2 : tensor<6xf32>, tensor<6xf32>, tensor<6xf32> })"},
-    {"log sqrt", R"(func.func @f(%a: tensor<6xf32> {kiln.param = "a", test.min = 0.2 : f64, test.max = 3.0 : f64}) -> (tensor<6xf32>, tensor<6xf32>) {
+    {"log sqrt",
+     R"(func.func @f(%a: tensor<6xf32> {kiln.param = "a", test.min = 0.2 : f64, test.max = 3.0 : f64}) -> (tensor<6xf32>, tensor<6xf32>) {
        %0 = kiln.log %a : tensor<6xf32>
        %1 = kiln.sqrt %a : tensor<6xf32>
        return %0, %1 : tensor<6xf32>, tensor<6xf32> })"},
-    {"softmax", R"(func.func @f(%a: tensor<3x4x5xf32> {kiln.param = "a"}) -> (tensor<3x4x5xf32>, tensor<3x4x5xf32>) {
+    {"softmax",
+     R"(func.func @f(%a: tensor<3x4x5xf32> {kiln.param = "a"}) -> (tensor<3x4x5xf32>, tensor<3x4x5xf32>) {
        %0 = kiln.softmax %a {axis = 1 : i64} : (tensor<3x4x5xf32>) -> tensor<3x4x5xf32>
        %1 = kiln.log_softmax %a : (tensor<3x4x5xf32>) -> tensor<3x4x5xf32>
        return %0, %1 : tensor<3x4x5xf32>, tensor<3x4x5xf32> })"},
     // Reductions: several axes, negative axes, kept dimensions.
-    {"reductions", R"(func.func @f(%a: tensor<3x4x5xf32> {kiln.param = "a"}) -> (tensor<4xf32>, tensor<3x4x1xf32>, tensor<3x5xf32>) {
+    {"reductions",
+     R"(func.func @f(%a: tensor<3x4x5xf32> {kiln.param = "a"}) -> (tensor<4xf32>, tensor<3x4x1xf32>, tensor<3x5xf32>) {
        %0 = kiln.reduce_sum %a {axes = array<i64: 0, -1>} : (tensor<3x4x5xf32>) -> tensor<4xf32>
        %1 = kiln.reduce_mean %a {axes = array<i64: 2>, keep_dims = true} : (tensor<3x4x5xf32>) -> tensor<3x4x1xf32>
        %2 = kiln.reduce_max %a {axes = array<i64: 1>} : (tensor<3x4x5xf32>) -> tensor<3x5xf32>
        return %0, %1, %2 : tensor<4xf32>, tensor<3x4x1xf32>, tensor<3x5xf32> })"},
     // Matrix products: batches that broadcast, every transpose flag.
-    {"matmul", R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}, %b: tensor<4x5xf32> {kiln.param = "b"}) -> tensor<2x3x5xf32> {
+    {"matmul",
+     R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}, %b: tensor<4x5xf32> {kiln.param = "b"}) -> tensor<2x3x5xf32> {
        %0 = kiln.matmul %a, %b : (tensor<2x3x4xf32>, tensor<4x5xf32>) -> tensor<2x3x5xf32>
        return %0 : tensor<2x3x5xf32> })"},
-    {"matmul transposed", R"(func.func @f(%a: tensor<4x3xf32> {kiln.param = "a"}, %b: tensor<2x5x4xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x5x3xf32>) {
+    {"matmul transposed",
+     R"(func.func @f(%a: tensor<4x3xf32> {kiln.param = "a"}, %b: tensor<2x5x4xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x5x3xf32>) {
        %0 = kiln.matmul %a, %b {transpose_lhs = true, transpose_rhs = true} : (tensor<4x3xf32>, tensor<2x5x4xf32>) -> tensor<2x3x5xf32>
        %1 = kiln.matmul %b, %a : (tensor<2x5x4xf32>, tensor<4x3xf32>) -> tensor<2x5x3xf32>
        return %0, %1 : tensor<2x3x5xf32>, tensor<2x5x3xf32> })"},
     // Data movement.
-    {"reshape flatten transpose", R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}) -> (tensor<6x4xf32>, tensor<2x12xf32>, tensor<4x2x3xf32>) {
+    {"reshape flatten transpose",
+     R"(func.func @f(%a: tensor<2x3x4xf32> {kiln.param = "a"}) -> (tensor<6x4xf32>, tensor<2x12xf32>, tensor<4x2x3xf32>) {
        %0 = kiln.reshape %a {shape = array<i64: 6, -1>} : (tensor<2x3x4xf32>) -> tensor<6x4xf32>
        %1 = kiln.flatten %a {start_dim = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
        %2 = kiln.transpose %a {permutation = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
        return %0, %1, %2 : tensor<6x4xf32>, tensor<2x12xf32>, tensor<4x2x3xf32> })"},
-    {"concat slice", R"(func.func @f(%a: tensor<2x3xf32> {kiln.param = "a"}, %b: tensor<2x1xf32> {kiln.param = "b"}) -> (tensor<2x7xf32>, tensor<1x2xf32>) {
+    {"concat slice",
+     R"(func.func @f(%a: tensor<2x3xf32> {kiln.param = "a"}, %b: tensor<2x1xf32> {kiln.param = "b"}) -> (tensor<2x7xf32>, tensor<1x2xf32>) {
        %0 = kiln.concat %a, %b, %a {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x1xf32>, tensor<2x3xf32>) -> tensor<2x7xf32>
        %1 = kiln.slice %0 {offsets = array<i64: 1, 1>, sizes = array<i64: 1, 2>, strides = array<i64: 1, 3>} : (tensor<2x7xf32>) -> tensor<1x2xf32>
        return %0, %1 : tensor<2x7xf32>, tensor<1x2xf32> })"},
-    {"broadcast_to scatter_slice", R"(func.func @f(%a: tensor<3x1xf32> {kiln.param = "a"}, %b: tensor<2x2xf32> {kiln.param = "b"}) -> (tensor<2x3x4xf32>, tensor<5x4xf32>) {
+    {"broadcast_to scatter_slice",
+     R"(func.func @f(%a: tensor<3x1xf32> {kiln.param = "a"}, %b: tensor<2x2xf32> {kiln.param = "b"}) -> (tensor<2x3x4xf32>, tensor<5x4xf32>) {
        %0 = kiln.broadcast_to %a {shape = array<i64: 2, 3, 4>} : (tensor<3x1xf32>) -> tensor<2x3x4xf32>
        %1 = kiln.scatter_slice %b {offsets = array<i64: 1, 0>, strides = array<i64: 2, 3>, shape = array<i64: 5, 4>} : (tensor<2x2xf32>) -> tensor<5x4xf32>
        return %0, %1 : tensor<2x3x4xf32>, tensor<5x4xf32> })"},
     // Layers.
-    {"conv2d", R"(func.func @f(%x: tensor<2x3x7x6xf32> {kiln.param = "x"}, %w: tensor<4x3x3x2xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<2x4x4x4xf32>, tensor<2x4x3x4xf32>) {
+    {"conv2d",
+     R"(func.func @f(%x: tensor<2x3x7x6xf32> {kiln.param = "x"}, %w: tensor<4x3x3x2xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}) -> (tensor<2x4x4x4xf32>, tensor<2x4x3x4xf32>) {
        %0 = kiln.conv2d %x, %w, %b {stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>, tensor<4xf32>) -> tensor<2x4x4x4xf32>
        %1 = kiln.conv2d %x, %w {dilation = array<i64: 2, 2>} : (tensor<2x3x7x6xf32>, tensor<4x3x3x2xf32>) -> tensor<2x4x3x4xf32>
        return %0, %1 : tensor<2x4x4x4xf32>, tensor<2x4x3x4xf32> })"},
-    {"pooling", R"(func.func @f(%x: tensor<2x2x6x5xf32> {kiln.param = "x"}) -> (tensor<2x2x6x5xf32>, tensor<2x2x4x3xf32>, tensor<2x2x4x3xf32>) {
+    {"pooling",
+     R"(func.func @f(%x: tensor<2x2x6x5xf32> {kiln.param = "x"}) -> (tensor<2x2x6x5xf32>, tensor<2x2x4x3xf32>, tensor<2x2x4x3xf32>) {
        %0 = kiln.max_pool2d %x {kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x6x5xf32>
        %1 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x2x6x5xf32>) -> tensor<2x2x4x3xf32>
        %2 = kiln.avg_pool2d %x {kernel = array<i64: 2, 2>, padding = array<i64: 1, 1>, count_include_pad = false} : (tensor<2x2x6x5xf32>) -> tensor<2x2x4x3xf32>
        return %0, %1, %2 : tensor<2x2x6x5xf32>, tensor<2x2x4x3xf32>, tensor<2x2x4x3xf32> })"},
-    {"linear", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<5x4xf32> {kiln.param = "w"}, %b: tensor<5xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+    {"linear",
+     R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<5x4xf32> {kiln.param = "w"}, %b: tensor<5xf32> {kiln.param = "b"}) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
        %0 = kiln.linear %x, %w, %b : (tensor<2x3x4xf32>, tensor<5x4xf32>, tensor<5xf32>) -> tensor<2x3x5xf32>
        %1 = kiln.linear %x, %w : (tensor<2x3x4xf32>, tensor<5x4xf32>) -> tensor<2x3x5xf32>
        return %0, %1 : tensor<2x3x5xf32>, tensor<2x3x5xf32> })"},
-    {"layer_norm", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<4xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}, %w2: tensor<3x4xf32> {kiln.param = "w2"}) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+    {"layer_norm",
+     R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"}, %w: tensor<4xf32> {kiln.param = "w"}, %b: tensor<4xf32> {kiln.param = "b"}, %w2: tensor<3x4xf32> {kiln.param = "w2"}) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
        %0 = kiln.layer_norm %x, %w, %b : (tensor<2x3x4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
        %1 = kiln.layer_norm %x {axis = -2 : i64, epsilon = 1.0e-3 : f64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
        %2 = kiln.layer_norm %x, %w2 {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<3x4xf32>) -> tensor<2x3x4xf32>
        return %0, %1, %2 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32> })"},
-    {"conv2d_backward_input", R"(func.func @f(%g: tensor<2x3x2x2xf32> {kiln.param = "g"}, %w: tensor<3x2x3x3xf32> {kiln.param = "w"}) -> tensor<2x2x4x4xf32> {
+    {"conv2d_backward_input",
+     R"(func.func @f(%g: tensor<2x3x2x2xf32> {kiln.param = "g"}, %w: tensor<3x2x3x3xf32> {kiln.param = "w"}) -> tensor<2x2x4x4xf32> {
        %0 = kiln.conv2d_backward_input %g, %w {input_shape = array<i64: 2, 2, 4, 4>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : (tensor<2x3x2x2xf32>, tensor<3x2x3x3xf32>) -> tensor<2x2x4x4xf32>
        return %0 : tensor<2x2x4x4xf32> })"},
-    {"batch_norm", R"(func.func @f(%x: tensor<3x2x2x2xf32> {kiln.param = "x"}, %w: tensor<2xf32> {kiln.param = "w"}, %b: tensor<2xf32> {kiln.param = "b"},
+    {"batch_norm",
+     R"(func.func @f(%x: tensor<3x2x2x2xf32> {kiln.param = "x"}, %w: tensor<2xf32> {kiln.param = "w"}, %b: tensor<2xf32> {kiln.param = "b"},
                                    %mean: tensor<2xf32> {kiln.input = "mean"}, %var: tensor<2xf32> {kiln.input = "var", test.min = 0.5 : f64, test.max = 2.0 : f64},
                                    %n: tensor<i64> {kiln.input = "n", test.min = 0.0 : f64, test.max = 5.0 : f64}, %x1: tensor<4x3xf32> {kiln.param = "x1"})
            -> (tensor<3x2x2x2xf32>, tensor<4x3xf32>) {
@@ -284,7 +349,8 @@ const GradientCase kCases[] = {
        %v2 = kiln.constant dense<1.0> : tensor<3xf32>
        %y1, %m1, %v1, %c1 = kiln.batch_norm %x1, %m2, %v2, %n {epsilon = 1.0e-3 : f64} : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>) -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
        return %y, %y1 : tensor<3x2x2x2xf32>, tensor<4x3xf32> })"},
-    {"dropout", R"(func.func @f(%x: tensor<4x6xf32> {kiln.param = "x"}, %step: tensor<i64> {kiln.input = "step", test.min = 1.0 : f64, test.max = 100.0 : f64}) -> tensor<4x6xf32> {
+    {"dropout",
+     R"(func.func @f(%x: tensor<4x6xf32> {kiln.param = "x"}, %step: tensor<i64> {kiln.input = "step", test.min = 1.0 : f64, test.max = 100.0 : f64}) -> tensor<4x6xf32> {
        %0 = kiln.dropout %x, %step {p = 0.3 : f64, seed = 5 : i64} : (tensor<4x6xf32>, tensor<i64>) -> tensor<4x6xf32>
        return %0 : tensor<4x6xf32> })"},
     {"lstm", R"(func.func @f(%x: tensor<2x3x4xf32> {kiln.param = "x"},
@@ -298,7 +364,8 @@ const GradientCase kCases[] = {
               tensor<12x3xf32>, tensor<12x3xf32>, tensor<12xf32>, tensor<12xf32>)
            -> (tensor<2x3x3xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32>)
        return %out, %h, %c : tensor<2x3x3xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32> })"},
-    {"lstm output only", R"(func.func @f(%x: tensor<2x4x3xf32> {kiln.param = "x"},
+    {"lstm output only",
+     R"(func.func @f(%x: tensor<2x4x3xf32> {kiln.param = "x"},
                              %wi: tensor<8x3xf32> {kiln.param = "wi"}, %wh: tensor<8x2xf32> {kiln.param = "wh"},
                              %bi: tensor<8xf32> {kiln.param = "bi"}, %bh: tensor<8xf32> {kiln.param = "bh"}) -> tensor<2x4x2xf32> {
        %out, %h, %c = kiln.lstm %x, %wi, %wh, %bi, %bh {hidden_size = 2 : i64, num_layers = 1 : i64}
@@ -316,21 +383,25 @@ const GradientCase kCases[] = {
               tensor<9x3xf32>, tensor<9x3xf32>, tensor<9xf32>, tensor<9xf32>)
            -> (tensor<2x3x3xf32>, tensor<2x2x3xf32>)
        return %out, %h : tensor<2x3x3xf32>, tensor<2x2x3xf32> })"},
-    {"gru final state only", R"(func.func @f(%x: tensor<2x4x3xf32> {kiln.param = "x"},
+    {"gru final state only",
+     R"(func.func @f(%x: tensor<2x4x3xf32> {kiln.param = "x"},
                              %wi: tensor<6x3xf32> {kiln.param = "wi"}, %wh: tensor<6x2xf32> {kiln.param = "wh"},
                              %bi: tensor<6xf32> {kiln.param = "bi"}, %bh: tensor<6xf32> {kiln.param = "bh"}) -> tensor<1x2x2xf32> {
        %out, %h = kiln.gru %x, %wi, %wh, %bi, %bh {hidden_size = 2 : i64, num_layers = 1 : i64}
            : (tensor<2x4x3xf32>, tensor<6x3xf32>, tensor<6x2xf32>, tensor<6xf32>, tensor<6xf32>)
            -> (tensor<2x4x2xf32>, tensor<1x2x2xf32>)
        return %h : tensor<1x2x2xf32> })"},
-    {"attention", R"(func.func @f(%q: tensor<2x3x4xf32> {kiln.param = "q"}, %k: tensor<2x5x4xf32> {kiln.param = "k"}, %v: tensor<2x5x2xf32> {kiln.param = "v"}) -> (tensor<2x3x2xf32>, tensor<2x3x2xf32>) {
+    {"attention",
+     R"(func.func @f(%q: tensor<2x3x4xf32> {kiln.param = "q"}, %k: tensor<2x5x4xf32> {kiln.param = "k"}, %v: tensor<2x5x2xf32> {kiln.param = "v"}) -> (tensor<2x3x2xf32>, tensor<2x3x2xf32>) {
        %0 = kiln.attention %q, %k, %v : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
        %1 = kiln.attention %q, %k, %v {causal = true, scale = 0.7 : f64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
        return %0, %1 : tensor<2x3x2xf32>, tensor<2x3x2xf32> })"},
-    {"cross_entropy", R"(func.func @f(%x: tensor<5x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}, %y: tensor<5xi64> {kiln.input = "y", test.max = 4.0 : f64}) -> tensor<f32> {
+    {"cross_entropy",
+     R"(func.func @f(%x: tensor<5x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}, %y: tensor<5xi64> {kiln.input = "y", test.max = 4.0 : f64}) -> tensor<f32> {
        %0 = kiln.cross_entropy %x, %y : (tensor<5x4xf32>, tensor<5xi64>) -> tensor<f32>
        return %0 : tensor<f32> })"},
-    {"embedding", R"(func.func @f(%t: tensor<4x3xf32> {kiln.param = "t"}, %ids: tensor<2x5xi64> {kiln.input = "ids", test.max = 4.0 : f64}) -> tensor<2x5x3xf32> {
+    {"embedding",
+     R"(func.func @f(%t: tensor<4x3xf32> {kiln.param = "t"}, %ids: tensor<2x5xi64> {kiln.input = "ids", test.max = 4.0 : f64}) -> tensor<2x5x3xf32> {
        %0 = kiln.embedding %ids, %t : (tensor<2x5xi64>, tensor<4x3xf32>) -> tensor<2x5x3xf32>
        return %0 : tensor<2x5x3xf32> })"},
 };
@@ -343,6 +414,76 @@ INSTANTIATE_TEST_SUITE_P(
         name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return name;
     });
+
+/// Where finite differences cannot look: the gradient at a kink or a tie,
+/// which follows PyTorch's convention (the expected values are PyTorch's).
+struct KinkCase {
+  const char *name;
+  /// `@f(%a: tensor<Nxf32>) -> tensor<f32>`: sum(op(a)).
+  const char *body;
+  std::vector<double> a, expected;
+};
+
+const KinkCase kKinks[] = {
+    {"abs", "%0 = kiln.abs %a : tensor<3xf32>", {0, 2, -3}, {0, 1, -1}},
+    {"leaky_relu",
+     "%0 = kiln.leaky_relu %a : tensor<3xf32>",
+     {0, 1, -1},
+     {0.01, 1, 0.01}},
+    {"elu",
+     "%0 = kiln.elu %a {alpha = 0.5 : f64} : tensor<3xf32>",
+     {0, 1, -1},
+     {0.5, 1, 0.5 * std::exp(-1.0)}},
+    {"clamp",
+     "%0 = kiln.clamp %a {min = -1.0 : f64, max = 1.0 : f64} : tensor<3xf32>",
+     {-1, 1, 2},
+     {1, 1, 0}},
+    {"maximum",
+     "%z = kiln.constant dense<0.0> : tensor<f32>\n"
+     "%0 = kiln.maximum %a, %z : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>",
+     {0, 1, -1},
+     {0.5, 1, 0}},
+    {"minimum",
+     "%z = kiln.constant dense<0.0> : tensor<f32>\n"
+     "%0 = kiln.minimum %a, %z : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>",
+     {0, 1, -1},
+     {0.5, 0, 1}},
+    {"pow base",
+     "%z = kiln.constant dense<0.0> : tensor<f32>\n"
+     "%0 = kiln.pow %a, %z : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>",
+     {0, 2, 0},
+     {0, 0, 0}},
+    {"pow exponent",
+     "%z = kiln.constant dense<0.0> : tensor<f32>\n"
+     "%0 = kiln.pow %z, %a : (tensor<f32>, tensor<3xf32>) -> tensor<3xf32>",
+     {0, 1, 2},
+     {0, 0, 0}},
+};
+
+TEST(GradientKinks, FollowPyTorch) {
+  MLIRContext context;
+  context.loadDialect<KilnDialect, func::FuncDialect>();
+  for (const KinkCase &c : kKinks) {
+    std::string source =
+        std::string("func.func @f(%a: tensor<3xf32> {kiln.param = \"a\"}) -> "
+                    "(tensor<f32> {kiln.output = \"loss\"}) {\n") +
+        c.body +
+        "\n%1 = kiln.reduce_sum %0 {axes = array<i64: 0>} : (tensor<3xf32>) "
+        "-> tensor<f32>\nreturn %1 : tensor<f32> }";
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(source, &context);
+    ASSERT_TRUE(module) << c.name << " does not parse";
+    auto func = *module->getOps<func::FuncOp>().begin();
+    FailureOr<func::FuncOp> grad = buildGradientFunction(func, 0, {0});
+    ASSERT_TRUE(succeeded(grad)) << c.name;
+    FailureOr<std::vector<Tensor>> results = reference::evaluate(
+        *grad, {Tensor::real({3}, c.a)}, reference::Precision::F64);
+    ASSERT_TRUE(succeeded(results)) << c.name;
+    for (size_t i = 0; i < c.a.size(); ++i)
+      EXPECT_NEAR((*results)[1].reals[i], c.expected[i], 1e-7)
+          << c.name << " at " << c.a[i];
+  }
+}
 
 /// A new differentiable op must come with a case above.
 TEST(GradientCoverage, EveryDifferentiableOpHasACase) {
