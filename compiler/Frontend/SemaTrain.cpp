@@ -13,11 +13,14 @@ using llvm::Twine;
 
 namespace {
 constexpr const char *kSettings[] = {
-    "data",   "transforms",     "drop_last", "batch_size", "epochs", "loss",
-    "optimizer", "schedule", "clip_grad_norm", "metric", "seed"};
+    "data", "transforms", "drop_last", "batch_size",     "accumulate", "epochs",
+    "loss", "optimizer",  "schedule",  "clip_grad_norm", "metric",     "seed"};
 constexpr const char *kSettingList =
-    "data, transforms, drop_last, batch_size, epochs, loss, optimizer, "
-    "schedule, clip_grad_norm, metric and seed";
+    "data, transforms, drop_last, batch_size, accumulate, epochs, loss, "
+    "optimizer, schedule, clip_grad_norm, metric and seed";
+/// The training step holds one copy of the forward and backward pass per
+/// micro-batch, so compile time and code size grow with `accumulate`.
+constexpr int64_t kMaxAccumulate = 1024;
 
 const Setting *findSetting(const TrainDecl &train, llvm::StringRef name) {
   for (const Setting &setting : train.settings)
@@ -310,6 +313,19 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
     if (!value)
       return false;
     recipe.epochs = *value;
+  }
+  if (std::optional<Value> accumulate = number("accumulate")) {
+    std::optional<int64_t> value =
+        asPositive(*accumulate, locOf("accumulate"), "accumulate");
+    if (!value)
+      return false;
+    if (*value > kMaxAccumulate)
+      return reject(locOf("accumulate"),
+                    "accumulate must be at most " + Twine(kMaxAccumulate) +
+                        ", got " + Twine(*value),
+                    "the training step holds a copy of the model for each "
+                    "micro-batch; raise batch_size and lower accumulate");
+    recipe.accumulate = *value;
   }
   if (std::optional<Value> seed = number("seed")) {
     std::optional<int64_t> value = asInteger(*seed, locOf("seed"), "seed");
