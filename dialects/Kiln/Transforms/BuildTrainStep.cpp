@@ -262,8 +262,9 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   }
 
   // One forward and backward pass per micro-batch, each a copy of the
-  // gradient function. The sums grow as each pass ends, so that the memory
-  // plan keeps one micro-batch's gradients alive beside them, not k.
+  // gradient function. The sums grow as each pass ends (kiln.accumulate,
+  // which stays there through fusion), so that the memory plan keeps one
+  // micro-batch's gradients alive beside them, not k.
   Location loc = model.getLoc();
   SmallVector<Value> grads, newBuffers, counts;
   Value loss;
@@ -307,7 +308,8 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
       return mapping.lookup(gradReturn.getOperand(result));
     };
     auto accumulate = [&](Value sum, Value term) {
-      return j == 0 ? term : AddOp::create(builder, loc, sum, term).getResult();
+      return j == 0 ? term
+                    : AccumulateOp::create(builder, loc, sum, term).getResult();
     };
     grads.resize(params.size());
     for (unsigned n = 0; n < params.size(); ++n)
