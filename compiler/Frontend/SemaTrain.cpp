@@ -542,8 +542,9 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
     if (!labels)
       return false;
     // Over every position: logits [batch, ..., classes] score labels
-    // [batch, ...], as a sequence model's tokens.
-    const TensorType &tl = typeOf(*logits), &ty = typeOf(*labels);
+    // [batch, ...], as a sequence model's tokens. Copies: emitting the
+    // argmax below may move the table of value types.
+    const TensorType tl = typeOf(*logits), ty = typeOf(*labels);
     TensorType expected{ElementType::I64,
                         {tl.shape.begin(), tl.shape.end() - (tl.rank() ? 1 : 0)}};
     if (tl.rank() < 2 || ty != expected)
