@@ -103,6 +103,9 @@ struct Recipe {
   Optimizer optimizer;
   Schedule schedule;
   int64_t batchSize = 0, epochs = 1, seed = 0;
+  /// Micro-batches of batchSize examples per update: their gradients are
+  /// averaged, as k backward passes of loss / k in PyTorch.
+  int64_t accumulate = 1;
   std::optional<double> clipGradNorm;
   std::string metric; // "accuracy", or empty.
 };

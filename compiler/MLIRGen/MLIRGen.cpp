@@ -184,6 +184,9 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
       named("drop_last", builder.getBoolAttr(recipe.dropLast)),
       named("optimizer", builder.getDictionaryAttr(optimizer)),
       named("schedule", builder.getDictionaryAttr(schedule))};
+  // Absent when 1, so that the IR of a recipe without it is unchanged.
+  if (recipe.accumulate != 1)
+    entries.push_back(named("accumulate", i64(recipe.accumulate)));
   if (recipe.clipGradNorm)
     entries.push_back(named("clip_grad_norm", f64(*recipe.clipGradNorm)));
   if (!recipe.metric.empty())

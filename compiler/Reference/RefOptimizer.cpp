@@ -117,6 +117,15 @@ static LogicalResult evaluateOp(LearningRateOp op, Frame &frame) {
   return success();
 }
 
+static LogicalResult evaluateOp(AccumulateOp op, Frame &frame) {
+  Tensor sum = frame[op.getSum()];
+  const Tensor &term = frame[op.getTerm()];
+  for (size_t j = 0; j < sum.reals.size(); ++j)
+    sum.reals[j] += term.reals[j];
+  frame.set(op.getResult(), std::move(sum));
+  return success();
+}
+
 static LogicalResult evaluateOp(ClipGradNormOp op, Frame &frame) {
   double squares = 0;
   for (Value grad : op.getGrads())
@@ -138,5 +147,6 @@ void reference::registerOptimizerKernels(KernelTable &table) {
   table.add<AdamOp>(evaluateOp);
   table.add<AdamWOp>(evaluateOp);
   table.add<LearningRateOp>(evaluateOp);
+  table.add<AccumulateOp>(evaluateOp);
   table.add<ClipGradNormOp>(evaluateOp);
 }

@@ -77,6 +77,24 @@ module {
 
 // -----
 
+// An input's slot is as large as the largest batch that a step takes: with
+// accumulate = 2, the training step's two micro-batches of 2 (x), of which
+// the other steps read the first rows; whichever step that is (label, an
+// input larger in the evaluation step only to show it).
+// CHECK: module attributes {kiln.description = "{
+// CHECK-SAME: \22slots\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22role\22:\22input\22,\22shape\22:[4,3]},
+// CHECK-SAME: {\22dtype\22:\22i64\22,\22name\22:\22label\22,\22role\22:\22input\22,\22shape\22:[6]}],
+module {
+  func.func @train_step(%x: memref<4x3xf32> {kiln.input = "x"}, %y: memref<4xi64> {kiln.input = "label"}) {
+    return
+  }
+  func.func @eval_step(%x: memref<2x3xf32> {kiln.input = "x"}, %y: memref<6xi64> {kiln.input = "label"}) {
+    return
+  }
+}
+
+// -----
+
 // An inference library has the prediction step alone, and may have no
 // recipe.
 // CHECK: module attributes {kiln.description = "{\22abi\22:3,\22model\22:\22lib\22,

@@ -754,6 +754,22 @@ func.func @clip(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, ten
 
 // -----
 
+// A running sum is the destination of its additions, which elementwise
+// fusion therefore leaves in place.
+// CHECK-LABEL: func.func @accumulate(
+// CHECK-SAME: %[[S:.*]]: tensor<4x3xf32>, %[[T:.*]]: tensor<4x3xf32>)
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[T]] : tensor<4x3xf32>) outs(%[[S]] : tensor<4x3xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %[[OUT:.*]]: f32):
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[OUT]], %[[IN]] : f32
+// CHECK-NEXT: linalg.yield %[[SUM]] : f32
+// CHECK: return %[[R]]
+func.func @accumulate(%s: tensor<4x3xf32>, %t: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  %0 = kiln.accumulate %s, %t : tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
 // Runtime calls are left as they are, their operands lowered around them.
 // CHECK-LABEL: func.func @runtime_calls(
 // CHECK: %[[R:.*]] = linalg.generic

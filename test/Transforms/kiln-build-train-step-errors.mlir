@@ -16,3 +16,36 @@ module attributes {kiln.recipe = {optimizer = {kind = "sgd", lr = 1.0 : f64}, sc
     return %w : tensor<f32>
   }
 }
+
+// -----
+
+// CHECK: error: kiln.recipe's accumulate must be positive, got 0
+module attributes {kiln.recipe = {accumulate = 0 : i64, optimizer = {kind = "sgd", lr = 1.0 : f64}, schedule = {kind = "constant"}}} {
+  func.func @m(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+}
+
+// -----
+
+// Micro-batches are slices of the batch dimension, which must be known.
+// CHECK: error: accumulating micro-batches needs inputs with a static batch dimension first, got 'tensor<f32>'
+module attributes {kiln.recipe = {accumulate = 2 : i64, optimizer = {kind = "sgd", lr = 1.0 : f64}, schedule = {kind = "constant"}}} {
+  func.func @m(%w: tensor<f32> {kiln.param = "w"}, %x: tensor<f32> {kiln.input = "x"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    %0 = kiln.mul %w, %x : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    return %0 : tensor<f32>
+  }
+}
+
+// -----
+
+// The count of correct predictions is taken over the micro-batches' joined
+// predictions and labels, which kiln.count_equal names.
+// CHECK: error: accumulating micro-batches needs the result kiln.output = "correct" from kiln.count_equal
+module attributes {kiln.recipe = {accumulate = 2 : i64, optimizer = {kind = "sgd", lr = 1.0 : f64}, schedule = {kind = "constant"}}} {
+  func.func @m(%w: tensor<f32> {kiln.param = "w"}, %x: tensor<2xf32> {kiln.input = "x"})
+      -> (tensor<f32> {kiln.output = "loss"}, tensor<i64> {kiln.output = "correct"}) {
+    %c = kiln.argmax %x {axis = 0 : i64} : (tensor<2xf32>) -> tensor<i64>
+    return %w, %c : tensor<f32>, tensor<i64>
+  }
+}

@@ -604,6 +604,16 @@ def clip_grad_norm(c, shapes, max_norm):
              {"max_norm": float(max_norm)})
 
 
+def accumulate(c, shape):
+    """A gradient added to .grad, as autograd's backward() adds it."""
+    p = torch.nn.Parameter(torch.zeros(shape, dtype=c.dtype))
+    s, t = c.randn(*shape), c.randn(*shape)
+    p.grad = s.clone()
+    (p * t).sum().backward()
+    c.single("accumulate", [("sum", s), ("term", t)], [("result", p.grad)],
+             short=True)
+
+
 # ----------------------------------------------------------------------------
 # The cases: (op, function, keyword arguments of each case). A function that
 # serves several ops takes the op's name as its second parameter.
@@ -788,6 +798,7 @@ CASES = [
     ("clip_grad_norm", clip_grad_norm, [dict(shapes=[(3,), (2, 2)], max_norm=0.5),
                                         dict(shapes=[(3,), (2, 2)], max_norm=100),
                                         dict(shapes=[(5,)], max_norm=1)]),
+    ("accumulate", accumulate, [dict(shape=(3, 2)), dict(shape=())]),
 ]
 
 F32_CASES = [

@@ -4,9 +4,11 @@
 the example's recipe, so that a Kiln trainer can be compared with PyTorch step
 by step and epoch by epoch:
 
-    /usr/bin/python3 train_torch.py {cnn,gru,lstm,resnet,transformer} [--epochs 3]
-        [--max-steps N] [--seed 0] [--shuffle on|off] [--threads 2]
-        [--init FILE | --write-init FILE] [--metrics FILE] [--quiet]
+    /usr/bin/python3 train_torch.py {cnn,gru,lstm,mlp,resnet,transformer}
+        [--epochs 3] [--max-steps N] [--seed 0] [--shuffle on|off] [--threads 2]
+        [--batch 64] [--accumulate 1]
+        [--init FILE | --write-init FILE] [--save FILE] [--metrics FILE]
+        [--quiet]
 
 The flags mean what the Kiln trainer's flags of the same names mean, and the
 metrics file has the trainer's lines ({"step", "epoch", "loss", "lr"} per
@@ -18,9 +20,13 @@ the trainer exactly:
 * the data: the same files read by the same rules (Fashion-MNIST pixels
   times 1/255 rounded once to float; the word-language task as
   ../../shared/peers/real_tasks.py defines it), every epoch's whole batches of
-  64 in the trainer's order (file order with --shuffle off, otherwise the
-  trainer's SplitMix64 shuffle of (seed, epoch));
-* the optimizers: torch.optim's SGD and Adam with the examples' settings;
+  64 (--batch) in the trainer's order (file order with --shuffle off,
+  otherwise the trainer's SplitMix64 shuffle of (seed, epoch));
+* the optimizers: torch.optim's SGD, Adam and AdamW with the examples'
+  settings, and mlp.kiln's cosine schedule and gradient clipping;
+* gradient accumulation (--accumulate k, the recipe's accumulate): each
+  update takes k batches, backward() of loss / k on each, then one step;
+  its loss is the mean of theirs;
 * evaluation: the whole test set after each epoch and at the end of the run,
   accuracy and the mean cross-entropy.
 
@@ -43,8 +49,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "pylib"))
 import kiln_safetensors  # noqa: E402
-from kiln_torch_models import (CNN, GRUClassifier, LSTMClassifier,  # noqa: E402
-                               ResNet, TransformerClassifier)
+from kiln_torch_models import (CNN, MLP, GRUClassifier,  # noqa: E402
+                               LSTMClassifier, ResNet, TransformerClassifier)
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 DICT_DIR = "/usr/share/dict"
@@ -229,9 +235,28 @@ def epoch_order(size, seed, epoch, shuffle):
 
 # --- Models: examples/*.kiln in PyTorch (tools/pylib/kiln_torch_models.py) ---
 
-# name: (module, optimizer, data)
+def kiln_cosine(warmup, total):
+    """The factor of the learning rate at update k + 1 under the recipe's
+    cosine(warmup) (min_lr 0): kiln.learning_rate's formula, k counting
+    updates from 0 as LambdaLR does."""
+    def factor(k):
+        rate = 1.0
+        if k >= warmup:
+            span = total - warmup
+            progress = min(k - warmup, span) / span if span > 0 else 1.0
+            rate = (1 + math.cos(math.pi * progress)) / 2
+        if k < warmup:
+            rate *= (k + 1) / warmup
+        return rate
+    return factor
+
+
+# name: (module, optimizer, data), and for mlp.kiln its schedule (a factor
+# of the rate given the run's updates) and clipping norm.
 MODELS = {
     "cnn": (CNN, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
+            fashion_mnist),
+    "mlp": (MLP, lambda p: torch.optim.AdamW(p, lr=2e-3, weight_decay=0.01),
             fashion_mnist),
     "lstm": (LSTMClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
     "gru": (GRUClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
@@ -241,6 +266,8 @@ MODELS = {
     "transformer": (TransformerClassifier,
                     lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
 }
+SCHEDULES = {"mlp": lambda total: kiln_cosine(100, total)}
+CLIP_GRAD_NORM = {"mlp": 1.0}
 
 
 # --- Training ------------------------------------------------------------------
@@ -278,10 +305,16 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shuffle", choices=["on", "off"], default="on")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="examples per batch (the recipe's batch_size)")
+    parser.add_argument("--accumulate", type=int, default=1,
+                        help="batches per update (the recipe's accumulate)")
     weights = parser.add_mutually_exclusive_group()
     weights.add_argument("--init", help="initial weights (safetensors)")
     weights.add_argument("--write-init",
                          help="writes the initial weights (safetensors)")
+    parser.add_argument("--save", help="writes the trained parameters and "
+                        "buffers at the end (safetensors)")
     parser.add_argument("--metrics", help="JSON lines as the Kiln trainer's")
     parser.add_argument("--no-eval", action="store_true",
                         help="no evaluations, for comparisons of the losses")
@@ -308,13 +341,20 @@ def main():
         if not args.quiet:
             print(text, file=sys.stderr, flush=True)
 
-    per_epoch = len(xs) // BATCH
+    micro, k = args.batch, args.accumulate
+    update = micro * k
+    per_epoch = len(xs) // update
     total = per_epoch * args.epochs
     if args.max_steps:
         total = min(total, args.max_steps)
+    schedule = None
+    if args.model in SCHEDULES:
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, SCHEDULES[args.model](total))
+    clip = CLIP_GRAD_NORM.get(args.model)
     log(f"{args.model}: {len(xs)} training and {len(xt)} test examples, "
-        f"{per_epoch} steps of {BATCH} per epoch, {torch.get_num_threads()} "
-        f"threads, torch {torch.__version__}")
+        f"{per_epoch} steps of {update} ({k} of {micro}) per epoch, "
+        f"{torch.get_num_threads()} threads, torch {torch.__version__}")
     start = time.perf_counter()
     step = 0
     module.train()
@@ -325,16 +365,23 @@ def main():
         losses, seconds = [], 0.0
         for batch in range(per_epoch):
             begin = time.perf_counter()
-            rows = order[batch * BATCH:(batch + 1) * BATCH]
+            rows = order[batch * update:(batch + 1) * update]
             optimizer.zero_grad()
-            loss = F.cross_entropy(module(xs[rows]), ys[rows])
-            loss.backward()
+            loss = 0.0
+            for part in rows.split(micro):
+                micro_loss = F.cross_entropy(module(xs[part]), ys[part])
+                (micro_loss / k).backward()
+                loss += float(micro_loss) / k
+            if clip:
+                torch.nn.utils.clip_grad_norm_(module.parameters(), clip)
+            lr = optimizer.param_groups[0]["lr"]
             optimizer.step()
+            if schedule:
+                schedule.step()
             seconds += time.perf_counter() - begin
             step += 1
-            losses.append(float(loss))
-            metrics.write(step=step, epoch=epoch, loss=losses[-1],
-                          lr=optimizer.param_groups[0]["lr"])
+            losses.append(loss)
+            metrics.write(step=step, epoch=epoch, loss=losses[-1], lr=lr)
             if step == total:
                 break
         result = ""
@@ -347,6 +394,9 @@ def main():
         log(f"epoch {epoch}{stopped}: train loss {sum(losses) / len(losses):.4f} "
             f"{result}elapsed {time.perf_counter() - start:.0f}s "
             f"({1000 * seconds / len(losses):.3g} ms/step)")
+    if args.save:
+        kiln_safetensors.write(args.save, dict(module.state_dict()),
+                               {"model": args.model, "step": str(step)})
     if not args.no_eval:
         print(f"test accuracy {accuracy:.4f} "
               f"({round(accuracy * len(xt))}/{len(xt)}) test loss {test_loss:.4f}")

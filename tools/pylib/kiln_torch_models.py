@@ -26,6 +26,20 @@ class CNN(nn.Module):
         return self.fc2(x)
 
 
+class MLP(nn.Module):
+    """examples/mlp.kiln, with its gelu_tanh written as it is there."""
+
+    def __init__(self, inputs=784, hidden=256, classes=10):
+        super().__init__()
+        self.hidden = nn.Linear(inputs, hidden)
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, image):
+        x = self.hidden(torch.flatten(image, 1))
+        h = 0.5 * x * (1 + torch.tanh(0.7978845608 * (x + 0.044715 * x * x * x)))
+        return self.out(h)
+
+
 class LSTMClassifier(nn.Module):
     """examples/lstm.kiln, on character ids it makes one-hot; with
     one_hot=False, bench/models/lstm.kiln, on feature vectors."""

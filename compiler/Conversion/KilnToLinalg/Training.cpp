@@ -185,6 +185,23 @@ struct LearningRateLowering : OpRewritePattern<LearningRateOp> {
   }
 };
 
+struct AccumulateLowering : OpRewritePattern<AccumulateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AccumulateOp op,
+                                PatternRewriter &rewriter) const override {
+    // The sum is the destination: elementwise fusion fuses only the
+    // producers of inputs, so the sums stay where the micro-batches end.
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    SmallVector<Value> results = updateInPlace(
+        b, op.getTerm(), op.getSum(),
+        [](ImplicitLocOpBuilder &in, ValueRange a) -> SmallVector<Value> {
+          return {arith::AddFOp::create(in, a[1], a[0])};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct ClipGradNormLowering : OpRewritePattern<ClipGradNormOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ClipGradNormOp op,
@@ -233,5 +250,5 @@ struct ClipGradNormLowering : OpRewritePattern<ClipGradNormOp> {
 void lowering::populateTrainingPatterns(RewritePatternSet &patterns) {
   patterns.add<SGDLowering, AdamLowering<AdamOp, false>,
                AdamLowering<AdamWOp, true>, LearningRateLowering,
-               ClipGradNormLowering>(patterns.getContext());
+               AccumulateLowering, ClipGradNormLowering>(patterns.getContext());
 }

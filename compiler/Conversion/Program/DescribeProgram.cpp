@@ -128,13 +128,18 @@ struct DescribeProgramPass
         indices.push_back(it->second);
         auto type = cast<MemRefType>(func.getArgumentTypes()[i]);
         if (!inserted) {
-          // The arena serves every step: it is as large as any needs.
-          if (it->second == arenaSlot) {
-            llvm::json::Object &arena = *slots[arenaSlot].getAsObject();
-            int64_t bytes = std::max<int64_t>(
-                *(*arena.getArray("shape"))[0].getAsInteger(), type.getNumElements());
-            arena["shape"] = llvm::json::Array{bytes};
-          }
+          // The arena serves every step: it is as large as any needs. So
+          // does an input: the training step of `accumulate = k` takes k
+          // batches in it, the other steps read its first one.
+          llvm::json::Object &shared = *slots[it->second].getAsObject();
+          llvm::json::Array &shape = *shared.getArray("shape");
+          auto grow = [&](int64_t size) {
+            shape[0] = std::max<int64_t>(*shape[0].getAsInteger(), size);
+          };
+          if (it->second == arenaSlot)
+            grow(type.getNumElements());
+          else if (roleOf(func, i) == "input" && type.getRank() > 0)
+            grow(type.getDimSize(0));
           continue;
         }
         llvm::json::Object slot{{"name", name},

@@ -126,6 +126,30 @@ def Kiln_LearningRateOp : Kiln_InferredOp<"learning_rate"> {
   }];
 }
 
+def Kiln_AccumulateOp : Kiln_Op<"accumulate", [SameOperandsAndResultType,
+                                                InferTypeOpInterface]> {
+  let summary = "Adds a term to a running sum, in the sum's place";
+  let description = [{
+    Returns `sum + term`, element by element, as `kiln.add` does for operands
+    of one type; the training step sums the gradients of its micro-batches
+    with it (the recipe's `accumulate`). It lowers in destination-passing
+    style, the sum as the result's destination: bufferization grows the sum
+    in one buffer, and elementwise fusion, which fuses the producers of
+    inputs only, leaves each addition where it is. A chain of `kiln.add`
+    would be fused into one addition at the end, keeping every term alive
+    until then.
+
+    Example:
+
+    ```mlir
+    %s2 = kiln.accumulate %s1, %g2 : tensor<10x128xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$sum, Kiln_FloatTensor:$term);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$sum `,` $term attr-dict `:` type($result)";
+}
+
 def Kiln_ClipGradNormOp : Kiln_InferredOp<"clip_grad_norm"> {
   let summary = "Scales gradients down to a maximum global norm";
   let description = [{

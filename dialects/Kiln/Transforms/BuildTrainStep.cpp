@@ -8,7 +8,12 @@
 //
 // The training step is one function: forward, loss, backward (kiln-autodiff),
 // the learning rate of the schedule at `step`, gradient clipping and the
-// optimizer update, with torch.optim's semantics.
+// optimizer update, with torch.optim's semantics. With the recipe's
+// `accumulate = k`, its inputs hold k micro-batches of the model's batch
+// size: one forward and backward pass per micro-batch (each a copy of the
+// gradient function), the mean of their gradients and losses, then one
+// clipping and one update, as PyTorch's k backward passes of loss / k before
+// optimizer.step().
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,6 +94,9 @@ private:
   }
   func::FuncOp createFunction(StringRef name, const Signature &args,
                               const Signature &results);
+  /// The correct predictions of all micro-batches, counted at once from
+  /// their counts.
+  FailureOr<Value> countOverMicroBatches(Location loc, ArrayRef<Value> counts);
   /// Updates one parameter; appends the new parameter and state.
   void update(Location loc, Value param, Value grad, ArrayRef<Value> state,
               Value lr, Value step, SmallVectorImpl<Value> &newParams,
@@ -161,6 +169,10 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   StringRef kind = optimizer.getAs<StringAttr>("kind").getValue();
   SmallVector<StringRef> states =
       stateNames(kind, getF64(optimizer, "momentum"));
+  int64_t microBatches = getI64(recipe, "accumulate", 1);
+  if (microBatches < 1)
+    return model.emitError("kiln.recipe's accumulate must be positive, got ")
+           << microBatches;
 
   // Arguments: parameters, their state, step, total_steps, inputs.
   Signature args, results;
@@ -184,12 +196,23 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   unsigned stepArg = args.types.size();
   args.add(i64Scalar, unit("kiln.step"), model.getLoc());
   args.add(i64Scalar, unit("kiln.total_steps"), model.getLoc());
+  // With accumulation an input holds the micro-batches one after another.
   SmallVector<unsigned> inputs;
   for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
     if (model.getArgAttr(i, "kiln.input")) {
       inputs.push_back(i);
-      args.add(model.getArgumentTypes()[i], model.getArgAttrDict(i),
-               model.getArgument(i).getLoc());
+      auto type = cast<RankedTensorType>(model.getArgumentTypes()[i]);
+      if (microBatches > 1) {
+        if (type.getRank() == 0 || type.isDynamicDim(0))
+          return emitError(model.getArgument(i).getLoc(),
+                           "accumulating micro-batches needs inputs with a "
+                           "static batch dimension first, got ")
+                 << type;
+        SmallVector<int64_t> shape(type.getShape());
+        shape[0] *= microBatches;
+        type = type.clone(shape);
+      }
+      args.add(type, model.getArgAttrDict(i), model.getArgument(i).getLoc());
     }
 
   // Results: new parameters, new state, loss, correct.
@@ -220,32 +243,105 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
 
   func::FuncOp step = createFunction("train_step", args, results);
   Block &body = step.getBody().front();
-  IRMapping mapping;
-  for (auto [n, i] : llvm::enumerate(params))
-    mapping.map(grad->getArgument(i), body.getArgument(n));
-  for (auto [n, i] : llvm::enumerate(buffers))
-    mapping.map(grad->getArgument(i), body.getArgument(bufferArg + n));
-  for (auto [n, i] : llvm::enumerate(inputs))
-    mapping.map(grad->getArgument(i), body.getArgument(stepArg + 2 + n));
-  // Dropout draws from the step counter.
-  for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
-    if (model.getArgAttr(i, "kiln.step"))
-      mapping.map(grad->getArgument(i), body.getArgument(stepArg));
-
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(&body);
-  for (Operation &op : grad->getBody().front().without_terminator())
-    builder.clone(op, mapping);
   auto gradReturn =
       cast<func::ReturnOp>(grad->getBody().front().getTerminator());
-  auto mapped = [&](unsigned result) {
-    return mapping.lookup(gradReturn.getOperand(result));
-  };
-  SmallVector<Value> grads;
-  for (unsigned n = 0; n < params.size(); ++n)
-    grads.push_back(mapped(model.getNumResults() + n));
 
+  // The result that updates each buffer argument, by name: micro-batch j
+  // starts from the running statistics that micro-batch j - 1 left, as k
+  // forward calls in PyTorch do.
+  SmallVector<std::optional<unsigned>> bufferUpdates;
+  for (unsigned i : buffers) {
+    std::string name = getArgumentName(model, i);
+    bufferUpdates.push_back(std::nullopt);
+    for (auto [n, r] : llvm::enumerate(bufferResults))
+      if (model.getResultAttrOfType<StringAttr>(r, "kiln.buffer").getValue() ==
+          name)
+        bufferUpdates.back() = n;
+  }
+
+  // One forward and backward pass per micro-batch, each a copy of the
+  // gradient function. The sums grow as each pass ends (kiln.accumulate,
+  // which stays there through fusion), so that the memory plan keeps one
+  // micro-batch's gradients alive beside them, not k.
   Location loc = model.getLoc();
+  SmallVector<Value> grads, newBuffers, counts;
+  Value loss;
+  for (int64_t j = 0; j < microBatches; ++j) {
+    IRMapping mapping;
+    for (auto [n, i] : llvm::enumerate(params))
+      mapping.map(grad->getArgument(i), body.getArgument(n));
+    for (auto [n, i] : llvm::enumerate(buffers)) {
+      Value start = body.getArgument(bufferArg + n);
+      if (j > 0 && bufferUpdates[n])
+        start = newBuffers[*bufferUpdates[n]];
+      mapping.map(grad->getArgument(i), start);
+    }
+    for (auto [n, i] : llvm::enumerate(inputs)) {
+      Value input = body.getArgument(stepArg + 2 + n);
+      if (microBatches > 1) {
+        // Rows [j * B, (j + 1) * B) of the k * B examples.
+        auto type = cast<RankedTensorType>(model.getArgumentTypes()[i]);
+        SmallVector<int64_t> offsets(type.getRank(), 0);
+        offsets[0] = j * type.getDimSize(0);
+        input = SliceOp::create(builder, model.getArgument(i).getLoc(), input,
+                                offsets, type.getShape(),
+                                SmallVector<int64_t>(type.getRank(), 1));
+      }
+      mapping.map(grad->getArgument(i), input);
+    }
+    // Dropout draws from the step counter.
+    for (unsigned i = 0, e = model.getNumArguments(); i < e; ++i)
+      if (model.getArgAttr(i, "kiln.step"))
+        mapping.map(grad->getArgument(i), body.getArgument(stepArg));
+
+    for (Operation &op : grad->getBody().front().without_terminator()) {
+      Operation *copy = builder.clone(op, mapping);
+      // Each micro-batch draws masks of its own at the same step: its sites
+      // are the model's, moved past every site number (the node index that
+      // Sema gives). A forward dropout and its adjoint stay paired.
+      if (auto dropout = dyn_cast<DropoutOp>(copy); dropout && j > 0)
+        dropout.setSeed(dropout.getSeed() + (static_cast<uint64_t>(j) << 32));
+    }
+    auto mapped = [&](unsigned result) {
+      return mapping.lookup(gradReturn.getOperand(result));
+    };
+    auto accumulate = [&](Value sum, Value term) {
+      return j == 0 ? term
+                    : AccumulateOp::create(builder, loc, sum, term).getResult();
+    };
+    grads.resize(params.size());
+    for (unsigned n = 0; n < params.size(); ++n)
+      grads[n] = accumulate(grads[n], mapped(model.getNumResults() + n));
+    loss = accumulate(loss, mapped(*lossIndex));
+    newBuffers.clear();
+    for (unsigned i : bufferResults)
+      newBuffers.push_back(mapped(i));
+    if (correctIndex)
+      counts.push_back(mapped(*correctIndex));
+  }
+
+  Value correct = counts.empty() ? Value() : counts.front();
+  if (microBatches > 1) {
+    // The means: with losses that are means over a batch, the gradient and
+    // loss of the k * B examples.
+    auto f32Scalar = RankedTensorType::get({}, builder.getF32Type());
+    Value scale = ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(f32Scalar,
+                               builder.getF32FloatAttr(1.0 / microBatches)));
+    for (Value &grad : grads)
+      grad = MulOp::create(builder, loc, grad, scale);
+    loss = MulOp::create(builder, loc, loss, scale);
+    if (correct) {
+      FailureOr<Value> count = countOverMicroBatches(loc, counts);
+      if (failed(count))
+        return failure();
+      correct = *count;
+    }
+  }
+
   auto schedule = recipe.getAs<DictionaryAttr>("schedule");
   Value lr = LearningRateOp::create(
       builder, loc, body.getArgument(stepArg), body.getArgument(stepArg + 1),
@@ -270,15 +366,37 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   }
   SmallVector<Value> returned = newParams;
   llvm::append_range(returned, newState);
-  for (unsigned i : bufferResults)
-    returned.push_back(mapped(i));
-  returned.push_back(mapped(*lossIndex));
-  if (correctIndex)
-    returned.push_back(mapped(*correctIndex));
+  llvm::append_range(returned, newBuffers);
+  returned.push_back(loss);
+  if (correct)
+    returned.push_back(correct);
   returned.push_back(lr);
   func::ReturnOp::create(builder, loc, returned);
   grad->erase();
   return success();
+}
+
+FailureOr<Value>
+TrainStepBuilder::countOverMicroBatches(Location loc, ArrayRef<Value> counts) {
+  // kiln has no integer addition: the count is taken once, over the
+  // micro-batches' predictions and labels joined, and replaces theirs.
+  SmallVector<Value> predictions, labels;
+  for (Value count : counts) {
+    auto countOp = count.getDefiningOp<CountEqualOp>();
+    if (!countOp)
+      return model.emitError("accumulating micro-batches needs the result "
+                             "kiln.output = \"correct\" from kiln.count_equal");
+    predictions.push_back(countOp.getLhs());
+    labels.push_back(countOp.getRhs());
+  }
+  Value joinedPredictions = ConcatOp::create(builder, loc, predictions, 0);
+  Value joinedLabels = ConcatOp::create(builder, loc, labels, 0);
+  Value total =
+      CountEqualOp::create(builder, loc, joinedPredictions, joinedLabels);
+  for (Value count : counts)
+    if (count.use_empty())
+      count.getDefiningOp()->erase();
+  return total;
 }
 
 LogicalResult TrainStepBuilder::buildEvalStep() {

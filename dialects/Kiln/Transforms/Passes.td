@@ -77,6 +77,15 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
       is named `kiln.state = "<param>.momentum_buffer"` (SGD with momentum) or
       `"<param>.exp_avg"` and `"<param>.exp_avg_sq"` (Adam, AdamW). `step`
       counts updates from 1 and also drives dropout.
+
+      With the recipe's `accumulate = k` (k > 1), each input holds k
+      micro-batches of the model's batch size, one after another: the step
+      slices them, runs forward and backward on each in turn (batch norm's
+      running statistics pass from one to the next), and updates once with
+      the mean of their gradients, as PyTorch does with k backward passes of
+      `loss / k` before `optimizer.step()`. The loss is the micro-batches'
+      mean and `correct` counts over all of them; dropout draws a mask of
+      its own for each micro-batch.
     * `@eval_step(params..., inputs...)` returning the loss, the number of
       correct predictions and the predicted class of each example, with
       dropout off.

@@ -67,7 +67,9 @@ extern "C" {
  * the update, from 1), "total_steps" (i64 scalar: updates in the whole run),
  * "input" (a batch field, by the model's input name, in the order of the
  * data source's fields; an i64 input has a "range": its values must lie in
- * [0, range)), "output" (written by the steps: "loss", f32, by both;
+ * [0, range); it leads with the training step's batch, batch_size times the
+ * recipe's "accumulate" (absent: 1), of which the evaluation and prediction
+ * steps read the first batch_size rows), "output" (written by the steps: "loss", f32, by both;
  * "lr", f32, the learning rate the training step used; when the recipe has
  * a metric, "correct", i64, the number of correct predictions of the batch,
  * by both, and "predictions", i64 [batch], the predicted class of each

@@ -98,7 +98,7 @@ std::string kiln::train::formatBenchmark(const Program &program,
                 "benchmark: %zu steps of batch %lld: median %.3f ms/step "
                 "(min %.3f, max %.3f)",
                 times.seconds.size(),
-                static_cast<long long>(program.recipe.batchSize),
+                static_cast<long long>(program.recipe.updateBatch()),
                 times.median() * 1e3, times.min() * 1e3, times.max() * 1e3);
   return text;
 }

@@ -152,7 +152,7 @@ int benchmark(const Options &options, const kiln_program &compiled,
   note(style, "model '" + program.model + "': timing " +
                   std::to_string(options.benchmark) +
                   " training steps on a synthetic batch of " +
-                  std::to_string(program.recipe.batchSize));
+                  std::to_string(program.recipe.updateBatch()));
   std::unique_ptr<Executor> executor =
       startProgram(compiled, program, buffers, options.threads);
   BenchmarkTimes times =
@@ -204,25 +204,35 @@ int run(const std::string &name, const std::vector<std::string> &args,
   if (!options.resume.empty())
     checkResumedData(options.resume, resumedData, data.source.metadata);
   settings.dataMetadata = data.source.metadata;
-  int64_t examples = data.train().size(), batch = program.recipe.batchSize;
+  // An update reads `batch` examples: all its micro-batches.
+  int64_t examples = data.train().size(), batch = program.recipe.updateBatch();
   int64_t perEpoch = stepsPerEpoch(program, examples);
   if (perEpoch == 0)
     throw Error("the training set has " + std::to_string(examples) +
                     " examples, fewer than one batch of " +
                     std::to_string(batch),
-                "use more training data, a smaller batch_size, or "
-                "drop_last = false");
+                program.recipe.accumulate > 1
+                    ? "use more training data, a smaller batch_size or "
+                      "accumulate, or drop_last = false"
+                    : "use more training data, a smaller batch_size, or "
+                      "drop_last = false");
   int64_t total = totalSteps(settings, perEpoch);
   if (done > total)
     throw Error(options.resume + ": its run has done " + std::to_string(done) +
                     " steps, more than the " + std::to_string(total) +
                     " of this run",
                 "raise --epochs or --max-steps to continue it");
-  note(style, "model '" + program.model + "' reads " +
-                  data.source.description + ": " + std::to_string(examples) +
-                  " training and " + std::to_string(data.test().size()) +
-                  " test examples, " + std::to_string(perEpoch) +
-                  " steps of " + std::to_string(batch) + " per epoch");
+  note(style, "model '" + program.model + "' reads " + data.source.description +
+                  ": " + std::to_string(examples) + " training and " +
+                  std::to_string(data.test().size()) + " test examples, " +
+                  std::to_string(perEpoch) + " steps of " +
+                  std::to_string(batch) +
+                  (program.recipe.accumulate > 1
+                       ? " (" + std::to_string(program.recipe.accumulate) +
+                             " micro-batches of " +
+                             std::to_string(program.recipe.batchSize) + ")"
+                       : "") +
+                  " per epoch");
   if (int64_t rest = examples % batch) {
     if (program.recipe.dropLast)
       note(style, "each epoch drops its last " + std::to_string(rest) +
@@ -249,7 +259,7 @@ int run(const std::string &name, const std::vector<std::string> &args,
   RunResult result;
   {
     // The epochs that the run reaches, which --max-steps may cut short.
-    Progress progress(style, stderr, program.recipe.batchSize, perEpoch,
+    Progress progress(style, stderr, batch, perEpoch,
                       (total + perEpoch - 1) / perEpoch, total);
     result = runTraining(*executor, program, buffers, data, settings, done,
                          progress, metrics);

@@ -425,6 +425,9 @@ std::string kiln::train::usage(const std::string &programName,
   row("data", recipe.data.summary);
   row("batch size", batch);
   if (command == Command::Train) {
+    if (recipe.accumulate > 1)
+      row("accumulate",
+          std::to_string(recipe.accumulate) + " micro-batches per update");
     row("epochs", std::to_string(recipe.epochs));
     row("optimizer", recipe.optimizer);
     row("schedule", recipe.schedule);

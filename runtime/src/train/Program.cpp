@@ -156,6 +156,7 @@ Recipe parseRecipe(const Json &json) {
   recipe.batchSize =
       integer(member(json, "batch_size", where), where + ".batch_size", 1);
   recipe.epochs = optionalInteger(json, "epochs", where, 1, 1);
+  recipe.accumulate = optionalInteger(json, "accumulate", where, 1, 1);
   if (auto it = json.find("seed"); it != json.end()) {
     // nlohmann-json reads every non-negative integer as unsigned.
     if (!it->is_number_unsigned())
@@ -229,6 +230,7 @@ std::optional<size_t> findOutput(const Program &program, const char *name,
 
 void checkSlots(Program &program) {
   int64_t batch = program.recipe.batchSize;
+  int64_t updateBatch = program.recipe.updateBatch();
   std::set<std::string> outputNames;
   for (size_t i = 0; i < program.slots.size(); ++i) {
     const Slot &slot = program.slots[i];
@@ -238,10 +240,12 @@ void checkSlots(Program &program) {
       program.state.push_back(i);
       break;
     case Role::Input:
-      if (slot.shape.front() != batch)
-        invalid(where, "an input's first dimension is the batch size, " +
-                           std::to_string(batch) + ", but its shape is " +
-                           formatShape(slot.shape));
+      if (slot.shape.front() != updateBatch)
+        invalid(where, std::string("an input's first dimension is the "
+                                   "batch size") +
+                           (updateBatch != batch ? " times accumulate" : "") +
+                           ", " + std::to_string(updateBatch) +
+                           ", but its shape is " + formatShape(slot.shape));
       program.inputs.push_back(i);
       break;
     case Role::Output:
@@ -293,6 +297,8 @@ void checkSlots(Program &program) {
       findOutput(program, "predictions", ElementType::I64, positions, metric);
   if (!metric)
     return;
+  // The labels' slot holds the training step's batch, updateBatch rows.
+  positions.front() = updateBatch;
   for (size_t input : program.inputs) {
     const Slot &slot = program.slots[input];
     if (slot.type == ElementType::I64 && slot.shape == positions)
@@ -301,7 +307,8 @@ void checkSlots(Program &program) {
   if (!program.labels)
     invalid("recipe.metric", "the metric needs an i64 input of shape " +
                                  formatShape(positions) + " (the labels)");
-  program.positions = program.slots[*program.labels].numElements() / batch;
+  program.positions =
+      program.slots[*program.labels].numElements() / updateBatch;
 }
 
 } // namespace

@@ -48,7 +48,12 @@ struct DataSource {
 };
 
 struct Recipe {
+  /// The batch of the evaluation and prediction steps, and the micro-batch
+  /// of the training step.
   int64_t batchSize = 0;
+  /// Micro-batches per update: the training step takes batchSize *
+  /// accumulate examples and updates once with their mean gradient.
+  int64_t accumulate = 1;
   int64_t epochs = 1;
   uint64_t seed = 0;
   DataSource data;
@@ -60,11 +65,15 @@ struct Recipe {
   /// How --help shows the rest, e.g. "sgd(lr: 0.01, momentum: 0.9)"; empty
   /// when the description has none.
   std::string optimizer, schedule, clipGradNorm, metric;
+
+  /// The examples of one training step.
+  int64_t updateBatch() const { return batchSize * accumulate; }
 };
 
 /// A checked description of a trainer: it has the three steps, the roles the
-/// trainer needs are there once, inputs and per-example outputs lead with
-/// the batch size.
+/// trainer needs are there once, inputs lead with the training step's
+/// batch (Recipe::updateBatch; the other steps read the first batchSize
+/// rows) and per-example outputs with the batch size.
 struct Program : Description {
   Recipe recipe;
 

@@ -57,9 +57,10 @@ std::string kiln::train::formatDuration(double seconds) {
   return text;
 }
 
-Progress::Progress(ProgressStyle style, std::FILE *stream, int64_t batchSize,
-                   int64_t stepsPerEpoch, int64_t epochs, int64_t totalSteps)
-    : style(style), stream(stream), batchSize(batchSize),
+Progress::Progress(ProgressStyle style, std::FILE *stream,
+                   int64_t examplesPerStep, int64_t stepsPerEpoch,
+                   int64_t epochs, int64_t totalSteps)
+    : style(style), stream(stream), examplesPerStep(examplesPerStep),
       stepsPerEpoch(stepsPerEpoch), epochs(epochs), totalSteps(totalSteps),
       start(Clock::now()) {}
 
@@ -97,7 +98,7 @@ void Progress::step(int64_t step, int64_t epoch, float loss, double seconds) {
       "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs) +
       "  step " + std::to_string(step) + "/" + std::to_string(totalSteps) +
       "  loss " + format("%.4f", epochLoss / epochSteps) + "  " +
-      format("%.0f", perStep > 0 ? batchSize / perStep : 0) +
+      format("%.0f", perStep > 0 ? examplesPerStep / perStep : 0) +
       " samples/s  ETA " + formatDuration(perStep * (totalSteps - step));
   if (style == ProgressStyle::Bar) {
     // \033[K erases what a longer previous line left on the right.

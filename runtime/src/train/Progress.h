@@ -22,7 +22,8 @@ std::string formatDuration(double seconds);
 /// Reports a run as it goes: its progress, one line per epoch, and notes.
 class Progress {
 public:
-  Progress(ProgressStyle style, std::FILE *stream, int64_t batchSize,
+  /// `examplesPerStep` are an update's examples, for samples/s.
+  Progress(ProgressStyle style, std::FILE *stream, int64_t examplesPerStep,
            int64_t stepsPerEpoch, int64_t epochs, int64_t totalSteps);
   /// Ends a bar that is still drawn, so that what follows starts a line.
   ~Progress();
@@ -47,7 +48,7 @@ private:
 
   ProgressStyle style;
   std::FILE *stream;
-  int64_t batchSize, stepsPerEpoch, epochs, totalSteps;
+  int64_t examplesPerStep, stepsPerEpoch, epochs, totalSteps;
   Clock::time_point start, lastDraw;
   bool barShown = false;
   /// The current epoch's updates in this process: their count, loss sum and

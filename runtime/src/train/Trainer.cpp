@@ -110,7 +110,7 @@ private:
 RunResult Loop::run(int64_t done) {
   *buffers.get<int64_t>(program.totalSteps) = total;
   executor.upload();
-  int64_t batch = program.recipe.batchSize;
+  int64_t batch = program.recipe.updateBatch();
   reader.emplace(BatchSource{data.train(), data.fields, data.transforms,
                              /*training=*/true, settings.seed, "training"},
                  batch, total - done,
@@ -202,7 +202,7 @@ void Loop::saveAt(int64_t step) {
 } // namespace
 
 int64_t kiln::train::stepsPerEpoch(const Program &program, int64_t examples) {
-  int64_t batch = program.recipe.batchSize;
+  int64_t batch = program.recipe.updateBatch();
   return program.recipe.dropLast ? examples / batch
                                  : (examples + batch - 1) / batch;
 }

@@ -47,10 +47,11 @@ struct RunResult {
   double stepSeconds = 0, dataWaitSeconds = 0;
 };
 
-/// Updates per epoch over `examples` training examples. The steps are
-/// compiled for full batches, so a last partial batch is dropped (the
-/// recipe's drop_last, the default) or completed with the first examples of
-/// the epoch's order.
+/// Updates per epoch over `examples` training examples, each of
+/// Recipe::updateBatch examples (all the micro-batches of an update). The
+/// steps are compiled for full batches, so a last partial batch is dropped
+/// (the recipe's drop_last, the default) or completed with the first
+/// examples of the epoch's order.
 int64_t stepsPerEpoch(const Program &program, int64_t examples);
 
 /// Updates in the whole run: every epoch's, or --max-steps if fewer.

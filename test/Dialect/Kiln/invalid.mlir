@@ -707,6 +707,14 @@ func.func @cross_entropy_batch(%x: tensor<2x4xf32>, %l: tensor<3xi64>) {
 
 // -----
 
+func.func @accumulate_types(%s: tensor<4xf32>, %t: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.accumulate' op requires the same type for all operands and results}}
+  %0 = "kiln.accumulate"(%s, %t) : (tensor<4xf32>, tensor<3xf32>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @sgd_grad(%p: tensor<4xf32>, %g: tensor<3xf32>, %lr: tensor<f32>, %s: tensor<i64>) {
   // expected-error @+1 {{'kiln.sgd' op grad must have the type of param 'tensor<4xf32>', got 'tensor<3xf32>'}}
   %0 = kiln.sgd %p, %g, %lr, %s : (tensor<4xf32>, tensor<3xf32>, tensor<f32>, tensor<i64>) -> tensor<4xf32>

@@ -203,6 +203,8 @@ func.func @optimizers(%p: tensor<4x3xf32>, %g: tensor<4x3xf32>, %m: tensor<4x3xf
   %3:3 = kiln.adamw %p, %g, %m, %v, %lr, %step {beta1 = 0.8 : f64, weight_decay = 0.1 : f64}
       : (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>, tensor<i64>)
       -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>)
+  // CHECK: kiln.accumulate %{{.*}}, %{{.*}} : tensor<4x3xf32>
+  %4 = kiln.accumulate %g, %m : tensor<4x3xf32>
   return
 }
 

@@ -357,6 +357,17 @@ TEST_F(EvaluatorTest, SGDLaterStepsUseDampeningAndNesterov) {
   expectReals(values[3], {1}, {buffer});
 }
 
+TEST_F(EvaluatorTest, AccumulateAddsTheTermToTheSum) {
+  auto values = results(R"(
+    func.func @f(%s: tensor<3xf64>, %t: tensor<3xf64>) -> tensor<3xf64> {
+      %0 = kiln.accumulate %s, %t : tensor<3xf64>
+      return %0 : tensor<3xf64>
+    })",
+                        {real({3}, {1, 2, 3}), real({3}, {0.5, -2, 4})});
+  ASSERT_EQ(values.size(), 1u);
+  expectReals(values[0], {3}, {1.5, 0, 7});
+}
+
 TEST_F(EvaluatorTest, AdamAndAdamWAtStepThree) {
   auto values =
       results(R"(

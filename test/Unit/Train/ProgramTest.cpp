@@ -117,6 +117,31 @@ TEST(ProgramTest, NoMetricNeedsNoPredictions) {
   EXPECT_FALSE(program.labels);
 }
 
+TEST(ProgramTest, AccumulatedInputsHoldEveryMicroBatch) {
+  // accumulate = 3: the training step takes 3 batches of 4 in each input;
+  // the evaluation step's predictions stay a batch of 4.
+  Program program = Program::parse(editDescription([](json &j) {
+    j["recipe"]["accumulate"] = 3;
+    j["slots"][6]["shape"] = {12, 3};
+    j["slots"][7]["shape"] = {12};
+  }));
+  EXPECT_EQ(program.recipe.batchSize, 4);
+  EXPECT_EQ(program.recipe.accumulate, 3);
+  EXPECT_EQ(program.recipe.updateBatch(), 12);
+  EXPECT_EQ(program.labels, 7u);
+  EXPECT_EQ(program.positions, 1);
+  EXPECT_EQ(smallParsed().recipe.accumulate, 1);
+
+  std::string message = expectError([] {
+                          Program::parse(editDescription(
+                              [](json &j) { j["recipe"]["accumulate"] = 3; }));
+                        }).what();
+  EXPECT_NE(message.find("an input's first dimension is the batch size times "
+                         "accumulate, 12, but its shape is [4, 3]"),
+            std::string::npos)
+      << message;
+}
+
 TEST(ProgramTest, Errors) {
   const std::pair<std::function<void(json &)>, const char *> cases[] = {
       {[](json &j) { j["abi"] = 1; },
@@ -171,6 +196,8 @@ TEST(ProgramTest, Errors) {
        },
        "an input's first dimension is the batch size, 4, but its shape is "
        "[8, 3]"},
+      {[](json &j) { j["recipe"]["accumulate"] = 0; },
+       "recipe.accumulate: expected an integer of at least 1"},
       {[](json &j) { j["slots"][5]["role"] = "step"; },
        "more than one slot has role 'step'"},
       {[](json &j) { j["slots"][4]["dtype"] = "f32"; },
