@@ -12,7 +12,9 @@ void DiagnosticEngine::error(llvm::SMLoc loc, const llvm::Twine &message) {
 void DiagnosticEngine::error(llvm::SMLoc loc, const llvm::Twine &message,
                              const llvm::Twine &hint) {
   error(loc, message);
-  os << "note: " << hint << "\n";
+  std::string text = hint.str();
+  if (!text.empty())
+    os << "note: " << text << "\n";
 }
 
 void DiagnosticEngine::note(llvm::SMLoc loc, const llvm::Twine &message) {

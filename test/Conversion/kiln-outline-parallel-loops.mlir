@@ -2,6 +2,7 @@
 // iterations into private functions over a range [begin, end) of one
 // parallel loop, which the step calls over the whole loop.
 // RUN: kiln-opt %s -kiln-outline-parallel-loops -split-input-file | FileCheck %s
+// RUN: kiln-opt %s -kiln-outline-parallel-loops=max-inline-ops=1 -split-input-file | FileCheck %s --check-prefix=SERIAL
 
 // The body slices each buffer along the split loop's dimension; the step
 // passes the buffers and the scalars the op uses, while constants are
@@ -107,5 +108,40 @@ func.func @outputs_apart(%x: memref<128x256xf32>, %y: memref<256xf32>) {
   ^bb0(%a: f32, %b: f32):
     linalg.yield %b, %a : f32, f32
   }
+  return
+}
+
+// -----
+
+// A step of more than max-inline-ops linalg ops (64 by default) moves each
+// small one into a noinline function of its own, which takes the buffers and
+// scalars that the op uses; a large op still becomes a parallel body.
+// CHECK-LABEL: func.func @long_step(
+// CHECK-NOT: call @long_step_op_
+// SERIAL-LABEL: func.func @long_step(
+// SERIAL-SAME: %[[A:.*]]: memref<64xf32>, %[[B:.*]]: memref<64xf32>, %[[S:.*]]: f32, %[[BIG:.*]]: memref<65536xf32>)
+// SERIAL: call @long_step_op_0(%[[A]], %[[B]], %[[S]]) : (memref<64xf32>, memref<64xf32>, f32) -> ()
+// SERIAL: call @long_step_op_1(%[[B]]) : (memref<64xf32>) -> ()
+// SERIAL: call @long_step_parallel_0(%{{.*}}, %{{.*}}, %[[BIG]]) : (index, index, memref<65536xf32>) -> ()
+// SERIAL-NOT: linalg.generic
+// SERIAL: return
+// SERIAL-DAG: func.func private @long_step_op_0(%{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: f32) attributes {passthrough = ["noinline"]}
+// SERIAL-DAG: func.func private @long_step_op_1(%{{.*}}: memref<64xf32>) attributes {passthrough = ["noinline"]}
+// SERIAL-DAG: func.func private @long_step_parallel_0(%{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<65536xf32>) attributes {kiln.parallel_body}
+#id = affine_map<(d0) -> (d0)>
+func.func @long_step(%a: memref<64xf32>, %b: memref<64xf32>, %s: f32, %big: memref<65536xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%a : memref<64xf32>) outs(%b : memref<64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %s : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]} outs(%b : memref<64xf32>) {
+  ^bb0(%out: f32):
+    %0 = arith.mulf %out, %out : f32
+    linalg.yield %0 : f32
+  }
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%big : memref<65536xf32>)
   return
 }

@@ -24,6 +24,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -202,11 +203,12 @@ bool isPrinted(Stage stage) {
 
 /// Runs `build`'s passes on `module`; errors are reported through the
 /// context's diagnostic handler.
-bool runPipeline(mlir::ModuleOp module,
+bool runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
                  llvm::function_ref<void(mlir::OpPassManager &)> build) {
   mlir::PassManager pm(module->getContext());
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return false;
+  pm.enableTiming(timing);
   build(pm);
   return succeeded(pm.run(module));
 }
@@ -327,6 +329,11 @@ writeLibraryHeader(mlir::ModuleOp module, llvm::StringRef library) {
 /// `os` or writing the object file or executable. Returns whether it
 /// succeeded; errors go to stderr.
 bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) {
+  // -mlir-timing reports the front end and code generation beside the passes.
+  mlir::DefaultTimingManager timingManager;
+  mlir::applyDefaultTimingManagerCLOptions(timingManager);
+  mlir::TimingScope timing = timingManager.getRootScope();
+  mlir::TimingScope phase = timing.nest("Parse");
   llvm::SourceMgr sourceMgr;
   llvm::StringRef source = buffer->getBuffer();
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
@@ -340,6 +347,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return true;
   }
 
+  phase = timing.nest("Sema");
   kiln::SemaOptions options;
   if (batchSize.getNumOccurrences())
     options.batchSize = batchSize;
@@ -353,8 +361,10 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   kiln::registerCudaPipelineInterfaces(registry);
   context.appendDialectRegistry(registry);
   mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  phase = timing.nest("MLIRGen");
   mlir::OwningOpRef<mlir::ModuleOp> ir =
       kiln::mlirGen(context, *program, sourceMgr);
+  phase.stop();
   if (!ir)
     return false;
 
@@ -363,7 +373,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return printOrRun(*ir, os);
   case Stage::KilnGrad:
   case Stage::TrainStep:
-    if (!runPipeline(*ir, emit == Stage::KilnGrad
+    if (!runPipeline(*ir, timing, emit == Stage::KilnGrad
                               ? kiln::buildGradientPipeline
                               : kiln::buildTrainStepPipeline))
       return false;
@@ -381,7 +391,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return false;
   }
   bool cuda = targetName == "cuda";
-  if (!runPipeline(*ir, [&](mlir::OpPassManager &pm) {
+  if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
         if (cuda || portableKernels)
           kiln::buildPortableLinalgPipeline(pm);
         else
@@ -400,7 +410,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     // -emit=ptx prints PTX even where ptxas could make a cubin.
     cudaOptions.cubin = cudaOptions.toolkit.hasPtxas && emit != Stage::PTX;
     auto quiet = kiln::ignoreMissingLibdevice(&context, cudaOptions.toolkit);
-    if (!runPipeline(*ir, [&](mlir::OpPassManager &pm) {
+    if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
           kiln::buildCudaKernelPipeline(pm, cudaOptions);
         }))
       return false;
@@ -408,12 +418,12 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
       kiln::printKernels(*ir, os);
       return true;
     }
-    if (!runPipeline(*ir, kiln::buildCudaHostPipeline))
+    if (!runPipeline(*ir, timing, kiln::buildCudaHostPipeline))
       return false;
-  } else if (!runPipeline(*ir, kiln::buildCpuLLVMPipeline)) {
+  } else if (!runPipeline(*ir, timing, kiln::buildCpuLLVMPipeline)) {
     return false;
   }
-  if (library && !runPipeline(*ir, [&](mlir::OpPassManager &pm) {
+  if (library && !runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
         kiln::KilnEmitLibraryApiOptions options;
         options.prefix = apiPrefix;
         pm.addPass(kiln::createKilnEmitLibraryApi(options));
@@ -430,6 +440,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   kiln::CodegenOptions codegen;
   codegen.optLevel = optLevel;
   codegen.cpu = cpuName;
+  phase = timing.nest("Translate to LLVM IR and optimize");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       kiln::translateToLLVMIR(*ir, llvmContext, codegen);
@@ -440,6 +451,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return true;
   }
 
+  phase = timing.nest("Object code and link");
   std::string output =
       outputFile.getNumOccurrences() ? outputFile.getValue() : defaultOutput(emit);
   std::string error;
@@ -502,6 +514,7 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions({&kilnCategory});
   cl::ParseCommandLineOptions(
       argc, argv,

@@ -83,7 +83,7 @@ int64_t splitLoop(linalg::LinalgOp op, ArrayRef<int64_t> ranges) {
 /// it captures, which it takes in the order it first needs them.
 class BodyBuilder {
 public:
-  /// `body` takes (begin, end) so far.
+  /// `body` takes (begin, end) or nothing so far.
   explicit BodyBuilder(func::FuncOp body)
       : body(body), entry(body.addEntryBlock()),
         builder(OpBuilder::atBlockBegin(entry)) {}
@@ -120,42 +120,16 @@ public:
   SmallVector<Value> captured;
 };
 
-/// Moves `op` into a new function over a range of loop `loop` and calls it
-/// over the whole range. Fails, changing nothing, when a value that the op
-/// uses cannot reach the function.
-LogicalResult outline(linalg::LinalgOp op, int64_t loop, int64_t range,
-                      StringRef name) {
-  MLIRContext *context = op.getContext();
-  Location loc = op.getLoc();
-  auto step = op->getParentOfType<func::FuncOp>();
-  OpBuilder moduleBuilder(step);
-  moduleBuilder.setInsertionPointAfter(step);
-  Type index = IndexType::get(context);
-  auto body = func::FuncOp::create(
-      moduleBuilder, loc, name, FunctionType::get(context, {index, index}, {}));
-  body.setPrivate();
-  body->setAttr("kiln.parallel_body", UnitAttr::get(context));
-  BodyBuilder b(body);
-  Value begin = b.entry->getArgument(0), end = b.entry->getArgument(1);
-
-  SetVector<Value> above;
-  getUsedValuesDefinedAbove(op->getRegions(), above);
-  SmallVector<Value> operands;
-  for (Value value : op->getOperands())
-    operands.push_back(b.get(value));
-  bool reached = llvm::all_of(operands, [](Value v) { return v; }) &&
-                 llvm::all_of(above, [&](Value v) { return b.get(v); });
-  if (!reached) {
-    body.erase();
-    return failure();
-  }
-
-  // Each operand that the loop indexes is sliced to [begin, end) along the
-  // dimension that the loop indexes.
+/// Slices each operand of `op` that `loop` indexes to [begin, end) along
+/// the dimension that the loop indexes; begin and end are the body's first
+/// two arguments.
+void sliceOperands(linalg::LinalgOp op, int64_t loop, BodyBuilder &b,
+                   SmallVectorImpl<Value> &operands) {
   OpBuilder &builder = b.builder;
-  builder.setInsertionPointToEnd(b.entry);
+  Location loc = op.getLoc();
+  Value begin = b.entry->getArgument(0), end = b.entry->getArgument(1);
   Value size = arith::SubIOp::create(builder, loc, end, begin);
-  AffineExpr dim = getAffineDimExpr(loop, context);
+  AffineExpr dim = getAffineDimExpr(loop, op.getContext());
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     std::optional<unsigned> position =
@@ -173,16 +147,62 @@ LogicalResult outline(linalg::LinalgOp op, int64_t loop, int64_t range,
     sliced = memref::SubViewOp::create(builder, loc, sliced, offsets, sizes,
                                        strides);
   }
+}
+
+/// Moves `op` into a new private function and calls it there. With a
+/// `loop`, the function runs the op on a range [begin, end) of that loop and
+/// the call covers the whole range; without one, the function runs all of
+/// it and LLVM must not inline it back. Fails, changing nothing, when a
+/// value that the op uses cannot reach the function.
+LogicalResult outline(linalg::LinalgOp op, std::optional<int64_t> loop,
+                      int64_t range, StringRef name) {
+  MLIRContext *context = op.getContext();
+  Location loc = op.getLoc();
+  auto step = op->getParentOfType<func::FuncOp>();
+  OpBuilder moduleBuilder(step);
+  moduleBuilder.setInsertionPointAfter(step);
+  Type index = IndexType::get(context);
+  SmallVector<Type> bounds;
+  if (loop)
+    bounds = {index, index};
+  auto body = func::FuncOp::create(moduleBuilder, loc, name,
+                                   FunctionType::get(context, bounds, {}));
+  body.setPrivate();
+  OpBuilder attrs(context);
+  if (loop)
+    body->setAttr("kiln.parallel_body", attrs.getUnitAttr());
+  else // The LLVM dialect's attribute that func-to-llvm carries over.
+    body->setAttr("passthrough",
+                  attrs.getArrayAttr({attrs.getStringAttr("noinline")}));
+  BodyBuilder b(body);
+
+  SetVector<Value> above;
+  getUsedValuesDefinedAbove(op->getRegions(), above);
+  SmallVector<Value> operands;
+  for (Value value : op->getOperands())
+    operands.push_back(b.get(value));
+  bool reached = llvm::all_of(operands, [](Value v) { return v; }) &&
+                 llvm::all_of(above, [&](Value v) { return b.get(v); });
+  if (!reached) {
+    body.erase();
+    return failure();
+  }
+
+  OpBuilder &builder = b.builder;
+  builder.setInsertionPointToEnd(b.entry);
+  if (loop)
+    sliceOperands(op, *loop, b, operands);
   Operation *clone = builder.clone(*op, b.mapping);
   clone->setOperands(
       ArrayRef<Value>(operands).take_front(op->getNumOperands()));
   // linalg.index counts from the start of the slice.
   clone->walk([&](linalg::IndexOp indexOp) {
-    if (indexOp.getDim() != loop)
+    if (!loop || static_cast<int64_t>(indexOp.getDim()) != *loop)
       return;
     OpBuilder at(indexOp);
     at.setInsertionPointAfter(indexOp);
-    Value shifted = arith::AddIOp::create(at, loc, indexOp, begin);
+    Value shifted =
+        arith::AddIOp::create(at, loc, indexOp, b.entry->getArgument(0));
     indexOp.getResult().replaceAllUsesExcept(shifted, shifted.getDefiningOp());
   });
   func::ReturnOp::create(builder, loc);
@@ -190,8 +210,10 @@ LogicalResult outline(linalg::LinalgOp op, int64_t loop, int64_t range,
       FunctionType::get(context, b.entry->getArgumentTypes(), {}));
 
   OpBuilder call(op);
-  SmallVector<Value> args = {arith::ConstantIndexOp::create(call, loc, 0),
-                             arith::ConstantIndexOp::create(call, loc, range)};
+  SmallVector<Value> args;
+  if (loop)
+    args = {arith::ConstantIndexOp::create(call, loc, 0),
+            arith::ConstantIndexOp::create(call, loc, range)};
   llvm::append_range(args, b.captured);
   func::CallOp::create(call, loc, body, args);
   op->erase();
@@ -200,6 +222,8 @@ LogicalResult outline(linalg::LinalgOp op, int64_t loop, int64_t range,
 
 struct OutlineParallelLoopsPass
     : kiln::impl::KilnOutlineParallelLoopsBase<OutlineParallelLoopsPass> {
+  using KilnOutlineParallelLoopsBase::KilnOutlineParallelLoopsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> steps;
@@ -212,7 +236,7 @@ struct OutlineParallelLoopsPass
         if (op.hasPureBufferSemantics())
           ops.push_back(op);
       });
-      unsigned count = 0;
+      unsigned parallel = 0, serial = 0;
       for (linalg::LinalgOp op : ops) {
         SmallVector<int64_t> ranges = op.getStaticLoopRanges();
         if (llvm::any_of(ranges, ShapedType::isDynamic))
@@ -221,12 +245,19 @@ struct OutlineParallelLoopsPass
         for (int64_t range : ranges)
           iterations *= range;
         int64_t loop = splitLoop(op, ranges);
-        if (iterations < kMinParallelIterations || loop < 0)
+        if (iterations >= kMinParallelIterations && loop >= 0 &&
+            succeeded(outline(op, loop, ranges[loop],
+                              (step.getSymName() + "_parallel_" +
+                               Twine(parallel))
+                                  .str()))) {
+          ++parallel;
           continue;
-        std::string name =
-            (step.getSymName() + "_parallel_" + Twine(count)).str();
-        if (succeeded(outline(op, loop, ranges[loop], name)))
-          ++count;
+        }
+        if (ops.size() > maxInlineOps &&
+            succeeded(outline(
+                op, std::nullopt, 0,
+                (step.getSymName() + "_op_" + Twine(serial)).str())))
+          ++serial;
       }
     }
   }
