@@ -27,12 +27,6 @@ constexpr const char *kTooLargeHint =
     "a tensor holds at most 2^40 elements; check the sizes of the inputs and "
     "the layers";
 
-/// The most operations a forward pass may have. kilnc's time and memory grow
-/// with the operations of the step: 1024 of them take about a minute and
-/// 0.5 GB to compile (a 48-layer Transformer encoder), and the bound keeps a
-/// large repeat count from running for hours before failing.
-constexpr size_t kMaxOperations = 1024;
-
 /// Whether `type` holds more than kMaxElements, computed without overflow.
 static bool exceedsMaxElements(const TensorType &type) {
   int64_t count = 1;
@@ -75,14 +69,14 @@ Elaborator::emit(OpKind op, std::vector<ValueId> operands,
                  std::vector<std::pair<std::string, AttrValue>> attrs,
                  std::vector<TensorType> results, SMLoc loc) {
   // Reported once, as the element limit below.
-  if (program.nodes.size() == kMaxOperations && !diags.hadError())
+  if (program.nodes.size() == options.maxOperations && !diags.hadError())
     error(loc,
-          "the forward pass reaches " + Twine(kMaxOperations + 1) +
+          "the forward pass reaches " + Twine(options.maxOperations + 1) +
               " operations here, more than kilnc compiles in reasonable "
               "time and memory",
           "use fewer or smaller layers, or lower the counts of repeat(...); "
           "a forward pass has at most " +
-              Twine(kMaxOperations) + " operations");
+              Twine(options.maxOperations) + " operations");
   Node node{op, std::move(operands), std::move(attrs), {}, loc};
   for (TensorType &type : results) {
     // Reported once; eval() stops at the next expression.

@@ -351,6 +351,8 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   kiln::SemaOptions options;
   if (batchSize.getNumOccurrences())
     options.batchSize = batchSize;
+  if (targetName == "cuda")
+    options.maxOperations /= 2;
   std::optional<kiln::Program> program = kiln::analyze(*module, diags, options);
   if (!program)
     return false;
