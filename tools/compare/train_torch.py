@@ -251,9 +251,8 @@ def kiln_cosine(warmup, total):
     return factor
 
 
-# name: (module, optimizer, data), and for mlp.kiln and resnet.kiln their
-# schedules (a factor of the rate given the run's updates) and mlp.kiln's
-# clipping norm.
+# name: (module, optimizer, data), and for mlp.kiln its schedule (a factor
+# of the rate given the run's updates) and clipping norm.
 MODELS = {
     "cnn": (CNN, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
             fashion_mnist),
@@ -267,8 +266,7 @@ MODELS = {
     "transformer": (TransformerClassifier,
                     lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
 }
-SCHEDULES = {"mlp": lambda total: kiln_cosine(100, total),
-             "resnet": lambda total: kiln_cosine(0, total)}
+SCHEDULES = {"mlp": lambda total: kiln_cosine(100, total)}
 CLIP_GRAD_NORM = {"mlp": 1.0}
 
 
