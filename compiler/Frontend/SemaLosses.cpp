@@ -128,29 +128,21 @@ Result losses::crossEntropy(Elaborator &e, const Arguments &args) {
                      "cross_entropy's label_smoothing must be in [0, 1]");
     smoothing = *value;
   }
-  std::optional<ValueId> loss = e.emitChecked(
-      OpKind::CrossEntropy, {*logits, *labels}, {},
-      rules::crossEntropy(e.typeOf(*logits), ty), args.loc, "cross_entropy",
-      "cross_entropy takes logits [batch, classes] and labels i64[batch]");
-  if (!loss || smoothing == 0)
-    return Value::ofEmitted(loss);
-  // PyTorch's smoothing: (1 - s) * the loss of the labels, plus s times the
-  // mean over the classes of -log p, averaged over the batch.
-  Composer c(e, args);
-  std::optional<ValueId> logp = e.emitChecked(
-      OpKind::LogSoftmax, {*logits}, {{"axis", int64_t(1)}},
-      rules::softmax(e.typeOf(*logits), 1), args.loc, "cross_entropy");
-  std::optional<ValueId> uniform = logp ? c.reduceAll(OpKind::ReduceMean, *logp)
-                                        : std::nullopt;
-  std::optional<ValueId> keep = c.constant(1 - smoothing);
-  std::optional<ValueId> spread = c.constant(-smoothing);
-  if (!uniform || !keep || !spread)
-    return std::nullopt;
-  std::optional<ValueId> a = c.binary(OpKind::Mul, *keep, *loss);
-  std::optional<ValueId> b = c.binary(OpKind::Mul, *spread, *uniform);
-  if (!a || !b)
-    return std::nullopt;
-  return Value::ofEmitted(c.binary(OpKind::Add, *a, *b));
+  // PyTorch's default: a label of -100 is ignored.
+  int64_t ignoreIndex = -100;
+  if (args.has(3)) {
+    std::optional<int64_t> value = e.asInteger(
+        args[3], args.locOf(3), "argument 'ignore_index' of cross_entropy");
+    if (!value)
+      return std::nullopt;
+    ignoreIndex = *value;
+  }
+  return Value::ofEmitted(e.emitChecked(
+      OpKind::CrossEntropy, {*logits, *labels},
+      {{"ignore_index", ignoreIndex}, {"label_smoothing", smoothing}},
+      rules::crossEntropy(e.typeOf(*logits), ty, smoothing), args.loc,
+      "cross_entropy",
+      "cross_entropy takes logits [batch, classes] and labels i64[batch]"));
 }
 
 Result losses::mseLoss(Elaborator &e, const Arguments &args) {

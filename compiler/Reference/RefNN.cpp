@@ -250,32 +250,82 @@ static LogicalResult evaluateOp(AttentionBackwardOp op, Frame &frame) {
   return success();
 }
 
+namespace {
+
+/// What cross_entropy and its gradient share: the labels checked (each a
+/// class of the logits or the ignored value) and the rows that count.
+struct Labels {
+  const Tensor &labels;
+  int64_t ignored;
+  /// The number of rows whose label is not ignored.
+  int64_t counted = 0;
+
+  bool keeps(int64_t n) const { return labels.integers[n] != ignored; }
+};
+
+} // namespace
+
+template <typename Op>
+static FailureOr<Labels> checkLabels(Op op, const Tensor &labels,
+                                     int64_t classes) {
+  Labels result{labels, static_cast<int64_t>(op.getIgnoreIndex())};
+  for (int64_t n = 0, e = labels.numElements(); n < e; ++n) {
+    int64_t label = labels.integers[n];
+    if (label == result.ignored)
+      continue;
+    if (label < 0 || label >= classes)
+      return op.emitOpError("label ")
+             << label << " at position [" << n << "] is outside [0, " << classes
+             << "), the classes of the logits, and is not the "
+             << "ignore_index " << result.ignored;
+    ++result.counted;
+  }
+  return result;
+}
+
 static LogicalResult evaluateOp(CrossEntropyOp op, Frame &frame) {
-  const Tensor &logits = frame[op.getLogits()], &labels = frame[op.getLabels()];
-  int64_t rows = logits.shape[0];
-  if (failed(checkIds(op, labels, logits.shape[1], "classes of the logits")))
+  const Tensor &logits = frame[op.getLogits()];
+  int64_t rows = logits.shape[0], classes = logits.shape[1];
+  FailureOr<Labels> labels = checkLabels(op, frame[op.getLabels()], classes);
+  if (failed(labels))
     return failure();
+  double smoothing = op.getLabelSmoothing().convertToDouble();
   double total = 0;
-  for (int64_t n = 0; n < rows; ++n)
+  for (int64_t n = 0; n < rows; ++n) {
+    if (!labels->keeps(n))
+      continue;
+    const double *row = logits.reals.data() + n * classes;
+    double mean = 0;
+    for (int64_t c = 0; c < classes; ++c)
+      mean += row[c] / classes;
     total += logSumExp(logits, n) -
-             logits.reals[n * logits.shape[1] + labels.integers[n]];
-  frame.set(op.getResult(), Tensor::real({}, {total / rows}));
+             (1 - smoothing) * row[labels->labels.integers[n]] -
+             smoothing * mean;
+  }
+  // 0 / 0 when every label is ignored: NaN, as PyTorch's mean.
+  frame.set(op.getResult(),
+            Tensor::real({}, {total / static_cast<double>(labels->counted)}));
   return success();
 }
 
 static LogicalResult evaluateOp(CrossEntropyBackwardOp op, Frame &frame) {
-  const Tensor &logits = frame[op.getLogits()], &labels = frame[op.getLabels()];
+  const Tensor &logits = frame[op.getLogits()];
   int64_t rows = logits.shape[0], classes = logits.shape[1];
-  if (failed(checkIds(op, labels, classes, "classes of the logits")))
+  FailureOr<Labels> labels = checkLabels(op, frame[op.getLabels()], classes);
+  if (failed(labels))
     return failure();
-  double grad = frame[op.getGrad()].reals[0];
+  double smoothing = op.getLabelSmoothing().convertToDouble();
+  double scale = frame[op.getGrad()].reals[0] / labels->counted;
   Tensor result = zeros(logits.shape);
   for (int64_t n = 0; n < rows; ++n) {
+    if (!labels->keeps(n))
+      continue;
     double lse = logSumExp(logits, n);
     for (int64_t c = 0; c < classes; ++c) {
       double probability = std::exp(logits.reals[n * classes + c] - lse);
-      result.reals[n * classes + c] =
-          grad * (probability - (c == labels.integers[n])) / rows;
+      double target = (1 - smoothing) * (c == labels->labels.integers[n]) +
+                      smoothing / classes;
+      result.reals[n * classes + c] = scale * (probability - target);
     }
   }
   frame.set(op.getResult(), std::move(result));

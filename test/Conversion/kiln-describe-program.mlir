@@ -7,7 +7,8 @@
 // step's that it lacks (predictions), then the prediction step's (logits);
 // the arena is as large as any step needs (256 bytes, the evaluation
 // step's). Each step's summary lists the slot of each of its arguments. Each slot has its name, role,
-// dtype and shape, its initializer and the range of its values when known.
+// dtype and shape, its initializer and the range of its values when known,
+// with the ignored label that it also takes.
 // CHECK: module attributes {kiln.description = "{
 // CHECK-SAME: \22abi\22:3,
 // CHECK-SAME: \22eval\22:{\22arena_bytes\22:256,\22flops\22:40,\22peak_bytes\22:200,\22slots\22:[0,4,5,8,6,7]},
@@ -20,7 +21,7 @@
 // CHECK-SAME: {\22dtype\22:\22i64\22,\22name\22:\22step\22,\22role\22:\22step\22,\22shape\22:[]},
 // CHECK-SAME: {\22dtype\22:\22i64\22,\22name\22:\22total_steps\22,\22role\22:\22total_steps\22,\22shape\22:[]},
 // CHECK-SAME: {\22dtype\22:\22f32\22,\22name\22:\22x\22,\22role\22:\22input\22,\22shape\22:[2,4]},
-// CHECK-SAME: {\22dtype\22:\22i64\22,\22name\22:\22label\22,\22range\22:3,\22role\22:\22input\22,\22shape\22:[2]},
+// CHECK-SAME: {\22dtype\22:\22i64\22,\22ignore_index\22:-100,\22name\22:\22label\22,\22range\22:3,\22role\22:\22input\22,\22shape\22:[2]},
 // CHECK-SAME: {\22dtype\22:\22f32\22,\22name\22:\22loss\22,\22role\22:\22output\22,\22shape\22:[]},
 // CHECK-SAME: {\22dtype\22:\22u8\22,\22name\22:\22arena\22,\22role\22:\22arena\22,\22shape\22:[256]},
 // CHECK-SAME: {\22dtype\22:\22i64\22,\22name\22:\22predictions\22,\22role\22:\22output\22,\22shape\22:[2]},
@@ -35,13 +36,13 @@ module attributes {kiln.model = "tiny",
   func.func @train_step(%w: memref<3x4xf32> {kiln.param = "fc.weight", kiln.init = {distribution = "uniform", low = -0.5 : f64, high = 0.5 : f64}},
                         %m: memref<3x4xf32> {kiln.state = "fc.weight.momentum_buffer"},
                         %step: memref<i64> {kiln.step}, %total: memref<i64> {kiln.total_steps},
-                        %x: memref<2x4xf32> {kiln.input = "x"}, %y: memref<2xi64> {kiln.input = "label", kiln.range = 3 : i64},
+                        %x: memref<2x4xf32> {kiln.input = "x"}, %y: memref<2xi64> {kiln.input = "label", kiln.range = 3 : i64, kiln.ignore_index = -100 : i64},
                         %loss: memref<f32> {kiln.output = "loss"}, %arena: memref<128xi8> {kiln.arena})
       attributes {kiln.flops = 100 : i64, kiln.arena_bytes = 128 : i64, kiln.peak_bytes = 96 : i64} {
     return
   }
   func.func @eval_step(%w: memref<3x4xf32> {kiln.param = "fc.weight"}, %x: memref<2x4xf32> {kiln.input = "x"},
-                       %y: memref<2xi64> {kiln.input = "label", kiln.range = 3 : i64},
+                       %y: memref<2xi64> {kiln.input = "label", kiln.range = 3 : i64, kiln.ignore_index = -100 : i64},
                        %pred: memref<2xi64> {kiln.output = "predictions"}, %loss: memref<f32> {kiln.output = "loss"},
                        %arena: memref<256xi8> {kiln.arena})
       attributes {kiln.flops = 40 : i64, kiln.arena_bytes = 256 : i64, kiln.peak_bytes = 200 : i64} {

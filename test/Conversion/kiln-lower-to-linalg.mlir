@@ -412,7 +412,8 @@ func.func @reductions(%x: tensor<2x4x8xf32>, %g: tensor<2x8xf32>)
 // CHECK: %[[COUNT:.*]] = linalg.generic {indexing_maps = [#[[VEC]], #[[TOTAL]]], iterator_types = ["reduction"]} ins(%[[SAME]] : tensor<2xi64>)
 // CHECK-NEXT: ^bb0(%[[IN:.*]]: i64, %[[OUT:.*]]: i64):
 // CHECK-NEXT: arith.addi %[[IN]], %[[OUT]] : i64
-// cross_entropy: mean over rows of log(sum exp(x - max)) + max - x[label].
+// cross_entropy: the sum over the rows whose label is not ignore_index (-100
+// by default) of log(sum exp(x - max)) + max - x[label], over their number.
 // CHECK: %[[RMAX:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]] : tensor<2x5xf32>)
 // CHECK: arith.maximumf
 // CHECK: %[[SHIFTED:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]], %{{.*}} : tensor<2x5xf32>, tensor<2x1xf32>)
@@ -420,25 +421,44 @@ func.func @reductions(%x: tensor<2x4x8xf32>, %g: tensor<2x8xf32>)
 // CHECK-NEXT: %[[D:.*]] = arith.subf %[[A]], %[[B]] : f32
 // CHECK-NEXT: math.exp %[[D]] : f32
 // CHECK: %[[RSUM:.*]] = linalg.generic {{.*}} ins(%[[SHIFTED]] : tensor<2x5xf32>)
+// The label's logit, the label clamped to the classes (an ignored -100 picks
+// column 0, unused).
 // CHECK: %[[PICKED:.*]] = linalg.generic {{.*}} ins(%[[LABELS]] : tensor<2xi64>) outs(%{{.*}} : tensor<2xf32>)
 // CHECK-NEXT: ^bb0(%[[L:.*]]: i64, %{{.*}}: f32):
 // CHECK-NEXT: %[[ROW:.*]] = linalg.index 0 : index
-// CHECK-NEXT: %[[COL:.*]] = arith.index_cast %[[L]] : i64 to index
+// CHECK-NEXT: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK-NEXT: %[[LOW:.*]] = arith.maxsi %[[L]], %[[ZERO]] : i64
+// CHECK-NEXT: %[[LAST:.*]] = arith.constant 4 : i64
+// CHECK-NEXT: %[[CLAMPED:.*]] = arith.minsi %[[LOW]], %[[LAST]] : i64
+// CHECK-NEXT: %[[COL:.*]] = arith.index_cast %[[CLAMPED]] : i64 to index
 // CHECK-NEXT: tensor.extract %[[LOGITS]][%[[ROW]], %[[COL]]] : tensor<2x5xf32>
-// CHECK: %[[LOSSES:.*]] = linalg.generic {{.*}} ins(%[[RSUM]], %[[RMAX]], %[[PICKED]] :
-// CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[M:.*]]: f32, %[[P:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[LOSSES:.*]] = linalg.generic {{.*}} ins(%[[RSUM]], %[[RMAX]], %[[PICKED]], %[[LABELS]] :
+// CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[M:.*]]: f32, %[[P:.*]]: f32, %[[L:.*]]: i64, %{{.*}}: f32):
 // CHECK-NEXT: %[[LOG:.*]] = math.log %[[S]] : f32
 // CHECK-NEXT: %[[LSE:.*]] = arith.addf %[[LOG]], %[[M]] : f32
-// CHECK-NEXT: arith.subf %[[LSE]], %[[P]] : f32
+// CHECK-NEXT: %[[ROWLOSS:.*]] = arith.subf %[[LSE]], %[[P]] : f32
+// CHECK-NEXT: %[[IGNORE:.*]] = arith.constant -100 : i64
+// CHECK-NEXT: %[[IGNORED:.*]] = arith.cmpi eq, %[[L]], %[[IGNORE]] : i64
+// CHECK-NEXT: %[[NONE:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: arith.select %[[IGNORED]], %[[NONE]], %[[ROWLOSS]] : f32
 // CHECK: %[[LSUM:.*]] = linalg.generic {{.*}} ins(%[[LOSSES]] : tensor<2xf32>)
-// CHECK: %[[ROWS2:.*]] = arith.constant 2.000000e+00 : f32
-// CHECK: %[[LOSS:.*]] = linalg.generic {{.*}} ins(%[[LSUM]] : tensor<f32>)
-// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
-// CHECK-NEXT: arith.divf %[[IN]], %[[ROWS2]] : f32
-// Its gradient: grad (softmax(x) - one_hot(label)) / N.
-// CHECK: %[[N:.*]] = arith.constant 2.000000e+00 : f32
-// CHECK: %[[DX:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]], %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]] : tensor<2x5xf32>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<2x1xi64>, tensor<f32>)
-// CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[M:.*]]: f32, %[[S:.*]]: f32, %[[L:.*]]: i64, %[[G:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[KEPT:.*]] = linalg.generic {{.*}} ins(%[[LABELS]] : tensor<2xi64>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK-NEXT: ^bb0(%[[L:.*]]: i64, %{{.*}}: f32):
+// CHECK-NEXT: %[[IGNORE:.*]] = arith.constant -100 : i64
+// CHECK-NEXT: %[[IGNORED:.*]] = arith.cmpi eq, %[[L]], %[[IGNORE]] : i64
+// CHECK-NEXT: %[[K0:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: %[[K1:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT: arith.select %[[IGNORED]], %[[K0]], %[[K1]] : f32
+// CHECK: %[[KSUM:.*]] = linalg.generic {{.*}} ins(%[[KEPT]] : tensor<2xf32>)
+// CHECK: %[[LOSS:.*]] = linalg.generic {{.*}} ins(%[[LSUM]], %[[KSUM]] : tensor<f32>, tensor<f32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %[[N:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: arith.divf %[[IN]], %[[N]] : f32
+// Its gradient: grad (softmax(x) - one_hot(label)) / count in the rows not
+// ignored, 0 in the others.
+// CHECK: %[[GKEPT:.*]] = linalg.generic {{.*}} ins(%[[LABELS]] : tensor<2xi64>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: %[[GCOUNT:.*]] = linalg.generic {{.*}} ins(%[[GKEPT]] : tensor<2xf32>)
+// CHECK: %[[DX:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]], %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[GCOUNT]] : tensor<2x5xf32>, tensor<2x1xf32>, tensor<2x1xf32>, tensor<2x1xi64>, tensor<f32>, tensor<f32>)
+// CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[M:.*]]: f32, %[[S:.*]]: f32, %[[L:.*]]: i64, %[[G:.*]]: f32, %[[N:.*]]: f32, %{{.*}}: f32):
 // CHECK-NEXT: %[[D:.*]] = arith.subf %[[X]], %[[M]] : f32
 // CHECK-NEXT: %[[E:.*]] = math.exp %[[D]] : f32
 // CHECK-NEXT: %[[P:.*]] = arith.divf %[[E]], %[[S]] : f32
@@ -450,7 +470,11 @@ func.func @reductions(%x: tensor<2x4x8xf32>, %g: tensor<2x8xf32>)
 // CHECK-NEXT: %[[T:.*]] = arith.select %[[IS]], %[[T1]], %[[T0]] : f32
 // CHECK-NEXT: %[[DIFF:.*]] = arith.subf %[[P]], %[[T]] : f32
 // CHECK-NEXT: %[[SCALE:.*]] = arith.divf %[[G]], %[[N]] : f32
-// CHECK-NEXT: arith.mulf %[[DIFF]], %[[SCALE]] : f32
+// CHECK-NEXT: %[[GRAD:.*]] = arith.mulf %[[DIFF]], %[[SCALE]] : f32
+// CHECK-NEXT: %[[IGNORE:.*]] = arith.constant -100 : i64
+// CHECK-NEXT: %[[IGNORED:.*]] = arith.cmpi eq, %[[L]], %[[IGNORE]] : i64
+// CHECK-NEXT: %[[NONE:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT: arith.select %[[IGNORED]], %[[NONE]], %[[GRAD]] : f32
 // CHECK: return %[[ARG]]#1, %[[KEEP]], %[[COUNT]], %[[LOSS]], %[[DX]]
 func.func @classes(%logits: tensor<2x5xf32>, %labels: tensor<2xi64>, %one: tensor<f32>)
     -> (tensor<2xi64>, tensor<2x1xi64>, tensor<i64>, tensor<f32>, tensor<2x5xf32>) {
@@ -460,6 +484,47 @@ func.func @classes(%logits: tensor<2x5xf32>, %labels: tensor<2xi64>, %one: tenso
   %3 = kiln.cross_entropy %logits, %labels : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
   %4 = kiln.cross_entropy_backward %one, %logits, %labels : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
   return %0, %1, %2, %3, %4 : tensor<2xi64>, tensor<2x1xi64>, tensor<i64>, tensor<f32>, tensor<2x5xf32>
+}
+
+// -----
+
+// cross_entropy with label_smoothing s = 0.25 and ignore_index 3: each row
+// loses lse - 0.75 x[label] - 0.25 mean(x); its gradient's target is
+// 0.75 one_hot + 0.25 / 5.
+// CHECK-LABEL: func.func @smoothed(
+// CHECK-SAME: %[[LOGITS:.*]]: tensor<2x5xf32>, %[[LABELS:.*]]: tensor<2xi64>, %[[ONE:.*]]: tensor<f32>)
+// CHECK: %[[PICKED:.*]] = linalg.generic {{.*}} ins(%[[LABELS]] : tensor<2xi64>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: %[[RSUM:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]] : tensor<2x5xf32>)
+// CHECK: arith.addf
+// CHECK: %[[FIVE:.*]] = arith.constant 5.000000e+00 : f32
+// CHECK: %[[RMEAN:.*]] = linalg.generic {{.*}} ins(%[[RSUM]] : tensor<2xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: arith.divf %[[IN]], %[[FIVE]] : f32
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[PICKED]], %[[LABELS]], %[[RMEAN]] :
+// CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[M:.*]]: f32, %[[P:.*]]: f32, %[[L:.*]]: i64, %[[MEAN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[LOG:.*]] = math.log %[[S]] : f32
+// CHECK-NEXT: %[[LSE:.*]] = arith.addf %[[LOG]], %[[M]] : f32
+// CHECK-NEXT: %[[KEEP:.*]] = arith.constant 7.500000e-01 : f32
+// CHECK-NEXT: %[[KEPT:.*]] = arith.mulf %[[P]], %[[KEEP]] : f32
+// CHECK-NEXT: %[[SPREAD:.*]] = arith.constant 2.500000e-01 : f32
+// CHECK-NEXT: %[[SPREAD_LOSS:.*]] = arith.mulf %[[MEAN]], %[[SPREAD]] : f32
+// CHECK-NEXT: %[[A:.*]] = arith.subf %[[LSE]], %[[KEPT]] : f32
+// CHECK-NEXT: %[[ROWLOSS:.*]] = arith.subf %[[A]], %[[SPREAD_LOSS]] : f32
+// CHECK-NEXT: %[[IGNORE:.*]] = arith.constant 3 : i64
+// CHECK-NEXT: %[[IGNORED:.*]] = arith.cmpi eq, %[[L]], %[[IGNORE]] : i64
+// CHECK: arith.select %[[IGNORED]], %{{.*}}, %[[ROWLOSS]] : f32
+// CHECK: %[[DX:.*]] = linalg.generic {{.*}} ins(%[[LOGITS]], %{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %{{.*}} :
+// CHECK: %[[IS:.*]] = arith.cmpi eq, %{{.*}}, %{{.*}} : i64
+// CHECK-NEXT: %[[HIT:.*]] = arith.constant 8.000000e-01 : f32
+// CHECK-NEXT: %[[MISS:.*]] = arith.constant 5.000000e-02 : f32
+// CHECK-NEXT: arith.select %[[IS]], %[[HIT]], %[[MISS]] : f32
+// CHECK: arith.constant 3 : i64
+// CHECK: return %{{.*}}, %[[DX]]
+func.func @smoothed(%logits: tensor<2x5xf32>, %labels: tensor<2xi64>, %one: tensor<f32>)
+    -> (tensor<f32>, tensor<2x5xf32>) {
+  %0 = kiln.cross_entropy %logits, %labels {ignore_index = 3 : i64, label_smoothing = 0.25 : f64} : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
+  %1 = kiln.cross_entropy_backward %one, %logits, %labels {ignore_index = 3 : i64, label_smoothing = 0.25 : f64} : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
+  return %0, %1 : tensor<f32>, tensor<2x5xf32>
 }
 
 // -----

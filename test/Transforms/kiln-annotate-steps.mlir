@@ -1,13 +1,15 @@
 // kiln-annotate-steps records each function's FLOPs and the exclusive upper
-// bound of each i64 input that its uses accept.
+// bound of each i64 input that its uses accept, and the label outside it that
+// they accept too (cross_entropy's ignore_index).
 // RUN: kiln-opt %s -kiln-annotate-steps -split-input-file | FileCheck %s
 
 // FLOPs: the linear layer 2 * 6 * 4 + 6 (bias), relu and the loss one per
 // element they read (8 and 6); the arith op is not a kiln op and the count
-// of equal labels reads no floats. The labels index 3 classes.
+// of equal labels reads no floats. The labels index 3 classes, or are -100,
+// the label that the loss ignores by default.
 // CHECK-LABEL: func.func @mlp(
 // CHECK-SAME: %{{.*}}: tensor<2x4xf32> {kiln.input = "x"},
-// CHECK-SAME: %{{.*}}: tensor<2xi64> {kiln.input = "label", kiln.range = 3 : i64}
+// CHECK-SAME: %{{.*}}: tensor<2xi64> {kiln.ignore_index = -100 : i64, kiln.input = "label", kiln.range = 3 : i64}
 // CHECK-SAME: attributes {kiln.flops = 68 : i64}
 func.func @mlp(%x: tensor<2x4xf32> {kiln.input = "x"}, %label: tensor<2xi64> {kiln.input = "label"},
                %w: tensor<3x4xf32> {kiln.param = "fc.weight"}, %b: tensor<3xf32> {kiln.param = "fc.bias"})
@@ -39,7 +41,7 @@ func.func @tightest(%ids: tensor<2x3xi64> {kiln.input = "ids"}, %table: tensor<1
 // CHECK-LABEL: func.func @through_views(
 // CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "a", kiln.range = 5 : i64},
 // CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "b", kiln.range = 4 : i64},
-// CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.input = "c", kiln.range = 7 : i64}
+// CHECK-SAME: %{{.*}}: tensor<2x3xi64> {kiln.ignore_index = -100 : i64, kiln.input = "c", kiln.range = 7 : i64}
 func.func @through_views(%a: tensor<2x3xi64> {kiln.input = "a"}, %b: tensor<2x3xi64> {kiln.input = "b"},
                          %c: tensor<2x3xi64> {kiln.input = "c"}, %table: tensor<5x8xf32>)
     -> (tensor<6x8xf32>, tensor<6x4xf32>, tensor<2x7xf32>) {
@@ -54,6 +56,28 @@ func.func @through_views(%a: tensor<2x3xi64> {kiln.input = "a"}, %b: tensor<2x3x
   %labels = kiln.reshape %col {shape = array<i64: 2>} : (tensor<2x1xi64>) -> tensor<2xi64>
   %loss = kiln.cross_entropy %logits, %labels : (tensor<2x7xf32>, tensor<2xi64>) -> tensor<f32>
   return %ea, %ob, %logits : tensor<6x8xf32>, tensor<6x4xf32>, tensor<2x7xf32>
+}
+
+// -----
+
+// An ignored label is accepted where every use accepts it: not where the
+// labels are also ids of an embedding (a), nor where it is a class anyway
+// (b). Of two losses, the smaller range and the ignored label that both
+// accept (c: [0, 3) and 5 of [0, 3) with 5 and [0, 6) with -100).
+// CHECK-LABEL: func.func @ignored(
+// CHECK-SAME: %{{.*}}: tensor<2xi64> {kiln.input = "a", kiln.range = 3 : i64},
+// CHECK-SAME: %{{.*}}: tensor<2xi64> {kiln.input = "b", kiln.range = 3 : i64},
+// CHECK-SAME: %{{.*}}: tensor<2xi64> {kiln.ignore_index = 5 : i64, kiln.input = "c", kiln.range = 3 : i64}
+func.func @ignored(%a: tensor<2xi64> {kiln.input = "a"}, %b: tensor<2xi64> {kiln.input = "b"},
+                   %c: tensor<2xi64> {kiln.input = "c"}, %x3: tensor<2x3xf32>, %x6: tensor<2x6xf32>,
+                   %table: tensor<4x8xf32>)
+    -> (tensor<f32>, tensor<2x8xf32>, tensor<f32>, tensor<f32>, tensor<f32>) {
+  %la = kiln.cross_entropy %x3, %a : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %ea = kiln.embedding %a, %table : (tensor<2xi64>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  %lb = kiln.cross_entropy %x3, %b {ignore_index = 1 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %lc = kiln.cross_entropy %x3, %c {ignore_index = 5 : i64} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+  %lc6 = kiln.cross_entropy %x6, %c : (tensor<2x6xf32>, tensor<2xi64>) -> tensor<f32>
+  return %la, %ea, %lb, %lc, %lc6 : tensor<f32>, tensor<2x8xf32>, tensor<f32>, tensor<f32>, tensor<f32>
 }
 
 // -----

@@ -7,8 +7,8 @@ float64 from the same weights and batch as torch.nn.functional's loss.
 
 Prints one line per case and exits 1 when a loss or a gradient differs by
 more than 1e-6 relative to its largest magnitude: the program is f32, so its
-constants (1 - label_smoothing, a mean's 1 / n in the gradient) are rounded
-to float, a relative error of up to 6e-8, while the arithmetic is double.
+constants (a mean's 1 / n in the gradient) are rounded to float, a relative
+error of up to 6e-8, while the arithmetic is double.
 """
 import argparse
 import os
@@ -87,7 +87,39 @@ CASES = {
         "cross_entropy(out, y, label_smoothing: 0.2)", "i64[batch]",
         lambda g: torch.randint(0, CLASSES, (BATCH,), generator=g),
         lambda out, y: F.cross_entropy(out, y, label_smoothing=0.2)),
+    # PyTorch's default ignore_index, -100: rows 1 and 4 add nothing, and
+    # the mean is over the other four.
+    "cross_entropy ignore_index": (
+        "cross_entropy(out, y)", "i64[batch]",
+        lambda g: ignoring(torch.randint(0, CLASSES, (BATCH,), generator=g), [1, 4], -100),
+        lambda out, y: F.cross_entropy(out, y)),
+    "cross_entropy ignore_index label_smoothing": (
+        "cross_entropy(out, y, label_smoothing: 0.2, ignore_index: -1)", "i64[batch]",
+        lambda g: ignoring(torch.randint(0, CLASSES, (BATCH,), generator=g), [0, 2, 3], -1),
+        lambda out, y: F.cross_entropy(out, y, ignore_index=-1, label_smoothing=0.2)),
+    # An ignored class: every label 2 is left out.
+    "cross_entropy ignore_index class": (
+        "cross_entropy(out, y, ignore_index: 2, label_smoothing: 0.1)", "i64[batch]",
+        lambda g: ignoring(torch.randint(0, CLASSES, (BATCH,), generator=g), [5], 2),
+        lambda out, y: F.cross_entropy(out, y, ignore_index=2, label_smoothing=0.1)),
+    # A sequence model's tokens: each row's 4 outputs as 2 positions of 2
+    # classes, flattened as Kiln's sequence models do, against PyTorch's
+    # [batch, classes, positions] layout; 5 of the 12 positions ignored.
+    "cross_entropy ignore_index sequence": (
+        "cross_entropy(reshape(out, [-1, 2]), reshape(y, [-1]), label_smoothing: 0.3)",
+        "i64[batch, 2]",
+        lambda g: ignoring(torch.randint(0, 2, (BATCH, 2), generator=g),
+                           [(0, 1), (1, 0), (1, 1), (3, 0), (5, 1)], -100),
+        lambda out, y: F.cross_entropy(out.reshape(BATCH, 2, 2).permute(0, 2, 1), y,
+                                       label_smoothing=0.3)),
 }
+
+
+def ignoring(labels, positions, value):
+    """`labels` with the ignored label `value` at `positions`."""
+    for position in positions:
+        labels[position] = value
+    return labels
 
 SOURCE = """model m {{
   input x: f32[batch, {features}]

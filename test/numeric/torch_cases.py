@@ -437,16 +437,28 @@ def attention(c, op, batch, length, sources, embed, value_embed, causal=False,
              attrs)
 
 
-def cross_entropy(c, op, rows, classes):
+def cross_entropy(c, op, rows, classes, ignored=(), ignore_index=None,
+                  label_smoothing=None):
+    """`ignored`: the rows whose label is set to ignore_index (PyTorch's
+    default -100 when None); the attributes are written only when given."""
     logits, labels = leaf(c.randn(rows, classes, scale=3)), c.ints(0, classes, rows)
-    loss = F.cross_entropy(logits, labels)
+    attrs = {}
+    if ignore_index is not None:
+        attrs["ignore_index"] = ignore_index
+    if label_smoothing is not None:
+        attrs["label_smoothing"] = label_smoothing
+    for row in ignored:
+        labels[row] = -100 if ignore_index is None else ignore_index
+    loss = F.cross_entropy(logits, labels,
+                           ignore_index=-100 if ignore_index is None else ignore_index,
+                           label_smoothing=label_smoothing or 0.0)
     if op == "cross_entropy":
         c.single(op, [("logits", logits.detach()), ("labels", labels)],
-                 [("loss", loss)])
+                 [("loss", loss)], attrs)
         return
     g = c.randn()
     c.single(op, [("grad", g), ("logits", logits.detach()), ("labels", labels)],
-             [("dlogits", grad(loss, logits, g)[0])])
+             [("dlogits", grad(loss, logits, g)[0])], attrs)
 
 
 # The recurrent layers: gates stacked in their weights, their torch.nn
@@ -778,7 +790,15 @@ CASES = [
                           dict(shape=(10,), p=0.0, seed=1, counter=1)]),
     *[(op, attention, ATTENTION_CASES) for op in ("attention", "attention_backward")],
     *[(op, cross_entropy, [dict(rows=4, classes=5), dict(rows=1, classes=3),
-                           dict(rows=8, classes=2)])
+                           dict(rows=8, classes=2),
+                           dict(rows=6, classes=4, ignored=(1, 4)),
+                           dict(rows=6, classes=4, label_smoothing=0.2),
+                           dict(rows=7, classes=5, ignored=(0, 3, 6),
+                                label_smoothing=0.3),
+                           dict(rows=6, classes=4, ignored=(2,), ignore_index=1,
+                                label_smoothing=0.1),
+                           dict(rows=5, classes=3, ignored=(0, 4), ignore_index=7),
+                           dict(rows=3, classes=4, label_smoothing=1.0)])
       for op in ("cross_entropy", "cross_entropy_backward")],
     *[(op, recurrent, LSTM_CASES) for op in ("lstm", "lstm_backward")],
     *[(op, recurrent, GRU_CASES) for op in ("gru", "gru_backward")],
@@ -809,7 +829,9 @@ F32_CASES = [
     ("layer_norm", layer_norm, [dict(shape=(4, 8), axis=-1)]),
     ("batch_norm", batch_norm, [dict(shape=(8, 4, 3, 3))]),
     ("attention", attention, [ATTENTION_CASES[1]]),
-    ("cross_entropy", cross_entropy, [dict(rows=4, classes=5)]),
+    ("cross_entropy", cross_entropy, [dict(rows=4, classes=5),
+                                      dict(rows=7, classes=5, ignored=(0, 3, 6),
+                                           label_smoothing=0.3)]),
     ("lstm", recurrent, [LSTM_CASES[1]]),
     ("lstm_backward", recurrent, [LSTM_CASES[0]]),
     ("gru", recurrent, [GRU_CASES[0]]),

@@ -193,33 +193,88 @@ std::pair<Value, Value> rowStatistics(ImplicitLocOpBuilder &b, Value logits) {
   return {max, sum};
 }
 
-/// logits[n, labels[n]] for each row n.
+/// logits[n, labels[n]] for each row n, the label clamped to the classes:
+/// an ignored label picks a value that is then not used.
 Value pickLabels(ImplicitLocOpBuilder &b, Value logits, Value labels) {
+  int64_t classes = shapeOf(logits)[1];
   return elementwise(
       b, shapeOf(labels), labels, {elementTypeOf(logits)},
       [&](ImplicitLocOpBuilder &in, ValueRange a) -> SmallVector<Value> {
         Value row = linalg::IndexOp::create(in, 0);
-        Value column = arith::IndexCastOp::create(in, in.getIndexType(), a[0]);
+        Value column = arith::MinSIOp::create(
+            in,
+            arith::MaxSIOp::create(
+                in, a[0], arith::ConstantIntOp::create(in, in.getI64Type(), 0)),
+            arith::ConstantIntOp::create(in, in.getI64Type(), classes - 1));
+        column = arith::IndexCastOp::create(in, in.getIndexType(), column);
         return {tensor::ExtractOp::create(in, logits, ValueRange{row, column})};
       })[0];
+}
+
+/// Whether `label` is the ignored value.
+Value isIgnored(ImplicitLocOpBuilder &b, Value label, int64_t ignoreIndex) {
+  return arith::CmpIOp::create(
+      b, arith::CmpIPredicate::eq, label,
+      arith::ConstantIntOp::create(b, b.getI64Type(), ignoreIndex));
+}
+
+/// The number of labels that are not `ignoreIndex`, as a rank-0 tensor of
+/// `element`.
+Value countKept(ImplicitLocOpBuilder &b, Value labels, int64_t ignoreIndex,
+                Type element) {
+  Value kept = elementwise(
+      b, shapeOf(labels), labels, {element},
+      [&](ImplicitLocOpBuilder &in, ValueRange a) -> SmallVector<Value> {
+        return {arith::SelectOp::create(in, isIgnored(in, a[0], ignoreIndex),
+                                        floatConstant(in, element, 0),
+                                        floatConstant(in, element, 1))};
+      })[0];
+  return sumOver(b, kept, {0}, false, false);
 }
 
 struct CrossEntropyLowering : OpRewritePattern<CrossEntropyOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(CrossEntropyOp op,
                                 PatternRewriter &rewriter) const override {
-    // mean_n(log(sum exp(x - max)) + max - x[label]).
+    // The sum over the rows not ignored of log(sum exp(x - max)) + max
+    // - (1 - s) x[label] - s mean(x), over their number.
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Value logits = op.getLogits();
+    Value logits = op.getLogits(), labels = op.getLabels();
+    Type element = elementTypeOf(logits);
+    int64_t ignoreIndex = op.getIgnoreIndex();
+    double smoothing = op.getLabelSmoothing().convertToDouble();
     auto [max, sum] = rowStatistics(b, logits);
-    Value picked = pickLabels(b, logits, op.getLabels());
+    SmallVector<Value> inputs = {sum, max, pickLabels(b, logits, labels),
+                                 labels};
+    if (smoothing != 0)
+      inputs.push_back(sumOver(b, logits, {1}, false, true));
     Value losses = elementwise(
-        b, shapeOf(max), {sum, max, picked},
+        b, shapeOf(max), inputs,
         [&](ImplicitLocOpBuilder &in, ValueRange a) -> SmallVector<Value> {
           Value lse = arith::AddFOp::create(in, math::LogOp::create(in, a[0]), a[1]);
-          return {arith::SubFOp::create(in, lse, a[2])};
+          Value loss;
+          if (smoothing == 0) {
+            loss = arith::SubFOp::create(in, lse, a[2]);
+          } else {
+            Value picked = arith::MulFOp::create(
+                in, a[2], floatConstant(in, element, 1 - smoothing));
+            Value spread = arith::MulFOp::create(
+                in, a[4], floatConstant(in, element, smoothing));
+            loss = arith::SubFOp::create(
+                in, arith::SubFOp::create(in, lse, picked), spread);
+          }
+          return {arith::SelectOp::create(in, isIgnored(in, a[3], ignoreIndex),
+                                          floatConstant(in, element, 0), loss)};
         });
-    rewriter.replaceOp(op, sumOver(b, losses, {0}, false, true));
+    Value total = sumOver(b, losses, {0}, false, false);
+    Value count = countKept(b, labels, ignoreIndex, element);
+    // 0 / 0 when every label is ignored: NaN, as PyTorch's mean.
+    rewriter.replaceOp(
+        op, elementwise(b, {}, {total, count},
+                        [&](ImplicitLocOpBuilder &in,
+                            ValueRange a) -> SmallVector<Value> {
+                          return {arith::DivFOp::create(in, a[0], a[1])};
+                        }));
     return success();
   }
 };
@@ -228,19 +283,24 @@ struct CrossEntropyBackwardLowering : OpRewritePattern<CrossEntropyBackwardOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(CrossEntropyBackwardOp op,
                                 PatternRewriter &rewriter) const override {
-    // grad (softmax(x) - one_hot(label)) / N.
+    // grad (softmax(x) - (1 - s) one_hot(label) - s / C) / count in the rows
+    // not ignored, 0 in the others.
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     Value logits = op.getLogits();
     ArrayRef<int64_t> shape = shapeOf(logits);
     auto [max, sum] = rowStatistics(b, logits);
     Type element = elementTypeOf(logits);
-    Value rows = floatConstant(b, element, static_cast<double>(shape[0]));
-    Value column = reshapeTo(b, op.getLabels(), {shape[0], 1});
+    int64_t ignoreIndex = op.getIgnoreIndex();
+    double smoothing = op.getLabelSmoothing().convertToDouble();
+    double spread = smoothing / static_cast<double>(shape[1]);
+    Value count = countKept(b, op.getLabels(), ignoreIndex, element);
     auto asColumn = [&](Value v) { return reshapeTo(b, v, {shape[0], 1}); };
     rewriter.replaceOp(
         op,
         elementwise(
-            b, shape, {logits, asColumn(max), asColumn(sum), column, op.getGrad()},
+            b, shape,
+            {logits, asColumn(max), asColumn(sum), asColumn(op.getLabels()),
+             op.getGrad(), count},
             [&](ImplicitLocOpBuilder &in, ValueRange a) -> SmallVector<Value> {
               Value p = arith::DivFOp::create(
                   in, math::ExpOp::create(in, arith::SubFOp::create(in, a[0], a[1])),
@@ -250,11 +310,15 @@ struct CrossEntropyBackwardLowering : OpRewritePattern<CrossEntropyBackwardOp> {
               Value isLabel =
                   arith::CmpIOp::create(in, arith::CmpIPredicate::eq, c, a[3]);
               Value target = arith::SelectOp::create(
-                  in, isLabel, floatConstant(in, element, 1),
-                  floatConstant(in, element, 0));
+                  in, isLabel,
+                  floatConstant(in, element, 1 - smoothing + spread),
+                  floatConstant(in, element, spread));
               Value difference = arith::SubFOp::create(in, p, target);
-              return {arith::MulFOp::create(
-                  in, difference, arith::DivFOp::create(in, a[4], rows))};
+              Value gradient = arith::MulFOp::create(
+                  in, difference, arith::DivFOp::create(in, a[4], a[5]));
+              return {arith::SelectOp::create(
+                  in, isIgnored(in, a[3], ignoreIndex),
+                  floatConstant(in, element, 0), gradient)};
             }));
     return success();
   }

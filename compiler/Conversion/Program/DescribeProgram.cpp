@@ -150,6 +150,9 @@ struct DescribeProgramPass
           slot["init"] = toJson(init);
         if (auto range = func.getArgAttrOfType<IntegerAttr>(i, "kiln.range"))
           slot["range"] = range.getInt();
+        if (auto ignored =
+                func.getArgAttrOfType<IntegerAttr>(i, "kiln.ignore_index"))
+          slot["ignore_index"] = ignored.getInt();
         if (roleOf(func, i) == "arena")
           arenaSlot = slots.size();
         slots.push_back(std::move(slot));

@@ -149,9 +149,11 @@ def Kiln_LogSoftmaxBackwardOp
 def Kiln_CrossEntropyBackwardOp : Kiln_InferredOp<"cross_entropy_backward"> {
   let summary = "Gradient of cross_entropy with respect to the logits";
   let description = [{
-    For the scalar gradient `grad` of the mean loss, returns
-    `grad * (softmax(logits) - one_hot(labels)) / N`, of the logits' shape
-    `[N, C]`.
+    For the scalar gradient `grad` of the mean loss, returns, of the logits'
+    shape `[N, C]`,
+    `grad * (softmax(logits) - (1 - s) one_hot(labels) - s / C) / K` in the
+    rows whose label is not `ignore_index` and 0 in the others, with `s` the
+    `label_smoothing` and `K` the number of rows not ignored.
 
     Example:
 
@@ -161,7 +163,9 @@ def Kiln_CrossEntropyBackwardOp : Kiln_InferredOp<"cross_entropy_backward"> {
     ```
   }];
   let arguments = (ins Kiln_FloatScalar:$grad, Kiln_FloatTensor:$logits,
-                       Kiln_IndexTensor:$labels);
+                       Kiln_IndexTensor:$labels,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $grad `,` $logits `,` $labels attr-dict `:` functional-type(operands, results)

@@ -203,6 +203,10 @@ LogicalResult CrossEntropyBackwardOp::inferReturnTypes(
       failed(check.rank(*logits, 2, "logits")) ||
       failed(check.shapeIs(*labels, {logits->getDimSize(0)}, "labels")))
     return failure();
+  double smoothing = adaptor.getLabelSmoothing().convertToDouble();
+  if (!(smoothing >= 0 && smoothing <= 1))
+    return check.fail("label_smoothing must be in [0, 1], got ",
+                      formatNumber(smoothing));
   types.push_back(*logits);
   return success();
 }

@@ -186,8 +186,9 @@ LogicalResult
 CrossEntropyOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
                              ArrayRef<bool> needed,
                              SmallVectorImpl<Value> &operandGrads) {
-  operandGrads[0] = CrossEntropyBackwardOp::create(builder, getLoc(), grads[0],
-                                                   getLogits(), getLabels());
+  operandGrads[0] = CrossEntropyBackwardOp::create(
+      builder, getLoc(), grads[0], getLogits(), getLabels(), getIgnoreIndex(),
+      getLabelSmoothing());
   return success();
 }
 

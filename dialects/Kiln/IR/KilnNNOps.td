@@ -320,18 +320,28 @@ def Kiln_AttentionOp
 def Kiln_CrossEntropyOp : Kiln_InferredOp<"cross_entropy", [Kiln_Differentiable]> {
   let summary = "Mean cross-entropy of logits against class labels";
   let description = [{
-    For `logits` `[N, C]` and `labels` `[N]` with values in `[0, C)`, returns
-    the scalar `mean_n(logsumexp(logits[n]) - logits[n, labels[n]])`, as
-    `torch.nn.functional.cross_entropy(logits, labels)`.
+    For `logits` `[N, C]` and `labels` `[N]` with values in `[0, C)` or equal
+    to `ignore_index`, returns the mean over the rows whose label is not
+    `ignore_index` of
+    `logsumexp(logits[n]) - (1 - s) logits[n, labels[n]] - s mean_c(logits[n, c])`
+    with `s` the `label_smoothing`, as
+    `torch.nn.functional.cross_entropy(logits, labels, ignore_index=...,
+    label_smoothing=...)`: the ignored rows add nothing and are not counted,
+    and when every row is ignored the mean is 0 / 0, NaN, as PyTorch's.
 
     Example:
 
     ```mlir
     %loss = kiln.cross_entropy %logits, %labels
         : (tensor<64x10xf32>, tensor<64xi64>) -> tensor<f32>
+    %smoothed = kiln.cross_entropy %logits, %labels
+        {ignore_index = 0 : i64, label_smoothing = 1.0e-01 : f64}
+        : (tensor<64x10xf32>, tensor<64xi64>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IndexTensor:$labels);
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_IndexTensor:$labels,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index,
+                       DefaultValuedAttr<F64Attr, "0.0">:$label_smoothing);
   let results = (outs Kiln_FloatScalar:$result);
   let assemblyFormat = [{
     $logits `,` $labels attr-dict `:` functional-type(operands, results)

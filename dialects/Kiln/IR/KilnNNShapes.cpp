@@ -259,7 +259,11 @@ LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *context,
   auto labels = check.operand(adaptor.getLabels(), "labels");
   if (failed(logits) || failed(labels))
     return failure();
-  return check.results(context, rules::crossEntropy(*logits, *labels), types);
+  return check.results(
+      context,
+      rules::crossEntropy(*logits, *labels,
+                          adaptor.getLabelSmoothing().convertToDouble()),
+      types);
 }
 
 //===----------------------------------------------------------------------===//

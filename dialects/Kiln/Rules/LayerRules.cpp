@@ -373,7 +373,8 @@ Checked<TensorType> rules::attention(const TensorType &query,
 }
 
 Checked<TensorType> rules::crossEntropy(const TensorType &logits,
-                                        const TensorType &labels) {
+                                        const TensorType &labels,
+                                        double labelSmoothing) {
   if (auto problem = rank(logits, 2, "logits"))
     return *problem;
   if (auto problem = rank(labels, 1, "labels"))
@@ -382,5 +383,9 @@ Checked<TensorType> rules::crossEntropy(const TensorType &logits,
     return shapeProblem("labels", "has " + Twine(logits.shape[0]) +
                                       " rows of logits but " +
                                       Twine(labels.shape[0]) + " labels");
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
+    return shapeProblem("label_smoothing",
+                        "label_smoothing must be in [0, 1], got " +
+                            formatNumber(labelSmoothing));
   return TensorType{logits.element, {}};
 }

@@ -143,8 +143,10 @@ Checked<std::vector<TensorType>> gru(const TensorType &input,
 Checked<TensorType> attention(const TensorType &query, const TensorType &key,
                               const TensorType &value,
                               std::optional<double> scale);
+/// `labelSmoothing` must lie in [0, 1]; any ignored label value is valid.
 Checked<TensorType> crossEntropy(const TensorType &logits,
-                                 const TensorType &labels);
+                                 const TensorType &labels,
+                                 double labelSmoothing = 0);
 
 } // namespace rules
 } // namespace kiln

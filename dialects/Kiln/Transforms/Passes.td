@@ -107,7 +107,10 @@ def KilnAnnotateSteps : Pass<"kiln-annotate-steps", "mlir::ModuleOp"> {
     call (KilnFlops.cpp says how they are counted), and each i64 input
     argument `kiln.range`: the exclusive upper bound of the values its uses
     accept (class labels of a loss, ids of an embedding or one-hot encoding),
-    which the trainer checks when it loads the data.
+    which the trainer checks when it loads the data; and `kiln.ignore_index`
+    when every use also accepts that value outside the range: the label that
+    cross_entropy ignores (PyTorch's default -100), where the values are only
+    labels.
   }];
 }
 

@@ -46,7 +46,7 @@ extern "C" {
  *                { "name": "total_steps", "role": "total_steps", ... },
  *                { "name": "image", "role": "input", "dtype": "f32", "shape": [64, 1, 28, 28] },
  *                { "name": "label", "role": "input", "dtype": "i64", "shape": [64],
- *                  "range": 10 },
+ *                  "range": 10, "ignore_index": -100 },
  *                { "name": "loss", "role": "output", "dtype": "f32", "shape": [] },
  *                { "name": "correct", "role": "output", "dtype": "i64", "shape": [] },
  *                { "name": "predictions", "role": "output", "dtype": "i64", "shape": [64] },
@@ -67,8 +67,9 @@ extern "C" {
  * the update, from 1), "total_steps" (i64 scalar: updates in the whole run),
  * "input" (a batch field, by the model's input name, in the order of the
  * data source's fields; an i64 input has a "range": its values must lie in
- * [0, range); it leads with the training step's batch, batch_size times the
- * recipe's "accumulate" (absent: 1), of which the evaluation and prediction
+ * [0, range), or equal "ignore_index" when it has one (the label that
+ * cross_entropy ignores); it leads with the training step's batch,
+ * batch_size times the recipe's "accumulate" (absent: 1), of which the evaluation and prediction
  * steps read the first batch_size rows), "output" (written by the steps: "loss", f32, by both;
  * "lr", f32, the learning rate the training step used; when the recipe has
  * a metric, "correct", i64, the number of correct predictions of the batch,

@@ -44,7 +44,7 @@ bool checkRange(const Field &field, const io::TensorData &values,
   int64_t perExample = examples ? values.numElements() / examples : 0;
   for (int64_t i = 0; i < values.numElements(); ++i) {
     int64_t value = values.data<int64_t>()[i];
-    if (value >= 0 && value < field.range)
+    if ((value >= 0 && value < field.range) || value == field.ignoreIndex)
       continue;
     error = std::string(split) + " example " + std::to_string(i / perExample) +
             " of " + name + " holds " + std::to_string(value) +

@@ -440,7 +440,9 @@ bool checkLabels(const IdxArray &labels, const Field &field,
     return true;
   auto check = [&](uint64_t first, const uint8_t *bytes, size_t count) {
     return decode(labels.type->code, bytes, count, [&](size_t i, double value) {
-      if (value >= 0 && value < field.range)
+      if ((value >= 0 && value < field.range) ||
+          (field.ignoreIndex &&
+           value == static_cast<double>(*field.ignoreIndex)))
         return true;
       int64_t example = first + i;
       return labels.fail(

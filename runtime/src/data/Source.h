@@ -47,6 +47,9 @@ struct Field {
   std::vector<int64_t> shape;
   /// I64 inputs: their values must lie in [0, range); 0 when unbounded.
   int64_t range = 0;
+  /// I64 inputs with a range: a value outside it that is accepted too (the
+  /// label that the loss ignores).
+  std::optional<int64_t> ignoreIndex;
 
   int64_t numElements() const;
   size_t numBytes() const { return numElements() * io::dtypeSize(dtype); }

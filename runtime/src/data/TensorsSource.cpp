@@ -425,8 +425,9 @@ private:
 };
 
 /// Reads every value of an integer array bound to an i64 input and reports
-/// the first outside [0, limit), reading a chunk at a time so that memory
-/// stays bounded whatever the file's size.
+/// the first outside [0, limit) that is not the field's ignored label,
+/// reading a chunk at a time so that memory stays bounded whatever the
+/// file's size.
 template <typename D>
 bool checkValues(const Column &column, const Field &field, uint64_t limit,
                  std::string &error) {
@@ -443,10 +444,16 @@ bool checkValues(const Column &column, const Field &field, uint64_t limit,
                         error);
     for (uint64_t i = 0; i < n; ++i) {
       auto value = D::integer(load<D>(chunk.data(), i));
-      bool negative = false;
-      if constexpr (std::is_signed_v<decltype(value)>)
+      bool negative = false, ignored = false;
+      if constexpr (std::is_signed_v<decltype(value)>) {
         negative = value < 0;
-      if (!negative && static_cast<uint64_t>(value) < limit)
+        ignored = static_cast<int64_t>(value) == field.ignoreIndex;
+      } else {
+        ignored = field.ignoreIndex && *field.ignoreIndex >= 0 &&
+                  static_cast<uint64_t>(value) ==
+                      static_cast<uint64_t>(*field.ignoreIndex);
+      }
+      if ((!negative && static_cast<uint64_t>(value) < limit) || ignored)
         continue;
       uint64_t element = done + i;
       std::string where =
@@ -455,8 +462,12 @@ bool checkValues(const Column &column, const Field &field, uint64_t limit,
           " of array '" + array.name + "' holds " + std::to_string(value);
       if (field.range > 0)
         error = where + ", outside [0, " + std::to_string(field.range) +
-                ") that the model's input '" + field.name +
-                "' takes; class ids run from 0 to the number of classes "
+                ") that the model's input '" + field.name + "' takes" +
+                (field.ignoreIndex
+                     ? " (with " + std::to_string(*field.ignoreIndex) +
+                           ", the ignored label)"
+                     : "") +
+                "; class ids run from 0 to the number of classes "
                 "minus 1: fix the data, or give the model more classes";
       else
         error = where + ", more than the largest i64 that the model's input '" +

@@ -126,8 +126,11 @@ Slot parseSlot(const Json &json, const std::string &index) {
   }
   if (slot.role == Role::Param || slot.role == Role::Buffer)
     slot.init = parseDistribution(member(json, "init", where), where + ".init");
-  if (slot.role == Role::Input && slot.type == ElementType::I64)
+  if (slot.role == Role::Input && slot.type == ElementType::I64) {
     slot.range = optionalInteger(json, "range", where, 1, 0);
+    if (auto it = json.find("ignore_index"); it != json.end())
+      slot.ignoreIndex = integer(*it, where + ".ignore_index", INT64_MIN);
+  }
   return slot;
 }
 

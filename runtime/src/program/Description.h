@@ -64,6 +64,9 @@ struct Slot {
   Distribution init;
   /// i64 inputs: their values lie in [0, range); 0 when unbounded.
   int64_t range = 0;
+  /// i64 inputs with a range: a value outside it that is accepted too (the
+  /// label that the loss ignores).
+  std::optional<int64_t> ignoreIndex;
 
   int64_t numElements() const;
   size_t numBytes() const { return numElements() * elementSize(type); }

@@ -90,22 +90,28 @@ bool BatchReader::read(int64_t k, Batch &batch, std::string &error) {
     data::applyTransforms(source.transforms, fields, rows.data(),
                           source.training, source.seed, batch.epoch, example);
     // The guarantee that no step indexes past a one-hot row or an
-    // embedding, whatever the source: every i64 value in its input's range.
+    // embedding, whatever the source: every i64 value in its input's range,
+    // or the label that the loss ignores.
     for (size_t f = 0; f < fields.size(); ++f) {
       const data::Field &field = fields[f];
       if (field.dtype != io::DType::I64 || field.range == 0)
         continue;
       const auto *values = static_cast<const int64_t *>(rows[f]);
       for (int64_t i = 0; i < field.numElements(); ++i) {
-        if (values[i] >= 0 && values[i] < field.range)
+        if ((values[i] >= 0 && values[i] < field.range) ||
+            values[i] == field.ignoreIndex)
           continue;
-        error = std::string(source.split) + " example " +
-                std::to_string(example) + " holds " +
-                std::to_string(values[i]) + " in input '" + field.name +
-                "', outside [0, " + std::to_string(field.range) +
-                "), the range the model gives it; the data does not fit the "
-                "model (e.g. more classes than its output has): give the "
-                "model sizes that fit the data";
+        error =
+            std::string(source.split) + " example " + std::to_string(example) +
+            " holds " + std::to_string(values[i]) + " in input '" + field.name +
+            "', outside [0, " + std::to_string(field.range) +
+            "), the range the model gives it" +
+            (field.ignoreIndex ? " (or " + std::to_string(*field.ignoreIndex) +
+                                     ", the ignored label)"
+                               : "") +
+            "; the data does not fit the "
+            "model (e.g. more classes than its output has): give the "
+            "model sizes that fit the data";
         return false;
       }
     }

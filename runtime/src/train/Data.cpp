@@ -22,7 +22,8 @@ data::Field kiln::train::inputField(const Program &program, size_t slot) {
   return {input.name,
           *toDType(input.type),
           {input.shape.begin() + 1, input.shape.end()},
-          input.range};
+          input.range,
+          input.ignoreIndex};
 }
 
 std::vector<data::Field> kiln::train::inputFields(const Program &program) {

@@ -81,6 +81,14 @@ func.func @cross_entropy_grad_labels(%g: tensor<f32>, %l: tensor<2x5xf32>, %y: t
 
 // -----
 
+func.func @cross_entropy_grad_smoothing(%g: tensor<f32>, %l: tensor<2x5xf32>, %y: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.cross_entropy_backward' op label_smoothing must be in [0, 1], got -0.1}}
+  %0 = kiln.cross_entropy_backward %g, %l, %y {label_smoothing = -0.1 : f64} : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
 func.func @conv_input_grad_shape(%dy: tensor<2x4x8x8xf32>, %w: tensor<4x3x3x3xf32>) {
   // expected-error @+1 {{'kiln.conv2d_backward_input' op input_shape must have 4 entries, got [2, 3, 8]}}
   %0 = kiln.conv2d_backward_input %dy, %w {input_shape = array<i64: 2, 3, 8>} : (tensor<2x4x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<2x3x8xf32>

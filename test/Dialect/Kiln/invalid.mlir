@@ -707,6 +707,22 @@ func.func @cross_entropy_batch(%x: tensor<2x4xf32>, %l: tensor<3xi64>) {
 
 // -----
 
+func.func @cross_entropy_smoothing(%x: tensor<2x4xf32>, %l: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.cross_entropy' op label_smoothing must be in [0, 1], got 1.5}}
+  %0 = kiln.cross_entropy %x, %l {label_smoothing = 1.5 : f64} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_ignore_index_type(%x: tensor<2x4xf32>, %l: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.cross_entropy' op attribute 'ignore_index' failed to satisfy constraint: 64-bit signless integer attribute}}
+  %0 = kiln.cross_entropy %x, %l {ignore_index = 0.5 : f64} : (tensor<2x4xf32>, tensor<2xi64>) -> tensor<f32>
+  return
+}
+
+// -----
+
 func.func @accumulate_types(%s: tensor<4xf32>, %t: tensor<3xf32>) {
   // expected-error @+1 {{'kiln.accumulate' op requires the same type for all operands and results}}
   %0 = "kiln.accumulate"(%s, %t) : (tensor<4xf32>, tensor<3xf32>) -> tensor<4xf32>

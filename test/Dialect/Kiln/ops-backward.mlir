@@ -41,6 +41,8 @@ func.func @layers(%dy: tensor<2x4x8x8xf32>, %w: tensor<4x3x3x3xf32>, %x: tensor<
   %3 = kiln.avg_pool2d_backward %dp {input_shape = array<i64: 2, 3, 8, 8>, kernel = array<i64: 2, 2>, count_include_pad = false} : (tensor<2x3x4x4xf32>) -> tensor<2x3x8x8xf32>
   // CHECK: kiln.cross_entropy_backward %{{.*}}, %{{.*}}, %{{.*}} : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
   %4 = kiln.cross_entropy_backward %one, %logits, %labels : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
+  // CHECK: kiln.cross_entropy_backward %{{.*}}, %{{.*}}, %{{.*}} {ignore_index = 3 : i64, label_smoothing = 2.000000e-01 : f64} : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
+  %5 = kiln.cross_entropy_backward %one, %logits, %labels {ignore_index = 3 : i64, label_smoothing = 0.2 : f64} : (tensor<f32>, tensor<2x5xf32>, tensor<2xi64>) -> tensor<2x5xf32>
   return
 }
 

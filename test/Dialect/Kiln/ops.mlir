@@ -147,6 +147,11 @@ func.func @nn_ops(%img: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor
   %8 = kiln.dropout %seq, %step {p = 0.1 : f64, seed = 7 : i64} : (tensor<2x6x16xf32>, tensor<i64>) -> tensor<2x6x16xf32>
   // CHECK: kiln.cross_entropy %{{.*}}, %{{.*}} : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
   %9 = kiln.cross_entropy %4, %labels : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
+  // The defaults, ignore_index -100 and label_smoothing 0, are not printed.
+  // CHECK: kiln.cross_entropy %{{.*}}, %{{.*}} {ignore_index = 0 : i64, label_smoothing = 1.000000e-01 : f64} : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
+  %10 = kiln.cross_entropy %4, %labels {label_smoothing = 0.1 : f64, ignore_index = 0 : i64} : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
+  // CHECK: kiln.cross_entropy %{{.*}}, %{{.*}} : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
+  %11 = kiln.cross_entropy %4, %labels {ignore_index = -100 : i64, label_smoothing = 0.0 : f64} : (tensor<2x5xf32>, tensor<2xi64>) -> tensor<f32>
   return
 }
 

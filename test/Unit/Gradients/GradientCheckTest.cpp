@@ -400,6 +400,20 @@ const GradientCase kCases[] = {
      R"(func.func @f(%x: tensor<5x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}, %y: tensor<5xi64> {kiln.input = "y", test.max = 4.0 : f64}) -> tensor<f32> {
        %0 = kiln.cross_entropy %x, %y : (tensor<5x4xf32>, tensor<5xi64>) -> tensor<f32>
        return %0 : tensor<f32> })"},
+    // Two of six labels are PyTorch's default ignored label, -100.
+    {"cross_entropy ignore_index",
+     R"(func.func @f(%x: tensor<6x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> tensor<f32> {
+       %y = kiln.constant dense<[0, -100, 3, 2, -100, 1]> : tensor<6xi64>
+       %0 = kiln.cross_entropy %x, %y : (tensor<6x4xf32>, tensor<6xi64>) -> tensor<f32>
+       return %0 : tensor<f32> })"},
+    // An ignored class (2, twice) with label smoothing, which spreads over
+    // every class but not over the ignored rows.
+    {"cross_entropy ignore_index label_smoothing",
+     R"(func.func @f(%x: tensor<6x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}) -> (tensor<f32>, tensor<f32>) {
+       %y = kiln.constant dense<[2, 0, 1, 2, 3, 3]> : tensor<6xi64>
+       %0 = kiln.cross_entropy %x, %y {ignore_index = 2 : i64, label_smoothing = 0.3 : f64} : (tensor<6x4xf32>, tensor<6xi64>) -> tensor<f32>
+       %1 = kiln.cross_entropy %x, %y {label_smoothing = 1.0 : f64} : (tensor<6x4xf32>, tensor<6xi64>) -> tensor<f32>
+       return %0, %1 : tensor<f32>, tensor<f32> })"},
     {"embedding",
      R"(func.func @f(%t: tensor<4x3xf32> {kiln.param = "t"}, %ids: tensor<2x5xi64> {kiln.input = "ids", test.max = 4.0 : f64}) -> tensor<2x5x3xf32> {
        %0 = kiln.embedding %ids, %t : (tensor<2x5xi64>, tensor<4x3xf32>) -> tensor<2x5x3xf32>

@@ -207,6 +207,47 @@ TEST_F(EvaluatorTest, CrossEntropyAndItsGradient) {
   expectReals(values[1], {2, 2}, {1, -1, 0, 0});
 }
 
+TEST_F(EvaluatorTest, CrossEntropyIgnoresLabelsAndSmooths) {
+  auto values = results(
+      R"(
+    func.func @f(%logits: tensor<3x2xf64>, %labels: tensor<3xi64>, %g: tensor<f64>) -> (tensor<f64>, tensor<3x2xf64>, tensor<f64>, tensor<3x2xf64>) {
+      %0 = kiln.cross_entropy %logits, %labels {label_smoothing = 0.5 : f64} : (tensor<3x2xf64>, tensor<3xi64>) -> tensor<f64>
+      %1 = kiln.cross_entropy_backward %g, %logits, %labels {label_smoothing = 0.5 : f64} : (tensor<f64>, tensor<3x2xf64>, tensor<3xi64>) -> tensor<3x2xf64>
+      %classes = kiln.constant dense<[1, 1, 0]> : tensor<3xi64>
+      %2 = kiln.cross_entropy %logits, %classes {ignore_index = 1 : i64} : (tensor<3x2xf64>, tensor<3xi64>) -> tensor<f64>
+      %3 = kiln.cross_entropy_backward %g, %logits, %classes {ignore_index = 1 : i64} : (tensor<f64>, tensor<3x2xf64>, tensor<3xi64>) -> tensor<3x2xf64>
+      return %0, %1, %2, %3 : tensor<f64>, tensor<3x2xf64>, tensor<f64>, tensor<3x2xf64>
+    })",
+      {real({3, 2}, {0, 0, 1000, 0, 0, 0}), integer({3}, {1, -100, 0}),
+       real({}, {4})});
+  ASSERT_EQ(values.size(), 4u);
+  // The default ignores row 1's -100: the mean of log 2 over the two others,
+  // and their gradients 4 / 2 (softmax - (0.5 one_hot + 0.5 / 2)).
+  expectReals(values[0], {}, {std::log(2.0)});
+  expectReals(values[1], {3, 2}, {0.5, -0.5, 0, 0, -0.5, 0.5});
+  // ignore_index 1, a class, leaves only row 2: its loss log 2, and its
+  // gradient 4 / 1 (softmax - one_hot).
+  expectReals(values[2], {}, {std::log(2.0)});
+  expectReals(values[3], {3, 2}, {0, 0, 0, 0, -2, 2});
+}
+
+TEST_F(EvaluatorTest, CrossEntropyOfIgnoredLabelsOnlyIsNaN) {
+  auto values = results(
+      R"(
+    func.func @f(%logits: tensor<2x3xf64>, %labels: tensor<2xi64>, %g: tensor<f64>) -> (tensor<f64>, tensor<2x3xf64>) {
+      %0 = kiln.cross_entropy %logits, %labels {label_smoothing = 0.1 : f64} : (tensor<2x3xf64>, tensor<2xi64>) -> tensor<f64>
+      %1 = kiln.cross_entropy_backward %g, %logits, %labels {label_smoothing = 0.1 : f64} : (tensor<f64>, tensor<2x3xf64>, tensor<2xi64>) -> tensor<2x3xf64>
+      return %0, %1 : tensor<f64>, tensor<2x3xf64>
+    })",
+      {real({2, 3}, {1, 2, 3, 4, 5, 6}), integer({2}, {-100, -100}),
+       real({}, {1})});
+  ASSERT_EQ(values.size(), 2u);
+  // PyTorch's mean over no labels, 0 / 0, and its gradient: zero.
+  ASSERT_EQ(values[0].reals.size(), 1u);
+  EXPECT_TRUE(std::isnan(values[0].reals[0]));
+  expectReals(values[1], {2, 3}, {0, 0, 0, 0, 0, 0});
+}
+
 //===----------------------------------------------------------------------===//
 // Gradients against central differences
 //===----------------------------------------------------------------------===//

@@ -389,8 +389,22 @@ TEST_F(EvaluatorTest, IdsOutOfRange) {
       return %0 : tensor<f64>
     })",
                   {real({1, 2}, {0, 0}), integer({1}, {2})})
-                .find("'kiln.cross_entropy' op id 2 at position [0] is "
-                      "outside [0, 2), the classes of the logits"),
+                .find("'kiln.cross_entropy' op label 2 at position [0] is "
+                      "outside [0, 2), the classes of the logits, and is not "
+                      "the ignore_index -100"),
+            std::string::npos)
+      << messages;
+  messages.clear();
+  EXPECT_NE(error(R"(
+    func.func @f(%logits: tensor<2x2xf64>, %labels: tensor<2xi64>) -> tensor<2x2xf64> {
+      %g = kiln.constant dense<1.0> : tensor<f64>
+      %0 = kiln.cross_entropy_backward %g, %logits, %labels {ignore_index = 0 : i64} : (tensor<f64>, tensor<2x2xf64>, tensor<2xi64>) -> tensor<2x2xf64>
+      return %0 : tensor<2x2xf64>
+    })",
+                  {real({2, 2}, {0, 0, 0, 0}), integer({2}, {0, -100})})
+                .find("'kiln.cross_entropy_backward' op label -100 at "
+                      "position [1] is outside [0, 2), the classes of the "
+                      "logits, and is not the ignore_index 0"),
             std::string::npos)
       << messages;
 }

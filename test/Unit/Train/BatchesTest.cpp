@@ -103,6 +103,32 @@ TEST(BatchesTest, ValuesOutsideTheRangeAreErrors) {
             0u);
 }
 
+TEST(BatchesTest, TheIgnoredLabelIsAccepted) {
+  Counting examples(10);
+  std::vector<data::Field> fields = kFields;
+  fields[1].range = 2; // Label 2, every third example, is the ignored one.
+  fields[1].ignoreIndex = 2;
+  BatchReader reader({examples, fields, kNone, false, 0, "test"}, 2, 5,
+                     reversedPairs);
+  float x[4];
+  int64_t labels[2];
+  for (int64_t k = 0; k < 5; ++k)
+    reader.next({x, labels});
+  EXPECT_EQ(examples.reads, 10);
+
+  fields[1].range = 1; // Example 1 has label 1, neither a class nor ignored.
+  BatchReader narrow({examples, fields, kNone, false, 0, "test"}, 2, 5,
+                     reversedPairs);
+  Error error = expectError([&] { narrow.next({x, labels}); });
+  EXPECT_EQ(
+      std::string(error.what())
+          .rfind("test example 1 holds 1 in input 'label', outside [0, 1), "
+                 "the range the model gives it (or 2, the ignored label); the "
+                 "data does not fit the model",
+                 0),
+      0u);
+}
+
 TEST(BatchesTest, StopsWithBatchesUnread) {
   Counting examples(1000);
   {

@@ -35,6 +35,14 @@ TEST(DataTest, TheInputsAreTheFields) {
   EXPECT_EQ(fields[1].dtype, io::DType::I64);
   EXPECT_TRUE(fields[1].shape.empty());
   EXPECT_EQ(fields[1].range, 3);
+  EXPECT_FALSE(fields[1].ignoreIndex);
+
+  // The label that the loss ignores comes with the range.
+  std::vector<data::Field> ignoring =
+      inputFields(Program::parse(editDescription(
+          [](nlohmann::json &j) { j["slots"][7]["ignore_index"] = -100; })));
+  EXPECT_EQ(ignoring[1].range, 3);
+  EXPECT_EQ(ignoring[1].ignoreIndex, -100);
 }
 
 TEST(DataTest, SyntheticTakesTheInputsShapes) {

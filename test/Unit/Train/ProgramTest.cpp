@@ -210,6 +210,8 @@ TEST(ProgramTest, Errors) {
        "labels)"},
       {[](json &j) { j["slots"][12]["dtype"] = "f32"; },
        "the arena is u8[bytes]"},
+      {[](json &j) { j["slots"][7]["ignore_index"] = "pad"; },
+       "slots[7] ('label').ignore_index: expected an integer"},
       {[](json &j) { j.erase("predict"); },
        "top level: a trainer has the steps 'train', 'eval' and 'predict'"},
       {[](json &j) { j["predict"]["slots"] = {0, 1, 6, 14}; },
