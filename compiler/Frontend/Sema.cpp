@@ -140,6 +140,25 @@ ValueId Elaborator::stepCounter(SMLoc loc) {
   return *program.step;
 }
 
+std::optional<ValueId> Elaborator::attention(ValueId q, ValueId k, ValueId v,
+                                             bool causal, double dropout,
+                                             SMLoc loc, const llvm::Twine &what,
+                                             const llvm::Twine &hint) {
+  std::vector<ValueId> operands = {q, k, v};
+  std::vector<std::pair<std::string, AttrValue>> attrs = {{"causal", causal}};
+  // Without dropout, nothing more: the op draws nothing.
+  if (dropout > 0) {
+    int64_t seed = static_cast<int64_t>(program.nodes.size());
+    operands.push_back(stepCounter(loc));
+    attrs.push_back({"dropout", dropout});
+    attrs.push_back({"seed", seed});
+  }
+  return emitChecked(
+      OpKind::Attention, std::move(operands), std::move(attrs),
+      rules::attention(typeOf(q), typeOf(k), typeOf(v), std::nullopt, dropout),
+      loc, what, hint);
+}
+
 ValueId Elaborator::newParam(LayerInstance &layer, llvm::StringRef suffix,
                              std::vector<int64_t> shape, Init init) {
   TensorType type{ElementType::F32, std::move(shape)};

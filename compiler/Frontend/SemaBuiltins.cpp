@@ -424,10 +424,18 @@ Result attention(Elaborator &e, const Arguments &args) {
       return std::nullopt;
     causal = *value;
   }
-  return Value::ofEmitted(e.emitChecked(
-      OpKind::Attention, {*q, *k, *v}, {{"causal", causal}},
-      rules::attention(e.typeOf(*q), e.typeOf(*k), e.typeOf(*v), std::nullopt),
-      args.loc, "attention",
+  double dropout = 0;
+  if (args.has(4)) {
+    std::optional<double> value =
+        e.asNumber(args[4], args.locOf(4), argument(args, "dropout"));
+    if (!value)
+      return std::nullopt;
+    if (auto problem = rules::dropoutProbability(*value, "dropout"))
+      return e.error(args.locOf(4), "attention: " + problem->message);
+    dropout = *value;
+  }
+  return Value::ofEmitted(e.attention(
+      *q, *k, *v, causal, dropout, args.loc, "attention",
       "attention takes q [..., L, E], k [..., S, E] and v [..., S, V] with the "
       "same leading dimensions"));
 }
@@ -510,7 +518,11 @@ const std::vector<BuiltinFunction> &builtins() {
       {"one_hot", {{"ids", true}, {"classes", true}}, oneHot},
       {"sinusoidal_positions", {{"length", true}, {"dim", true}}, positions},
       {"attention",
-       {{"q", true}, {"k", true}, {"v", true}, {"causal", false}},
+       {{"q", true},
+        {"k", true},
+        {"v", true},
+        {"causal", false},
+        {"dropout", false}},
        attention},
       {"cross_entropy",
        {{"logits", true},

@@ -87,7 +87,7 @@ struct LayerInstance {
   std::array<int64_t, 2> kernel{}, stride{1, 1}, padding{0, 0}, dilation{1, 1};
   std::array<int64_t, 2> outputPadding{0, 0};
   bool bias = true, affine = true;
-  double eps = 1e-5, momentum = 0.1;
+  double eps = 1e-5, momentum = 0.1, dropout = 0;
   /// How the weights start: one of torch.nn.init's, or empty for PyTorch's
   /// default for the layer.
   std::string init;
@@ -239,6 +239,13 @@ public:
                     llvm::SMLoc loc);
   /// The step counter that dropout draws from, made on first use.
   ValueId stepCounter(llvm::SMLoc loc);
+  /// kiln.attention of `q`, `k` and `v`; with `dropout` > 0, it draws its
+  /// mask from the step counter at a site of its own. Reports the rule's
+  /// problem as emitChecked does.
+  std::optional<ValueId> attention(ValueId q, ValueId k, ValueId v, bool causal,
+                                   double dropout, llvm::SMLoc loc,
+                                   const llvm::Twine &what,
+                                   const llvm::Twine &hint = "");
   /// A buffer of `layer`, named `layer.path + "." + suffix`.
   void newBuffer(LayerInstance &layer, llvm::StringRef suffix, TensorType type,
                  Init init);

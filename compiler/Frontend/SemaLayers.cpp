@@ -69,7 +69,7 @@ const std::vector<LayerKind> &layerKinds() {
       {"gru", Kind::GRU, {{"hidden", true}, {"layers", false}, {"init", false}}},
       {"multihead_attention",
        Kind::MultiheadAttention,
-       {{"heads", true}, {"bias", false}, {"init", false}}},
+       {{"heads", true}, {"bias", false}, {"init", false}, {"dropout", false}}},
   };
   return kinds;
 }
@@ -208,9 +208,21 @@ bool configure(Elaborator &e, LayerInstance &layer, const Arguments &args) {
   case Kind::GRU:
     return initName(2) && positive(0, "hidden", layer.hidden) &&
            positive(1, "layers", layer.layers);
-  case Kind::MultiheadAttention:
+  case Kind::MultiheadAttention: {
+    if (args.has(3)) {
+      std::optional<double> value =
+          e.asNumber(args[3], args.locOf(3), what("dropout"));
+      if (!value)
+        return false;
+      if (auto problem = rules::dropoutProbability(*value, "dropout")) {
+        e.error(args.locOf(3), args.callee + ": " + problem->message);
+        return false;
+      }
+      layer.dropout = *value;
+    }
     return initName(2) && positive(0, "heads", layer.heads) &&
            flag(1, "bias", layer.bias);
+  }
   case Kind::Block:
   case Kind::Repeat:
     break;
@@ -722,12 +734,11 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     return transpose(split, {0, 2, 1, 3}, loc);
   };
   ValueId qh = splitHeads(qp), kh = splitHeads(kp), vh = splitHeads(vp);
-  Checked<TensorType> perHead = rules::attention(typeOf(qh), typeOf(kh),
-                                               typeOf(vh), std::nullopt);
-  assert(perHead && "the heads are split alike");
-  ValueId attended =
-      emit1(OpKind::Attention, {qh, kh, vh}, {{"causal", causal}}, *perHead, loc);
+  // Dropout on the attention probabilities, as nn.MultiheadAttention's.
+  std::optional<ValueId> attended = attention(
+      qh, kh, vh, causal, layer.dropout, loc, "layer '" + layer.path + "'");
+  assert(attended && "the heads are split alike");
   ValueId merged =
-      reshape(transpose(attended, {0, 2, 1, 3}, loc), tq.shape, loc);
+      reshape(transpose(*attended, {0, 2, 1, 3}, loc), tq.shape, loc);
   return Value::ofTensor(project(merged, outWeight, outBias, d));
 }

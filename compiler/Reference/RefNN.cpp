@@ -44,9 +44,10 @@ std::pair<double, double> rowMoments(const Tensor &x, const Rows &rows,
 }
 
 /// The sizes of attention over query [B..., L, E], key [B..., S, E] and
-/// value [B..., S, EV], with the batch dimensions B... counted together.
+/// value [B..., S, EV], with the batch dimensions B... counted together, and
+/// its dropout.
 struct AttentionSizes {
-  template <typename Op> explicit AttentionSizes(Op op) {
+  template <typename Op> AttentionSizes(Op op, const Frame &frame) {
     std::vector<int64_t> query = shapeOf(op.getQuery());
     size_t rank = query.size();
     batch = product(ArrayRef<int64_t>(query).drop_back(2));
@@ -57,10 +58,15 @@ struct AttentionSizes {
     causal = op.getCausal();
     scale = op.getScale() ? op.getScale()->convertToDouble()
                           : 1 / std::sqrt(static_cast<double>(embed));
+    dropout = op.getDropout().convertToDouble();
+    seed = op.getSeed();
+    if (op.getCounter())
+      counter = static_cast<uint64_t>(frame[op.getCounter()].integers[0]);
   }
   int64_t batch, length, embed, sources, valueEmbed;
   bool causal;
-  double scale;
+  double scale, dropout;
+  uint64_t seed, counter = 0;
 };
 
 /// The attention weights softmax(q k^T * scale) of batch `b`, [L, S] row by
@@ -88,6 +94,21 @@ std::vector<double> attentionWeights(const Tensor &query, const Tensor &key,
       row[s] /= sum;
   }
   return weights;
+}
+
+/// The factors that dropout multiplies the weights of batch `b` by: 0 for a
+/// dropped weight and 1 / (1 - p) for a kept one, drawn as kiln.dropout
+/// draws them over the whole [B..., L, S] tensor of weights.
+std::vector<double> dropoutFactors(const AttentionSizes &n, int64_t b) {
+  std::vector<double> factors(n.length * n.sources, 1.0);
+  if (n.dropout == 0)
+    return factors;
+  auto first = static_cast<uint64_t>(b * n.length * n.sources);
+  for (size_t i = 0; i < factors.size(); ++i)
+    factors[i] = kiln_uniform(n.seed, n.counter, first + i) >= n.dropout
+                     ? 1 / (1 - n.dropout)
+                     : 0.0;
+  return factors;
 }
 
 /// log(sum_c exp(logits[n, c])) for one row of [N, C] logits, with the
@@ -191,10 +212,13 @@ static LogicalResult evaluateOp(DropoutOp op, Frame &frame) {
 static LogicalResult evaluateOp(AttentionOp op, Frame &frame) {
   const Tensor &query = frame[op.getQuery()], &key = frame[op.getKey()],
                &value = frame[op.getValue()];
-  AttentionSizes n(op);
+  AttentionSizes n(op, frame);
   Tensor result = zeros(shapeOf(op.getResult()));
   for (int64_t b = 0; b < n.batch; ++b) {
     std::vector<double> weights = attentionWeights(query, key, n, b);
+    std::vector<double> factors = dropoutFactors(n, b);
+    for (size_t i = 0; i < weights.size(); ++i)
+      weights[i] *= factors[i];
     const double *v = value.reals.data() + b * n.sources * n.valueEmbed;
     double *o = result.reals.data() + b * n.length * n.valueEmbed;
     for (int64_t l = 0; l < n.length; ++l)
@@ -210,13 +234,15 @@ static LogicalResult evaluateOp(AttentionOp op, Frame &frame) {
 static LogicalResult evaluateOp(AttentionBackwardOp op, Frame &frame) {
   const Tensor &grad = frame[op.getGrad()], &query = frame[op.getQuery()],
                &key = frame[op.getKey()], &value = frame[op.getValue()];
-  AttentionSizes n(op);
+  AttentionSizes n(op, frame);
   Tensor queryGrad = zeros(query.shape), keyGrad = zeros(key.shape),
          valueGrad = zeros(value.shape);
   for (int64_t b = 0; b < n.batch; ++b) {
-    // With P the weights and O = P V: dV = P^T dO, dP = dO V^T,
+    // With P the weights, D the dropout factors and O = (D * P) V:
+    // dV = (D * P)^T dO, dP = D * (dO V^T),
     // dS = P * (dP - rowsum(P * dP)), dQ = scale dS K, dK = scale dS^T Q.
     std::vector<double> p = attentionWeights(query, key, n, b);
+    std::vector<double> factors = dropoutFactors(n, b);
     const double *q = query.reals.data() + b * n.length * n.embed;
     const double *k = key.reals.data() + b * n.sources * n.embed;
     const double *v = value.reals.data() + b * n.sources * n.valueEmbed;
@@ -229,10 +255,13 @@ static LogicalResult evaluateOp(AttentionBackwardOp op, Frame &frame) {
       double rowSum = 0;
       for (int64_t s = 0; s < n.sources; ++s) {
         double weight = p[l * n.sources + s];
+        double factor = factors[l * n.sources + s];
         for (int64_t e = 0; e < n.valueEmbed; ++e) {
-          dV[s * n.valueEmbed + e] += weight * dO[l * n.valueEmbed + e];
+          dV[s * n.valueEmbed + e] +=
+              factor * weight * dO[l * n.valueEmbed + e];
           dP[s] += dO[l * n.valueEmbed + e] * v[s * n.valueEmbed + e];
         }
+        dP[s] *= factor;
         rowSum += weight * dP[s];
       }
       for (int64_t s = 0; s < n.sources; ++s) {

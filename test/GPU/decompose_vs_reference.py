@@ -57,6 +57,14 @@ CASES = {
     "attention_backward_causal": ([[2, 4, 3], [2, 4, 6], [2, 4, 6], [2, 4, 3]],
                                   "kiln.attention_backward %arg0, %arg1, %arg2, %arg3 {causal = true}",
                                   [[2, 4, 6], [2, 4, 6], [2, 4, 3]]),
+    # Dropout of the weights at step %arg3 (%arg4), a count in [0, 5).
+    "attention_dropout": ([[2, 3, 6, 4], [2, 3, 7, 4], [2, 3, 7, 5], ("i64", [])],
+                          "kiln.attention %arg0, %arg1, %arg2, %arg3 "
+                          "{dropout = 0.3 : f64, seed = 4 : i64}", [[2, 3, 6, 5]]),
+    "attention_backward_dropout": ([[2, 5, 3], [2, 5, 4], [2, 6, 4], [2, 6, 3], ("i64", [])],
+                                   "kiln.attention_backward %arg0, %arg1, %arg2, %arg3, %arg4 "
+                                   "{causal = true, dropout = 0.5 : f64, seed = 2 : i64}",
+                                   [[2, 5, 4], [2, 6, 4], [2, 6, 3]]),
     "batch_norm_eval": ([[5, 2], [2], ("positive", [2]), ("i64", [])],
                         "kiln.batch_norm %arg0, %arg1, %arg2, %arg3 {training = false}",
                         [[5, 2], [2], [2], ("i64", [])]),

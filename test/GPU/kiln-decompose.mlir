@@ -50,6 +50,25 @@ func.func @attention(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x
   return %0 : tensor<2x3x4xf32>
 }
 
+// Dropout in attention is kiln.dropout of the weights, with the op's seed
+// and counter; its gradient drops the value gradient's weights and the
+// weights' gradient with the same mask, before the softmax gradient.
+// CHECK-LABEL: func.func @attention_dropout
+// CHECK: %[[WEIGHTS:.*]] = kiln.div
+// CHECK: %[[DROPPED:.*]] = kiln.dropout %[[WEIGHTS]], %arg1 {p = 2.500000e-01 : f64, seed = 5 : i64}
+// CHECK: kiln.matmul %[[DROPPED]], %arg0 :
+// CHECK: %[[P:.*]] = kiln.div
+// CHECK: %[[DP:.*]] = kiln.dropout %[[P]], %arg1 {p = 2.500000e-01 : f64, seed = 5 : i64}
+// CHECK: kiln.matmul %[[DP]], %arg2 {transpose_lhs = true}
+// CHECK: %[[GV:.*]] = kiln.matmul %arg2, %arg0 {transpose_rhs = true}
+// CHECK: %[[DG:.*]] = kiln.dropout %[[GV]], %arg1 {p = 2.500000e-01 : f64, seed = 5 : i64}
+// CHECK: kiln.mul %[[DG]], %[[P]]
+func.func @attention_dropout(%q: tensor<2x3x4xf32>, %step: tensor<i64>, %g: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  %0 = kiln.attention %q, %q, %q, %step {dropout = 0.25 : f64, seed = 5 : i64} : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<i64>) -> tensor<2x3x4xf32>
+  %1:3 = kiln.attention_backward %g, %q, %q, %q, %step {dropout = 0.25 : f64, seed = 5 : i64} : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<i64>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>)
+  return %0, %1#0 : tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
 // The LSTM unrolls over its 3 steps: one product of all inputs, then one
 // product with the hidden state per step after the first.
 // CHECK-LABEL: func.func @lstm

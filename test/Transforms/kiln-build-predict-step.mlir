@@ -44,3 +44,19 @@ module {
     return %s, %t : tensor<2x4x4xf32>, tensor<2x4xi64>
   }
 }
+
+// -----
+
+// Attention with dropout predicts without it: the same attention, with no
+// step counter, no dropout and no seed.
+// CHECK-LABEL: func.func @predict_step(
+// CHECK-SAME: %[[Q:.*]]: tensor<2x3x4xf32> {kiln.input = "q"})
+// CHECK-NEXT: %[[A:.*]] = kiln.attention %[[Q]], %[[Q]], %[[Q]] {causal = true} : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+// CHECK-NEXT: return %[[A]]
+module {
+  func.func @a(%q: tensor<2x3x4xf32> {kiln.input = "q"}, %step: tensor<i64> {kiln.step})
+      -> (tensor<2x3x4xf32> {kiln.output = "out"}) {
+    %a = kiln.attention %q, %q, %q, %step {causal = true, dropout = 0.1 : f64, seed = 4 : i64} : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<i64>) -> tensor<2x3x4xf32>
+    return %a : tensor<2x3x4xf32>
+  }
+}

@@ -142,3 +142,33 @@ module attributes {kiln.recipe = {batch_size = 2 : i64, accumulate = 2 : i64, ep
 // CHECK-NEXT: %[[CLIPPED:.*]] = kiln.clip_grad_norm %[[G]] {max_norm = 1.000000e+00 : f64}
 // CHECK-NEXT: %[[NW:.*]] = kiln.sgd %[[W]], %[[CLIPPED]], %[[LR]], %[[STEP]] :
 // CHECK-NEXT: return %[[NW]], %[[V1]], %[[M1]], %[[N1]], %[[LOSS]], %[[C]], %[[LR]] :
+
+// -----
+
+// Attention with dropout under accumulate = 2: the forward attention and its
+// gradient draw one mask in each micro-batch, micro-batch 1 at sites moved
+// past every site; the evaluation step attends without dropout.
+module attributes {kiln.recipe = {batch_size = 2 : i64, accumulate = 2 : i64, epochs = 1 : i64, seed = 0 : i64,
+    data = {kind = "synthetic"},
+    optimizer = {kind = "sgd", lr = 1.0e-01 : f64, momentum = 0.0 : f64, dampening = 0.0 : f64,
+                 weight_decay = 0.0 : f64, nesterov = false},
+    schedule = {kind = "constant", warmup = 0 : i64}}} {
+  func.func @m(%w: tensor<3x4xf32> {kiln.param = "fc.weight"},
+               %x: tensor<2x3x4xf32> {kiln.input = "x"}, %y: tensor<2xi64> {kiln.input = "y"},
+               %step: tensor<i64> {kiln.step})
+      -> (tensor<f32> {kiln.output = "loss"}) {
+    %h = kiln.linear %x, %w : (tensor<2x3x4xf32>, tensor<3x4xf32>) -> tensor<2x3x3xf32>
+    %a = kiln.attention %h, %h, %h, %step {dropout = 0.25 : f64, seed = 6 : i64} : (tensor<2x3x3xf32>, tensor<2x3x3xf32>, tensor<2x3x3xf32>, tensor<i64>) -> tensor<2x3x3xf32>
+    %logits = kiln.reduce_sum %a {axes = array<i64: 1>} : (tensor<2x3x3xf32>) -> tensor<2x3xf32>
+    %loss = kiln.cross_entropy %logits, %y : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<f32>
+    return %loss : tensor<f32>
+  }
+}
+// CHECK-LABEL: func.func @eval_step(
+// CHECK: kiln.attention %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}} : (tensor<2x3x3xf32>, tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %[[STEP:[^:]*]]: tensor<i64> {kiln.step}
+// CHECK: kiln.attention %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 6 : i64}
+// CHECK: kiln.attention_backward %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 6 : i64}
+// CHECK: kiln.attention %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 4294967302 : i64}
+// CHECK: kiln.attention_backward %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 4294967302 : i64}

@@ -408,26 +408,44 @@ def dropout(c, shape, p, seed, counter):
              {"p": float(p), "seed": seed})
 
 
-def attention_reference(q, k, v, causal, scale):
+def dropout_mask(shape, p, seed, counter):
+    """Where kiln.dropout keeps a tensor of `shape`: kiln_uniform of each
+    element's row-major index."""
+    count = math.prod(shape)
+    return torch.tensor([kiln_uniform(seed, counter, i) >= p
+                         for i in range(count)]).reshape(shape)
+
+
+def attention_reference(q, k, v, causal, scale, dropout=0.0, seed=0, counter=0):
     """softmax(q k^T * scale) v, where causal masks s > l as
-    scaled_dot_product_attention(is_causal=True) does."""
+    scaled_dot_product_attention(is_causal=True) does; dropout drops the
+    weights with kiln.dropout's mask, as scaled_dot_product_attention's
+    dropout_p does with PyTorch's own."""
     scores = q @ k.transpose(-1, -2) * scale
     if causal:
         mask = torch.ones(scores.shape[-2:], dtype=torch.bool).triu(1)
         scores = scores.masked_fill(mask, float("-inf"))
-    return torch.softmax(scores, -1) @ v
+    weights = torch.softmax(scores, -1)
+    if dropout:
+        keep = dropout_mask(weights.shape, dropout, seed, counter)
+        weights = torch.where(keep, weights / (1 - dropout), torch.zeros_like(weights))
+    return weights @ v
 
 
 def attention(c, op, batch, length, sources, embed, value_embed, causal=False,
-              scale=None):
+              scale=None, dropout=0.0, seed=0, counter=0):
     q = leaf(c.randn(*batch, length, embed))
     k = leaf(c.randn(*batch, sources, embed))
     v = leaf(c.randn(*batch, sources, value_embed))
     attrs = {"causal": causal}
     if scale is not None:
         attrs["scale"] = scale
-    o = attention_reference(q, k, v, causal, scale or 1 / math.sqrt(embed))
+    o = attention_reference(q, k, v, causal, scale or 1 / math.sqrt(embed),
+                            dropout, seed, counter)
     qkv = [("q", q.detach()), ("k", k.detach()), ("v", v.detach())]
+    if dropout:
+        attrs.update(dropout=float(dropout), seed=seed)
+        qkv.append(("counter", torch.tensor(counter)))
     if op == "attention":
         c.single(op, qkv, [("o", o)], attrs)
         return
@@ -647,6 +665,10 @@ ATTENTION_CASES = [
     dict(batch=(2, 2), length=4, sources=4, embed=3, value_embed=3, causal=True),
     dict(batch=(1,), length=3, sources=5, embed=2, value_embed=4, causal=True),
     dict(batch=(), length=2, sources=3, embed=4, value_embed=2, scale=0.3),
+    dict(batch=(2, 2), length=4, sources=5, embed=3, value_embed=2, causal=True,
+         dropout=0.25, seed=7, counter=3),
+    dict(batch=(3,), length=3, sources=3, embed=4, value_embed=3, dropout=0.5,
+         seed=2, counter=11),
 ]
 CONV_CASES = [
     dict(input=(2, 3, 5, 5), out=4, kernel=(3, 3)),
@@ -828,7 +850,7 @@ F32_CASES = [
     ("conv2d", conv2d, [dict(input=(2, 3, 5, 5), out=4, kernel=(3, 3), padding=(1, 1))]),
     ("layer_norm", layer_norm, [dict(shape=(4, 8), axis=-1)]),
     ("batch_norm", batch_norm, [dict(shape=(8, 4, 3, 3))]),
-    ("attention", attention, [ATTENTION_CASES[1]]),
+    ("attention", attention, [ATTENTION_CASES[1], ATTENTION_CASES[4]]),
     ("cross_entropy", cross_entropy, [dict(rows=4, classes=5),
                                       dict(rows=7, classes=5, ignored=(0, 3, 6),
                                            label_smoothing=0.3)]),

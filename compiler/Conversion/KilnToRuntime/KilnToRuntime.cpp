@@ -185,11 +185,12 @@ SmallVector<int64_t> softmaxConfig(ArrayRef<int64_t> shape, int64_t axis,
           product(shape.drop_front(axis + 1)), log ? 1 : 0};
 }
 
-/// [batch L S E EV causal scale] of an attention.
-SmallVector<int64_t> attentionConfig(Value query, Value key, Value value,
-                                     bool causal,
-                                     std::optional<APFloat> scale) {
-  ArrayRef<int64_t> q = shapeOf(query), k = shapeOf(key), v = shapeOf(value);
+/// [batch L S E EV causal scale dropout seed] of an attention or its
+/// gradient.
+template <typename Op> SmallVector<int64_t> attentionConfig(Op op) {
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
+                    v = shapeOf(op.getValue());
+  std::optional<APFloat> scale = op.getScale();
   double factor = scale ? scale->convertToDouble()
                         : 1 / std::sqrt(static_cast<double>(q.back()));
   return {product(q.drop_back(2)),
@@ -197,8 +198,20 @@ SmallVector<int64_t> attentionConfig(Value query, Value key, Value value,
           k[k.size() - 2],
           q.back(),
           v.back(),
-          causal ? 1 : 0,
-          bitsOf(factor)};
+          op.getCausal() ? 1 : 0,
+          bitsOf(factor),
+          bitsOf(op.getDropout().convertToDouble()),
+          static_cast<int64_t>(op.getSeed())};
+}
+
+/// The inputs of an attention's call: `tensors`, then its step counter when
+/// it draws a dropout mask.
+template <typename Op>
+SmallVector<Value> attentionInputs(Op op, ValueRange tensors) {
+  SmallVector<Value> inputs(tensors);
+  if (op.getCounter())
+    inputs.push_back(op.getCounter());
+  return inputs;
 }
 
 void lowerMatmul(RuntimeCallBuilder &b, MatmulOp op) {
@@ -559,20 +572,18 @@ struct LowerToRuntimePass
         .Case([&](LSTMOp lstm) { lowerLSTM(b, lstm); })
         .Case([&](LSTMBackwardOp lstm) { lowerLSTMBackward(b, lstm); })
         .Case([&](AttentionOp attention) {
-          b.replace(
-              attention, RuntimeOpKind::attention_forward,
-              attentionConfig(attention.getQuery(), attention.getKey(),
-                              attention.getValue(), attention.getCausal(),
-                              attention.getScale()),
-              {attention.getQuery(), attention.getKey(), attention.getValue()});
+          b.replace(attention, RuntimeOpKind::attention_forward,
+                    attentionConfig(attention),
+                    attentionInputs(attention,
+                                    {attention.getQuery(), attention.getKey(),
+                                     attention.getValue()}));
         })
         .Case([&](AttentionBackwardOp attention) {
           b.replace(attention, RuntimeOpKind::attention_backward,
-                    attentionConfig(attention.getQuery(), attention.getKey(),
-                                    attention.getValue(), attention.getCausal(),
-                                    attention.getScale()),
-                    {attention.getGrad(), attention.getQuery(),
-                     attention.getKey(), attention.getValue()});
+                    attentionConfig(attention),
+                    attentionInputs(
+                        attention, {attention.getGrad(), attention.getQuery(),
+                                    attention.getKey(), attention.getValue()}));
         });
   }
 };

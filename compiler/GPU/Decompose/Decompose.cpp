@@ -122,20 +122,33 @@ Value attentionWeights(TensorBuilder &t, Value query, Value key, bool causal,
   return t.softmax(scores, -1, false);
 }
 
+/// `x` [B..., L, S] dropped out as the attention `op` drops its weights:
+/// kiln.dropout with its seed, counter and probability (`x` itself when it
+/// has no dropout).
+template <typename Op> Value dropWeights(TensorBuilder &t, Value x, Op op) {
+  if (!op.getCounter())
+    return x;
+  return DropoutOp::create(t.builder(), x, op.getCounter(), op.getDropoutAttr(),
+                           op.getSeedAttr());
+}
+
 Decomposition decomposeAttention(AttentionOp op, TensorBuilder &t) {
   double factor;
   Value weights = attentionWeights(t, op.getQuery(), op.getKey(),
                                    op.getCausal(), op.getScale(), factor);
-  return SmallVector<Value>{t.matmul(weights, op.getValue(), false, false)};
+  return SmallVector<Value>{
+      t.matmul(dropWeights(t, weights, op), op.getValue(), false, false)};
 }
 
 Decomposition decomposeAttentionBackward(AttentionBackwardOp op,
                                          TensorBuilder &t) {
+  // With dropout D (linear, its own adjoint): O = D(P) V, so
+  // dV = D(P)^T dO and the gradient of P is D(dO V^T).
   Value q = op.getQuery(), k = op.getKey(), v = op.getValue(), g = op.getGrad();
   double factor;
   Value p = attentionWeights(t, q, k, op.getCausal(), op.getScale(), factor);
-  Value dv = t.matmul(p, g, true, false);
-  Value dp = t.matmul(g, v, false, true);
+  Value dv = t.matmul(dropWeights(t, p, op), g, true, false);
+  Value dp = dropWeights(t, t.matmul(g, v, false, true), op);
   Value ds = t.mul(t.softmaxBackward(dp, p, -1), t.scalar(factor, q));
   Value dq = t.matmul(ds, k, false, false);
   Value dk = t.matmul(ds, q, true, false);

@@ -412,12 +412,14 @@ def Kiln_GRUBackwardOp
 
 def Kiln_AttentionBackwardOp
     : Kiln_InferredOp<"attention_backward",
-                      [Kiln_CountsFlops, Kiln_RuntimeKernel]> {
+                      [Kiln_CountsFlops, Kiln_RuntimeKernel,
+                       Kiln_RandomOpInterface]> {
   let summary = "Gradient of attention";
   let description = [{
     Given the gradient `grad` of a `kiln.attention` result and its `query`,
-    `key` and `value` (same `causal` and `scale`), returns the gradients of
-    the query, the key and the value.
+    `key` and `value` (same `causal`, `scale`, `dropout`, `seed` and
+    `counter`, so that it draws the forward's mask), returns the gradients
+    of the query, the key and the value.
 
     Example:
 
@@ -430,12 +432,16 @@ def Kiln_AttentionBackwardOp
   }];
   let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$query,
                        Kiln_FloatTensor:$key, Kiln_FloatTensor:$value,
+                       Optional<Kiln_IndexScalar>:$counter,
                        DefaultValuedAttr<BoolAttr, "false">:$causal,
-                       OptionalAttr<F64Attr>:$scale);
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Kiln_FloatTensor:$query_grad, Kiln_FloatTensor:$key_grad,
                       Kiln_FloatTensor:$value_grad);
   let assemblyFormat = [{
-    $grad `,` $query `,` $key `,` $value attr-dict `:` functional-type(operands, results)
+    $grad `,` $query `,` $key `,` $value (`,` $counter^)? attr-dict
+    `:` functional-type(operands, results)
   }];
 }
 

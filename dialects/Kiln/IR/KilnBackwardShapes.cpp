@@ -383,7 +383,8 @@ LogicalResult AttentionBackwardOp::inferReturnTypes(
   if (auto attr = adaptor.getScale())
     scale = attr->convertToDouble();
   if (failed(inferAttention(check, adaptor.getQuery(), adaptor.getKey(),
-                            adaptor.getValue(), scale, forward)))
+                            adaptor.getValue(), adaptor.getCounter(), scale,
+                            adaptor.getDropout().convertToDouble(), forward)))
     return failure();
   auto grad = check.tensor(adaptor.getGrad(), "grad");
   if (failed(grad) ||

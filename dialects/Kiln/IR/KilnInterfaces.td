@@ -50,6 +50,28 @@ def Kiln_TrainingModeOpInterface : OpInterface<"TrainingModeOpInterface"> {
   ];
 }
 
+def Kiln_RandomOpInterface : OpInterface<"RandomOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An operation that draws the runtime's counter-based random numbers
+    (`kiln/Random.h`): element `i` of site `seed` at step `counter` is
+    `kiln_uniform(seed, counter, i)`, the same on every backend. Sites that
+    must draw apart have different seeds; an op and its adjoint that must
+    draw the same numbers share theirs. Gradient accumulation moves the
+    seeds of each micro-batch past every site.
+  }];
+  let methods = [
+    InterfaceMethod<"The site's seed.", "uint64_t", "getSeed">,
+    InterfaceMethod<"Sets the site's seed.", "void", "setSeed",
+                    (ins "uint64_t":$seed)>,
+    InterfaceMethod<[{
+        The scalar step counter it draws at, or null when the op draws
+        nothing (attention without dropout).
+      }],
+      "::mlir::Value", "getCounter">
+  ];
+}
+
 def Kiln_ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
   let cppNamespace = "::kiln";
   let description = [{

@@ -17,6 +17,14 @@ void DropoutOp::buildEvaluationForm(OpBuilder &, IRMapping &mapping) {
   mapping.map(getResult(), mapping.lookup(getInput()));
 }
 
+void AttentionOp::buildEvaluationForm(OpBuilder &builder, IRMapping &mapping) {
+  // The same attention without dropout, which then draws nothing.
+  auto copy = cast<AttentionOp>(builder.clone(*getOperation(), mapping));
+  copy.getCounterMutable().clear();
+  copy.setDropout(llvm::APFloat(0.0));
+  copy.setSeed(0);
+}
+
 void BatchNormOp::buildEvaluationForm(OpBuilder &builder, IRMapping &mapping) {
   cast<BatchNormOp>(builder.clone(*getOperation(), mapping)).setTraining(false);
 }

@@ -173,9 +173,11 @@ LogicalResult AttentionOp::buildAdjoint(OpBuilder &builder,
                                         ArrayRef<Value> grads,
                                         ArrayRef<bool> needed,
                                         SmallVectorImpl<Value> &operandGrads) {
-  auto backward = AttentionBackwardOp::create(builder, getLoc(), grads[0],
-                                              getQuery(), getKey(), getValue(),
-                                              getCausalAttr(), getScaleAttr());
+  // The same dropout draws the same mask.
+  auto backward = AttentionBackwardOp::create(
+      builder, getLoc(), grads[0], getQuery(), getKey(), getValue(),
+      getCounter(), getCausalAttr(), getScaleAttr(), getDropoutAttr(),
+      getSeedAttr());
   operandGrads[0] = backward.getQueryGrad();
   operandGrads[1] = backward.getKeyGrad();
   operandGrads[2] = backward.getValueGrad();

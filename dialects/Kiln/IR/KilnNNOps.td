@@ -131,6 +131,7 @@ def Kiln_LayerNormOp
 }
 
 def Kiln_DropoutOp : Kiln_InferredOp<"dropout", [Kiln_Differentiable,
+    Kiln_RandomOpInterface,
     DeclareOpInterfaceMethods<Kiln_TrainingModeOpInterface>]> {
   let summary = "Seeded, counter-based dropout";
   let description = [{
@@ -289,7 +290,8 @@ def Kiln_GRUOp
 
 def Kiln_AttentionOp
     : Kiln_InferredOp<"attention", [Kiln_Differentiable, Kiln_CountsFlops,
-                                   Kiln_RuntimeKernel]> {
+                                   Kiln_RuntimeKernel, Kiln_RandomOpInterface,
+        DeclareOpInterfaceMethods<Kiln_TrainingModeOpInterface>]> {
   let summary = "Scaled dot-product attention";
   let description = [{
     Computes `softmax(query key^T * scale) value` over the last two dimensions,
@@ -299,21 +301,35 @@ def Kiln_AttentionOp
     `s <= l`, as `torch.nn.functional.scaled_dot_product_attention` with
     `is_causal=True`.
 
+    With `dropout` `p > 0`, the probabilities are dropped out before they
+    weigh the values, as `scaled_dot_product_attention(dropout_p=p)` and
+    `torch.nn.MultiheadAttention(dropout=p)` do in training: probability `i`
+    of the `[B..., L, S]` weights (in row-major order) is kept when
+    `kiln_uniform(seed, counter, i) >= p`, exactly as `kiln.dropout` draws,
+    and scaled by `1 / (1 - p)`. The scalar `counter` (the training step) is
+    given exactly when `p > 0`. In evaluation the op attends without dropout.
+
     Example:
 
     ```mlir
     %o = kiln.attention %q, %k, %v
         : (tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>)
         -> tensor<64x8x16x32xf32>
+    %d = kiln.attention %q, %k, %v, %step {dropout = 1.0e-01 : f64, seed = 7 : i64}
+        : (tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>, tensor<64x8x16x32xf32>,
+           tensor<i64>) -> tensor<64x8x16x32xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
                        Kiln_FloatTensor:$value,
+                       Optional<Kiln_IndexScalar>:$counter,
                        DefaultValuedAttr<BoolAttr, "false">:$causal,
-                       OptionalAttr<F64Attr>:$scale);
+                       OptionalAttr<F64Attr>:$scale,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dropout,
+                       DefaultValuedAttr<I64Attr, "0">:$seed);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value attr-dict `:` functional-type(operands, results)
+    $query `,` $key `,` $value (`,` $counter^)? attr-dict `:` functional-type(operands, results)
   }];
 }
 

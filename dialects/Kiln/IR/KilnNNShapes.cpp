@@ -102,16 +102,24 @@ LogicalResult kiln::detail::inferRecurrent(const Checker &check,
 
 LogicalResult kiln::detail::inferAttention(const Checker &check,
                                            Value queryValue, Value keyValue,
-                                           Value valueValue,
+                                           Value valueValue, Value counter,
                                            std::optional<double> scale,
+                                           double dropout,
                                            SmallVectorImpl<Type> &types) {
   auto query = check.operand(queryValue, "query");
   auto key = check.operand(keyValue, "key");
   auto value = check.operand(valueValue, "value");
   if (failed(query) || failed(key) || failed(value))
     return failure();
-  return check.results(queryValue.getContext(),
-                       rules::attention(*query, *key, *value, scale), types);
+  if (failed(check.results(
+          queryValue.getContext(),
+          rules::attention(*query, *key, *value, scale, dropout), types)))
+    return failure();
+  if (dropout > 0 && !counter)
+    return check.fail("needs the step counter operand to draw its dropout");
+  if (dropout == 0 && counter)
+    return check.fail("has a step counter but no dropout");
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -247,7 +255,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
   if (auto attr = adaptor.getScale())
     scale = attr->convertToDouble();
   return inferAttention(Checker(loc, getOperationName()), adaptor.getQuery(),
-                        adaptor.getKey(), adaptor.getValue(), scale, types);
+                        adaptor.getKey(), adaptor.getValue(),
+                        adaptor.getCounter(), scale,
+                        adaptor.getDropout().convertToDouble(), types);
 }
 
 LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *context,

@@ -199,9 +199,11 @@ LogicalResult inferRecurrent(const Checker &check, RecurrentRule rule,
                              int64_t hidden, int64_t layers,
                              llvm::SmallVectorImpl<mlir::Type> &types);
 
-/// Result type of attention (also checked by attention_backward).
+/// Result type of attention (also checked by attention_backward): the
+/// step `counter` must be given exactly when `dropout` is positive.
 LogicalResult inferAttention(const Checker &check, Value query, Value key,
-                             Value value, std::optional<double> scale,
+                             Value value, Value counter,
+                             std::optional<double> scale, double dropout,
                              llvm::SmallVectorImpl<mlir::Type> &types);
 
 /// Result type of the reductions (also checked by reduce_max_backward).

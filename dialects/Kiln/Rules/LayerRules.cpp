@@ -240,9 +240,17 @@ Checked<TensorType> rules::layerNorm(const TensorType &input,
   return input;
 }
 
+std::optional<ShapeProblem> rules::dropoutProbability(double p,
+                                                      llvm::StringRef name) {
+  if (p >= 0 && p < 1)
+    return std::nullopt;
+  return shapeProblem(name,
+                      name + " must be in [0, 1), got " + formatNumber(p));
+}
+
 Checked<TensorType> rules::dropout(const TensorType &input, double p) {
-  if (!(p >= 0 && p < 1))
-    return shapeProblem("p", "p must be in [0, 1), got " + formatNumber(p));
+  if (auto problem = dropoutProbability(p, "p"))
+    return *problem;
   return input;
 }
 
@@ -335,7 +343,8 @@ Checked<std::vector<TensorType>> rules::gru(const TensorType &input,
 Checked<TensorType> rules::attention(const TensorType &query,
                                      const TensorType &key,
                                      const TensorType &value,
-                                     std::optional<double> scale) {
+                                     std::optional<double> scale,
+                                     double dropout) {
   if (auto problem = sameElement(query, key, "query", "key"))
     return *problem;
   if (auto problem = sameElement(query, value, "query", "value"))
@@ -367,6 +376,8 @@ Checked<TensorType> rules::attention(const TensorType &query,
                                      Twine(value.shape[r - 2]));
   if (scale && !(*scale > 0))
     return shapeProblem("scale", "scale must be positive");
+  if (auto problem = dropoutProbability(dropout, "dropout"))
+    return *problem;
   result.shape.push_back(query.shape[r - 2]);
   result.shape.push_back(value.shape[r - 1]);
   return result;

@@ -125,6 +125,9 @@ Checked<TensorType> linear(const TensorType &input, const TensorType &weight,
 Checked<TensorType> layerNorm(const TensorType &input,
                               const TensorType *weight, const TensorType *bias,
                               int64_t axis, double epsilon);
+/// A dropout probability, kiln.dropout's `p` or attention's `dropout`
+/// (`name`): it must be in [0, 1).
+std::optional<ShapeProblem> dropoutProbability(double p, llvm::StringRef name);
 Checked<TensorType> dropout(const TensorType &input, double p);
 /// The normalized input, then the running mean, variance and batch count.
 Checked<std::vector<TensorType>>
@@ -142,7 +145,7 @@ Checked<std::vector<TensorType>> gru(const TensorType &input,
                                      int64_t hiddenSize, int64_t numLayers);
 Checked<TensorType> attention(const TensorType &query, const TensorType &key,
                               const TensorType &value,
-                              std::optional<double> scale);
+                              std::optional<double> scale, double dropout);
 /// `labelSmoothing` must lie in [0, 1]; any ignored label value is valid.
 Checked<TensorType> crossEntropy(const TensorType &logits,
                                  const TensorType &labels,

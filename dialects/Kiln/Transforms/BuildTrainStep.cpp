@@ -300,9 +300,11 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
       Operation *copy = builder.clone(op, mapping);
       // Each micro-batch draws masks of its own at the same step: its sites
       // are the model's, moved past every site number (the node index that
-      // Sema gives). A forward dropout and its adjoint stay paired.
-      if (auto dropout = dyn_cast<DropoutOp>(copy); dropout && j > 0)
-        dropout.setSeed(dropout.getSeed() + (static_cast<uint64_t>(j) << 32));
+      // Sema gives). A forward op that draws (dropout, attention with
+      // dropout) and its adjoint stay paired.
+      auto random = dyn_cast<RandomOpInterface>(copy);
+      if (random && random.getCounter() && j > 0)
+        random.setSeed(random.getSeed() + (static_cast<uint64_t>(j) << 32));
     }
     auto mapped = [&](unsigned result) {
       return mapping.lookup(gradReturn.getOperand(result));

@@ -184,11 +184,13 @@ enum kiln_op_kind {
    *         4L weight gradients */
   KILN_LSTM_BACKWARD = 12,
   /* softmax(q k^T * scale (+ causal mask)) v over [batch, L, E] x [batch, S, E]
-   * config: batch L S E EV causal f64:scale
-   * args:   q k v out */
+   * config: batch L S E EV causal f64:scale f64:dropout seed
+   * args:   q k v (counter i64[] if dropout > 0) out
+   * With dropout, the probabilities [batch, L, S] are dropped out as
+   * kiln.dropout does at step *counter (kiln/Random.h, site seed). */
   KILN_ATTENTION_FORWARD = 13,
-  /* config: batch L S E EV causal f64:scale
-   * args:   dout q k v dq dk dv */
+  /* config: batch L S E EV causal f64:scale f64:dropout seed
+   * args:   dout q k v (counter i64[] if dropout > 0) dq dk dv */
   KILN_ATTENTION_BACKWARD = 14,
   /* Batch normalization over the channels of x [N, C, ...] (PyTorch's
    * BatchNorm1d on [N, C] or [N, C, L], BatchNorm2d on [N, C, H, W]); S is

@@ -5,30 +5,42 @@
 // matmul's output scale. The causal mask is a separate in-place binary add
 // of a [1, L, S] table of 0 and -infinity: as a post-op of the matmul it
 // sends oneDNN to its reference kernel. The backward site recomputes the
-// probabilities rather than keeping [batch, L, S] per forward site.
+// probabilities rather than keeping [batch, L, S] per forward site. Dropout
+// multiplies the probabilities by the mask of kiln.dropout, drawn again by
+// the backward site from the same seed and step counter.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cpu/Site.h"
+#include "kiln/Random.h"
 
+#include <cstring>
 #include <limits>
+#include <string>
 
 using namespace kiln::cpu;
 using namespace dnnl;
 
 namespace {
 
-/// config: batch L S E EV causal f64:scale.
+/// config: batch L S E EV causal f64:scale f64:dropout seed.
 struct AttentionShape {
   int64_t batch, l, s, e, ev;
   bool causal;
   float scale;
+  double dropout;
+  uint64_t seed;
 
   explicit AttentionShape(Config &config)
       : batch(config.size("batch")), l(config.size("L")), s(config.size("S")),
         e(config.size("E")), ev(config.size("EV")),
         causal(config.flag("causal")),
-        scale(static_cast<float>(config.real("scale"))) {}
+        scale(static_cast<float>(config.real("scale"))),
+        dropout(config.real("dropout")),
+        seed(static_cast<uint64_t>(config.size("seed", 0))) {
+    if (!(dropout >= 0 && dropout < 1))
+      config.fail("dropout must be in [0, 1), got " + std::to_string(dropout));
+  }
 
   /// [batch, rows, cols] stored row-major, or its transpose stored.
   memory::desc matrices(int64_t rows, int64_t cols,
@@ -36,6 +48,31 @@ struct AttentionShape {
     return f32Desc({batch, rows, cols}, transposed ? Tag::acb : Tag::abc);
   }
 };
+
+/// Multiplies the [batch, L, S] floats of `values` by the dropout factors of
+/// `s` at step `counter`: 0 where kiln_uniform(seed, counter, i) < dropout,
+/// 1 / (1 - dropout) elsewhere, as kiln.dropout.
+void dropOut(const AttentionShape &s, const memory &values,
+             const void *counter) {
+  struct Mask {
+    float *data;
+    uint64_t seed, counter;
+    double p;
+    float scale;
+  } mask{static_cast<float *>(values.get_data_handle()), s.seed,
+         *static_cast<const uint64_t *>(counter), s.dropout,
+         static_cast<float>(1 / (1 - s.dropout))};
+  kiln_rt_parallel_for(
+      [](void *context, int64_t begin, int64_t end) {
+        const Mask &m = *static_cast<const Mask *>(context);
+        for (int64_t i = begin; i < end; ++i)
+          m.data[i] =
+              kiln_uniform(m.seed, m.counter, static_cast<uint64_t>(i)) >= m.p
+                  ? m.data[i] * m.scale
+                  : 0.0f;
+      },
+      &mask, s.batch * s.l * s.s);
+}
 
 matmul product(const memory::desc &a, const memory::desc &b,
                const memory::desc &c, float scale = 1.0f) {
@@ -105,36 +142,43 @@ private:
   softmax_v2_forward softmax;
 };
 
-/// args: q k v out.
+/// args: q k v (counter if dropout) out.
 class AttentionForward : public Site {
 public:
   explicit AttentionForward(const AttentionShape &s)
-      : probabilities(s), v(s.matrices(s.s, s.ev)), out(s.matrices(s.l, s.ev)) {
+      : shape(s), probabilities(s), v(s.matrices(s.s, s.ev)),
+        out(s.matrices(s.l, s.ev)) {
     weighted = product(s.matrices(s.l, s.s), s.matrices(s.s, s.ev),
                        s.matrices(s.l, s.ev));
   }
 
   void execute(void **args) override {
     probabilities.run(args[0], args[1]);
-    weighted.execute(cpuStream(), {{DNNL_ARG_SRC, probabilities.get()},
-                                   {DNNL_ARG_WEIGHTS, v.bind(args[2])},
-                                   {DNNL_ARG_DST, out.bind(args[3])}});
+    bool dropout = shape.dropout > 0;
+    if (dropout)
+      dropOut(shape, probabilities.get(), args[3]);
+    weighted.execute(cpuStream(),
+                     {{DNNL_ARG_SRC, probabilities.get()},
+                      {DNNL_ARG_WEIGHTS, v.bind(args[2])},
+                      {DNNL_ARG_DST, out.bind(args[dropout ? 4 : 3])}});
   }
 
 private:
+  AttentionShape shape;
   Probabilities probabilities;
   matmul weighted;
   Input v;
   Output out;
 };
 
-/// args: dout q k v dq dk dv. With P the probabilities and dS the gradient
-/// of the scaled, masked scores: dv = P^T dout, dP = dout v^T,
+/// args: dout q k v (counter if dropout) dq dk dv. With P the
+/// probabilities, D the dropout (the identity without) and dS the gradient
+/// of the scaled, masked scores: dv = D(P)^T dout, dP = D(dout v^T),
 /// dS = softmax_backward(dP, P), dq = scale dS k, dk = scale dS^T q.
 class AttentionBackward : public Site {
 public:
   explicit AttentionBackward(const AttentionShape &s)
-      : probabilities(s), transposedP(probabilities.transposed(s)),
+      : shape(s), probabilities(s), transposedP(probabilities.transposed(s)),
         dout(s.matrices(s.l, s.ev)), vT(s.matrices(s.ev, s.s, true)),
         q(s.matrices(s.l, s.e)), k(s.matrices(s.s, s.e)),
         dq(s.matrices(s.l, s.e)), dk(s.matrices(s.s, s.e)),
@@ -155,31 +199,49 @@ public:
     // dP, then dS in place.
     grads = memory(scores, cpuEngine());
     transposedGrads = memory(scoresT, cpuEngine(), grads.get_data_handle());
+    // D(P), beside P, which the softmax gradient needs as it is.
+    if (s.dropout > 0) {
+      dropped = memory(scores, cpuEngine());
+      transposedDropped =
+          memory(scoresT, cpuEngine(), dropped.get_data_handle());
+    }
   }
 
   void execute(void **args) override {
     probabilities.run(args[1], args[2]);
+    bool dropout = shape.dropout > 0;
+    void **outputs = args + (dropout ? 5 : 4);
+    if (dropout) {
+      std::memcpy(dropped.get_data_handle(),
+                  probabilities.get().get_data_handle(),
+                  dropped.get_desc().get_size());
+      dropOut(shape, dropped, args[4]);
+    }
     const memory &gradOut = dout.bind(args[0]);
-    valueGrad.execute(cpuStream(), {{DNNL_ARG_SRC, transposedP},
-                                    {DNNL_ARG_WEIGHTS, gradOut},
-                                    {DNNL_ARG_DST, dv.bind(args[6])}});
+    valueGrad.execute(
+        cpuStream(), {{DNNL_ARG_SRC, dropout ? transposedDropped : transposedP},
+                      {DNNL_ARG_WEIGHTS, gradOut},
+                      {DNNL_ARG_DST, dv.bind(outputs[2])}});
     probabilityGrad.execute(cpuStream(), {{DNNL_ARG_SRC, gradOut},
                                           {DNNL_ARG_WEIGHTS, vT.bind(args[3])},
                                           {DNNL_ARG_DST, grads}});
+    if (dropout)
+      dropOut(shape, grads, args[4]);
     softmaxGrad.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, grads},
                                       {DNNL_ARG_DST, probabilities.get()},
                                       {DNNL_ARG_DIFF_SRC, grads}});
     queryGrad.execute(cpuStream(), {{DNNL_ARG_SRC, grads},
                                     {DNNL_ARG_WEIGHTS, k.bind(args[2])},
-                                    {DNNL_ARG_DST, dq.bind(args[4])}});
+                                    {DNNL_ARG_DST, dq.bind(outputs[0])}});
     keyGrad.execute(cpuStream(), {{DNNL_ARG_SRC, transposedGrads},
                                   {DNNL_ARG_WEIGHTS, q.bind(args[1])},
-                                  {DNNL_ARG_DST, dk.bind(args[5])}});
+                                  {DNNL_ARG_DST, dk.bind(outputs[1])}});
   }
 
 private:
+  AttentionShape shape;
   Probabilities probabilities;
-  memory transposedP;
+  memory transposedP, dropped, transposedDropped;
   matmul valueGrad, probabilityGrad, queryGrad, keyGrad;
   softmax_v2_backward softmaxGrad;
   memory grads, transposedGrads;

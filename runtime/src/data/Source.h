@@ -49,7 +49,7 @@ struct Field {
   int64_t range = 0;
   /// I64 inputs with a range: a value outside it that is accepted too (the
   /// label that the loss ignores).
-  std::optional<int64_t> ignoreIndex;
+  std::optional<int64_t> ignoreIndex = std::nullopt;
 
   int64_t numElements() const;
   size_t numBytes() const { return numElements() * io::dtypeSize(dtype); }

@@ -32,7 +32,7 @@ struct RunPosition {
   bool shuffle = true;
   /// The data source's metadata ("data.classes", ...): what the model's
   /// outputs mean. A resumed run must read data that agrees.
-  std::map<std::string, std::string> data;
+  std::map<std::string, std::string> data = {};
 };
 
 /// For tests only: when this environment variable holds N, the save of

@@ -262,3 +262,11 @@ func.func @clip_norm(%g: tensor<3xf32>) {
   %0 = kiln.clip_grad_norm %g {max_norm = 0.0 : f64} : (tensor<3xf32>) -> tensor<3xf32>
   return
 }
+
+// -----
+
+func.func @attention_grad_dropout_counter(%q: tensor<2x6x8xf32>) {
+  // expected-error @+1 {{'kiln.attention_backward' op needs the step counter operand to draw its dropout}}
+  %0:3 = kiln.attention_backward %q, %q, %q, %q {dropout = 0.5 : f64} : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
+  return
+}

@@ -675,6 +675,38 @@ func.func @attention_scale(%q: tensor<2x4x8xf32>) {
 
 // -----
 
+func.func @attention_dropout(%q: tensor<2x4x8xf32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'kiln.attention' op dropout must be in [0, 1), got 1.5}}
+  %0 = kiln.attention %q, %q, %q, %step {dropout = 1.5 : f64} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<i64>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_dropout_counter(%q: tensor<2x4x8xf32>) {
+  // expected-error @+1 {{'kiln.attention' op needs the step counter operand to draw its dropout}}
+  %0 = kiln.attention %q, %q, %q {dropout = 0.5 : f64} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_counter_without_dropout(%q: tensor<2x4x8xf32>, %step: tensor<i64>) {
+  // expected-error @+1 {{'kiln.attention' op has a step counter but no dropout}}
+  %0 = kiln.attention %q, %q, %q, %step : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<i64>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @attention_counter_type(%q: tensor<2x4x8xf32>, %step: tensor<1xi64>) {
+  // expected-error @+1 {{'kiln.attention' op operand #3 must be 0D tensor of 64-bit signless integer values}}
+  %0 = kiln.attention %q, %q, %q, %step {dropout = 0.5 : f64} : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<1xi64>) -> tensor<2x4x8xf32>
+  return
+}
+
+// -----
+
 func.func @attention_types(%q: tensor<2x4x8xf32>, %v: tensor<2x4x8xf64>) {
   // expected-error @+1 {{'kiln.attention' op value has element type f64 but query has f32}}
   %0 = kiln.attention %q, %q, %v : (tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf64>) -> tensor<2x4x8xf32>

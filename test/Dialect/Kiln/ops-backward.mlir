@@ -48,13 +48,15 @@ func.func @layers(%dy: tensor<2x4x8x8xf32>, %w: tensor<4x3x3x3xf32>, %x: tensor<
 
 // CHECK-LABEL: func @sequences
 func.func @sequences(%dy: tensor<2x6x16xf32>, %x: tensor<2x6x16xf32>, %w: tensor<16xf32>,
-                     %q: tensor<2x4x6x8xf32>, %ids: tensor<2x6xi64>) {
+                     %q: tensor<2x4x6x8xf32>, %ids: tensor<2x6xi64>, %step: tensor<i64>) {
   // CHECK: kiln.layer_norm_backward %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>) -> (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>)
   %0:3 = kiln.layer_norm_backward %dy, %x, %w : (tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>) -> (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>)
   // CHECK: kiln.layer_norm_backward %{{.*}}, %{{.*}} {epsilon = 1.000000e-03 : f64} : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
   %1 = kiln.layer_norm_backward %dy, %x {epsilon = 1.0e-3 : f64} : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
   // CHECK: kiln.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal = true}
   %2:3 = kiln.attention_backward %q, %q, %q, %q {causal = true} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
+  // CHECK: kiln.attention_backward %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {dropout = 2.500000e-01 : f64, seed = 3 : i64}
+  %5:3 = kiln.attention_backward %q, %q, %q, %q, %step {dropout = 0.25 : f64, seed = 3 : i64} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<i64>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
   // CHECK: kiln.embedding_backward %{{.*}}, %{{.*}} {num = 100 : i64} : (tensor<2x6x16xf32>, tensor<2x6xi64>) -> tensor<100x16xf32>
   %3 = kiln.embedding_backward %dy, %ids {num = 100 : i64} : (tensor<2x6x16xf32>, tensor<2x6xi64>) -> tensor<100x16xf32>
   return

@@ -190,6 +190,14 @@ func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x5x8xf32>, %v: tenso
   return
 }
 
+// Dropout on the probabilities draws from a step counter, the fourth operand.
+// CHECK-LABEL: func @attention_dropout
+func.func @attention_dropout(%q: tensor<2x6x8xf32>, %step: tensor<i64>) {
+  // CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {causal = true, dropout = 1.000000e-01 : f64, seed = 7 : i64} : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<i64>) -> tensor<2x6x8xf32>
+  %0 = kiln.attention %q, %q, %q, %step {causal = true, dropout = 0.1 : f64, seed = 7 : i64} : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<i64>) -> tensor<2x6x8xf32>
+  return
+}
+
 // CHECK-LABEL: func @optimizers
 func.func @optimizers(%p: tensor<4x3xf32>, %g: tensor<4x3xf32>, %m: tensor<4x3xf32>,
                       %v: tensor<4x3xf32>, %lr: tensor<f32>, %step: tensor<i64>) {

@@ -2,11 +2,13 @@
 //
 // LSTMs of one to three layers, forward and backward, the backward site
 // paired with the forward site and alone; attention, causal or not, with
-// as many keys as queries or not.
+// as many keys as queries or not, with dropout or not.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CPUTesting.h"
+
+#include "kiln/Random.h"
 
 using namespace kiln::cpu::testing;
 
@@ -120,7 +122,11 @@ struct AttentionCase {
   int64_t batch, l, s, e, ev;
   bool causal;
   double scale;
+  /// Dropout of the probabilities, drawn at step kStep of site kSeed.
+  double dropout = 0;
 };
+
+constexpr int64_t kStep = 7, kSeed = 11;
 
 class AttentionTest : public CPUTest,
                       public ::testing::WithParamInterface<AttentionCase> {};
@@ -129,16 +135,27 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchTheReference) {
   const AttentionCase &c = GetParam();
   Shape q{c.batch, c.l, c.e}, k{c.batch, c.s, c.e}, v{c.batch, c.s, c.ev},
       o{c.batch, c.l, c.ev};
+  bool dropout = c.dropout > 0;
   std::string attributes = std::string("{causal = ") +
                            (c.causal ? "true" : "false") +
-                           ", scale = " + f64(c.scale) + "}";
-  std::string body =
-      "%o = kiln.attention %q, %k, %v " + attributes + " : (" + type(q) + ", " +
-      type(k) + ", " + type(v) + ") -> " + type(o) + "\n" +
-      "%dq, %dk, %dv = kiln.attention_backward %do, %q, %k, "
-      "%v " +
-      attributes + " : (" + type(o) + ", " + type(q) + ", " + type(k) + ", " +
-      type(v) + ") -> (" + type(q) + ", " + type(k) + ", " + type(v) + ")";
+                           ", scale = " + f64(c.scale);
+  std::string counter, counterType;
+  if (dropout) {
+    attributes += ", dropout = " + f64(c.dropout) +
+                  ", seed = " + std::to_string(kSeed) + " : i64";
+    counter = ", %step";
+    counterType = ", tensor<i64>";
+  }
+  attributes += "}";
+  std::string body = "%step = kiln.constant dense<" + std::to_string(kStep) +
+                     "> : tensor<i64>\n" + "%o = kiln.attention %q, %k, %v" +
+                     counter + " " + attributes + " : (" + type(q) + ", " +
+                     type(k) + ", " + type(v) + counterType + ") -> " +
+                     type(o) + "\n" +
+                     "%dq, %dk, %dv = kiln.attention_backward %do, %q, %k, %v" +
+                     counter + " " + attributes + " : (" + type(o) + ", " +
+                     type(q) + ", " + type(k) + ", " + type(v) + counterType +
+                     ") -> (" + type(q) + ", " + type(k) + ", " + type(v) + ")";
   Tensor query = random(q), key = random(k), value = random(v),
          gradient = random(o);
   std::vector<Tensor> expected =
@@ -147,14 +164,32 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchTheReference) {
                {query, key, value, gradient});
   ASSERT_EQ(expected.size(), 4u);
 
-  std::vector<int64_t> config{c.batch, c.l,      c.s,          c.e,
-                              c.ev,    c.causal, bits(c.scale)};
+  std::vector<int64_t> config{c.batch,
+                              c.l,
+                              c.s,
+                              c.e,
+                              c.ev,
+                              c.causal,
+                              bits(c.scale),
+                              bits(c.dropout),
+                              dropout ? kSeed : 0};
   int64_t forward = create(KILN_ATTENTION_FORWARD, config);
   int64_t backward = create(KILN_ATTENTION_BACKWARD, config);
   Buffer qBuffer(query), kBuffer(key), vBuffer(value), dout(gradient);
   Buffer out(o), dq(q), dk(k), dv(v);
-  execute(forward, {&qBuffer, &kBuffer, &vBuffer, &out});
-  execute(backward, {&dout, &qBuffer, &kBuffer, &vBuffer, &dq, &dk, &dv});
+  int64_t step = kStep;
+  // The counter goes after the inputs when there is dropout.
+  auto call = [&](int64_t site, std::vector<void *> inputs,
+                  std::vector<Buffer *> outputs) {
+    if (dropout)
+      inputs.push_back(&step);
+    for (Buffer *buffer : outputs)
+      inputs.push_back(buffer->data());
+    kiln_rt_execute(site, inputs.data());
+  };
+  call(forward, {qBuffer.data(), kBuffer.data(), vBuffer.data()}, {&out});
+  call(backward, {dout.data(), qBuffer.data(), kBuffer.data(), vBuffer.data()},
+       {&dq, &dk, &dv});
   expectClose(out, expected[0], "out");
   expectClose(dq, expected[1], "dq");
   expectClose(dk, expected[2], "dk");
@@ -163,12 +198,62 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchTheReference) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, AttentionTest,
-    ::testing::Values(AttentionCase{3, 4, 4, 8, 8, false, 0.35355339059327373},
-                      AttentionCase{2, 5, 7, 6, 3, false, 0.3},
-                      AttentionCase{2, 6, 6, 4, 5, true, 0.5},
-                      AttentionCase{2, 7, 4, 8, 3, true, 0.25},
-                      AttentionCase{2, 3, 6, 4, 4, true, 1.0},
-                      AttentionCase{16, 16, 16, 32, 32, true,
-                                    0.17677669529663687}));
+    ::testing::Values(
+        AttentionCase{3, 4, 4, 8, 8, false, 0.35355339059327373},
+        AttentionCase{2, 5, 7, 6, 3, false, 0.3},
+        AttentionCase{2, 6, 6, 4, 5, true, 0.5},
+        AttentionCase{2, 7, 4, 8, 3, true, 0.25},
+        AttentionCase{2, 3, 6, 4, 4, true, 1.0},
+        AttentionCase{16, 16, 16, 32, 32, true, 0.17677669529663687},
+        AttentionCase{3, 4, 4, 8, 8, false, 0.35355339059327373, 0.1},
+        AttentionCase{2, 5, 7, 6, 3, false, 0.3, 0.5},
+        AttentionCase{2, 7, 4, 8, 3, true, 0.25, 0.25},
+        AttentionCase{16, 16, 16, 32, 32, true, 0.17677669529663687, 0.2}));
+
+/// The forward site's dropout is kiln.dropout's: with the values the
+/// identity, the output is the dropped-out probabilities, each 0 where
+/// kiln_uniform(seed, step, i) < p and the probability over 1 - p elsewhere;
+/// about a fraction 1 - p is kept, and without dropout the same site
+/// configuration computes exactly what a site without it computes.
+TEST_F(CPUTest, AttentionDropoutKeepsWhatDropoutKeeps) {
+  const int64_t batch = 8, l = 16, s = 16, e = 8;
+  const double p = 0.3, scale = 0.5;
+  Shape q{batch, l, e}, k{batch, s, e}, v{batch, s, s}, o{batch, l, s};
+  Tensor identity = Tensor::real(v, std::vector<double>(batch * s * s, 0.0));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < s; ++i)
+      identity.reals[(b * s + i) * s + i] = 1;
+  Buffer qBuffer(random(q)), kBuffer(random(k)), vBuffer(identity);
+  Buffer plain(o), dropped(o);
+  auto config = [&](double dropout) {
+    return std::vector<int64_t>{batch,         l,    s, e, s, 0, bits(scale),
+                                bits(dropout), kSeed};
+  };
+  int64_t without = create(KILN_ATTENTION_FORWARD, config(0));
+  int64_t with = create(KILN_ATTENTION_FORWARD, config(p));
+  int64_t step = kStep;
+  void *plainArgs[] = {qBuffer.data(), kBuffer.data(), vBuffer.data(),
+                       plain.data()};
+  void *droppedArgs[] = {qBuffer.data(), kBuffer.data(), vBuffer.data(), &step,
+                         dropped.data()};
+  kiln_rt_execute(without, plainArgs);
+  kiln_rt_execute(with, droppedArgs);
+  int64_t kept = 0;
+  float factor = static_cast<float>(1 / (1 - p));
+  for (int64_t i = 0; i < plain.size(); ++i) {
+    bool keep = kiln_uniform(kSeed, kStep, static_cast<uint64_t>(i)) >= p;
+    kept += keep;
+    ASSERT_FLOAT_EQ(dropped.data()[i], keep ? plain.data()[i] * factor : 0.0f)
+        << "element " << i;
+  }
+  double fraction = static_cast<double>(kept) / plain.size();
+  // 2048 draws: the standard deviation of the fraction is 0.01.
+  EXPECT_NEAR(fraction, 1 - p, 0.04);
+  // The probabilities of a row sum to 1, and their expectation stays so.
+  double sum = 0;
+  for (int64_t i = 0; i < dropped.size(); ++i)
+    sum += dropped.data()[i];
+  EXPECT_NEAR(sum / (batch * l), 1.0, 0.05);
+}
 
 } // namespace

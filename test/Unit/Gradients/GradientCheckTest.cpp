@@ -396,6 +396,13 @@ const GradientCase kCases[] = {
        %0 = kiln.attention %q, %k, %v : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
        %1 = kiln.attention %q, %k, %v {causal = true, scale = 0.7 : f64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>) -> tensor<2x3x2xf32>
        return %0, %1 : tensor<2x3x2xf32>, tensor<2x3x2xf32> })"},
+    // A fixed step: the masks are fixed, and attention is differentiable.
+    {"attention_dropout",
+     R"(func.func @f(%q: tensor<2x3x4xf32> {kiln.param = "q"}, %k: tensor<2x5x4xf32> {kiln.param = "k"}, %v: tensor<2x5x2xf32> {kiln.param = "v"},
+                     %step: tensor<i64> {kiln.input = "step", test.min = 1.0 : f64, test.max = 100.0 : f64}) -> (tensor<2x3x2xf32>, tensor<2x3x2xf32>) {
+       %0 = kiln.attention %q, %k, %v, %step {dropout = 0.3 : f64, seed = 5 : i64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>, tensor<i64>) -> tensor<2x3x2xf32>
+       %1 = kiln.attention %q, %k, %v, %step {causal = true, scale = 0.7 : f64, dropout = 0.5 : f64, seed = 9 : i64} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x2xf32>, tensor<i64>) -> tensor<2x3x2xf32>
+       return %0, %1 : tensor<2x3x2xf32>, tensor<2x3x2xf32> })"},
     {"cross_entropy",
      R"(func.func @f(%x: tensor<5x4xf32> {kiln.param = "x", test.min = -3.0 : f64, test.max = 3.0 : f64}, %y: tensor<5xi64> {kiln.input = "y", test.max = 4.0 : f64}) -> tensor<f32> {
        %0 = kiln.cross_entropy %x, %y : (tensor<5x4xf32>, tensor<5xi64>) -> tensor<f32>

@@ -192,6 +192,44 @@ TEST_F(EvaluatorTest, AttentionWithAndWithoutCausalMask) {
   expectReals(values[2], {1, 2, 1}, {2, (1 + 3 * e2) / (1 + e2)});
 }
 
+TEST_F(EvaluatorTest, AttentionDropoutDropsTheProbabilitiesAsDropoutDoes) {
+  // With the values the identity, attention gives its probabilities [B, H,
+  // L, S]: with dropout, each is kept where kiln.dropout keeps element i of
+  // that tensor, scaled by 1 / (1 - p); dropout 0 is attention without it.
+  const int64_t b = 2, h = 3, l = 8, s = 16, e = 4, count = b * h * l * s;
+  std::vector<double> identity(b * h * s * s, 0.0);
+  for (int64_t m = 0; m < b * h; ++m)
+    for (int64_t i = 0; i < s; ++i)
+      identity[(m * s + i) * s + i] = 1;
+  auto values = results(R"(
+    func.func @f(%q: tensor<2x3x8x4xf64>, %k: tensor<2x3x16x4xf64>, %v: tensor<2x3x16x16xf64>, %step: tensor<i64>)
+        -> (tensor<2x3x8x16xf64>, tensor<2x3x8x16xf64>, tensor<2x3x8x16xf64>) {
+      %0 = kiln.attention %q, %k, %v : (tensor<2x3x8x4xf64>, tensor<2x3x16x4xf64>, tensor<2x3x16x16xf64>) -> tensor<2x3x8x16xf64>
+      %1 = kiln.attention %q, %k, %v, %step {dropout = 0.25 : f64, seed = 3 : i64} : (tensor<2x3x8x4xf64>, tensor<2x3x16x4xf64>, tensor<2x3x16x16xf64>, tensor<i64>) -> tensor<2x3x8x16xf64>
+      %2 = kiln.attention %q, %k, %v {dropout = 0.0 : f64} : (tensor<2x3x8x4xf64>, tensor<2x3x16x4xf64>, tensor<2x3x16x16xf64>) -> tensor<2x3x8x16xf64>
+      return %0, %1, %2 : tensor<2x3x8x16xf64>, tensor<2x3x8x16xf64>, tensor<2x3x8x16xf64>
+    })",
+                        {real({b, h, l, e}, sample(b * h * l * e, 1)),
+                         real({b, h, s, e}, sample(b * h * s * e, 2)),
+                         real({b, h, s, s}, identity), integer({}, {5})});
+  ASSERT_EQ(values.size(), 3u);
+  int64_t kept = 0;
+  double sum = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    bool keep = kiln_uniform(3, 5, i) >= 0.25;
+    kept += keep;
+    sum += values[1].reals[i];
+    EXPECT_DOUBLE_EQ(values[1].reals[i], keep ? values[0].reals[i] / 0.75 : 0.0)
+        << "element " << i;
+  }
+  // 768 draws: the standard deviation of the fraction kept is 0.016. Each
+  // row of probabilities sums to 1, and so does its expectation after
+  // dropout: the mean of the 48 rows' sums has a standard deviation of 0.02.
+  EXPECT_NEAR(static_cast<double>(kept) / count, 0.75, 0.05);
+  EXPECT_NEAR(sum / (b * h * l), 1.0, 0.1);
+  EXPECT_EQ(values[2].reals, values[0].reals);
+}
+
 TEST_F(EvaluatorTest, CrossEntropyAndItsGradient) {
   auto values = results(
       R"(
