@@ -52,7 +52,7 @@ def KilnAssignRuntimeLayouts
     : Pass<"kiln-assign-runtime-layouts", "mlir::ModuleOp"> {
   let summary = "Keep tensors between convolutions, poolings and batch norms blocked";
   let description = [{
-    Runs after kiln-lower-to-runtime. Tensors of a multiple of 16 channels
+    Runs after kiln-lower-to-runtime. Tensors of a multiple of 8 channels
     that only go from one convolution or pooling call to another, directly
     or through elementwise ops whose operands all have the result's type,
     stay in oneDNN's blocked layout (`kiln_runtime.h`), which spares the

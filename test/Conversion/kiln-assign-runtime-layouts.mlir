@@ -3,7 +3,7 @@
 // (bit i marks args[i], inputs then outputs; kiln_runtime.h).
 // RUN: kiln-opt %s -kiln-assign-runtime-layouts -split-input-file | FileCheck %s
 
-// Tensors of a multiple of 16 channels that only go between convolutions
+// Tensors of a multiple of 8 channels that only go between convolutions
 // and poolings, directly or through elementwise ops that all take them, are
 // blocked. Function arguments and results stay plain, and so does anything
 // that an op needing the plain layout reads, and what flows into such an op.
@@ -52,18 +52,18 @@ func.func @blocked(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf32>, %b: tens
 
 // An elementwise op that broadcasts an operand reads it by another index
 // than the result's, so it needs the plain layout, and so do its operands'
-// producers. Too few channels keep a tensor plain too. Other kinds of calls
+// producers. Channels not a multiple of 8 keep a tensor plain too. Other kinds of calls
 // get no mask.
 // CHECK-LABEL: func.func @plain(
 // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0]
 // CHECK: %[[S:.*]] = kiln.add %[[Y]], %{{.*}} : (tensor<2x32x8x8xf32>, tensor<32x1x1xf32>)
 // CHECK: kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[S]] :
-// CHECK: %[[Z:.*]] = kiln.runtime_call <conv2d_forward> site 2 config [2, 16, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0]
-// CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 8, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[Z]] :
+// CHECK: %[[Z:.*]] = kiln.runtime_call <conv2d_forward> site 2 config [2, 16, 8, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0]
+// CHECK: kiln.runtime_call <pool2d_forward> site 3 config [2, 12, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 0] ins(%[[Z]] :
 // CHECK: kiln.runtime_call <matmul> site 4 config [1, 4, 4, 8, 0, 1, 0, 0, 0, 0] ins(
 func.func @plain(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf32>, %c: tensor<32x1x1xf32>,
-                 %w8: tensor<8x16x3x3xf32>, %a: tensor<4x8xf32>)
-    -> (tensor<2x32x4x4xf32>, tensor<2x8x4x4xf32>, tensor<4x4xf32>) {
+                 %w12: tensor<12x16x3x3xf32>, %a: tensor<4x8xf32>)
+    -> (tensor<2x32x4x4xf32>, tensor<2x12x4x4xf32>, tensor<4x4xf32>) {
   %e0 = tensor.empty() : tensor<2x32x8x8xf32>
   %y = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 32, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0]
       ins(%x, %w : tensor<2x16x8x8xf32>, tensor<32x16x3x3xf32>) outs(%e0 : tensor<2x32x8x8xf32>) -> tensor<2x32x8x8xf32>
@@ -71,16 +71,16 @@ func.func @plain(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf32>, %c: tensor
   %e1 = tensor.empty() : tensor<2x32x4x4xf32>
   %p = kiln.runtime_call <pool2d_forward> site 1 config [2, 32, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
       ins(%s : tensor<2x32x8x8xf32>) outs(%e1 : tensor<2x32x4x4xf32>) -> tensor<2x32x4x4xf32>
-  %e2 = tensor.empty() : tensor<2x8x8x8xf32>
-  %z = kiln.runtime_call <conv2d_forward> site 2 config [2, 16, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0]
-      ins(%x, %w8 : tensor<2x16x8x8xf32>, tensor<8x16x3x3xf32>) outs(%e2 : tensor<2x8x8x8xf32>) -> tensor<2x8x8x8xf32>
-  %e3 = tensor.empty() : tensor<2x8x4x4xf32>
-  %q = kiln.runtime_call <pool2d_forward> site 3 config [2, 8, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
-      ins(%z : tensor<2x8x8x8xf32>) outs(%e3 : tensor<2x8x4x4xf32>) -> tensor<2x8x4x4xf32>
+  %e2 = tensor.empty() : tensor<2x12x8x8xf32>
+  %z = kiln.runtime_call <conv2d_forward> site 2 config [2, 16, 8, 8, 12, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0]
+      ins(%x, %w12 : tensor<2x16x8x8xf32>, tensor<12x16x3x3xf32>) outs(%e2 : tensor<2x12x8x8xf32>) -> tensor<2x12x8x8xf32>
+  %e3 = tensor.empty() : tensor<2x12x4x4xf32>
+  %q = kiln.runtime_call <pool2d_forward> site 3 config [2, 12, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0]
+      ins(%z : tensor<2x12x8x8xf32>) outs(%e3 : tensor<2x12x4x4xf32>) -> tensor<2x12x4x4xf32>
   %e4 = tensor.empty() : tensor<4x4xf32>
   %mm = kiln.runtime_call <matmul> site 4 config [1, 4, 4, 8, 0, 1, 0, 0, 0, 0]
       ins(%a, %a : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e4 : tensor<4x4xf32>) -> tensor<4x4xf32>
-  return %p, %q, %mm : tensor<2x32x4x4xf32>, tensor<2x8x4x4xf32>, tensor<4x4xf32>
+  return %p, %q, %mm : tensor<2x32x4x4xf32>, tensor<2x12x4x4xf32>, tensor<4x4xf32>
 }
 
 // -----

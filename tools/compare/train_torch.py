@@ -318,6 +318,10 @@ def main():
     parser.add_argument("--metrics", help="JSON lines as the Kiln trainer's")
     parser.add_argument("--no-eval", action="store_true",
                         help="no evaluations, for comparisons of the losses")
+    parser.add_argument("--dtype", choices=["float32", "float64"],
+                        default="float32",
+                        help="float64 gives the exact answer that float32 "
+                        "runs are measured against")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
 
@@ -325,6 +329,7 @@ def main():
     torch.manual_seed(args.seed)
     make_module, make_optimizer, load = MODELS[args.model]
     module = make_module()
+    dtype = getattr(torch, args.dtype)
     if args.init:
         tensors, _ = kiln_safetensors.read(args.init)
         module.load_state_dict(kiln_safetensors.state_dict(tensors, module))
@@ -333,8 +338,13 @@ def main():
         kiln_safetensors.write(args.write_init, module.state_dict(),
                                {"model": args.model, "seed": args.seed,
                                 "torch": torch.__version__})
+    # After the initial weights are drawn and written, so that they are the
+    # float32 run's.
+    module.to(dtype)
     optimizer = make_optimizer(module.parameters())
     xs, ys, xt, yt = load()
+    if xs.is_floating_point():
+        xs, xt = xs.to(dtype), xt.to(dtype)
     metrics = Metrics(args.metrics)
 
     def log(text):

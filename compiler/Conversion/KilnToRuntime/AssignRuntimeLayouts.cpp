@@ -62,7 +62,7 @@ Value argumentValue(RuntimeCallOp call, unsigned index) {
 }
 
 /// Chooses the tensors that go from one convolution or pooling to another in
-/// oneDNN's blocked layout (see kiln_runtime.h): those of a multiple of 16
+/// oneDNN's blocked layout (see kiln_runtime.h): those of a multiple of 8
 /// channels that only such calls and layout-free elementwise ops make and
 /// use. Each call of those kinds gets the mask of its blocked arguments as
 /// the last value of its configuration.
@@ -70,7 +70,7 @@ void assignBlockedLayouts(func::FuncOp func) {
   auto blockable = [](Value value) {
     auto type = dyn_cast<RankedTensorType>(value.getType());
     return type && type.getRank() == 4 && type.getElementType().isF32() &&
-           !type.isDynamicDim(1) && type.getDimSize(1) % 16 == 0;
+           !type.isDynamicDim(1) && type.getDimSize(1) % 8 == 0;
   };
   SmallVector<RuntimeCallOp> calls;
   llvm::SetVector<Value> blocked;

@@ -120,8 +120,9 @@ extern const kiln_program kiln_compiled_program;
  * marked `*` may be set) that are in oneDNN's blocked layout nChwBc instead
  * of row-major NCHW:
  * element (n, c, h, w) at ((n * C/B + c/B) * H * W + h * W + w) * B + c % B,
- * for C a multiple of 16. The runtime chooses B for the CPU, as oneDNN's
- * fastest kernels want it: 16 with AVX-512, 8 without; generated code only
+ * for C a multiple of 8. The runtime chooses B for the CPU and C, as oneDNN's
+ * fastest kernels want it: 16 with AVX-512 when C is a multiple of 16, else
+ * 8; generated code only
  * carries such tensors from site to site through elementwise operations
  * of one shape, which any order of the elements serves. The compiler
  * passes a tensor so when it only goes from one such site to another

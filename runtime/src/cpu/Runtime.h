@@ -20,9 +20,10 @@ namespace kiln::cpu {
 /// The number of threads the runtime runs on.
 int getNumThreads();
 
-/// The channels of a block in the blocked layout of kiln_runtime.h: 16 on a
-/// CPU with AVX-512, 8 on others, as oneDNN's fastest kernels want them.
-int64_t blockedChannels();
+/// The channels of a block in the blocked layout of kiln_runtime.h for a
+/// tensor of `channels` channels: 16 on a CPU with AVX-512 when they are a
+/// multiple of 16, else 8, as oneDNN's fastest kernels want them.
+int64_t blockedChannels(int64_t channels);
 
 /// Sets the calling thread's thread count for the runtime (0: one per core)
 /// and restores the previous one when it goes out of scope: an inference

@@ -73,17 +73,20 @@ private:
   size_t position = 0;
 };
 
-/// oneDNN's layout of NCHW tensors in blocks of channels (nChw16c with
-/// AVX-512, nChw8c without: blockedChannels()), which its JIT convolutions
-/// and poolings run on; without AVX-512 a pooling in nChw16c falls back to
-/// oneDNN's reference code, 10 to 100 times slower. Generated code passes a
-/// tensor of a multiple of 16 channels in it when the tensor only goes from
-/// one such primitive to another (through elementwise ops at most), so that
-/// no reorder to and from the plain layout runs in between.
-Tag blockedTag();
+/// oneDNN's layout of NCHW tensors of `channels` channels in blocks of
+/// channels (nChw16c with AVX-512, nChw8c without or for a multiple of 8 but
+/// not 16: blockedChannels()), which its JIT convolutions, poolings and
+/// batch normalizations run on; without AVX-512 a pooling in nChw16c falls
+/// back to oneDNN's reference code, 10 to 100 times slower, and a batch
+/// normalization in the plain layout runs oneDNN's ncsp code, 10 times slower
+/// than its JIT code on nChw8c. Generated code passes a tensor of a multiple
+/// of 8 channels in it when the tensor only goes from one such primitive to
+/// another (through elementwise ops at most), so that no reorder to and from
+/// the plain layout runs in between.
+Tag blockedTag(int64_t channels);
 
 /// The layout of an argument of `dims` that generated code passes: blocked
-/// or plain. A blocked argument must have a multiple of 16 channels.
+/// or plain. A blocked argument must have a multiple of 8 channels.
 memory::desc argumentDesc(const Config &config, const Dims &dims, bool blocked);
 
 /// A call site, created by kiln_rt_create.

@@ -179,27 +179,27 @@ memory::desc kiln::cpu::plainDesc(const Dims &dims) {
   return memory::desc(dims, memory::data_type::f32, strides);
 }
 
-int64_t kiln::cpu::blockedChannels() {
-  static const int64_t channels = [] {
+int64_t kiln::cpu::blockedChannels(int64_t channels) {
+  static const bool avx512 = [] {
     auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
-    auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
-    return (isa & avx512) == avx512 ? 16 : 8;
+    auto core = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+    return (isa & core) == core;
   }();
-  return channels;
+  return avx512 && channels % 16 == 0 ? 16 : 8;
 }
 
-Tag kiln::cpu::blockedTag() {
-  return blockedChannels() == 16 ? Tag::aBcd16b : Tag::aBcd8b;
+Tag kiln::cpu::blockedTag(int64_t channels) {
+  return blockedChannels(channels) == 16 ? Tag::aBcd16b : Tag::aBcd8b;
 }
 
 memory::desc kiln::cpu::argumentDesc(const Config &config, const Dims &dims,
                                      bool blocked) {
   if (!blocked)
     return plainDesc(dims);
-  if (dims.size() != 4 || dims[1] % 16 != 0)
-    config.fail("a blocked argument must be NCHW with a multiple of 16 "
+  if (dims.size() != 4 || dims[1] % 8 != 0)
+    config.fail("a blocked argument must be NCHW with a multiple of 8 "
                 "channels");
-  return f32Desc(dims, blockedTag());
+  return f32Desc(dims, blockedTag(dims[1]));
 }
 
 Config::Config(int64_t site, int32_t kind, int32_t count, const int64_t *values)

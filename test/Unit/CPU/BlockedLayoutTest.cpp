@@ -102,12 +102,12 @@ protected:
 };
 
 TEST_F(BlockedLayoutErrorTest, BadMasks) {
-  // 8 channels cannot be blocked by 16.
-  std::vector<int64_t> pool{1, 8, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1};
+  // 12 channels cannot be blocked by 8 or 16.
+  std::vector<int64_t> pool{1, 12, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 1};
   EXPECT_EXIT(kiln_rt_create(0, KILN_POOL2D_FORWARD, 13, pool.data()),
               ::testing::ExitedWithCode(1),
               "call site 0 \\(pool2d forward\\): a blocked argument must be "
-              "NCHW with a multiple of 16 channels");
+              "NCHW with a multiple of 8 channels");
   // A pooling has 2 arguments: masks from 0 to 3.
   pool = {1, 16, 4, 4, 2, 2, 2, 2, 0, 0, 0, 0, 4};
   EXPECT_EXIT(kiln_rt_create(0, KILN_POOL2D_FORWARD, 13, pool.data()),

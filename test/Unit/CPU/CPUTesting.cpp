@@ -26,7 +26,7 @@ int64_t elementCount(const Shape &shape) {
 /// layout of kiln_runtime.h: (n, c, h, w) at ((n * C/B + c/B) * H * W + h *
 /// W + w) * B + c % B, B the runtime's block of channels.
 int64_t blockedIndex(const Shape &s, int64_t n, int64_t c, int64_t p) {
-  int64_t b = kiln::cpu::blockedChannels(), hw = s[2] * s[3];
+  int64_t b = kiln::cpu::blockedChannels(s[1]), hw = s[2] * s[3];
   return ((n * (s[1] / b) + c / b) * hw + p) * b + c % b;
 }
 

@@ -94,7 +94,7 @@ protected:
   std::mt19937_64 generator{42};
 };
 
-/// `plain`, an NCHW tensor of a multiple of 16 channels, in the runtime's
+/// `plain`, an NCHW tensor of a multiple of 8 channels, in the runtime's
 /// blocked layout (kiln_runtime.h), and back.
 Buffer toBlocked(const Buffer &plain);
 Buffer fromBlocked(const Buffer &blocked);
