@@ -20,38 +20,27 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "tools", "pylib"))
+from kiln_recipes import OPTIMIZERS  # noqa: E402
 from kiln_torch_models import (CNN, LSTMClassifier, ResNet,  # noqa: E402
                                TransformerClassifier)
 
 WARMUP = 3  # untimed steps, as the trainer's --benchmark
 
 
-def sgd(model):
-    return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-
-def sgd_weight_decay(model):
-    return torch.optim.SGD(model.parameters(), lr=0.005, momentum=0.9,
-                           weight_decay=5e-4)
-
-
-def adam(model):
-    return torch.optim.Adam(model.parameters(), lr=1e-3)
-
-
 def workload(name, batch, generator):
-    """The model, its optimizer and a synthetic batch (inputs, labels)."""
+    """The model, its optimizer's maker and a synthetic batch (inputs,
+    labels). The bench models train with their examples' optimizers."""
     labels = torch.randint(0, 10, (batch,), generator=generator)
     if name == "cnn":
-        return CNN(1, 28), sgd, torch.randn(batch, 1, 28, 28, generator=generator), labels
+        return CNN(1, 28), OPTIMIZERS["cnn"], torch.randn(batch, 1, 28, 28, generator=generator), labels
     if name == "cnn_cifar":
-        return CNN(3, 32), sgd, torch.randn(batch, 3, 32, 32, generator=generator), labels
+        return CNN(3, 32), OPTIMIZERS["cnn"], torch.randn(batch, 3, 32, 32, generator=generator), labels
     if name == "resnet":
-        return ResNet(), sgd_weight_decay, torch.randn(batch, 1, 28, 28, generator=generator), labels
+        return ResNet(), OPTIMIZERS["resnet"], torch.randn(batch, 1, 28, 28, generator=generator), labels
     if name == "lstm":
-        return LSTMClassifier(one_hot=False), adam, torch.randn(batch, 32, 100, generator=generator), labels
+        return LSTMClassifier(one_hot=False), OPTIMIZERS["lstm"], torch.randn(batch, 32, 100, generator=generator), labels
     if name == "transformer":
-        return (TransformerClassifier(length=64), adam,
+        return (TransformerClassifier(length=64), OPTIMIZERS["transformer"],
                 torch.randint(0, 100, (batch, 64), generator=generator), labels)
     raise SystemExit(f"torch_step.py: error: unknown model '{name}'")
 
@@ -67,7 +56,7 @@ def main():
     torch.manual_seed(0)
     model, make_optimizer, x, y = workload(args.model, args.batch,
                                            torch.Generator().manual_seed(0))
-    optimizer = make_optimizer(model)
+    optimizer = make_optimizer(model.parameters())
 
     def step():
         optimizer.zero_grad(set_to_none=True)

@@ -322,7 +322,7 @@ def main():
         print(f"kilnc: skipped, {args.kilnc} is not built")
 
     # 2. Reproducibility.
-    setup = ref.build(args.model)
+    setup = ref.build(args.model, n_steps)
     fresh = dict(setup.module.named_parameters())
     if any(not torch.equal(fresh[name], t) for name, t in init.items()):
         fail("init.safetensors differs from a fresh module made with the same seed")

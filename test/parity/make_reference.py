@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tools", "pylib"))
+import kiln_recipes  # noqa: E402
 import kiln_safetensors  # noqa: E402
 from kiln_torch_models import (CNN, GRUClassifier, LSTMClassifier,  # noqa: E402
                                ResNet, TransformerClassifier)
@@ -43,12 +44,15 @@ VOCAB = 100
 LENGTH = 16
 CLASSES = 10
 
-# What a model needs for the run: the module, its optimizer, a function that
-# draws one batch {input name: tensor} from a generator, the names of the
-# model's input and of the label, and the names of the optimizer's
-# per-parameter state.
+# What a model needs for the run: the module, a function that draws one batch
+# {input name: tensor} from a generator, the names of the model's input and
+# of the label, and the names of the optimizer's per-parameter state.
+Model = collections.namedtuple(
+    "Model", "module make_batch input label state_names")
+# The model with its example's optimizer and learning-rate schedule
+# (kiln_recipes.py), or None for a constant rate.
 Setup = collections.namedtuple(
-    "Setup", "module optimizer make_batch input label state_names")
+    "Setup", "module optimizer schedule make_batch input label state_names")
 
 
 def image_batch(gen, batch_size):
@@ -69,44 +73,46 @@ def word_batch(gen, batch_size):
 
 def cnn():
     module = CNN(classes=CLASSES)
-    return Setup(module, torch.optim.SGD(module.parameters(), lr=0.01, momentum=0.9),
-                 image_batch, "image", "label", ["momentum_buffer"])
+    return Model(module, image_batch, "image", "label", ["momentum_buffer"])
 
 
 def lstm():
     module = LSTMClassifier(features=VOCAB, classes=CLASSES)
-    return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
-                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
+    return Model(module, word_batch, "chars", "language",
+                 ["exp_avg", "exp_avg_sq"])
 
 
 def gru():
     module = GRUClassifier(features=VOCAB, classes=CLASSES)
-    return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
-                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
+    return Model(module, word_batch, "chars", "language",
+                 ["exp_avg", "exp_avg_sq"])
 
 
 def transformer():
     module = TransformerClassifier(vocab=VOCAB, length=LENGTH, classes=CLASSES)
-    return Setup(module, torch.optim.Adam(module.parameters(), lr=1e-3),
-                 word_batch, "chars", "language", ["exp_avg", "exp_avg_sq"])
+    return Model(module, word_batch, "chars", "language",
+                 ["exp_avg", "exp_avg_sq"])
 
 
 def resnet():
     module = ResNet(classes=CLASSES)
-    return Setup(module, torch.optim.SGD(module.parameters(), lr=0.005, momentum=0.9,
-                                         weight_decay=5e-4),
-                 image_batch, "image", "label", ["momentum_buffer"])
+    return Model(module, image_batch, "image", "label", ["momentum_buffer"])
 
 
 MODELS = {"cnn": cnn, "gru": gru, "lstm": lstm, "resnet": resnet,
           "transformer": transformer}
 
 
-def build(model):
-    """The model's Setup, with PyTorch's default initialization drawn from
-    the seeded global generator, as in a fresh process."""
+def build(model, steps):
+    """The model's Setup for a run of `steps` updates, with PyTorch's default
+    initialization drawn from the seeded global generator, as in a fresh
+    process."""
     torch.manual_seed(INIT_SEED)
-    return MODELS[model]()
+    m = MODELS[model]()
+    optimizer = kiln_recipes.OPTIMIZERS[model](m.module.parameters())
+    return Setup(m.module, optimizer,
+                 kiln_recipes.scheduler(model, optimizer, steps),
+                 m.make_batch, m.input, m.label, m.state_names)
 
 
 def state_buffers(module):
@@ -146,6 +152,8 @@ def train(setup, batches):
             out[f"grad.{name}.{k}"] = p.grad.clone()
 
         optimizer.step()
+        if setup.schedule:
+            setup.schedule.step()
         for name, p in params.items():
             out[f"param.{name}.{k}"] = p.detach().clone()
             for state in setup.state_names:
@@ -171,7 +179,7 @@ def main():
     torch.set_num_threads(1)
     # Parameters, images and positions all take the default dtype.
     torch.set_default_dtype(getattr(torch, args.dtype))
-    setup = build(args.model)
+    setup = build(args.model, args.steps)
     init = {name: p.detach().clone() for name, p in setup.module.named_parameters()}
     buffers = {name: b.detach().clone()
                for name, b in state_buffers(setup.module).items()}

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "pylib"))
+import kiln_recipes  # noqa: E402
 import kiln_safetensors  # noqa: E402
 from kiln_torch_models import (CNN, MLP, GRUClassifier,  # noqa: E402
                                LSTMClassifier, ResNet, TransformerClassifier)
@@ -235,39 +236,16 @@ def epoch_order(size, seed, epoch, shuffle):
 
 # --- Models: examples/*.kiln in PyTorch (tools/pylib/kiln_torch_models.py) ---
 
-def kiln_cosine(warmup, total):
-    """The factor of the learning rate at update k + 1 under the recipe's
-    cosine(warmup) (min_lr 0): kiln.learning_rate's formula, k counting
-    updates from 0 as LambdaLR does."""
-    def factor(k):
-        rate = 1.0
-        if k >= warmup:
-            span = total - warmup
-            progress = min(k - warmup, span) / span if span > 0 else 1.0
-            rate = (1 + math.cos(math.pi * progress)) / 2
-        if k < warmup:
-            rate *= (k + 1) / warmup
-        return rate
-    return factor
-
-
-# name: (module, optimizer, data), and for mlp.kiln its schedule (a factor
-# of the rate given the run's updates) and clipping norm.
+# name: (module, data); kiln_recipes.py has each example's optimizer,
+# schedule and clipping.
 MODELS = {
-    "cnn": (CNN, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9),
-            fashion_mnist),
-    "mlp": (MLP, lambda p: torch.optim.AdamW(p, lr=2e-3, weight_decay=0.01),
-            fashion_mnist),
-    "lstm": (LSTMClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
-    "gru": (GRUClassifier, lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
-    "resnet": (ResNet, lambda p: torch.optim.SGD(p, lr=0.005, momentum=0.9,
-                                                 weight_decay=5e-4),
-               fashion_mnist),
-    "transformer": (TransformerClassifier,
-                    lambda p: torch.optim.Adam(p, lr=1e-3), wordlang),
+    "cnn": (CNN, fashion_mnist),
+    "mlp": (MLP, fashion_mnist),
+    "lstm": (LSTMClassifier, wordlang),
+    "gru": (GRUClassifier, wordlang),
+    "resnet": (ResNet, fashion_mnist),
+    "transformer": (TransformerClassifier, wordlang),
 }
-SCHEDULES = {"mlp": lambda total: kiln_cosine(100, total)}
-CLIP_GRAD_NORM = {"mlp": 1.0}
 
 
 # --- Training ------------------------------------------------------------------
@@ -327,7 +305,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    make_module, make_optimizer, load = MODELS[args.model]
+    make_module, load = MODELS[args.model]
     module = make_module()
     dtype = getattr(torch, args.dtype)
     if args.init:
@@ -341,7 +319,7 @@ def main():
     # After the initial weights are drawn and written, so that they are the
     # float32 run's.
     module.to(dtype)
-    optimizer = make_optimizer(module.parameters())
+    optimizer = kiln_recipes.OPTIMIZERS[args.model](module.parameters())
     xs, ys, xt, yt = load()
     if xs.is_floating_point():
         xs, xt = xs.to(dtype), xt.to(dtype)
@@ -357,11 +335,8 @@ def main():
     total = per_epoch * args.epochs
     if args.max_steps:
         total = min(total, args.max_steps)
-    schedule = None
-    if args.model in SCHEDULES:
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, SCHEDULES[args.model](total))
-    clip = CLIP_GRAD_NORM.get(args.model)
+    schedule = kiln_recipes.scheduler(args.model, optimizer, total)
+    clip = kiln_recipes.CLIP_GRAD_NORM.get(args.model)
     log(f"{args.model}: {len(xs)} training and {len(xt)} test examples, "
         f"{per_epoch} steps of {update} ({k} of {micro}) per epoch, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}")
