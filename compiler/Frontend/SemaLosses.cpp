@@ -102,6 +102,20 @@ Result reduce(Composer &c, std::optional<ValueId> x,
   return Value::ofTensor(*x);
 }
 
+/// A loss of two operands of one shape and a `reduction`: `perElement`
+/// composes its unreduced value from the two.
+template <typename PerElement>
+Result elementwiseLoss(Elaborator &e, const Arguments &args, const char *first,
+                       const char *second, PerElement perElement) {
+  auto operands = sameShapeOperands(e, args, first, second);
+  std::optional<std::string> reduction = reductionArg(e, args, 2);
+  if (!operands || !reduction)
+    return std::nullopt;
+  Composer c(e, args);
+  return reduce(c, perElement(c, operands->first, operands->second),
+                *reduction);
+}
+
 } // namespace
 
 Result losses::crossEntropy(Elaborator &e, const Arguments &args) {
@@ -146,48 +160,39 @@ Result losses::crossEntropy(Elaborator &e, const Arguments &args) {
 }
 
 Result losses::mseLoss(Elaborator &e, const Arguments &args) {
-  auto operands = sameShapeOperands(e, args, "input", "target");
-  std::optional<std::string> reduction = reductionArg(e, args, 2);
-  if (!operands || !reduction)
-    return std::nullopt;
-  Composer c(e, args);
-  std::optional<ValueId> d =
-      c.binary(OpKind::Sub, operands->first, operands->second);
-  return reduce(c, d ? c.binary(OpKind::Mul, *d, *d) : std::nullopt,
-                *reduction);
+  return elementwiseLoss(
+      e, args, "input", "target",
+      [](Composer &c, ValueId x, ValueId t) -> std::optional<ValueId> {
+        std::optional<ValueId> d = c.binary(OpKind::Sub, x, t);
+        return d ? c.binary(OpKind::Mul, *d, *d) : std::nullopt;
+      });
 }
 
 Result losses::l1Loss(Elaborator &e, const Arguments &args) {
-  auto operands = sameShapeOperands(e, args, "input", "target");
-  std::optional<std::string> reduction = reductionArg(e, args, 2);
-  if (!operands || !reduction)
-    return std::nullopt;
-  Composer c(e, args);
-  std::optional<ValueId> d =
-      c.binary(OpKind::Sub, operands->first, operands->second);
-  return reduce(c, d ? std::optional(c.unary(OpKind::Abs, *d)) : std::nullopt,
-                *reduction);
+  return elementwiseLoss(
+      e, args, "input", "target",
+      [](Composer &c, ValueId x, ValueId t) -> std::optional<ValueId> {
+        std::optional<ValueId> d = c.binary(OpKind::Sub, x, t);
+        return d ? std::optional(c.unary(OpKind::Abs, *d)) : std::nullopt;
+      });
 }
 
 Result losses::binaryCrossEntropyWithLogits(Elaborator &e,
                                             const Arguments &args) {
-  auto operands = sameShapeOperands(e, args, "logits", "targets");
-  std::optional<std::string> reduction = reductionArg(e, args, 2);
-  if (!operands || !reduction)
-    return std::nullopt;
   // PyTorch's stable form, max(x, 0) - x t + log(1 + exp(-|x|)). maximum
   // splits its gradient at x = 0 as PyTorch's sigmoid(x) - t has it there.
-  auto [x, t] = *operands;
-  Composer c(e, args);
-  std::optional<ValueId> zero = c.constant(0);
-  std::optional<ValueId> positive =
-      zero ? c.binary(OpKind::Maximum, x, *zero) : std::nullopt;
-  std::optional<ValueId> xt = c.binary(OpKind::Mul, x, t);
-  if (!positive || !xt)
-    return std::nullopt;
-  ValueId tail =
-      c.unary(OpKind::Softplus, c.unary(OpKind::Neg, c.unary(OpKind::Abs, x)));
-  std::optional<ValueId> linear = c.binary(OpKind::Sub, *positive, *xt);
-  return reduce(c, linear ? c.binary(OpKind::Add, *linear, tail) : std::nullopt,
-                *reduction);
+  return elementwiseLoss(
+      e, args, "logits", "targets",
+      [](Composer &c, ValueId x, ValueId t) -> std::optional<ValueId> {
+        std::optional<ValueId> zero = c.constant(0);
+        std::optional<ValueId> positive =
+            zero ? c.binary(OpKind::Maximum, x, *zero) : std::nullopt;
+        std::optional<ValueId> xt = c.binary(OpKind::Mul, x, t);
+        if (!positive || !xt)
+          return std::nullopt;
+        ValueId tail = c.unary(OpKind::Softplus,
+                               c.unary(OpKind::Neg, c.unary(OpKind::Abs, x)));
+        std::optional<ValueId> linear = c.binary(OpKind::Sub, *positive, *xt);
+        return linear ? c.binary(OpKind::Add, *linear, tail) : std::nullopt;
+      });
 }
