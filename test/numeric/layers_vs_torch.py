@@ -32,7 +32,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_cases import dropout_mask  # noqa: E402
+from kiln_random import dropout_mask  # noqa: E402
 
 # The training step at which the gradient function draws its dropout masks.
 STEP = 5
