@@ -142,6 +142,13 @@ static LogicalResult evaluateOp(ClipGradNormOp op, Frame &frame) {
   return success();
 }
 
+/// The evaluator runs one process: the mean over one rank.
+static LogicalResult evaluateOp(AllReduceOp op, Frame &frame) {
+  for (auto [input, result] : llvm::zip(op.getInputs(), op.getResults()))
+    frame.set(result, Tensor(frame[input]));
+  return success();
+}
+
 void reference::registerOptimizerKernels(KernelTable &table) {
   table.add<SGDOp>(evaluateOp);
   table.add<AdamOp>(evaluateOp);
@@ -149,4 +156,5 @@ void reference::registerOptimizerKernels(KernelTable &table) {
   table.add<LearningRateOp>(evaluateOp);
   table.add<AccumulateOp>(evaluateOp);
   table.add<ClipGradNormOp>(evaluateOp);
+  table.add<AllReduceOp>(evaluateOp);
 }

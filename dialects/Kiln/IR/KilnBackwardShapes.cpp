@@ -450,3 +450,14 @@ LogicalResult ClipGradNormOp::inferReturnTypes(MLIRContext *,
     types.push_back(grad.getType());
   return success();
 }
+
+LogicalResult AllReduceOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  if (adaptor.getInputs().empty())
+    return Checker(loc, getOperationName()).fail("needs at least one tensor");
+  for (Value input : adaptor.getInputs())
+    types.push_back(input.getType());
+  return success();
+}

@@ -96,6 +96,22 @@ def Kiln_ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
   ];
 }
 
+def Kiln_ParameterUpdateOpInterface
+    : OpInterface<"ParameterUpdateOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An optimizer's update of one parameter from its gradient (kiln.sgd,
+    kiln.adam, kiln.adamw): passes that change what reaches the update, such
+    as kiln-reduce-gradients, find the gradient through it.
+  }];
+  let methods = [
+    InterfaceMethod<"The operand that holds the parameter's gradient.",
+      "::mlir::OpOperand &", "getGradientOperand", (ins), [{
+        return $_op.getGradMutable();
+      }]>
+  ];
+}
+
 def Kiln_FlopCountOpInterface : OpInterface<"FlopCountOpInterface"> {
   let cppNamespace = "::kiln";
   let description = [{

@@ -5,7 +5,8 @@
 
 include "Kiln/IR/KilnBase.td"
 
-def Kiln_SGDOp : Kiln_InferredOp<"sgd", [Kiln_CountsFlops]> {
+def Kiln_SGDOp : Kiln_InferredOp<"sgd", [Kiln_CountsFlops,
+                                          Kiln_ParameterUpdateOpInterface]> {
   let summary = "One step of stochastic gradient descent, as torch.optim.SGD";
   let description = [{
     Updates `param` with its gradient `grad` at learning rate `lr`, exactly as
@@ -48,7 +49,8 @@ def Kiln_SGDOp : Kiln_InferredOp<"sgd", [Kiln_CountsFlops]> {
 
 class Kiln_AdamLikeOp<string mnemonic, string torchName, string decay,
                       string defaultDecay>
-    : Kiln_InferredOp<mnemonic, [Kiln_CountsFlops]> {
+    : Kiln_InferredOp<mnemonic, [Kiln_CountsFlops,
+                                 Kiln_ParameterUpdateOpInterface]> {
   let summary = "One step of " # torchName;
   let description = [{
     Updates `param` and its moment estimates `exp_avg` and `exp_avg_sq` with
@@ -169,6 +171,33 @@ def Kiln_ClipGradNormOp : Kiln_InferredOp<"clip_grad_norm"> {
   let results = (outs Variadic<Kiln_FloatTensor>:$results);
   let assemblyFormat =
       "$grads attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_AllReduceOp : Kiln_InferredOp<"all_reduce"> {
+  let summary = "The mean of tensors over the ranks of a data-parallel run";
+  let description = [{
+    Each result is the mean, over the N processes (ranks) of a data-parallel
+    run, of the rank's value of its operand, as PyTorch's
+    DistributedDataParallel averages gradients. The operands are one
+    `bucket`: they are reduced together, in one message, which may start as
+    soon as all of them are computed and must end before any result is used,
+    so that it overlaps with the work in between. In a run of one process it
+    is the identity.
+
+    kiln-reduce-gradients makes these from the gradients of a training step.
+
+    Example:
+
+    ```mlir
+    %r0, %r1 = kiln.all_reduce %dw, %db {bucket = 0 : i64}
+        : (tensor<10x128xf32>, tensor<10xf32>) -> (tensor<10x128xf32>, tensor<10xf32>)
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_FloatTensor>:$inputs,
+                       ConfinedAttr<I64Attr, [IntNonNegative]>:$bucket);
+  let results = (outs Variadic<Kiln_FloatTensor>:$results);
+  let assemblyFormat =
+      "$inputs attr-dict `:` functional-type(operands, results)";
 }
 
 #endif // KILN_OPTIMIZER_OPS_TD

@@ -100,6 +100,29 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
   ];
 }
 
+def KilnReduceGradients
+    : Pass<"kiln-reduce-gradients", "mlir::func::FuncOp"> {
+  let summary = "Average the gradients of a training step over data-parallel ranks";
+  let description = [{
+    For data-parallel training: in a function with optimizer updates (the
+    training step), every gradient that reaches an update, or the
+    `kiln.clip_grad_norm` before the updates (whose norm is then that of the
+    averaged gradients, as with PyTorch's DistributedDataParallel), goes
+    through `kiln.all_reduce` first. The gradients are packed into buckets
+    of at most `bucket-bytes` (one larger gradient makes a bucket of its
+    own), in the order the backward pass computes them, and each bucket is
+    placed right after its last gradient, so that its reduction can run while
+    the rest of the backward pass does: PyTorch DDP's gradient buckets and
+    Horovod's tensor fusion. The function's `kiln.reduced_bytes` records the
+    bytes that one call reduces.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+  let options = [
+    Option<"bucketBytes", "bucket-bytes", "int64_t", /*default=*/"25 << 20",
+           "The most bytes of gradients reduced in one message">
+  ];
+}
+
 def KilnAnnotateSteps : Pass<"kiln-annotate-steps", "mlir::ModuleOp"> {
   let summary = "Record what the runtime needs to know of the steps";
   let description = [{

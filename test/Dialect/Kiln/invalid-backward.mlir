@@ -270,3 +270,27 @@ func.func @attention_grad_dropout_counter(%q: tensor<2x6x8xf32>) {
   %0:3 = kiln.attention_backward %q, %q, %q, %q {dropout = 0.5 : f64} : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
   return
 }
+
+// -----
+
+func.func @all_reduce_empty() {
+  // expected-error @+1 {{'kiln.all_reduce' op needs at least one tensor}}
+  kiln.all_reduce {bucket = 0} : () -> ()
+  return
+}
+
+// -----
+
+func.func @all_reduce_bucket(%g: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.all_reduce' op attribute 'bucket' failed to satisfy constraint}}
+  %0 = kiln.all_reduce %g {bucket = -1} : (tensor<3xf32>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @all_reduce_types(%g: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.all_reduce' op}}
+  %0 = kiln.all_reduce %g {bucket = 0} : (tensor<3xf32>) -> tensor<4xf32>
+  return
+}

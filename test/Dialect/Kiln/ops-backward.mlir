@@ -92,5 +92,7 @@ func.func @training(%step: tensor<i64>, %total: tensor<i64>, %a: tensor<4x3xf32>
   %0 = kiln.learning_rate %step, %total {schedule = "step", lr = 0.1 : f64, warmup = 10 : i64, gamma = 0.5 : f64} : (tensor<i64>, tensor<i64>) -> tensor<f32>
   // CHECK: kiln.clip_grad_norm %{{.*}}, %{{.*}} {max_norm = 1.000000e+00 : f64} : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
   %1:2 = kiln.clip_grad_norm %a, %b {max_norm = 1.0 : f64} : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+  // CHECK: kiln.all_reduce %{{.*}}, %{{.*}} {bucket = 2 : i64} : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+  %2:2 = kiln.all_reduce %a, %b {bucket = 2} : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
   return
 }

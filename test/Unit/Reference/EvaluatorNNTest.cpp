@@ -520,4 +520,17 @@ TEST_F(EvaluatorTest, ClipGradNormScalesOnlyAboveTheMaximum) {
   expectReals(values[2], {1}, {3}, 0);
 }
 
+// The evaluator is one process: the mean over its one rank is each tensor.
+TEST_F(EvaluatorTest, AllReduceOverOneRankIsTheIdentity) {
+  auto values = results(R"(
+    func.func @f(%a: tensor<2xf64>, %b: tensor<1x1xf64>) -> (tensor<2xf64>, tensor<1x1xf64>) {
+      %0:2 = kiln.all_reduce %a, %b {bucket = 0} : (tensor<2xf64>, tensor<1x1xf64>) -> (tensor<2xf64>, tensor<1x1xf64>)
+      return %0#0, %0#1 : tensor<2xf64>, tensor<1x1xf64>
+    })",
+                        {real({2}, {3, -1.5}), real({1, 1}, {4})});
+  ASSERT_EQ(values.size(), 2u);
+  expectReals(values[0], {2}, {3, -1.5}, 0);
+  expectReals(values[1], {1, 1}, {4}, 0);
+}
+
 } // namespace
