@@ -18,13 +18,24 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.kiln_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["kiln-opt", "kilnc", "kiln-run", "kiln-test-trainer", "kiln-test-mnist-trainer",
-     "kiln-plot"],
+     "kiln-test-world", "kiln-test-world-single", "kiln-plot"],
     tool_dirs)
 if os.path.exists(os.path.join(config.kiln_tools_dir, "kiln-fuzz-frontend")):
     config.available_features.add("kiln-fuzz")
     llvm_config.add_tool_substitutions(["kiln-fuzz-frontend"], tool_dirs)
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_obj", config.kiln_obj_root))
+
+# Data-parallel tests run 2 ranks under Open MPI's mpirun (as root here, and
+# on 2 cores), and skip, as unsupported, where Kiln was built without it or
+# mpirun is missing.
+import shutil
+if config.kiln_have_mpi and shutil.which("mpirun"):
+    config.available_features.add("mpi")
+    config.substitutions.append(
+        ("%mpirun", "mpirun --oversubscribe --allow-run-as-root"))
+else:
+    lit_config.note("Open MPI is missing: the data-parallel tests are skipped")
 
 # Tests that compare with PyTorch run with Debian's python3-torch and skip,
 # as unsupported, where it is missing.
