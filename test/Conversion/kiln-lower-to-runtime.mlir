@@ -359,3 +359,19 @@ func.func @batch_norm_evaluation(%x: tensor<4x3xf32>, %rm: tensor<3xf32>, %rv: t
   // CHECK: return %[[Y]], %[[RM]], %[[RV]], %[[N]], %[[DX]]
   return %y, %mean, %var, %count, %dx : tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>
 }
+
+// -----
+
+// A bucket of gradients averaged over the ranks: config [K E1 ... EK], the
+// bucket's tensors in, new ones out.
+// CHECK-LABEL: func.func @all_reduce(
+// CHECK-SAME: %[[A:.*]]: tensor<4x3xf32>, %[[B:.*]]: tensor<3xf32>)
+// CHECK: %[[EA:.*]] = tensor.empty() : tensor<4x3xf32>
+// CHECK: %[[EB:.*]] = tensor.empty() : tensor<3xf32>
+// CHECK: %[[R:.*]]:2 = kiln.runtime_call <all_reduce> site 0 config [2, 12, 3]
+// CHECK-SAME: ins(%[[A]], %[[B]] : tensor<4x3xf32>, tensor<3xf32>) outs(%[[EA]], %[[EB]] : tensor<4x3xf32>, tensor<3xf32>)
+// CHECK: return %[[R]]#0, %[[R]]#1
+func.func @all_reduce(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
+  %r:2 = kiln.all_reduce %a, %b {bucket = 0} : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+  return %r#0, %r#1 : tensor<4x3xf32>, tensor<3xf32>
+}

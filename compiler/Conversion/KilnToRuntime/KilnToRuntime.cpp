@@ -439,6 +439,7 @@ void markPoolingWorkspaces(func::FuncOp func) {
 struct LowerToRuntimePass
     : kiln::impl::KilnLowerToRuntimeBase<LowerToRuntimePass> {
   void runOnOperation() override {
+    refused = false;
     RuntimeCallBuilder b(&getContext());
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       SmallVector<Operation *> ops;
@@ -452,6 +453,8 @@ struct LowerToRuntimePass
       b.batchNormSites.clear();
       markPoolingWorkspaces(func);
     }
+    if (refused)
+      return signalPassFailure();
     // Every op that declares a runtime kernel has its case above.
     WalkResult missed = getOperation().walk([](Operation *op) {
       if (!op->hasTrait<RuntimeKernel>())
@@ -463,6 +466,9 @@ struct LowerToRuntimePass
     if (missed.wasInterrupted())
       signalPassFailure();
   }
+
+  /// Whether an op was refused, with its error.
+  bool refused = false;
 
   void lower(RuntimeCallBuilder &b, Operation *op) {
     llvm::TypeSwitch<Operation *>(op)
@@ -536,6 +542,21 @@ struct LowerToRuntimePass
           config.push_back(-1);
           b.replace(pool, RuntimeOpKind::pool2d_backward, config,
                     {pool.getGrad(), pool.getGrad()});
+        })
+        .Case([&](AllReduceOp reduce) {
+          SmallVector<int64_t> config{
+              static_cast<int64_t>(reduce.getInputs().size())};
+          for (Value input : reduce.getInputs()) {
+            auto type = cast<RankedTensorType>(input.getType());
+            if (!type.getElementType().isF32()) {
+              reduce.emitOpError("the CPU runtime averages f32 tensors only");
+              refused = true;
+              return;
+            }
+            config.push_back(type.getNumElements());
+          }
+          b.replace(reduce, RuntimeOpKind::all_reduce, config,
+                    reduce.getInputs());
         })
         .Case([&](MatmulOp matmul) { lowerMatmul(b, matmul); })
         .Case([&](LinearOp linear) { lowerLinear(b, linear); })

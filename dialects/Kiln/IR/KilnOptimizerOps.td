@@ -173,7 +173,7 @@ def Kiln_ClipGradNormOp : Kiln_InferredOp<"clip_grad_norm"> {
       "$grads attr-dict `:` functional-type(operands, results)";
 }
 
-def Kiln_AllReduceOp : Kiln_InferredOp<"all_reduce"> {
+def Kiln_AllReduceOp : Kiln_InferredOp<"all_reduce", [Kiln_RuntimeKernel]> {
   let summary = "The mean of tensors over the ranks of a data-parallel run";
   let description = [{
     Each result is the mean, over the N processes (ranks) of a data-parallel

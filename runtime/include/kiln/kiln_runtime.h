@@ -219,7 +219,12 @@ enum kiln_op_kind {
    * mean, variance, workspace: what the training forward site wrote for x.
    * With fuse_relu, dy is the gradient of max(0, batch_norm(x)).
    * [blocked]: only x, dy and dx. */
-  KILN_BATCH_NORM_BACKWARD = 16
+  KILN_BATCH_NORM_BACKWARD = 16,
+  /* The mean over the ranks of a data-parallel run of a bucket of tensors
+   * (kiln.all_reduce), in one message; a copy in a run of one process.
+   * config: K E1 ... EK (K tensors of E1 ... EK f32 elements)
+   * args:   x1 ... xK y1 ... yK */
+  KILN_ALL_REDUCE = 17
 };
 
 /* Creates call site `site` (numbered from 0 by the compiler) of `kind`. */

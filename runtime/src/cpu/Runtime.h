@@ -20,6 +20,14 @@ namespace kiln::cpu {
 /// The number of threads the runtime runs on.
 int getNumThreads();
 
+/// Replaces `count` floats by their mean over the ranks of a data-parallel
+/// run; false with `error` set when that fails.
+using Averager = bool (*)(float *data, int64_t count, std::string &error);
+
+/// Sets what all-reduce sites average with: the trainer of a data-parallel
+/// run sets it, and without one a site copies (a run of one process).
+void setAverager(Averager averager);
+
 /// The channels of a block in the blocked layout of kiln_runtime.h for a
 /// tensor of `channels` channels: 16 on a CPU with AVX-512 when they are a
 /// multiple of 16, else 8, as oneDNN's fastest kernels want them.

@@ -188,6 +188,7 @@ std::unique_ptr<Site> createAttentionForward(Config &config);
 std::unique_ptr<Site> createAttentionBackward(Config &config);
 std::unique_ptr<Site> createBatchNormForward(Config &config);
 std::unique_ptr<Site> createBatchNormBackward(Config &config);
+std::unique_ptr<Site> createAllReduce(Config &config);
 
 } // namespace kiln::cpu
 

@@ -81,6 +81,8 @@ const char *kindName(int32_t kind) {
     return "batch norm forward";
   case KILN_BATCH_NORM_BACKWARD:
     return "batch norm backward";
+  case KILN_ALL_REDUCE:
+    return "all-reduce";
   default:
     return nullptr;
   }
@@ -124,6 +126,8 @@ std::unique_ptr<Site> createSite(Config &config, int32_t kind) {
     return createBatchNormForward(config);
   case KILN_BATCH_NORM_BACKWARD:
     return createBatchNormBackward(config);
+  case KILN_ALL_REDUCE:
+    return createAllReduce(config);
   default:
     return nullptr;
   }
