@@ -127,16 +127,20 @@ void channelStatistics(const float *x, const BatchNormShape &s, int64_t block,
         }
       },
       &context, s.n * blocks);
-  std::vector<double> sums(2 * s.c, 0.0);
-  for (int64_t i = 0; i < s.n * blocks; ++i)
-    for (int64_t lane = 0; lane < 2 * lanes; ++lane)
-      sums[lane / lanes * s.c + i % blocks * block + lane % lanes % block] +=
-          partial[i * 2 * lanes + lane];
+  std::vector<double> sums(s.c, 0.0), squares(s.c, 0.0);
+  for (int64_t i = 0; i < s.n * blocks; ++i) {
+    const double *laneSums = &partial[i * 2 * lanes];
+    for (int64_t lane = 0; lane < lanes; ++lane) {
+      int64_t channel = i % blocks * block + lane % block;
+      sums[channel] += laneSums[lane];
+      squares[channel] += laneSums[lanes + lane];
+    }
+  }
   auto count = static_cast<double>(s.n * s.s);
   for (int64_t c = 0; c < s.c; ++c) {
     double m = sums[c] / count;
     mean[c] = static_cast<float>(m);
-    variance[c] = static_cast<float>(std::max(sums[s.c + c] / count - m * m, 0.0));
+    variance[c] = static_cast<float>(std::max(squares[c] / count - m * m, 0.0));
   }
 }
 
