@@ -45,8 +45,7 @@ bool before(Operation *a, Operation *b) {
   return !a ? b != nullptr : b && a->isBeforeInBlock(b);
 }
 
-struct ReduceGradients
-    : kiln::impl::KilnReduceGradientsBase<ReduceGradients> {
+struct ReduceGradients : kiln::impl::KilnReduceGradientsBase<ReduceGradients> {
   using KilnReduceGradientsBase::KilnReduceGradientsBase;
 
   void runOnOperation() override {
@@ -84,9 +83,9 @@ struct ReduceGradients
         if (!firstUser || user->isBeforeInBlock(firstUser))
           firstUser = user;
       }
-      ordered.push_back({value, producerIn(body, value), firstUser,
-                         type.getNumElements() *
-                             type.getElementTypeBitWidth() / 8});
+      ordered.push_back(
+          {value, producerIn(body, value), firstUser,
+           type.getNumElements() * type.getElementTypeBitWidth() / 8});
     }
     llvm::stable_sort(ordered, [](const Gradient &a, const Gradient &b) {
       return before(a.producer, b.producer);

@@ -45,7 +45,8 @@ public:
                          error))
       fatal("call site " + std::to_string(site) +
                 " (all-reduce): averaging the gradients over the ranks "
-                "failed: " + error,
+                "failed: " +
+                error,
             "another rank of the run has probably failed; its message "
             "says why");
     packed = bucket.data();

@@ -91,47 +91,55 @@ int64_t lanesOf(int64_t block) { return block == 1 ? 8 : block; }
 /// Writes the mean and biased variance of each channel of x (in the layout
 /// of `block`), from sums of x and x^2 in double in one pass: a float's
 /// square is exact in double, and the variance as E[x^2] - E[x]^2 loses
-/// only (mean / deviation)^2 of double's 1e-16. Each block of each example
-/// is summed in its own lanes, which are then added in a fixed order, so
-/// that the result does not depend on the thread count.
+/// only (mean / deviation)^2 of double's 1e-16. The examples are summed in
+/// at most 64 groups, fixed by N alone, each block of a group in its own
+/// lanes, which are then added in a fixed order: the result does not depend
+/// on the thread count, and the partial sums stay small.
 void channelStatistics(const float *x, const BatchNormShape &s, int64_t block,
                        float *mean, float *variance) {
   int64_t lanes = lanesOf(block), blocks = s.c / block;
-  // Lanes [0, lanes) of block i sum x, [lanes, 2 * lanes) sum x^2; lane l
-  // covers channel (i % blocks) * B + l % B.
-  std::vector<double> partial(s.n * blocks * 2 * lanes);
+  int64_t groups = std::min<int64_t>(s.n, 64);
+  // Lanes [0, lanes) of item (group g, block cb), item g * blocks + cb, sum
+  // x, [lanes, 2 * lanes) sum x^2; lane l covers channel cb * B + l % B.
+  std::vector<double> partial(groups * blocks * 2 * lanes);
   struct Context {
     const float *x;
-    int64_t chunk, lanes;
+    int64_t n, groups, blocks, chunk, lanes;
     double *partial;
-  } context{x, s.s * block, lanes, partial.data()};
+  } context{x, s.n, groups, blocks, s.s * block, lanes, partial.data()};
   kiln_rt_parallel_for(
       [](void *data, int64_t begin, int64_t end) {
         const auto &c = *static_cast<const Context *>(data);
-        for (int64_t i = begin; i < end; ++i) {
-          const float *chunk = c.x + i * c.chunk;
-          double *sum = c.partial + i * 2 * c.lanes, *squares = sum + c.lanes;
+        for (int64_t item = begin; item < end; ++item) {
+          int64_t group = item / c.blocks, cb = item % c.blocks;
+          double *sum = c.partial + item * 2 * c.lanes,
+                 *squares = sum + c.lanes;
           std::fill(sum, sum + 2 * c.lanes, 0.0);
-          int64_t k = 0;
-          for (; k + c.lanes <= c.chunk; k += c.lanes)
-            for (int64_t lane = 0; lane < c.lanes; ++lane) {
-              double value = chunk[k + lane];
+          for (int64_t n = group * c.n / c.groups,
+                       last = (group + 1) * c.n / c.groups;
+               n < last; ++n) {
+            const float *chunk = c.x + (n * c.blocks + cb) * c.chunk;
+            int64_t k = 0;
+            for (; k + c.lanes <= c.chunk; k += c.lanes)
+              for (int64_t lane = 0; lane < c.lanes; ++lane) {
+                double value = chunk[k + lane];
+                sum[lane] += value;
+                squares[lane] += value * value;
+              }
+            for (int64_t lane = 0; k < c.chunk; ++k, ++lane) {
+              double value = chunk[k];
               sum[lane] += value;
               squares[lane] += value * value;
             }
-          for (int64_t lane = 0; k < c.chunk; ++k, ++lane) {
-            double value = chunk[k];
-            sum[lane] += value;
-            squares[lane] += value * value;
           }
         }
       },
-      &context, s.n * blocks);
+      &context, groups * blocks);
   std::vector<double> sums(s.c, 0.0), squares(s.c, 0.0);
-  for (int64_t i = 0; i < s.n * blocks; ++i) {
-    const double *laneSums = &partial[i * 2 * lanes];
+  for (int64_t item = 0; item < groups * blocks; ++item) {
+    const double *laneSums = &partial[item * 2 * lanes];
     for (int64_t lane = 0; lane < lanes; ++lane) {
-      int64_t channel = i % blocks * block + lane % block;
+      int64_t channel = item % blocks * block + lane % block;
       sums[channel] += laneSums[lane];
       squares[channel] += laneSums[lanes + lane];
     }

@@ -55,8 +55,8 @@ bool kiln::distributed::averageInPlace(float *data, int64_t count,
   constexpr int64_t kPiece = int64_t(1) << 30;
   for (int64_t begin = 0; begin < count; begin += kPiece) {
     int n = static_cast<int>(std::min(kPiece, count - begin));
-    if (!check(MPI_Allreduce(MPI_IN_PLACE, data + begin, n, MPI_FLOAT,
-                             MPI_SUM, MPI_COMM_WORLD),
+    if (!check(MPI_Allreduce(MPI_IN_PLACE, data + begin, n, MPI_FLOAT, MPI_SUM,
+                             MPI_COMM_WORLD),
                "MPI_Allreduce", error))
       return false;
   }

@@ -265,8 +265,9 @@ TEST_F(CPUTest, BatchNormTrainingStatisticsAreExact) {
     Shape x;
     bool blocked;
   };
-  for (const Case &c : {Case{{64, 8, 28, 28}, false}, Case{{64, 8, 28, 28}, true},
-                        Case{{64, 5, 784}, false}, Case{{4096, 24}, false}}) {
+  for (const Case &c :
+       {Case{{64, 8, 28, 28}, false}, Case{{64, 8, 28, 28}, true},
+        Case{{64, 5, 784}, false}, Case{{4096, 24}, false}}) {
     View v(c.x);
     Tensor x = random(c.x);
     for (double &value : x.reals)
@@ -312,8 +313,8 @@ std::vector<BatchNormCase> batchNormCases() {
       // Blocked: 4-d, a multiple of 8 channels (blocks of 8, or of 16
       // with AVX-512 where they allow).
       for (Layout layout : {Layout::Blocked, Layout::BlockedInput})
-        cases.push_back({shape({between(1, 4), 8 * between(1, 5),
-                                between(1, 7), between(1, 7)}),
+        cases.push_back({shape({between(1, 4), 8 * between(1, 5), between(1, 7),
+                                between(1, 7)}),
                          affine, fuseRelu, layout});
     }
   // Large enough for oneDNN's parallel kernels.

@@ -46,8 +46,8 @@ int main(int argc, char **argv) {
   float offset = static_cast<float>(world.size - 1) / 2;
   for (size_t i = 0; i < values.size(); ++i)
     if (values[i] != offset + static_cast<float>(i))
-      fail(world, "mean " + std::to_string(values[i]) + " at " +
-                      std::to_string(i));
+      fail(world,
+           "mean " + std::to_string(values[i]) + " at " + std::to_string(i));
 
   int64_t total = world.rank + 1;
   if (!sum(total, error))
