@@ -88,69 +88,84 @@ struct BatchNormShape {
 /// positions of a one-channel block, so that the sums vectorize.
 int64_t lanesOf(int64_t block) { return block == 1 ? 8 : block; }
 
-/// Writes the mean and biased variance of each channel of x (in the layout
-/// of `block`), from sums of x and x^2 in double in one pass: a float's
-/// square is exact in double, and the variance as E[x^2] - E[x]^2 loses
-/// only (mean / deviation)^2 of double's 1e-16. The examples are summed in
-/// at most 64 groups, fixed by N alone, each block of a group in its own
-/// lanes, which are then added in a fixed order: the result does not depend
-/// on the thread count, and the partial sums stay small.
-void channelStatistics(const float *x, const BatchNormShape &s, int64_t block,
-                       float *mean, float *variance) {
-  int64_t lanes = lanesOf(block), blocks = s.c / block;
-  int64_t groups = std::min<int64_t>(s.n, 64);
-  // Lanes [0, lanes) of item (group g, block cb), item g * blocks + cb, sum
-  // x, [lanes, 2 * lanes) sum x^2; lane l covers channel cb * B + l % B.
-  std::vector<double> partial(groups * blocks * 2 * lanes);
-  struct Context {
-    const float *x;
-    int64_t n, groups, blocks, chunk, lanes;
-    double *partial;
-  } context{x, s.n, groups, blocks, s.s * block, lanes, partial.data()};
-  kiln_rt_parallel_for(
-      [](void *data, int64_t begin, int64_t end) {
-        const auto &c = *static_cast<const Context *>(data);
-        for (int64_t item = begin; item < end; ++item) {
-          int64_t group = item / c.blocks, cb = item % c.blocks;
-          double *sum = c.partial + item * 2 * c.lanes,
-                 *squares = sum + c.lanes;
-          std::fill(sum, sum + 2 * c.lanes, 0.0);
-          for (int64_t n = group * c.n / c.groups,
-                       last = (group + 1) * c.n / c.groups;
-               n < last; ++n) {
-            const float *chunk = c.x + (n * c.blocks + cb) * c.chunk;
-            int64_t k = 0;
-            for (; k + c.lanes <= c.chunk; k += c.lanes)
-              for (int64_t lane = 0; lane < c.lanes; ++lane) {
-                double value = chunk[k + lane];
-                sum[lane] += value;
-                squares[lane] += value * value;
-              }
-            for (int64_t lane = 0; k < c.chunk; ++k, ++lane) {
-              double value = chunk[k];
-              sum[lane] += value;
-              squares[lane] += value * value;
-            }
-          }
-        }
-      },
-      &context, groups * blocks);
-  std::vector<double> sums(s.c, 0.0), squares(s.c, 0.0);
-  for (int64_t item = 0; item < groups * blocks; ++item) {
-    const double *laneSums = &partial[item * 2 * lanes];
-    for (int64_t lane = 0; lane < lanes; ++lane) {
-      int64_t channel = item % blocks * block + lane % block;
-      sums[channel] += laneSums[lane];
-      squares[channel] += laneSums[lanes + lane];
+/// The mean and biased variance of each channel of x (in the layout of
+/// `block`), from sums of x and x^2 in double in one pass: a float's square
+/// is exact in double, and the variance as E[x^2] - E[x]^2 loses only
+/// (mean / deviation)^2 of double's 1e-16. The examples are summed in at
+/// most 64 groups, fixed by N alone, each block of a group in its own lanes,
+/// which are then added in a fixed order: the result does not depend on the
+/// thread count, and the partial sums stay small. Their buffers are made
+/// once, with the site.
+class ChannelStatistics {
+public:
+  ChannelStatistics(const BatchNormShape &s, int64_t block)
+      : n(s.n), c(s.c), count(static_cast<double>(s.n * s.s)), block(block),
+        lanes(lanesOf(block)), blocks(s.c / block),
+        groups(std::min<int64_t>(s.n, 64)), chunk(s.s * block),
+        partial(groups * blocks * 2 * lanes), sums(s.c), squares(s.c) {}
+
+  void compute(const float *x, float *mean, float *variance) {
+    // Lanes [0, lanes) of item (group g, block cb), item g * blocks + cb,
+    // sum x, [lanes, 2 * lanes) sum x^2; lane l covers channel cb * B + l % B.
+    struct Context {
+      ChannelStatistics &self;
+      const float *x;
+    } context{*this, x};
+    kiln_rt_parallel_for(
+        [](void *data, int64_t begin, int64_t end) {
+          auto &[self, x] = *static_cast<Context *>(data);
+          for (int64_t item = begin; item < end; ++item)
+            self.sumItem(x, item);
+        },
+        &context, groups * blocks);
+    std::fill(sums.begin(), sums.end(), 0.0);
+    std::fill(squares.begin(), squares.end(), 0.0);
+    for (int64_t item = 0; item < groups * blocks; ++item) {
+      const double *laneSums = &partial[item * 2 * lanes];
+      for (int64_t lane = 0; lane < lanes; ++lane) {
+        int64_t channel = item % blocks * block + lane % block;
+        sums[channel] += laneSums[lane];
+        squares[channel] += laneSums[lanes + lane];
+      }
+    }
+    for (int64_t i = 0; i < c; ++i) {
+      double m = sums[i] / count;
+      mean[i] = static_cast<float>(m);
+      variance[i] =
+          static_cast<float>(std::max(squares[i] / count - m * m, 0.0));
     }
   }
-  auto count = static_cast<double>(s.n * s.s);
-  for (int64_t c = 0; c < s.c; ++c) {
-    double m = sums[c] / count;
-    mean[c] = static_cast<float>(m);
-    variance[c] = static_cast<float>(std::max(squares[c] / count - m * m, 0.0));
+
+private:
+  /// Sums the examples of one group in one block into the item's lanes.
+  void sumItem(const float *x, int64_t item) {
+    int64_t group = item / blocks, cb = item % blocks;
+    double *sum = &partial[item * 2 * lanes];
+    double *square = sum + lanes;
+    std::fill(sum, sum + 2 * lanes, 0.0);
+    for (int64_t e = group * n / groups, last = (group + 1) * n / groups;
+         e < last; ++e) {
+      const float *values = x + (e * blocks + cb) * chunk;
+      int64_t k = 0;
+      for (; k + lanes <= chunk; k += lanes)
+        for (int64_t lane = 0; lane < lanes; ++lane) {
+          double value = values[k + lane];
+          sum[lane] += value;
+          square[lane] += value * value;
+        }
+      for (int64_t lane = 0; k < chunk; ++k, ++lane) {
+        double value = values[k];
+        sum[lane] += value;
+        square[lane] += value * value;
+      }
+    }
   }
-}
+
+  int64_t n, c;
+  double count;
+  int64_t block, lanes, blocks, groups, chunk;
+  std::vector<double> partial, sums, squares;
+};
 
 /// The forward primitive in the layout of x, plain or blocked; see
 /// BatchNormShape::flags for `givenStatistics`.
@@ -194,7 +209,7 @@ class BatchNormForward : public Site {
 public:
   BatchNormForward(const Config &config, const BatchNormShape &s,
                    unsigned yIndex, uint32_t blocked)
-      : shape(s), xBlock(s.block(blocked & 1)) {
+      : shape(s), statistics(s, s.block(blocked & 1)) {
     auto pd = forwardDesc(config, s, blocked & 1, s.training);
     primitive = batch_normalization_forward(pd);
     x = Input(pd.src_desc());
@@ -230,10 +245,9 @@ public:
     if (shape.training) {
       const memory &m = batchMean.bind(args[i++]);
       const memory &v = batchVariance.bind(args[i++]);
-      channelStatistics(static_cast<const float *>(src.get_data_handle()),
-                        shape, xBlock,
-                        static_cast<float *>(m.get_data_handle()),
-                        static_cast<float *>(v.get_data_handle()));
+      statistics.compute(static_cast<const float *>(src.get_data_handle()),
+                         static_cast<float *>(m.get_data_handle()),
+                         static_cast<float *>(v.get_data_handle()));
       exec[DNNL_ARG_MEAN] = m;
       exec[DNNL_ARG_VARIANCE] = v;
     }
@@ -251,8 +265,8 @@ public:
 
 private:
   BatchNormShape shape;
-  /// The block of x's layout (BatchNormShape::block).
-  int64_t xBlock;
+  /// Of x in its layout (BatchNormShape::block), in training.
+  ChannelStatistics statistics;
   batch_normalization_forward primitive;
   Input x, scale, shift, mean, variance;
   Output y, batchMean, batchVariance;
