@@ -106,6 +106,9 @@ struct Recipe {
   /// Micro-batches of batchSize examples per update: their gradients are
   /// averaged, as k backward passes of loss / k in PyTorch.
   int64_t accumulate = 1;
+  /// Data-parallel processes, each taking batchSize examples (per
+  /// micro-batch) of a global batch of batchSize * ranks.
+  int64_t ranks = 1;
   std::optional<double> clipGradNorm;
   std::string metric; // "accuracy", or empty.
 };

@@ -12,6 +12,10 @@ namespace kiln {
 struct SemaOptions {
   /// Replaces the train section's batch_size (kilnc --batch-size).
   std::optional<int64_t> batchSize;
+  /// The processes of a data-parallel run (kilnc --ranks): the batch size
+  /// stays the global batch, and each rank's step takes batch_size / ranks
+  /// examples, which `batch` then names in the model.
+  int64_t ranks = 1;
   /// The most operations a forward pass may have. kilnc's time and memory
   /// grow with the operations of the step, and the bound keeps a large repeat
   /// count from running for hours before failing: on the CPU, 1024 of them

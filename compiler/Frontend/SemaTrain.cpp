@@ -34,23 +34,39 @@ const Setting *findSetting(const TrainDecl &train, llvm::StringRef name) {
 } // namespace
 
 std::optional<int64_t> Elaborator::findBatchSize() {
+  std::optional<int64_t> global;
+  SMLoc loc;
   if (options.batchSize) {
     if (*options.batchSize <= 0) {
       diags.error(SMLoc(), "--batch-size must be positive");
       return std::nullopt;
     }
-    return options.batchSize;
+    global = options.batchSize;
+  } else {
+    if (module.trains.empty())
+      return std::nullopt;
+    const Setting *setting = findSetting(module.trains.front(), "batch_size");
+    if (!setting)
+      return std::nullopt;
+    Scope scope;
+    std::optional<Value> value = eval(*setting->value, scope);
+    if (!value)
+      return std::nullopt;
+    loc = setting->value->getLoc();
+    global = asPositive(*value, loc, "batch_size");
+    if (!global)
+      return std::nullopt;
   }
-  if (module.trains.empty())
-    return std::nullopt;
-  const Setting *setting = findSetting(module.trains.front(), "batch_size");
-  if (!setting)
-    return std::nullopt;
-  Scope scope;
-  std::optional<Value> value = eval(*setting->value, scope);
-  if (!value)
-    return std::nullopt;
-  return asPositive(*value, setting->value->getLoc(), "batch_size");
+  // batch_size is the global batch; each rank compiles its share.
+  if (*global % options.ranks != 0)
+    return error(loc,
+                 Twine(options.batchSize ? "--batch-size " : "batch_size ") +
+                     Twine(*global) + " does not divide over " +
+                     Twine(options.ranks) + " ranks (kilnc --ranks " +
+                     Twine(options.ranks) + ")",
+                 "each rank takes an equal share of the batch: choose a "
+                 "batch_size that is a multiple of the ranks, or other ranks");
+  return *global / options.ranks;
 }
 
 namespace {
@@ -301,6 +317,7 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
 
   Recipe recipe;
   recipe.batchSize = *batchSize;
+  recipe.ranks = options.ranks;
   Scope constScope;
   auto number = [&](const char *name) -> std::optional<Value> {
     const Setting *setting = findSetting(train, name);

@@ -187,6 +187,8 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
   // Absent when 1, so that the IR of a recipe without it is unchanged.
   if (recipe.accumulate != 1)
     entries.push_back(named("accumulate", i64(recipe.accumulate)));
+  if (recipe.ranks != 1)
+    entries.push_back(named("ranks", i64(recipe.ranks)));
   if (recipe.clipGradNorm)
     entries.push_back(named("clip_grad_norm", f64(*recipe.clipGradNorm)));
   if (!recipe.metric.empty())

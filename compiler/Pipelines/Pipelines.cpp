@@ -35,7 +35,7 @@ void kiln::buildGradientPipeline(mlir::OpPassManager &pm) {
 }
 
 void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
-                              bool eraseModel) {
+                              bool eraseModel, int64_t ranks) {
   KilnBuildPredictStepOptions predict;
   predict.eraseModel = eraseModel && kind == ProgramKind::Library;
   pm.addPass(createKilnBuildPredictStep(predict));
@@ -43,17 +43,20 @@ void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
     KilnBuildTrainStepOptions steps;
     steps.eraseModel = eraseModel;
     pm.addPass(createKilnBuildTrainStep(steps));
+    if (ranks > 1)
+      pm.addNestedPass<mlir::func::FuncOp>(createKilnReduceGradients());
   }
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
 }
 
-void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm) {
-  buildStepsPipeline(pm, ProgramKind::Trainer, /*eraseModel=*/false);
+void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm, int64_t ranks) {
+  buildStepsPipeline(pm, ProgramKind::Trainer, /*eraseModel=*/false, ranks);
 }
 
-void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind) {
-  buildStepsPipeline(pm, kind, /*eraseModel=*/true);
+void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind,
+                                  int64_t ranks) {
+  buildStepsPipeline(pm, kind, /*eraseModel=*/true, ranks);
   pm.addPass(createKilnAnnotateSteps());
   // The composite ops that the runtime does not take become primitive ones,
   // whose matrix products the runtime then takes.

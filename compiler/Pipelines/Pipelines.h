@@ -19,19 +19,22 @@ void registerPipelineInterfaces(mlir::DialectRegistry &registry);
 enum class ProgramKind { Trainer, Library };
 
 /// The steps of `kind` built from the model function, which is erased when
-/// `eraseModel`; then canonicalization and CSE.
+/// `eraseModel`; then canonicalization and CSE. The training step of a
+/// data-parallel run of `ranks` processes averages its gradients over them
+/// (kiln-reduce-gradients).
 void buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
-                        bool eraseModel);
+                        bool eraseModel, int64_t ranks = 1);
 
 /// The gradient program: kiln-autodiff, then canonicalization and CSE.
 void buildGradientPipeline(mlir::OpPassManager &pm);
 
 /// The trainer's steps (what -emit=train-step prints), the model kept.
-void buildTrainStepPipeline(mlir::OpPassManager &pm);
+void buildTrainStepPipeline(mlir::OpPassManager &pm, int64_t ranks = 1);
 
 /// The steps of `kind` lowered for the CPU: heavy ops as runtime calls, the
 /// rest as linalg on tensors (what -emit=linalg prints).
-void buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind);
+void buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind,
+                            int64_t ranks = 1);
 
 /// From there to the LLVM dialect: bufferization, the memory plan, the
 /// program's description and entry points.

@@ -231,10 +231,13 @@ LogicalResult kiln::linkTrainer(StringRef object, StringRef output,
   std::optional<std::string> runtime = findRuntime("libkiln_runtime.a", error);
   if (!runtime)
     return failure();
-  // libcsv parses csv(...) tables; Debian's libstb.a decodes images(...).
-  return runDriver({object, *runtime, "-o", output, "-ldnnl", "-lz", "-lcsv",
-                    "-l:libstb.a", "-lgomp", "-lpthread", "-lm"},
-                   output, error);
+  // libcsv parses csv(...) tables; Debian's libstb.a decodes images(...);
+  // Open MPI runs the ranks of a data-parallel run (kilnc --ranks).
+  SmallVector<StringRef> args = {object,   *runtime,    "-o",    output,
+                                 "-ldnnl", "-lz",       "-lcsv", "-l:libstb.a",
+                                 "-lgomp", "-lpthread", "-lm"};
+  StringRef(KILN_MPI_LIBRARIES).split(args, '|', -1, /*KeepEmpty=*/false);
+  return runDriver(args, output, error);
 }
 
 LogicalResult kiln::linkLibrary(StringRef object, StringRef output,

@@ -131,6 +131,17 @@ cl::opt<int64_t> batchSize(
     "batch-size", cl::desc("Replace the train section's batch_size"),
     cl::init(0), cl::cat(kilnCategory));
 
+/// MPI's ranks are ints; a bound far beyond any run also keeps a typo from
+/// compiling a step of batch 0.
+constexpr int64_t kMaxRanks = 1 << 16;
+
+cl::opt<int64_t> ranks(
+    "ranks",
+    cl::desc("Compile for a data-parallel run of N processes (mpirun -np N): "
+             "each takes batch_size / N examples and the gradients are "
+             "averaged over them"),
+    cl::value_desc("N"), cl::init(1), cl::cat(kilnCategory));
+
 cl::opt<std::string> apiPrefix(
     "api-prefix",
     cl::desc("With -emit=lib or staticlib: the prefix of the library's "
@@ -238,7 +249,7 @@ void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
   }
   // "FLOPs per step: training 0.123 GFLOP, evaluation 0.045 GFLOP, ..." and
   // the same for the arenas, for the steps that the program has.
-  std::string flops, arenas;
+  std::string flops, arenas, reduced;
   for (auto [key, name] : {std::pair("train", "training"),
                            std::pair("eval", "evaluation"),
                            std::pair("predict", "prediction")}) {
@@ -251,11 +262,17 @@ void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
     arenas += llvm::formatv("{0}{1} {2} (peak {3})", separator, name,
                             megabytes(*summary->getInteger("arena_bytes")),
                             megabytes(*summary->getInteger("peak_bytes")));
+    if (std::optional<int64_t> bytes = summary->getInteger("reduced_bytes"))
+      reduced = llvm::formatv("reduced per training step: {0} in {1} "
+                              "ranks' all-reduce\n",
+                              megabytes(*bytes), ranks)
+                    .str();
   }
   os << "model " << description.getString("model").value_or("?") << ": "
      << parameters << " parameters (" << megabytes(4 * parameters) << ")\n"
      << "FLOPs per step: " << flops << "\n"
-     << "arena: " << arenas << "\n";
+     << "arena: " << arenas << "\n"
+     << reduced;
 }
 
 /// Prints a stage of kiln IR, or runs its function with -run-reference.
@@ -351,6 +368,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   kiln::SemaOptions options;
   if (batchSize.getNumOccurrences())
     options.batchSize = batchSize;
+  options.ranks = ranks;
   if (targetName == "cuda")
     options.maxOperations /= 2;
   std::optional<kiln::Program> program = kiln::analyze(*module, diags, options);
@@ -375,9 +393,12 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     return printOrRun(*ir, os);
   case Stage::KilnGrad:
   case Stage::TrainStep:
-    if (!runPipeline(*ir, timing, emit == Stage::KilnGrad
-                              ? kiln::buildGradientPipeline
-                              : kiln::buildTrainStepPipeline))
+    if (!runPipeline(
+            *ir, timing,
+            emit == Stage::KilnGrad ? kiln::buildGradientPipeline
+                                    : [](mlir::OpPassManager &pm) {
+                                        kiln::buildTrainStepPipeline(pm, ranks);
+                                      }))
       return false;
     return printOrRun(*ir, os);
   default:
@@ -397,8 +418,10 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
         if (cuda || portableKernels)
           kiln::buildPortableLinalgPipeline(pm);
         else
-          kiln::buildCpuLinalgPipeline(pm, library ? kiln::ProgramKind::Library
-                                                   : kiln::ProgramKind::Trainer);
+          kiln::buildCpuLinalgPipeline(pm,
+                                       library ? kiln::ProgramKind::Library
+                                               : kiln::ProgramKind::Trainer,
+                                       ranks);
       }))
     return false;
   if (emit == Stage::Linalg) {
@@ -531,6 +554,12 @@ int main(int argc, char **argv) {
                 "trainer), or see kilnc --help");
   if (batchSize.getNumOccurrences() && batchSize <= 0)
     return fail("--batch-size must be positive");
+  if (ranks < 1 || ranks > kMaxRanks)
+    return fail("--ranks takes a number of processes from 1 to " +
+                std::to_string(kMaxRanks));
+  if (ranks > 1 && (targetName == "cuda" || portableKernels))
+    return fail("--ranks: data-parallel runs are built for the CPU target "
+                "only; the GPU backend has no all-reduce yet");
   if (optLevel > 3)
     return fail("-O takes a level from 0 to 3");
   if (targetName != "cpu" && targetName != "cuda")

@@ -171,11 +171,14 @@ struct DescribeProgramPass
         auto attr = func->getAttrOfType<IntegerAttr>(name);
         return attr ? attr.getInt() : 0;
       };
-      description[step->key] =
-          llvm::json::Object{{"flops", get("kiln.flops")},
-                             {"arena_bytes", get("kiln.arena_bytes")},
-                             {"peak_bytes", get("kiln.peak_bytes")},
-                             {"slots", llvm::json::Array(indices)}};
+      llvm::json::Object summary{{"flops", get("kiln.flops")},
+                                 {"arena_bytes", get("kiln.arena_bytes")},
+                                 {"peak_bytes", get("kiln.peak_bytes")},
+                                 {"slots", llvm::json::Array(indices)}};
+      // Only a data-parallel training step reduces.
+      if (int64_t reduced = get("kiln.reduced_bytes"))
+        summary["reduced_bytes"] = reduced;
+      description[step->key] = std::move(summary);
     }
     description["slots"] = std::move(slots);
     if (auto model = module->getAttrOfType<StringAttr>("kiln.model"))

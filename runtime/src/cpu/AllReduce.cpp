@@ -1,9 +1,8 @@
 //===- AllReduce.cpp - Gradient buckets averaged over ranks ---------------===//
 //
 // A bucket's tensors are packed into one buffer so that the run sends one
-// message per bucket, averaged by the trainer's averager (the data-parallel
-// world's MPI all-reduce), and unpacked into the outputs. Without an
-// averager, a run of one process, the site copies.
+// message per bucket, averaged over the ranks (Averager.cpp), and unpacked
+// into the outputs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,8 +15,6 @@
 using namespace kiln::cpu;
 
 namespace {
-
-Averager currentAverager = nullptr;
 
 /// config: K E1 ... EK; args: x1 ... xK y1 ... yK.
 class AllReduce : public Site {
@@ -40,9 +37,7 @@ public:
       packed += sizes[i];
     }
     std::string error;
-    if (currentAverager &&
-        !currentAverager(bucket.data(), static_cast<int64_t>(bucket.size()),
-                         error))
+    if (!average(bucket.data(), static_cast<int64_t>(bucket.size()), error))
       fatal("call site " + std::to_string(site) +
                 " (all-reduce): averaging the gradients over the ranks "
                 "failed: " +
@@ -63,8 +58,6 @@ private:
 };
 
 } // namespace
-
-void kiln::cpu::setAverager(Averager averager) { currentAverager = averager; }
 
 std::unique_ptr<Site> kiln::cpu::createAllReduce(Config &config) {
   return std::make_unique<AllReduce>(config);

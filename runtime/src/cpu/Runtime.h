@@ -28,6 +28,15 @@ using Averager = bool (*)(float *data, int64_t count, std::string &error);
 /// run sets it, and without one a site copies (a run of one process).
 void setAverager(Averager averager);
 
+/// Averages `count` floats over the ranks with the averager set, timed for
+/// reductionSeconds; leaves them as they are without one.
+bool average(float *data, int64_t count, std::string &error);
+
+/// The seconds that all-reduce sites have spent averaging since the process
+/// started: moving data and waiting for the other ranks to reach the same
+/// bucket.
+double reductionSeconds();
+
 /// The channels of a block in the blocked layout of kiln_runtime.h for a
 /// tensor of `channels` channels: 16 on a CPU with AVX-512 when they are a
 /// multiple of 16, else 8, as oneDNN's fastest kernels want them.

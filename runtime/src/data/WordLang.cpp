@@ -15,6 +15,7 @@
 
 #include "data/Datasets.h"
 #include "data/Files.h"
+#include "io/Hash.h"
 
 #include <algorithm>
 #include <cstring>
@@ -125,13 +126,6 @@ std::vector<char32_t> codePoints(std::string_view text) {
   return points;
 }
 
-uint64_t fnv1a64(std::string_view bytes) {
-  uint64_t hash = 0xcbf29ce484222325;
-  for (char c : bytes)
-    hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3;
-  return hash;
-}
-
 /// One word list: its text as UTF-8 with A-Z lower-cased. Lower-casing the
 /// whole text is lower-casing each word, since in UTF-8 the bytes of A-Z only
 /// ever stand for A-Z.
@@ -195,7 +189,7 @@ struct Word {
 std::vector<Word> candidates(const Language &language, uint64_t limit) {
   std::vector<Word> words;
   forEachWord(language.text, [&](std::string_view text) {
-    uint64_t hash = fnv1a64(text);
+    uint64_t hash = io::fnv1a64(text);
     if (hash <= limit)
       words.push_back({hash, text});
   });

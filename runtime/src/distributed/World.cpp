@@ -74,6 +74,14 @@ bool kiln::distributed::sum(int64_t &value, std::string &error) {
                "MPI_Allreduce", error);
 }
 
+bool kiln::distributed::sum(double &value, std::string &error) {
+  if (!joined)
+    return true;
+  return check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_SUM,
+                             MPI_COMM_WORLD),
+               "MPI_Allreduce", error);
+}
+
 bool kiln::distributed::sameOnEveryRank(uint64_t value, bool &same,
                                         std::string &error) {
   same = true;

@@ -37,8 +37,9 @@ bool join(World &world, std::string &error);
 /// Returns false with `error` set when the reduction fails (a rank died).
 bool averageInPlace(float *data, int64_t count, std::string &error);
 
-/// The sum of `value` over the ranks.
+/// Replaces `value` by its sum over the ranks.
 bool sum(int64_t &value, std::string &error);
+bool sum(double &value, std::string &error);
 
 /// Whether `value` is the same on every rank (a fingerprint of the initial
 /// weights, say).

@@ -22,6 +22,8 @@ bool kiln::distributed::averageInPlace(float *, int64_t, std::string &) {
 
 bool kiln::distributed::sum(int64_t &, std::string &) { return true; }
 
+bool kiln::distributed::sum(double &, std::string &) { return true; }
+
 bool kiln::distributed::sameOnEveryRank(uint64_t, bool &same, std::string &) {
   same = true;
   return true;

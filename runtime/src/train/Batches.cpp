@@ -31,6 +31,12 @@ BatchPlan kiln::train::inOrder(int64_t size, int64_t batch) {
   };
 }
 
+BatchPlan kiln::train::shard(BatchPlan plan, int rank, int ranks) {
+  return [plan = std::move(plan), rank, ranks](int64_t k, Batch &planned) {
+    plan(k * ranks + rank, planned);
+  };
+}
+
 BatchReader::BatchReader(BatchSource source, int64_t batchSize,
                          int64_t batches, BatchPlan plan)
     : source(source), batchSize(batchSize), batches(batches),

@@ -46,6 +46,10 @@ using BatchPlan = std::function<void(int64_t k, Batch &batch)>;
 /// marks as not real.
 BatchPlan inOrder(int64_t size, int64_t batch);
 
+/// Rank `rank`'s part of `plan` in a run of `ranks`: its batch k is batch
+/// k * ranks + rank of the plan.
+BatchPlan shard(BatchPlan plan, int rank, int ranks);
+
 /// What a reader reads and how.
 struct BatchSource {
   const data::Examples &examples;

@@ -12,6 +12,8 @@
 #include "train/Init.h"
 #include "train/Program.h"
 
+#include "cpu/Runtime.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,20 +26,21 @@ namespace {
 /// Keeps the benchmark batch's stream apart from the parameters'.
 constexpr uint64_t kBenchmarkStream = 0x62656e63686d6172; // "benchmar"
 
-std::vector<double> sorted(std::vector<double> values) {
+double medianOf(std::vector<double> values) {
+  if (values.empty())
+    return 0;
   std::sort(values.begin(), values.end());
-  return values;
+  size_t middle = values.size() / 2;
+  return values.size() % 2 ? values[middle]
+                           : (values[middle - 1] + values[middle]) / 2;
 }
 
 } // namespace
 
-double BenchmarkTimes::median() const {
-  if (seconds.empty())
-    return 0;
-  std::vector<double> values = sorted(seconds);
-  size_t middle = values.size() / 2;
-  return values.size() % 2 ? values[middle]
-                           : (values[middle - 1] + values[middle]) / 2;
+double BenchmarkTimes::median() const { return medianOf(seconds); }
+
+double BenchmarkTimes::medianReduction() const {
+  return medianOf(reductionSeconds);
 }
 
 double BenchmarkTimes::min() const {
@@ -82,11 +85,14 @@ BenchmarkTimes kiln::train::runBenchmark(Executor &executor,
   BenchmarkTimes times;
   for (int64_t step = 1; step <= kBenchmarkWarmup + steps; ++step) {
     Clock::time_point begin = Clock::now();
+    double reducedBefore = cpu::reductionSeconds();
     executor.startTrain(step);
     executor.finishTrain();
     std::chrono::duration<double> seconds = Clock::now() - begin;
-    if (step > kBenchmarkWarmup)
+    if (step > kBenchmarkWarmup) {
       times.seconds.push_back(seconds.count());
+      times.reductionSeconds.push_back(cpu::reductionSeconds() - reducedBefore);
+    }
   }
   return times;
 }
@@ -100,5 +106,19 @@ std::string kiln::train::formatBenchmark(const Program &program,
                 times.seconds.size(),
                 static_cast<long long>(program.recipe.updateBatch()),
                 times.median() * 1e3, times.min() * 1e3, times.max() * 1e3);
-  return text;
+  if (program.recipe.ranks == 1)
+    return text;
+  // What bench/scaling reads: the run's throughput and the reduction's
+  // share of the step.
+  char ranks[200];
+  std::snprintf(
+      ranks, sizeof ranks,
+      "; %lld ranks: %.1f examples/s, all-reduce median %.3f "
+      "ms/step (%.1f%%)",
+      static_cast<long long>(program.recipe.ranks),
+      times.median() > 0 ? program.recipe.globalBatch() / times.median() : 0.0,
+      times.medianReduction() * 1e3,
+      times.median() > 0 ? 100 * times.medianReduction() / times.median()
+                         : 0.0);
+  return text + std::string(ranks);
 }

@@ -24,8 +24,12 @@ inline constexpr int64_t kBenchmarkWarmup = 3;
 /// The times of the timed training steps, in seconds.
 struct BenchmarkTimes {
   std::vector<double> seconds;
+  /// The part of each step that the all-reduce sites spent averaging the
+  /// gradients over the ranks (zero in a run of one process).
+  std::vector<double> reductionSeconds;
 
   double median() const;
+  double medianReduction() const;
   double min() const;
   double max() const;
 };

@@ -12,9 +12,11 @@
 #include "train/Error.h"
 #include "train/Program.h"
 
+#include "io/Hash.h"
 #include "io/Safetensors.h"
 #include "kiln/kiln_runtime.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -83,17 +85,36 @@ std::string kiln::train::partialPath(const std::string &path) {
   return path + ".partial";
 }
 
+namespace {
+
+/// Slot `index`'s shape in the program of one process with the same global
+/// batch: a data-parallel rank's inputs and per-example outputs hold its
+/// share of the batch.
+std::vector<int64_t> oneProcessShape(const Program &program, size_t index) {
+  const Slot &slot = program.slots[index];
+  std::vector<int64_t> shape = slot.shape;
+  const std::vector<size_t> &outputs = program.predictOutputs;
+  bool batched =
+      slot.role == Role::Input || index == program.predictions ||
+      std::find(outputs.begin(), outputs.end(), index) != outputs.end();
+  if (batched && !shape.empty())
+    shape.front() *= program.recipe.ranks;
+  return shape;
+}
+
+} // namespace
+
 std::string kiln::train::fingerprint(const Program &program) {
-  // FNV-1a, 64 bits, over one line per slot.
-  uint64_t hash = 0xcbf29ce484222325;
-  for (const Slot &slot : program.slots) {
+  // Over one line per slot.
+  uint64_t hash = io::kFnvBasis;
+  for (size_t index = 0; index < program.slots.size(); ++index) {
+    const Slot &slot = program.slots[index];
     if (slot.role == Role::Arena)
       continue;
     std::string line = std::string(roleName(slot.role)) + " " + slot.name +
                        " " + elementTypeName(slot.type) +
-                       formatShape(slot.shape) + "\n";
-    for (unsigned char c : line)
-      hash = (hash ^ c) * 0x100000001b3;
+                       formatShape(oneProcessShape(program, index)) + "\n";
+    hash = io::fnv1a64(line, hash);
   }
   char text[17];
   std::snprintf(text, sizeof(text), "%016llx",

@@ -47,7 +47,9 @@ std::string partialPath(const std::string &path);
 
 /// A hash of the name, role, type and shape of every slot but the arena
 /// (whose size is the compiler's business): two programs with the same
-/// fingerprint read and write the same checkpoints.
+/// fingerprint read and write the same checkpoints. The shapes are those of
+/// one process with the same global batch, so that a checkpoint of a
+/// data-parallel run resumes with any number of ranks.
 std::string fingerprint(const Program &program);
 
 /// Writes the checkpoint atomically: a crash leaves the old checkpoint or

@@ -19,6 +19,7 @@
 #include "train/Init.h"
 #include "train/Program.h"
 #include "train/Progress.h"
+#include "train/Ranks.h"
 #include "train/Trainer.h"
 
 
@@ -148,22 +149,28 @@ std::string formatPercent(double part, double whole) {
 /// --benchmark: times training steps on a synthetic batch, without data.
 int benchmark(const Options &options, const kiln_program &compiled,
               const Program &program, SlotBuffers &buffers, uint64_t seed,
-              ProgressStyle style) {
-  note(style, "model '" + program.model + "': timing " +
-                  std::to_string(options.benchmark) +
-                  " training steps on a synthetic batch of " +
-                  std::to_string(program.recipe.updateBatch()));
+              ProgressStyle style, const Ranks &ranks) {
+  note(style,
+       "model '" + program.model + "': timing " +
+           std::to_string(options.benchmark) +
+           " training steps on a synthetic batch of " +
+           std::to_string(program.recipe.updateBatch()) +
+           (ranks.size() > 1
+                ? " on each of " + std::to_string(ranks.size()) + " ranks"
+                : ""));
   std::unique_ptr<Executor> executor =
       startProgram(compiled, program, buffers, options.threads);
   BenchmarkTimes times =
       runBenchmark(*executor, program, buffers, options.benchmark, seed);
-  std::printf("%s\n", formatBenchmark(program, times).c_str());
-  std::fflush(stdout);
+  if (ranks.leads()) {
+    std::printf("%s\n", formatBenchmark(program, times).c_str());
+    std::fflush(stdout);
+  }
   return kExitSuccess;
 }
 
 int run(const std::string &name, const std::vector<std::string> &args,
-        const kiln_program &compiled) {
+        const kiln_program &compiled, Ranks &ranks) {
   Options options = parseFlags(args);
   if (compiled.abi_version != KILN_ABI_VERSION)
     throw Error("the program was compiled for runtime ABI " +
@@ -187,6 +194,13 @@ int run(const std::string &name, const std::vector<std::string> &args,
     return runPredict(options, compiled, program, notes);
   if (options.command == Command::Generate)
     return runGenerate(options, compiled, program, notes);
+  ranks.join(program);
+  // Rank 0 speaks for the run; the others only report their errors.
+  if (!ranks.leads()) {
+    style = ProgressStyle::Quiet;
+    options.save.clear();
+    options.metrics.clear();
+  }
   if (!options.data.empty() && program.recipe.data.kind == "synthetic")
     throw usageError("--data: the recipe's data is synthetic and reads no "
                      "files");
@@ -196,16 +210,18 @@ int run(const std::string &name, const std::vector<std::string> &args,
   std::map<std::string, std::string> resumedData;
   int64_t done = setParameters(options, program, buffers, settings, style,
                                resumedData);
+  ranks.checkSameWeights(program, buffers);
   if (options.benchmark)
-    return benchmark(options, compiled, program, buffers, settings.seed, style);
+    return benchmark(options, compiled, program, buffers, settings.seed, style,
+                     ranks);
   MetricsLog metrics(options.metrics);
 
   RunData data = openData(program, options.data);
   if (!options.resume.empty())
     checkResumedData(options.resume, resumedData, data.source.metadata);
   settings.dataMetadata = data.source.metadata;
-  // An update reads `batch` examples: all its micro-batches.
-  int64_t examples = data.train().size(), batch = program.recipe.updateBatch();
+  // An update reads `batch` examples: all its micro-batches, on all ranks.
+  int64_t examples = data.train().size(), batch = program.recipe.globalBatch();
   int64_t perEpoch = stepsPerEpoch(program, examples);
   if (perEpoch == 0)
     throw Error("the training set has " + std::to_string(examples) +
@@ -227,6 +243,10 @@ int run(const std::string &name, const std::vector<std::string> &args,
                   std::to_string(data.test().size()) + " test examples, " +
                   std::to_string(perEpoch) + " steps of " +
                   std::to_string(batch) +
+                  (ranks.size() > 1
+                       ? " (" + std::to_string(ranks.size()) + " ranks of " +
+                             std::to_string(program.recipe.updateBatch()) + ")"
+                       : "") +
                   (program.recipe.accumulate > 1
                        ? " (" + std::to_string(program.recipe.accumulate) +
                              " micro-batches of " +
@@ -262,7 +282,7 @@ int run(const std::string &name, const std::vector<std::string> &args,
     Progress progress(style, stderr, batch, perEpoch,
                       (total + perEpoch - 1) / perEpoch, total);
     result = runTraining(*executor, program, buffers, data, settings, done,
-                         progress, metrics);
+                         progress, metrics, ranks);
   }
   if (result.steps)
     note(style, "waited " + formatSeconds(result.dataWaitSeconds) +
@@ -274,7 +294,8 @@ int run(const std::string &name, const std::vector<std::string> &args,
     note(style, "the metrics of every step and evaluation are in " +
                     options.metrics + "; plot them with: kiln-plot " +
                     options.metrics + " -o curve.png");
-  printResult(result.evaluation, total);
+  if (ranks.leads())
+    printResult(result.evaluation, total);
   return kExitSuccess;
 }
 
@@ -286,8 +307,9 @@ int kiln::train::runTrainer(int argc, char **argv,
   std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
   std::string message, hint;
   int status = kExitFailure;
+  Ranks ranks;
   try {
-    return run(name, args, compiled);
+    return run(name, args, compiled, ranks);
   } catch (const Error &error) {
     message = error.what();
     hint = error.hint();
@@ -299,8 +321,16 @@ int kiln::train::runTrainer(int argc, char **argv,
     hint = "free memory, or compile the model with a smaller batch size";
   }
   std::fflush(stdout);
-  std::fprintf(stderr, "%s: error: %s\n", name.c_str(), message.c_str());
+  std::string where = ranks.size() > 1
+                          ? "rank " + std::to_string(ranks.rank()) + " of " +
+                                std::to_string(ranks.size()) + ": "
+                          : "";
+  std::fprintf(stderr, "%s: error: %s%s\n", name.c_str(), where.c_str(),
+               message.c_str());
   if (!hint.empty())
     std::fprintf(stderr, "%s: note: %s\n", name.c_str(), hint.c_str());
+  // The other ranks would wait for this one forever.
+  if (ranks.size() > 1)
+    ranks.abortRun(status);
   return status;
 }

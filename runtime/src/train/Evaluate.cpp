@@ -13,6 +13,7 @@
 #include "train/Data.h"
 #include "train/Executor.h"
 #include "train/Program.h"
+#include "train/Ranks.h"
 
 #include <algorithm>
 
@@ -20,8 +21,14 @@ using namespace kiln;
 using namespace kiln::train;
 
 Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
-                                 SlotBuffers &buffers, const RunData &data) {
+                                 SlotBuffers &buffers, const RunData &data,
+                                 const Ranks &ranks) {
   int64_t batch = program.recipe.batchSize, size = data.test().size();
+  // Rank r evaluates batches r, r + N, ...; the counts are summed after.
+  int64_t batches = (size + batch - 1) / batch;
+  int64_t mine =
+      std::max<int64_t>(0, batches - ranks.rank() + ranks.size() - 1) /
+      ranks.size();
   std::vector<void *> inputs = executor.inputs();
   size_t labelField = 0;
   if (program.labels)
@@ -31,11 +38,12 @@ Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
 
   BatchReader reader({data.test(), data.fields, data.transforms,
                       /*training=*/false, /*seed=*/0, "test"},
-                     batch, (size + batch - 1) / batch, inOrder(size, batch));
+                     batch, mine,
+                     shard(inOrder(size, batch), ranks.rank(), ranks.size()));
   Evaluation result;
   result.hasAccuracy = program.correct.has_value();
   result.positions = program.positions;
-  for (int64_t begin = 0; begin < size; begin += batch) {
+  for (int64_t k = 0; k < mine; ++k) {
     const Batch &read = reader.next(inputs);
     int64_t count = read.count;
     executor.evaluate();
@@ -58,6 +66,11 @@ Evaluation kiln::train::evaluate(Executor &executor, const Program &program,
         reinterpret_cast<const int64_t *>(read.fields[labelField].data());
     for (int64_t i = 0; i < count * program.positions; ++i)
       result.correct += predictions[i] == labels[i];
+  }
+  if (ranks.size() > 1) {
+    result.examples = ranks.sum(result.examples);
+    result.correct = ranks.sum(result.correct);
+    result.lossSum = ranks.sum(result.lossSum);
   }
   return result;
 }

@@ -15,6 +15,7 @@ class Executor;
 struct Program;
 using program::SlotBuffers;
 struct RunData;
+class Ranks;
 
 /// The result of one pass over the test set.
 struct Evaluation {
@@ -40,7 +41,8 @@ struct Evaluation {
 /// partial batch are scored one by one from the "predictions" output, so
 /// that accuracy counts every test example exactly once.
 Evaluation evaluate(Executor &executor, const Program &program,
-                    SlotBuffers &buffers, const RunData &data);
+                    SlotBuffers &buffers, const RunData &data,
+                    const Ranks &ranks);
 
 } // namespace kiln::train
 

@@ -9,6 +9,8 @@
 
 #include "train/Init.h"
 
+#include "io/Hash.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -80,11 +82,7 @@ void kiln::train::fillDistribution(const Distribution &distribution,
 }
 
 uint64_t kiln::train::parameterStream(const std::string &name) {
-  // FNV-1a, 64 bits.
-  uint64_t hash = 0xcbf29ce484222325;
-  for (unsigned char c : name)
-    hash = (hash ^ c) * 0x100000001b3;
-  return hash ^ kParameterStream;
+  return io::fnv1a64(name) ^ kParameterStream;
 }
 
 void kiln::train::initializeParameters(const Program &program,

@@ -157,6 +157,7 @@ Recipe parseRecipe(const Json &json) {
       integer(member(json, "batch_size", where), where + ".batch_size", 1);
   recipe.epochs = optionalInteger(json, "epochs", where, 1, 1);
   recipe.accumulate = optionalInteger(json, "accumulate", where, 1, 1);
+  recipe.ranks = optionalInteger(json, "ranks", where, 1, 1);
   if (auto it = json.find("seed"); it != json.end()) {
     // nlohmann-json reads every non-negative integer as unsigned.
     if (!it->is_number_unsigned())

@@ -54,6 +54,10 @@ struct Recipe {
   /// Micro-batches per update: the training step takes batchSize *
   /// accumulate examples and updates once with their mean gradient.
   int64_t accumulate = 1;
+  /// The processes of a data-parallel run that the program was compiled
+  /// for (kilnc --ranks): each trains on updateBatch() examples of every
+  /// update.
+  int64_t ranks = 1;
   int64_t epochs = 1;
   uint64_t seed = 0;
   DataSource data;
@@ -66,8 +70,11 @@ struct Recipe {
   /// when the description has none.
   std::string optimizer, schedule, clipGradNorm, metric;
 
-  /// The examples of one training step.
+  /// The examples of one training step on one rank.
   int64_t updateBatch() const { return batchSize * accumulate; }
+  /// The examples of one update over all ranks: the recipe's batch_size
+  /// times accumulate.
+  int64_t globalBatch() const { return updateBatch() * ranks; }
 };
 
 /// A checked description of a trainer: it has the three steps, the roles the

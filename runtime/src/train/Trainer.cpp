@@ -15,6 +15,7 @@
 #include "train/Executor.h"
 #include "train/Program.h"
 #include "train/Progress.h"
+#include "train/Ranks.h"
 
 #include "data/Datasets.h"
 
@@ -30,12 +31,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// The examples of the training batches from update `first` on: batch k is
-/// update first + k, its epoch and place in the epoch follow from that
-/// number, and the order of the epoch from (seed, epoch). Runs on the batch
-/// thread, which alone touches the cached order.
+/// The examples of this rank's training batches from update `first` on:
+/// batch k is update first + k, its epoch and place in the epoch follow from
+/// that number, and the order of the epoch from (seed, epoch). Of each
+/// global batch, rank r takes the r-th share of `batch` examples. Runs on
+/// the batch thread, which alone touches the cached order.
 BatchPlan trainingPlan(int64_t size, int64_t batch, int64_t perEpoch,
-                       const TrainSettings &settings, int64_t first) {
+                       const TrainSettings &settings, int64_t first, int rank,
+                       int ranks) {
   struct Cached {
     int64_t epoch = -1;
     std::vector<int64_t> order;
@@ -55,8 +58,9 @@ BatchPlan trainingPlan(int64_t size, int64_t batch, int64_t perEpoch,
     planned.examples.resize(batch);
     // Past the end only when drop_last is off: the epoch's first examples
     // complete its last batch.
+    int64_t begin = (index * ranks + rank) * batch;
     for (int64_t i = 0; i < batch; ++i)
-      planned.examples[i] = cached->order[(index * batch + i) % size];
+      planned.examples[i] = cached->order[(begin + i) % size];
   };
 }
 
@@ -64,9 +68,9 @@ class Loop {
 public:
   Loop(Executor &executor, const Program &program, SlotBuffers &buffers,
        const RunData &data, const TrainSettings &settings, Progress &progress,
-       MetricsLog &metrics)
+       MetricsLog &metrics, const Ranks &ranks)
       : executor(executor), program(program), buffers(buffers), data(data),
-        settings(settings), progress(progress), metrics(metrics),
+        settings(settings), progress(progress), metrics(metrics), ranks(ranks),
         perEpoch(stepsPerEpoch(program, data.train().size())),
         total(totalSteps(settings, perEpoch)) {}
 
@@ -90,6 +94,7 @@ private:
   const TrainSettings &settings;
   Progress &progress;
   MetricsLog &metrics;
+  const Ranks &ranks;
   int64_t perEpoch, total;
   /// Started steps not reported yet, with their epoch and start time.
   struct Started {
@@ -115,7 +120,7 @@ RunResult Loop::run(int64_t done) {
                              /*training=*/true, settings.seed, "training"},
                  batch, total - done,
                  trainingPlan(data.train().size(), batch, perEpoch, settings,
-                              done + 1));
+                              done + 1, ranks.rank(), ranks.size()));
   int64_t step = done;
   while (step < total) {
     int64_t epoch = step / perEpoch + 1;
@@ -160,6 +165,9 @@ void Loop::trainStep(int64_t step, int64_t epoch) {
 
 void Loop::report() {
   StepOutputs outputs = executor.finishTrain();
+  // Each rank's loss is the mean over its share; theirs is the batch's.
+  if (ranks.size() > 1)
+    outputs.loss = ranks.mean(outputs.loss);
   Started oldest = started.front();
   started.pop_front();
   // Steps that overlap take the time between their ends; a step after a
@@ -184,7 +192,7 @@ const Evaluation *Loop::evaluateAt(int64_t epoch, int64_t step) {
     return nullptr;
   if (evaluated == step)
     return &latest;
-  latest = evaluate(executor, program, buffers, data);
+  latest = evaluate(executor, program, buffers, data, ranks);
   evaluated = step;
   metrics.evaluation(epoch, step, latest);
   return &latest;
@@ -202,7 +210,7 @@ void Loop::saveAt(int64_t step) {
 } // namespace
 
 int64_t kiln::train::stepsPerEpoch(const Program &program, int64_t examples) {
-  int64_t batch = program.recipe.updateBatch();
+  int64_t batch = program.recipe.globalBatch();
   return program.recipe.dropLast ? examples / batch
                                  : (examples + batch - 1) / batch;
 }
@@ -219,7 +227,9 @@ int64_t kiln::train::totalSteps(const TrainSettings &settings,
 RunResult kiln::train::runTraining(Executor &executor, const Program &program,
                                    SlotBuffers &buffers, const RunData &data,
                                    const TrainSettings &settings, int64_t done,
-                                   Progress &progress, MetricsLog &metrics) {
-  return Loop(executor, program, buffers, data, settings, progress, metrics)
+                                   Progress &progress, MetricsLog &metrics,
+                                   const Ranks &ranks) {
+  return Loop(executor, program, buffers, data, settings, progress, metrics,
+              ranks)
       .run(done);
 }

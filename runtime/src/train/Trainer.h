@@ -21,6 +21,7 @@ struct RunData;
 using program::SlotBuffers;
 class Progress;
 class MetricsLog;
+class Ranks;
 
 /// How a run goes, from the recipe and the flags.
 struct TrainSettings {
@@ -48,7 +49,8 @@ struct RunResult {
 };
 
 /// Updates per epoch over `examples` training examples, each of
-/// Recipe::updateBatch examples (all the micro-batches of an update). The
+/// Recipe::globalBatch examples (all the micro-batches of an update, on
+/// every rank). The
 /// steps are compiled for full batches, so a last partial batch is dropped
 /// (the recipe's drop_last, the default) or completed with the first
 /// examples of the epoch's order.
@@ -64,11 +66,14 @@ int64_t totalSteps(const TrainSettings &settings, int64_t perEpoch);
 /// was resumed at `done`: the epoch and the batch follow from n, the order
 /// of the examples from (seed, epoch). Batches are read on a background
 /// thread while the previous step runs. When the executor runs steps
-/// asynchronously, step n is reported after step n + 1 has started.
+/// asynchronously, step n is reported after step n + 1 has started. In a
+/// data-parallel run, this rank trains on its share of each batch, and the
+/// losses and evaluations reported are those of the whole run.
 RunResult runTraining(Executor &executor, const Program &program,
                       SlotBuffers &buffers, const RunData &data,
                       const TrainSettings &settings, int64_t done,
-                      Progress &progress, MetricsLog &metrics);
+                      Progress &progress, MetricsLog &metrics,
+                      const Ranks &ranks);
 
 } // namespace kiln::train
 

@@ -156,4 +156,16 @@ TEST(BatchesTest, InOrderPadsTheLastBatch) {
   EXPECT_EQ(batch.epoch, 0);
 }
 
+// A data-parallel evaluation: rank r of N reads batches r, r + N, ... of the
+// plan, so that the ranks read every batch once between them.
+TEST(BatchesTest, ShardTakesEveryNthBatch) {
+  BatchPlan rank1 = shard(inOrder(10, 2), 1, 3);
+  Batch batch;
+  rank1(0, batch);
+  EXPECT_EQ(batch.examples, (std::vector<int64_t>{2, 3}));
+  rank1(1, batch);
+  EXPECT_EQ(batch.examples, (std::vector<int64_t>{8, 9}));
+  EXPECT_EQ(batch.count, 2);
+}
+
 } // namespace

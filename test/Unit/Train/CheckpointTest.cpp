@@ -134,6 +134,15 @@ TEST(CheckpointTest, FingerprintIsOfTheSlots) {
               for (int slot : {6, 7, 10, 13})
                 j["slots"][slot]["shape"][0] = 2;
             }))));
+  // One of two ranks, with half of the same global batch (kilnc --ranks 2),
+  // reads and writes the same checkpoints.
+  EXPECT_EQ(print,
+            fingerprint(Program::parse(editDescription([](nlohmann::json &j) {
+              j["recipe"]["batch_size"] = 2;
+              j["recipe"]["ranks"] = 2;
+              for (int slot : {6, 7, 10, 13})
+                j["slots"][slot]["shape"][0] = 2;
+            }))));
 }
 
 TEST(CheckpointTest, RefusesAnotherModel) {

@@ -10,6 +10,7 @@
 #include "train/Data.h"
 #include "train/Evaluate.h"
 #include "train/Executor.h"
+#include "train/Ranks.h"
 
 #include <cmath>
 
@@ -54,8 +55,8 @@ struct Fixture {
 
 TEST(EvaluateTest, PartialLastBatchCountsEachExampleOnce) {
   Fixture fixture(10);
-  Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
+  Evaluation result = evaluate(fixture.executor, fixture.program,
+                               fixture.buffers, fixture.data, Ranks());
   EXPECT_EQ(result.examples, 10);
   // Examples 0, 2, 4, 6, 8 are right. The padded batch is examples 8, 9 and
   // two copies of 8: its "correct" output would say 3, the truth is 1.
@@ -75,8 +76,8 @@ TEST(EvaluateTest, PartialLastBatchCountsEachExampleOnce) {
 
 TEST(EvaluateTest, WholeBatchesOnly) {
   Fixture fixture(8);
-  Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
+  Evaluation result = evaluate(fixture.executor, fixture.program,
+                               fixture.buffers, fixture.data, Ranks());
   EXPECT_EQ(result.examples, 8);
   EXPECT_EQ(result.correct, 4);
   double expected = 0;
@@ -87,16 +88,16 @@ TEST(EvaluateTest, WholeBatchesOnly) {
 
 TEST(EvaluateTest, SmallerThanOneBatch) {
   Fixture fixture(3);
-  Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
+  Evaluation result = evaluate(fixture.executor, fixture.program,
+                               fixture.buffers, fixture.data, Ranks());
   EXPECT_EQ(result.examples, 3);
   EXPECT_EQ(result.correct, 2);
 }
 
 TEST(EvaluateTest, EmptyTestSet) {
   Fixture fixture(0);
-  Evaluation result =
-      evaluate(fixture.executor, fixture.program, fixture.buffers, fixture.data);
+  Evaluation result = evaluate(fixture.executor, fixture.program,
+                               fixture.buffers, fixture.data, Ranks());
   EXPECT_EQ(result.examples, 0);
   EXPECT_EQ(result.accuracy(), 0);
   EXPECT_EQ(result.loss(), 0);

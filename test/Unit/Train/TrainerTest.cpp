@@ -7,6 +7,7 @@
 #include "train/Executor.h"
 #include "train/Init.h"
 #include "train/Progress.h"
+#include "train/Ranks.h"
 #include "train/Trainer.h"
 
 #include <fstream>
@@ -64,7 +65,7 @@ Evaluation trainSmall(const TrainSettings &settings, int64_t done,
   MetricsLog metrics(metricsPath);
   HostExecutor executor(smallProgram(), program, buffers);
   RunResult result = runTraining(executor, program, buffers, data, settings,
-                                 done, progress, metrics);
+                                 done, progress, metrics, Ranks());
   std::fclose(quiet);
   EXPECT_EQ(result.steps, totalSteps(settings, 8) - done);
   return result.evaluation;
@@ -115,7 +116,7 @@ TEST(TrainerTest, EmptyTestSetIsNotEvaluated) {
   MetricsLog metrics(dir.path("m.jsonl"));
   HostExecutor executor(smallProgram(), program, buffers);
   RunResult result = runTraining(executor, program, buffers, data, settings, 0,
-                                 progress, metrics);
+                                 progress, metrics, Ranks());
   std::fclose(quiet);
   EXPECT_EQ(result.evaluation.examples, 0);
   std::vector<std::string> lines = readLines(dir.path("m.jsonl"));

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Data-parallel scaling of Kiln's trainers over Open MPI ranks.
+
+    bench/scaling.py --build build                          # N = 1, 2 here
+    bench/scaling.py --build build --ranks 1,2,4,8          # a 16-core machine
+    bench/scaling.py --build build --models cnn --batch strong
+
+For each model and each N, compiles the model with `kilnc --ranks N` and times
+its training step with the trainer's `--benchmark` under
+`mpirun -np N` (N = 1 runs alone), each rank on --threads threads (1 by
+default). Prints the throughput in examples per second, the scaling
+efficiency, throughput(N) / (N * throughput(1)), and the share of the step
+that the ranks spent in the gradients' all-reduce (moving data and waiting
+for the slowest rank).
+
+--batch weak (the default, as DDP benchmarks report): every rank keeps the
+model's batch of 64, so the global batch is 64 N. --batch strong: the global
+batch stays 64 and each rank takes 64 / N.
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import MODELS, ROOT, priority_raised, raise_priority  # noqa: E402
+
+SCALED = ("cnn", "lstm", "transformer")
+BATCH = 64
+PATTERN = (r"median ([0-9.]+) ms/step.*?"
+           r"(?:all-reduce median ([0-9.]+) ms/step)?$")
+
+
+def run(command):
+    """The median ms/step and all-reduce ms/step that a benchmark prints."""
+    result = subprocess.run(command, capture_output=True, text=True,
+                            start_new_session=True, preexec_fn=raise_priority)
+    match = re.search(PATTERN, result.stdout.strip(), re.M)
+    if result.returncode != 0 or not match:
+        sys.exit(f"scaling.py: error: {' '.join(command)} failed "
+                 f"(exit {result.returncode}):\n{result.stdout}{result.stderr}")
+    return float(match.group(1)), float(match.group(2) or 0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--models", default=",".join(SCALED),
+                        help="comma-separated, of: " + ", ".join(MODELS))
+    parser.add_argument("--ranks", default="1,2",
+                        help="comma-separated numbers of ranks (default 1,2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per rank (default 1)")
+    parser.add_argument("--batch", choices=("weak", "strong"), default="weak")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="timed steps per run (default: per model)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    models = [m for m in args.models.split(",") if m]
+    ranks = [int(n) for n in args.ranks.split(",") if n]
+    for model in models:
+        if model not in MODELS:
+            sys.exit(f"scaling.py: error: unknown model '{model}'; the models "
+                     f"are {', '.join(MODELS)}")
+    if 1 not in ranks:
+        sys.exit("scaling.py: error: --ranks must include 1, the baseline")
+    kilnc = os.path.join(args.build, "bin", "kilnc")
+    if not os.access(kilnc, os.X_OK):
+        sys.exit(f"scaling.py: error: {kilnc} is missing; build it first")
+    mpirun = shutil.which("mpirun")
+    if not mpirun and max(ranks) > 1:
+        sys.exit("scaling.py: error: mpirun is missing; install openmpi-bin "
+                 "(scripts/setup.sh does)")
+    launcher = [mpirun, "--oversubscribe"] + \
+        (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+
+    load_before = os.getloadavg()[0]
+    raised = priority_raised()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kiln-scaling-") as work:
+        for model in models:
+            source, default_steps = MODELS[model]
+            steps = args.steps or default_steps
+            baseline = None
+            for n in ranks:
+                trainer = os.path.join(work, f"{model}-{n}")
+                batch = BATCH * n if args.batch == "weak" else BATCH
+                subprocess.run([kilnc, os.path.join(ROOT, source), "--ranks",
+                                str(n), "--batch-size", str(batch), "-o",
+                                trainer], check=True)
+                command = [trainer, "--benchmark", str(steps), "--threads",
+                           str(args.threads), "--quiet"]
+                if n > 1:
+                    command = launcher + ["-np", str(n)] + command
+                times = [run(command) for _ in range(args.rounds)]
+                step_ms = statistics.median(t for t, _ in times)
+                reduce_ms = statistics.median(r for _, r in times)
+                throughput = batch / (step_ms / 1e3)
+                baseline = baseline or throughput
+                rows.append((model, n, batch, step_ms, throughput,
+                             throughput / (n * baseline), reduce_ms))
+    load_after = os.getloadavg()[0]
+
+    print(f"Kiln data-parallel scaling: {args.batch} (each rank "
+          f"{'64 examples' if args.batch == 'weak' else '64 / N'}), "
+          f"{args.threads} thread(s) per rank, median of {args.rounds} runs")
+    print(f"load average {load_before:.1f} before, {load_after:.1f} after "
+          f"({os.cpu_count()} cores); priority "
+          f"{'raised (autogroup nice -20)' if raised else 'normal'}\n")
+    header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'ms/step':>9} "
+              f"{'examples/s':>11} {'efficiency':>10} {'all-reduce':>16}")
+    print(header)
+    print("-" * len(header))
+    for model, n, batch, step_ms, throughput, efficiency, reduce_ms in rows:
+        share = f"{reduce_ms:.2f} ms ({100 * reduce_ms / step_ms:.0f}%)"
+        print(f"{model:<12} {n:>5} {batch:>6} {step_ms:>9.2f} "
+              f"{throughput:>11.0f} {100 * efficiency:>9.1f}% "
+              f"{share if n > 1 else '-':>16}")
+
+
+if __name__ == "__main__":
+    main()
