@@ -9,9 +9,10 @@ For each model and each N, compiles the model with `kilnc --ranks N` and times
 its training step with the trainer's `--benchmark` under
 `mpirun -np N` (N = 1 runs alone), each rank on --threads threads (1 by
 default). Prints the throughput in examples per second, the scaling
-efficiency, throughput(N) / (N * throughput(1)), and the share of the step
-that the ranks spent in the gradients' all-reduce (moving data and waiting
-for the slowest rank).
+efficiency, throughput(N) / (N * throughput(1)), the share of the step that
+the ranks spent in the gradients' all-reduce (moving data and waiting for the
+slowest rank), and, beside it, the efficiency of N independent one-process
+runs at once: what the machine itself allows, with no communication.
 
 --batch weak (the default, as DDP benchmarks report): every rank keeps the
 model's batch of 64, so the global batch is 64 N. --batch strong: the global
@@ -31,19 +32,36 @@ from bench import MODELS, ROOT, priority_raised, raise_priority  # noqa: E402
 
 SCALED = ("cnn", "lstm", "transformer")
 BATCH = 64
-PATTERN = (r"median ([0-9.]+) ms/step.*?"
-           r"(?:all-reduce median ([0-9.]+) ms/step)?$")
 
 
 def run(command):
     """The median ms/step and all-reduce ms/step that a benchmark prints."""
     result = subprocess.run(command, capture_output=True, text=True,
                             start_new_session=True, preexec_fn=raise_priority)
-    match = re.search(PATTERN, result.stdout.strip(), re.M)
-    if result.returncode != 0 or not match:
+    step = re.search(r"median ([0-9.]+) ms/step", result.stdout)
+    if result.returncode != 0 or not step:
         sys.exit(f"scaling.py: error: {' '.join(command)} failed "
                  f"(exit {result.returncode}):\n{result.stdout}{result.stderr}")
-    return float(match.group(1)), float(match.group(2) or 0)
+    reduction = re.search(r"all-reduce median ([0-9.]+) ms/step",
+                          result.stdout)
+    return float(step.group(1)), float(reduction.group(1)) if reduction else 0.0
+
+
+def run_together(command, copies):
+    """The mean median ms/step of `copies` runs of `command` at once."""
+    children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                                 start_new_session=True,
+                                 preexec_fn=raise_priority)
+                for _ in range(copies)]
+    medians = []
+    for child in children:
+        out, _ = child.communicate()
+        match = re.search(r"median ([0-9.]+) ms/step", out)
+        if child.returncode != 0 or not match:
+            sys.exit(f"scaling.py: error: {' '.join(command)} failed "
+                     f"(exit {child.returncode}):\n{out}")
+        medians.append(float(match.group(1)))
+    return statistics.mean(medians)
 
 
 def main():
@@ -58,7 +76,7 @@ def main():
     parser.add_argument("--batch", choices=("weak", "strong"), default="weak")
     parser.add_argument("--steps", type=int, default=0,
                         help="timed steps per run (default: per model)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     ranks = [int(n) for n in args.ranks.split(",") if n]
@@ -85,42 +103,60 @@ def main():
         for model in models:
             source, default_steps = MODELS[model]
             steps = args.steps or default_steps
-            baseline = None
+            commands, batches = {}, {}
             for n in ranks:
                 trainer = os.path.join(work, f"{model}-{n}")
-                batch = BATCH * n if args.batch == "weak" else BATCH
+                batches[n] = BATCH * n if args.batch == "weak" else BATCH
                 subprocess.run([kilnc, os.path.join(ROOT, source), "--ranks",
-                                str(n), "--batch-size", str(batch), "-o",
+                                str(n), "--batch-size", str(batches[n]), "-o",
                                 trainer], check=True)
                 command = [trainer, "--benchmark", str(steps), "--threads",
                            str(args.threads), "--quiet"]
-                if n > 1:
-                    command = launcher + ["-np", str(n)] + command
-                times = [run(command) for _ in range(args.rounds)]
-                step_ms = statistics.median(t for t, _ in times)
-                reduce_ms = statistics.median(r for _, r in times)
-                throughput = batch / (step_ms / 1e3)
-                baseline = baseline or throughput
-                rows.append((model, n, batch, step_ms, throughput,
-                             throughput / (n * baseline), reduce_ms))
+                commands[n] = (launcher + ["-np", str(n)] if n > 1 else []) \
+                    + command
+            # Rounds alternate the order of the runs, so that a machine
+            # that slows down or speeds up during the benchmark biases no N.
+            times = {n: [] for n in ranks}
+            alone = {n: [] for n in ranks}
+            for round_ in range(args.rounds):
+                for n in ranks[::1 if round_ % 2 == 0 else -1]:
+                    times[n].append(run(commands[n]))
+                    if n > 1 and args.batch == "weak":
+                        alone[n].append(run_together(commands[1], n))
+            base_ms = statistics.median(t for t, _ in times[1])
+            for n in ranks:
+                step_ms = statistics.median(t for t, _ in times[n])
+                reduce_ms = statistics.median(r for _, r in times[n])
+                efficiency = (base_ms / step_ms) * batches[n] / (n * BATCH)
+                machine = base_ms / statistics.median(alone[n]) \
+                    if alone[n] else None
+                rows.append((model, n, batches[n], step_ms,
+                             batches[n] / (step_ms / 1e3), efficiency,
+                             machine, reduce_ms))
     load_after = os.getloadavg()[0]
 
     print(f"Kiln data-parallel scaling: {args.batch} (each rank "
           f"{'64 examples' if args.batch == 'weak' else '64 / N'}), "
-          f"{args.threads} thread(s) per rank, median of {args.rounds} runs")
+          f"{args.threads} thread(s) per rank, median of {args.rounds} rounds")
     print(f"load average {load_before:.1f} before, {load_after:.1f} after "
           f"({os.cpu_count()} cores); priority "
           f"{'raised (autogroup nice -20)' if raised else 'normal'}\n")
     header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'ms/step':>9} "
-              f"{'examples/s':>11} {'efficiency':>10} {'all-reduce':>16}")
+              f"{'examples/s':>11} {'efficiency':>10} {'N alone':>8} "
+              f"{'all-reduce':>16}")
     print(header)
     print("-" * len(header))
-    for model, n, batch, step_ms, throughput, efficiency, reduce_ms in rows:
+    for (model, n, batch, step_ms, throughput, efficiency, machine,
+         reduce_ms) in rows:
         share = f"{reduce_ms:.2f} ms ({100 * reduce_ms / step_ms:.0f}%)"
         print(f"{model:<12} {n:>5} {batch:>6} {step_ms:>9.2f} "
               f"{throughput:>11.0f} {100 * efficiency:>9.1f}% "
+              f"{f'{100 * machine:.1f}%' if machine else '-':>8} "
               f"{share if n > 1 else '-':>16}")
-
+    if args.batch == "weak":
+        print("\n(N alone: the efficiency of N independent one-process runs "
+              "at once, with no\ncommunication: what the machine's shared "
+              "cores, caches and memory allow.)")
 
 if __name__ == "__main__":
     main()
