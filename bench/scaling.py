@@ -77,6 +77,8 @@ def main():
     parser.add_argument("--steps", type=int, default=0,
                         help="timed steps per run (default: per model)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--bucket-mb", type=int,
+                        help="kilnc's gradient bucket size (default: its own)")
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
     ranks = [int(n) for n in args.ranks.split(",") if n]
@@ -107,9 +109,11 @@ def main():
             for n in ranks:
                 trainer = os.path.join(work, f"{model}-{n}")
                 batches[n] = BATCH * n if args.batch == "weak" else BATCH
+                bucket = ["--bucket-mb", str(args.bucket_mb)] \
+                    if args.bucket_mb and n > 1 else []
                 subprocess.run([kilnc, os.path.join(ROOT, source), "--ranks",
                                 str(n), "--batch-size", str(batches[n]), "-o",
-                                trainer], check=True)
+                                trainer] + bucket, check=True)
                 command = [trainer, "--benchmark", str(steps), "--threads",
                            str(args.threads), "--quiet"]
                 commands[n] = (launcher + ["-np", str(n)] if n > 1 else []) \
@@ -137,7 +141,8 @@ def main():
 
     print(f"Kiln data-parallel scaling: {args.batch} (each rank "
           f"{'64 examples' if args.batch == 'weak' else '64 / N'}), "
-          f"{args.threads} thread(s) per rank, median of {args.rounds} rounds")
+          f"{args.threads} thread(s) per rank, median of {args.rounds} rounds"
+          + (f", buckets of {args.bucket_mb} MiB" if args.bucket_mb else ""))
     print(f"load average {load_before:.1f} before, {load_after:.1f} after "
           f"({os.cpu_count()} cores); priority "
           f"{'raised (autogroup nice -20)' if raised else 'normal'}\n")

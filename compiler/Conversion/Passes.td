@@ -37,6 +37,12 @@ def KilnLowerToRuntime : Pass<"kiln-lower-to-runtime", "mlir::ModuleOp"> {
     biased variance; the running statistics' update around it stays kiln
     ops (`BatchNormOp::buildRunningStatistics`).
 
+    A `kiln.all_reduce` becomes two sites, so that the bucket travels while
+    the step goes on: `all_reduce_start` where it was (right after the
+    bucket's last gradient), whose results are the buffers that
+    `all_reduce_wait`, placed right before the first use of a mean, fills
+    in place; the memory plan then keeps them live in between.
+
     Calls absorb the ops that oneDNN computes in the same pass: a relu that
     is the only use of a convolution's, a product's or a batch
     normalization's result becomes the call's relu post-op (for batch

@@ -35,7 +35,7 @@ void kiln::buildGradientPipeline(mlir::OpPassManager &pm) {
 }
 
 void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
-                              bool eraseModel, int64_t ranks) {
+                              bool eraseModel, const DataParallel &parallel) {
   KilnBuildPredictStepOptions predict;
   predict.eraseModel = eraseModel && kind == ProgramKind::Library;
   pm.addPass(createKilnBuildPredictStep(predict));
@@ -43,20 +43,22 @@ void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
     KilnBuildTrainStepOptions steps;
     steps.eraseModel = eraseModel;
     pm.addPass(createKilnBuildTrainStep(steps));
-    if (ranks > 1)
-      pm.addNestedPass<mlir::func::FuncOp>(createKilnReduceGradients());
+    if (parallel.ranks > 1)
+      pm.addNestedPass<mlir::func::FuncOp>(
+          createKilnReduceGradients(parallel.reduce));
   }
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
 }
 
-void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm, int64_t ranks) {
-  buildStepsPipeline(pm, ProgramKind::Trainer, /*eraseModel=*/false, ranks);
+void kiln::buildTrainStepPipeline(mlir::OpPassManager &pm,
+                                  const DataParallel &parallel) {
+  buildStepsPipeline(pm, ProgramKind::Trainer, /*eraseModel=*/false, parallel);
 }
 
 void kiln::buildCpuLinalgPipeline(mlir::OpPassManager &pm, ProgramKind kind,
-                                  int64_t ranks) {
-  buildStepsPipeline(pm, kind, /*eraseModel=*/true, ranks);
+                                  const DataParallel &parallel) {
+  buildStepsPipeline(pm, kind, /*eraseModel=*/true, parallel);
   pm.addPass(createKilnAnnotateSteps());
   // The composite ops that the runtime does not take become primitive ones,
   // whose matrix products the runtime then takes.

@@ -362,16 +362,25 @@ func.func @batch_norm_evaluation(%x: tensor<4x3xf32>, %rm: tensor<3xf32>, %rv: t
 
 // -----
 
-// A bucket of gradients averaged over the ranks: config [K E1 ... EK], the
-// bucket's tensors in, new ones out.
+// A bucket of gradients averaged over the ranks, as two sites: the start
+// (config [K E1 ... EK]) where the all-reduce was, the bucket's tensors in
+// and new ones out, which it does not write; the wait (config [K E1 ... EK,
+// the start's site]) right before the first use of a mean, which fills them
+// in place. What comes between runs while the bucket travels.
 // CHECK-LABEL: func.func @all_reduce(
 // CHECK-SAME: %[[A:.*]]: tensor<4x3xf32>, %[[B:.*]]: tensor<3xf32>)
 // CHECK: %[[EA:.*]] = tensor.empty() : tensor<4x3xf32>
 // CHECK: %[[EB:.*]] = tensor.empty() : tensor<3xf32>
-// CHECK: %[[R:.*]]:2 = kiln.runtime_call <all_reduce> site 0 config [2, 12, 3]
+// CHECK: %[[S:.*]]:2 = kiln.runtime_call <all_reduce_start> site 0 config [2, 12, 3]
 // CHECK-SAME: ins(%[[A]], %[[B]] : tensor<4x3xf32>, tensor<3xf32>) outs(%[[EA]], %[[EB]] : tensor<4x3xf32>, tensor<3xf32>)
-// CHECK: return %[[R]]#0, %[[R]]#1
+// CHECK: %[[X:.*]] = kiln.exp %[[A]]
+// CHECK: %[[W:.*]]:2 = kiln.runtime_call <all_reduce_wait> site 1 config [2, 12, 3, 0]
+// CHECK-SAME: outs(%[[S]]#0, %[[S]]#1 : tensor<4x3xf32>, tensor<3xf32>)
+// CHECK: kiln.add %[[W]]#0, %[[X]]
+// CHECK: return %{{.*}}, %[[W]]#1
 func.func @all_reduce(%a: tensor<4x3xf32>, %b: tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>) {
   %r:2 = kiln.all_reduce %a, %b {bucket = 0} : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
-  return %r#0, %r#1 : tensor<4x3xf32>, tensor<3xf32>
+  %x = kiln.exp %a : tensor<4x3xf32>
+  %s = kiln.add %r#0, %x : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  return %s, %r#1 : tensor<4x3xf32>, tensor<3xf32>
 }

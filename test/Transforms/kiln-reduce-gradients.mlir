@@ -9,9 +9,10 @@
 // The bias's gradient is computed first: one bucket of both, in that order,
 // right after the weight's, which both updates then use. With buckets of 48
 // bytes, the 12 bytes of the bias and the 48 of the weight go separately,
-// each right after its own gradient. The function records the 60 bytes.
+// each right after its own gradient. The function records the 60 bytes and
+// the buckets.
 // CHECK-LABEL: func.func @sgd(
-// CHECK-SAME: attributes {kiln.reduced_bytes = 60 : i64}
+// CHECK-SAME: attributes {kiln.reduced_buckets = 1 : i64, kiln.reduced_bytes = 60 : i64}
 // CHECK: %[[DB:.*]] = kiln.neg %{{.*}} : tensor<3xf32>
 // CHECK-NEXT: %[[DW:.*]] = kiln.mul
 // CHECK-NEXT: %[[R:.*]]:2 = kiln.all_reduce %[[DB]], %[[DW]] {bucket = 0 : i64}
@@ -19,6 +20,7 @@
 // CHECK: kiln.sgd %{{.*}}, %[[R]]#1,
 // CHECK: kiln.sgd %{{.*}}, %[[R]]#0,
 // SMALL-LABEL: func.func @sgd(
+// SMALL-SAME: attributes {kiln.reduced_buckets = 2 : i64, kiln.reduced_bytes = 60 : i64}
 // SMALL: %[[DB:.*]] = kiln.neg
 // SMALL-NEXT: %[[RB:.*]] = kiln.all_reduce %[[DB]] {bucket = 0 : i64} : (tensor<3xf32>) -> tensor<3xf32>
 // SMALL-NEXT: %[[DW:.*]] = kiln.mul
@@ -88,7 +90,7 @@ func.func @interleaved(%w: tensor<4x3xf32>, %b: tensor<3xf32>, %x: tensor<4x3xf3
 // CHECK-NEXT: %[[R:.*]] = kiln.all_reduce %arg1 {bucket = 0 : i64}
 // CHECK-NEXT: kiln.sgd %arg0, %[[R]],
 // CHECK-LABEL: func.func @no_updates(
-// CHECK-NOT: kiln.reduced_bytes
+// CHECK-NOT: kiln.reduced_b
 // CHECK-NOT: kiln.all_reduce
 func.func @argument(%w: tensor<3xf32>, %g: tensor<3xf32>, %lr: tensor<f32>, %step: tensor<i64>) -> tensor<3xf32> {
   %w1 = kiln.sgd %w, %g, %lr, %step : (tensor<3xf32>, tensor<3xf32>, tensor<f32>, tensor<i64>) -> tensor<3xf32>

@@ -142,6 +142,21 @@ cl::opt<int64_t> ranks(
              "averaged over them"),
     cl::value_desc("N"), cl::init(1), cl::cat(kilnCategory));
 
+cl::opt<int64_t> bucketMiB(
+    "bucket-mb",
+    cl::desc("With --ranks: the most MiB of gradients averaged in one "
+             "message (default 25, as PyTorch DDP's bucket_cap_mb)"),
+    cl::value_desc("MiB"), cl::cat(kilnCategory));
+
+/// The data-parallel run of --ranks and --bucket-mb.
+kiln::DataParallel dataParallel() {
+  kiln::DataParallel parallel;
+  parallel.ranks = ranks;
+  if (bucketMiB.getNumOccurrences())
+    parallel.reduce.bucketBytes = bucketMiB << 20;
+  return parallel;
+}
+
 cl::opt<std::string> apiPrefix(
     "api-prefix",
     cl::desc("With -emit=lib or staticlib: the prefix of the library's "
@@ -262,11 +277,14 @@ void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
     arenas += llvm::formatv("{0}{1} {2} (peak {3})", separator, name,
                             megabytes(*summary->getInteger("arena_bytes")),
                             megabytes(*summary->getInteger("peak_bytes")));
-    if (std::optional<int64_t> bytes = summary->getInteger("reduced_bytes"))
-      reduced = llvm::formatv("reduced per training step: {0} in {1} "
-                              "ranks' all-reduce\n",
-                              megabytes(*bytes), ranks)
+    if (std::optional<int64_t> bytes = summary->getInteger("reduced_bytes")) {
+      int64_t buckets = summary->getInteger("reduced_buckets").value_or(0);
+      reduced = llvm::formatv("gradients averaged per training step: {0} in "
+                              "{1} bucket{2}, over {3} ranks\n",
+                              megabytes(*bytes), buckets,
+                              buckets == 1 ? "" : "s", ranks)
                     .str();
+    }
   }
   os << "model " << description.getString("model").value_or("?") << ": "
      << parameters << " parameters (" << megabytes(4 * parameters) << ")\n"
@@ -395,10 +413,11 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   case Stage::TrainStep:
     if (!runPipeline(
             *ir, timing,
-            emit == Stage::KilnGrad ? kiln::buildGradientPipeline
-                                    : [](mlir::OpPassManager &pm) {
-                                        kiln::buildTrainStepPipeline(pm, ranks);
-                                      }))
+            emit == Stage::KilnGrad
+                ? kiln::buildGradientPipeline
+                : [](mlir::OpPassManager &pm) {
+                    kiln::buildTrainStepPipeline(pm, dataParallel());
+                  }))
       return false;
     return printOrRun(*ir, os);
   default:
@@ -421,7 +440,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
           kiln::buildCpuLinalgPipeline(pm,
                                        library ? kiln::ProgramKind::Library
                                                : kiln::ProgramKind::Trainer,
-                                       ranks);
+                                       dataParallel());
       }))
     return false;
   if (emit == Stage::Linalg) {
@@ -557,6 +576,8 @@ int main(int argc, char **argv) {
   if (ranks < 1 || ranks > kMaxRanks)
     return fail("--ranks takes a number of processes from 1 to " +
                 std::to_string(kMaxRanks));
+  if (bucketMiB.getNumOccurrences() && (bucketMiB < 1 || bucketMiB > 1024))
+    return fail("--bucket-mb takes a size from 1 to 1024 MiB");
   if (ranks > 1 && (targetName == "cuda" || portableKernels))
     return fail("--ranks: data-parallel runs are built for the CPU target "
                 "only; the GPU backend has no all-reduce yet");

@@ -118,6 +118,42 @@ public:
   SmallVector<Operation *> erased;
 };
 
+/// A bucket's average over the ranks as two sites, so that it runs while the
+/// step goes on: the start where the all-reduce is (right after the
+/// bucket's last gradient), the wait right before the first use of a mean.
+/// The start's results are the buffers the wait fills, in place, so the
+/// memory plan keeps them live from the start to the wait and on.
+LogicalResult lowerAllReduce(RuntimeCallBuilder &b, AllReduceOp reduce) {
+  SmallVector<int64_t> config{static_cast<int64_t>(reduce.getInputs().size())};
+  for (Value input : reduce.getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (!type.getElementType().isF32())
+      return reduce.emitOpError("the CPU runtime averages f32 tensors only");
+    config.push_back(type.getNumElements());
+  }
+  Block *block = reduce->getBlock();
+  Operation *firstUse = block->getTerminator();
+  for (Operation *user : reduce->getUsers())
+    if (Operation *op = block->findAncestorOpInBlock(*user);
+        op && op->isBeforeInBlock(firstUse))
+      firstUse = op;
+  Location loc = reduce.getLoc();
+  RuntimeCallOp start = b.replace(reduce, RuntimeOpKind::all_reduce_start,
+                                  config, reduce.getInputs());
+  config.push_back(start.getSite());
+  b.rewriter.setInsertionPoint(firstUse);
+  auto wait = RuntimeCallOp::create(
+      b.rewriter, loc, start.getResultTypes(),
+      RuntimeOpKindAttr::get(b.rewriter.getContext(),
+                             RuntimeOpKind::all_reduce_wait),
+      b.rewriter.getI64IntegerAttr(b.nextSite++),
+      b.rewriter.getDenseI64ArrayAttr(config), ValueRange(),
+      start.getResults());
+  for (auto [pending, mean] : llvm::zip(start.getResults(), wait.getResults()))
+    b.rewriter.replaceAllUsesExcept(pending, mean, wait);
+  return success();
+}
+
 /// When the only use of `call`'s result is a relu, makes the call apply it
 /// (the relu flag, the last value of the configurations of convolutions and
 /// products) in its place.
@@ -544,19 +580,8 @@ struct LowerToRuntimePass
                     {pool.getGrad(), pool.getGrad()});
         })
         .Case([&](AllReduceOp reduce) {
-          SmallVector<int64_t> config{
-              static_cast<int64_t>(reduce.getInputs().size())};
-          for (Value input : reduce.getInputs()) {
-            auto type = cast<RankedTensorType>(input.getType());
-            if (!type.getElementType().isF32()) {
-              reduce.emitOpError("the CPU runtime averages f32 tensors only");
-              refused = true;
-              return;
-            }
-            config.push_back(type.getNumElements());
-          }
-          b.replace(reduce, RuntimeOpKind::all_reduce, config,
-                    reduce.getInputs());
+          if (failed(lowerAllReduce(b, reduce)))
+            refused = true;
         })
         .Case([&](MatmulOp matmul) { lowerMatmul(b, matmul); })
         .Case([&](LinearOp linear) { lowerLinear(b, linear); })

@@ -176,8 +176,10 @@ struct DescribeProgramPass
                                  {"peak_bytes", get("kiln.peak_bytes")},
                                  {"slots", llvm::json::Array(indices)}};
       // Only a data-parallel training step reduces.
-      if (int64_t reduced = get("kiln.reduced_bytes"))
+      if (int64_t reduced = get("kiln.reduced_bytes")) {
         summary["reduced_bytes"] = reduced;
+        summary["reduced_buckets"] = get("kiln.reduced_buckets");
+      }
       description[step->key] = std::move(summary);
     }
     description["slots"] = std::move(slots);

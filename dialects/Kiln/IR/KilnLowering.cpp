@@ -17,7 +17,9 @@ static_assert(static_cast<int>(RuntimeOpKind::conv2d_forward) ==
                   static_cast<int>(RuntimeOpKind::batch_norm_forward) ==
                       KILN_BATCH_NORM_FORWARD &&
                   static_cast<int>(RuntimeOpKind::batch_norm_backward) ==
-                      KILN_BATCH_NORM_BACKWARD,
+                      KILN_BATCH_NORM_BACKWARD &&
+                  static_cast<int>(RuntimeOpKind::all_reduce_wait) ==
+                      KILN_ALL_REDUCE_WAIT,
               "RuntimeOpKind must number the kinds as kiln_runtime.h does");
 
 LogicalResult RuntimeCallOp::verify() {

@@ -31,7 +31,8 @@ def Kiln_RuntimeOpKind : I32EnumAttr<"RuntimeOpKind",
       I32EnumAttrCase<"attention_backward", 14>,
       I32EnumAttrCase<"batch_norm_forward", 15>,
       I32EnumAttrCase<"batch_norm_backward", 16>,
-      I32EnumAttrCase<"all_reduce", 17>
+      I32EnumAttrCase<"all_reduce_start", 17>,
+      I32EnumAttrCase<"all_reduce_wait", 18>
     ]> {
   let cppNamespace = "::kiln";
   let genSpecializedAttr = 0;

@@ -113,8 +113,9 @@ def KilnReduceGradients
     own), in the order the backward pass computes them, and each bucket is
     placed right after its last gradient, so that its reduction can run while
     the rest of the backward pass does: PyTorch DDP's gradient buckets and
-    Horovod's tensor fusion. The function's `kiln.reduced_bytes` records the
-    bytes that one call reduces.
+    Horovod's tensor fusion. The function's `kiln.reduced_bytes` and
+    `kiln.reduced_buckets` record the bytes and the buckets that one call
+    reduces.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
   let options = [

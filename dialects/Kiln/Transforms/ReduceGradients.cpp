@@ -128,6 +128,7 @@ struct ReduceGradients : kiln::impl::KilnReduceGradientsBase<ReduceGradients> {
     }
     emit(ArrayRef(ordered).drop_front(begin));
     func->setAttr("kiln.reduced_bytes", builder.getI64IntegerAttr(total));
+    func->setAttr("kiln.reduced_buckets", builder.getI64IntegerAttr(bucket));
   }
 };
 

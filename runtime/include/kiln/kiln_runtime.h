@@ -25,35 +25,32 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 3
+#define KILN_ABI_VERSION 4
 
 /* The program that kilnc generates. Its description is a JSON object:
  *
  *   {
- *     "abi": 3,
+ *     "abi": 4,
  *     "model": "cnn",
  *     "recipe": { "batch_size": 64, "epochs": 3, "seed": 0,
- *                 "data": {"kind": "fashion_mnist", "dir": "...", "scale": 0.0039...},
- *                 "transforms": [], "drop_last": true,
- *                 "optimizer": {"kind": "sgd", "lr": 0.01, ...},
- *                 "schedule": {"kind": "constant", "warmup": 0, ...},
+ *                 "data": {"kind": "fashion_mnist", "dir": "...", "scale":
+ * 0.0039...}, "transforms": [], "drop_last": true, "optimizer": {"kind": "sgd",
+ * "lr": 0.01, ...}, "schedule": {"kind": "constant", "warmup": 0, ...},
  *                 "clip_grad_norm": 1.0, "metric": "accuracy" },
  *     "slots": [ { "name": "conv1.weight", "role": "param", "dtype": "f32",
  *                  "shape": [32, 1, 3, 3],
- *                  "init": {"distribution": "uniform", "low": -0.33, "high": 0.33} },
- *                { "name": "conv1.weight.momentum_buffer", "role": "state", ... },
- *                { "name": "step", "role": "step", "dtype": "i64", "shape": [] },
- *                { "name": "total_steps", "role": "total_steps", ... },
- *                { "name": "image", "role": "input", "dtype": "f32", "shape": [64, 1, 28, 28] },
- *                { "name": "label", "role": "input", "dtype": "i64", "shape": [64],
- *                  "range": 10, "ignore_index": -100 },
- *                { "name": "loss", "role": "output", "dtype": "f32", "shape": [] },
- *                { "name": "correct", "role": "output", "dtype": "i64", "shape": [] },
- *                { "name": "predictions", "role": "output", "dtype": "i64", "shape": [64] },
- *                { "name": "lr", "role": "output", "dtype": "f32", "shape": [] },
- *                { "name": "arena", "role": "arena", "dtype": "u8", "shape": [35362112] } ],
- *     "train":   {"flops": 1234, "arena_bytes": 35362112, "peak_bytes": 35362112,
- *                 "slots": [0, 1, ...]},
+ *                  "init": {"distribution": "uniform", "low": -0.33, "high":
+ * 0.33} }, { "name": "conv1.weight.momentum_buffer", "role": "state", ... }, {
+ * "name": "step", "role": "step", "dtype": "i64", "shape": [] }, { "name":
+ * "total_steps", "role": "total_steps", ... }, { "name": "image", "role":
+ * "input", "dtype": "f32", "shape": [64, 1, 28, 28] }, { "name": "label",
+ * "role": "input", "dtype": "i64", "shape": [64], "range": 10, "ignore_index":
+ * -100 }, { "name": "loss", "role": "output", "dtype": "f32", "shape": [] }, {
+ * "name": "correct", "role": "output", "dtype": "i64", "shape": [] }, { "name":
+ * "predictions", "role": "output", "dtype": "i64", "shape": [64] }, { "name":
+ * "lr", "role": "output", "dtype": "f32", "shape": [] }, { "name": "arena",
+ * "role": "arena", "dtype": "u8", "shape": [35362112] } ], "train":   {"flops":
+ * 1234, "arena_bytes": 35362112, "peak_bytes": 35362112, "slots": [0, 1, ...]},
  *     "eval":    {"flops": 567, "arena_bytes": 8028160, "peak_bytes": 8028160,
  *                 "slots": [...]},
  *     "predict": {"flops": 560, "arena_bytes": 8020000, "peak_bytes": 8020000,
@@ -69,15 +66,15 @@ extern "C" {
  * data source's fields; an i64 input has a "range": its values must lie in
  * [0, range), or equal "ignore_index" when it has one (the label that
  * cross_entropy ignores); it leads with the training step's batch,
- * batch_size times the recipe's "accumulate" (absent: 1), of which the evaluation and prediction
- * steps read the first batch_size rows), "output" (written by the steps: "loss", f32, by both;
- * "lr", f32, the learning rate the training step used; when the recipe has
- * a metric, "correct", i64, the number of correct predictions of the batch,
- * by both, and "predictions", i64 [batch], the predicted class of each
- * example, by the evaluation step, so that a partial last batch can be
- * scored exactly), and the model's own outputs under the names its forward
- * returns them ("logits"), by the prediction step; "arena" (scratch memory
- * of every step, 64-byte aligned).
+ * batch_size times the recipe's "accumulate" (absent: 1), of which the
+ * evaluation and prediction steps read the first batch_size rows), "output"
+ * (written by the steps: "loss", f32, by both; "lr", f32, the learning rate the
+ * training step used; when the recipe has a metric, "correct", i64, the number
+ * of correct predictions of the batch, by both, and "predictions", i64 [batch],
+ * the predicted class of each example, by the evaluation step, so that a
+ * partial last batch can be scored exactly), and the model's own outputs under
+ * the names its forward returns them ("logits"), by the prediction step;
+ * "arena" (scratch memory of every step, 64-byte aligned).
  *
  * "train", "eval" and "predict" describe the steps that the program has: the
  * FLOPs of one step, its arena and the slot of each of its arguments, in
@@ -154,8 +151,8 @@ enum kiln_op_kind {
    * args:   dy*[N,C,OH,OW] x*[N,C,H,W] dx*[N,C,H,W] */
   KILN_POOL2D_BACKWARD = 5,
   /* C = op(A) op(B) (+ bias) (relu), batched.
-   * config: batch M N K transpose_a transpose_b a_batched b_batched has_bias relu
-   * a_batched / b_batched: 1 if the operand has `batch` matrices, 0 if one
+   * config: batch M N K transpose_a transpose_b a_batched b_batched has_bias
+   * relu a_batched / b_batched: 1 if the operand has `batch` matrices, 0 if one
    * matrix is shared by the whole batch.
    * args:   a b (bias[N] if has_bias) c[batch, M, N] */
   KILN_MATMUL = 6,
@@ -172,7 +169,8 @@ enum kiln_op_kind {
    * args:   x (w[cols] b[cols] if has_weight) y */
   KILN_LAYER_NORM_FORWARD = 9,
   /* config: rows cols f64:epsilon has_weight
-   * args:   dy x (w[cols] if has_weight) dx (dw[cols] db[cols] if has_weight) */
+   * args:   dy x (w[cols] if has_weight) dx (dw[cols] db[cols] if has_weight)
+   */
   KILN_LAYER_NORM_BACKWARD = 10,
   /* Multi-layer LSTM, batch first, zero initial state, PyTorch gate order.
    * config: B T I H L
@@ -221,10 +219,16 @@ enum kiln_op_kind {
    * [blocked]: only x, dy and dx. */
   KILN_BATCH_NORM_BACKWARD = 16,
   /* The mean over the ranks of a data-parallel run of a bucket of tensors
-   * (kiln.all_reduce), in one message; a copy in a run of one process.
+   * (kiln.all_reduce), in one message, as two sites so that it runs while
+   * the step goes on. The start packs x1 ... xK and starts the reduction;
+   * it does not touch y1 ... yK, whose buffers the wait of site S then
+   * fills with the means. In a run of one process, the means are copies.
    * config: K E1 ... EK (K tensors of E1 ... EK f32 elements)
    * args:   x1 ... xK y1 ... yK */
-  KILN_ALL_REDUCE = 17
+  KILN_ALL_REDUCE_START = 17,
+  /* config: K E1 ... EK S (S: the start site)
+   * args:   y1 ... yK */
+  KILN_ALL_REDUCE_WAIT = 18
 };
 
 /* Creates call site `site` (numbered from 0 by the compiler) of `kind`. */

@@ -13,22 +13,46 @@ using namespace kiln::cpu;
 
 namespace {
 
-Averager currentAverager = nullptr;
+const Averager *current = nullptr;
+int64_t pending = 0;
 double reducing = 0;
 
-} // namespace
-
-void kiln::cpu::setAverager(Averager averager) { currentAverager = averager; }
-
-bool kiln::cpu::average(float *data, int64_t count, std::string &error) {
-  if (!currentAverager)
-    return true;
+/// Runs `action`, adding its time to reductionSeconds.
+template <typename Action> auto timed(Action action) {
   auto begin = std::chrono::steady_clock::now();
-  bool averaged = currentAverager(data, count, error);
+  auto result = action();
   reducing +=
       std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
           .count();
-  return averaged;
+  return result;
+}
+
+} // namespace
+
+void kiln::cpu::setAverager(const Averager *averager) { current = averager; }
+
+bool kiln::cpu::startAverage(float *data, int64_t count, int64_t &handle,
+                             std::string &error) {
+  handle = -1;
+  if (!current)
+    return true;
+  ++pending;
+  return timed([&] { return current->start(data, count, handle, error); });
+}
+
+bool kiln::cpu::finishAverage(int64_t handle, std::string &error) {
+  if (!current || handle < 0)
+    return true;
+  --pending;
+  return timed([&] { return current->finish(handle, error); });
+}
+
+void kiln::cpu::progressAverages() {
+  if (current && pending > 0)
+    timed([] {
+      current->progress();
+      return true;
+    });
 }
 
 double kiln::cpu::reductionSeconds() { return reducing; }

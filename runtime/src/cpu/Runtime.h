@@ -20,21 +20,34 @@ namespace kiln::cpu {
 /// The number of threads the runtime runs on.
 int getNumThreads();
 
-/// Replaces `count` floats by their mean over the ranks of a data-parallel
-/// run; false with `error` set when that fails.
-using Averager = bool (*)(float *data, int64_t count, std::string &error);
+/// How all-reduce sites average floats over the ranks of a data-parallel
+/// run, without waiting: `start` begins replacing `count` floats by their
+/// means and gives a handle; `finish` waits until it has; `progress` lets
+/// the started averages advance (MPI moves data only inside its calls).
+/// `start` and `finish` return false with `error` set when they fail.
+struct Averager {
+  bool (*start)(float *data, int64_t count, int64_t &handle,
+                std::string &error);
+  bool (*finish)(int64_t handle, std::string &error);
+  void (*progress)();
+};
 
 /// Sets what all-reduce sites average with: the trainer of a data-parallel
-/// run sets it, and without one a site copies (a run of one process).
-void setAverager(Averager averager);
+/// run sets it; without one (null, a run of one process) an average leaves
+/// the floats as they are.
+void setAverager(const Averager *averager);
 
-/// Averages `count` floats over the ranks with the averager set, timed for
-/// reductionSeconds; leaves them as they are without one.
-bool average(float *data, int64_t count, std::string &error);
+/// Starts averaging the `count` floats at `data` with the averager set; they
+/// must stay untouched until finishAverage(handle) returns.
+bool startAverage(float *data, int64_t count, int64_t &handle,
+                  std::string &error);
+bool finishAverage(int64_t handle, std::string &error);
+/// Lets the started averages advance; every site's execution calls it.
+void progressAverages();
 
 /// The seconds that all-reduce sites have spent averaging since the process
-/// started: moving data and waiting for the other ranks to reach the same
-/// bucket.
+/// started: packing and starting, and waiting for the other ranks to reach
+/// the same bucket.
 double reductionSeconds();
 
 /// The channels of a block in the blocked layout of kiln_runtime.h for a

@@ -188,7 +188,8 @@ std::unique_ptr<Site> createAttentionForward(Config &config);
 std::unique_ptr<Site> createAttentionBackward(Config &config);
 std::unique_ptr<Site> createBatchNormForward(Config &config);
 std::unique_ptr<Site> createBatchNormBackward(Config &config);
-std::unique_ptr<Site> createAllReduce(Config &config);
+std::unique_ptr<Site> createAllReduceStart(Config &config);
+std::unique_ptr<Site> createAllReduceWait(Config &config);
 
 } // namespace kiln::cpu
 

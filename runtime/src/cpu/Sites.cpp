@@ -81,8 +81,10 @@ const char *kindName(int32_t kind) {
     return "batch norm forward";
   case KILN_BATCH_NORM_BACKWARD:
     return "batch norm backward";
-  case KILN_ALL_REDUCE:
-    return "all-reduce";
+  case KILN_ALL_REDUCE_START:
+    return "all-reduce start";
+  case KILN_ALL_REDUCE_WAIT:
+    return "all-reduce wait";
   default:
     return nullptr;
   }
@@ -126,8 +128,10 @@ std::unique_ptr<Site> createSite(Config &config, int32_t kind) {
     return createBatchNormForward(config);
   case KILN_BATCH_NORM_BACKWARD:
     return createBatchNormBackward(config);
-  case KILN_ALL_REDUCE:
-    return createAllReduce(config);
+  case KILN_ALL_REDUCE_START:
+    return createAllReduceStart(config);
+  case KILN_ALL_REDUCE_WAIT:
+    return createAllReduceWait(config);
   default:
     return nullptr;
   }
@@ -327,7 +331,8 @@ Site &kiln::cpu::pairedSite(int64_t site, int64_t index, int32_t kind,
       !std::equal(config.begin(), config.end(), forward->config.begin()))
     fatal("call site " + std::to_string(site) + " reuses " +
               describeSite(index, forward->kind) +
-              ", which is not the forward operation it needs",
+              ", which is not the site it pairs with (a forward operation, or "
+              "the start of an all-reduce)",
           kMismatchHint);
   return *forward->site;
 }
@@ -411,6 +416,9 @@ extern "C" void kiln_rt_execute(int64_t site, void **args) {
       fatal("call site " + std::to_string(site) + " was not created",
             "the trainer's init must create every call site before any step");
     Entry &entry = entries[site];
+    // The gradients' averages started by all-reduce sites advance between
+    // the heavy operations of the backward pass.
+    progressAverages();
     guarded(site, entry.kind, "execute the call site", [&] {
       entry.site->execute(args);
       cpuStream().wait();

@@ -9,7 +9,9 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <vector>
 
 using namespace kiln::distributed;
 
@@ -45,25 +47,82 @@ bool kiln::distributed::join(World &world, std::string &error) {
                error);
 }
 
-bool kiln::distributed::averageInPlace(float *data, int64_t count,
-                                       std::string &error) {
+namespace {
+
+/// An average in progress: the floats, and a request per piece of at most
+/// 2^30 floats (MPI counts are ints).
+struct Average {
+  float *data = nullptr;
+  int64_t count = 0;
+  std::vector<MPI_Request> requests;
+};
+
+/// By handle; a finished one's slot is reused.
+std::vector<Average> averages;
+
+} // namespace
+
+bool kiln::distributed::startAverage(float *data, int64_t count,
+                                     int64_t &handle, std::string &error) {
+  handle = -1;
   if (!joined)
     return true;
-  int size = 1;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  // MPI counts are ints: reduce in pieces of at most 2^30 floats.
+  auto free = std::find_if(averages.begin(), averages.end(),
+                           [](const Average &a) { return !a.data; });
+  handle = free - averages.begin();
+  if (free == averages.end())
+    averages.emplace_back();
+  Average &average = averages[handle];
+  average.data = data;
+  average.count = count;
+  average.requests.clear();
   constexpr int64_t kPiece = int64_t(1) << 30;
   for (int64_t begin = 0; begin < count; begin += kPiece) {
     int n = static_cast<int>(std::min(kPiece, count - begin));
-    if (!check(MPI_Allreduce(MPI_IN_PLACE, data + begin, n, MPI_FLOAT, MPI_SUM,
-                             MPI_COMM_WORLD),
-               "MPI_Allreduce", error))
+    MPI_Request request;
+    if (!check(MPI_Iallreduce(MPI_IN_PLACE, data + begin, n, MPI_FLOAT, MPI_SUM,
+                              MPI_COMM_WORLD, &request),
+               "MPI_Iallreduce", error))
       return false;
+    average.requests.push_back(request);
   }
-  float scale = 1.0f / static_cast<float>(size);
-  for (int64_t i = 0; i < count; ++i)
-    data[i] *= scale;
   return true;
+}
+
+bool kiln::distributed::finishAverage(int64_t handle, std::string &error) {
+  if (!joined || handle < 0)
+    return true;
+  Average &average = averages[handle];
+  if (!check(MPI_Waitall(static_cast<int>(average.requests.size()),
+                         average.requests.data(), MPI_STATUSES_IGNORE),
+             "MPI_Waitall", error))
+    return false;
+  int size = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  float scale = 1.0f / static_cast<float>(size);
+  for (int64_t i = 0; i < average.count; ++i)
+    average.data[i] *= scale;
+  average = Average{};
+  return true;
+}
+
+void kiln::distributed::progress() {
+  // MPI_Testall completes nothing that finishAverage would then miss: a
+  // completed request becomes MPI_REQUEST_NULL, which MPI_Waitall skips.
+  for (Average &average : averages) {
+    if (!average.data)
+      continue;
+    int done = 0;
+    MPI_Testall(static_cast<int>(average.requests.size()),
+                average.requests.data(), &done, MPI_STATUSES_IGNORE);
+  }
+}
+
+bool kiln::distributed::averageInPlace(float *data, int64_t count,
+                                       std::string &error) {
+  int64_t handle = -1;
+  return startAverage(data, count, handle, error) &&
+         finishAverage(handle, error);
 }
 
 bool kiln::distributed::sum(int64_t &value, std::string &error) {

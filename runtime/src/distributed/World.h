@@ -37,6 +37,14 @@ bool join(World &world, std::string &error);
 /// Returns false with `error` set when the reduction fails (a rank died).
 bool averageInPlace(float *data, int64_t count, std::string &error);
 
+/// averageInPlace without waiting (MPI_Iallreduce): starts it and gives a
+/// handle; the floats must stay untouched until finishAverage(handle) has
+/// returned. progress() lets the started averages advance.
+bool startAverage(float *data, int64_t count, int64_t &handle,
+                  std::string &error);
+bool finishAverage(int64_t handle, std::string &error);
+void progress();
+
 /// Replaces `value` by its sum over the ranks.
 bool sum(int64_t &value, std::string &error);
 bool sum(double &value, std::string &error);

@@ -20,6 +20,16 @@ bool kiln::distributed::averageInPlace(float *, int64_t, std::string &) {
   return true;
 }
 
+bool kiln::distributed::startAverage(float *, int64_t, int64_t &handle,
+                                     std::string &) {
+  handle = -1;
+  return true;
+}
+
+bool kiln::distributed::finishAverage(int64_t, std::string &) { return true; }
+
+void kiln::distributed::progress() {}
+
 bool kiln::distributed::sum(int64_t &, std::string &) { return true; }
 
 bool kiln::distributed::sum(double &, std::string &) { return true; }

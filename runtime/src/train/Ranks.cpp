@@ -31,8 +31,11 @@ void Ranks::join(const Program &program) {
   int64_t compiled = program.recipe.ranks;
   if (world.size == compiled) {
     // The compiled step's all-reduce sites average through the world.
+    static const cpu::Averager averager{distributed::startAverage,
+                                        distributed::finishAverage,
+                                        distributed::progress};
     if (world.size > 1)
-      cpu::setAverager(distributed::averageInPlace);
+      cpu::setAverager(&averager);
     return;
   }
   if (!distributed::launchedByMpirun())

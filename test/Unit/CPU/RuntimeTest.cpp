@@ -168,7 +168,7 @@ TEST_F(ErrorTest, PairedWithTheWrongSite) {
       },
       ::testing::ExitedWithCode(1),
       "call site 1 reuses call site 0 \\(softmax forward\\), which is not "
-      "the forward operation it needs");
+      "the site it pairs with");
 }
 
 // An inference library's models each have a table of sites that keeps its

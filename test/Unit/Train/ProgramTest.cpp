@@ -146,7 +146,7 @@ TEST(ProgramTest, Errors) {
   const std::pair<std::function<void(json &)>, const char *> cases[] = {
       {[](json &j) { j["abi"] = 1; },
        "the program was compiled for runtime ABI 1, but this runtime has "
-       "ABI 3"},
+       "ABI 4"},
       {[](json &j) { j.erase("model"); }, "top level: 'model' is missing"},
       {[](json &j) { j["recipe"]["batch_size"] = 0; },
        "recipe.batch_size: expected an integer of at least 1, got 0"},
@@ -154,7 +154,9 @@ TEST(ProgramTest, Errors) {
        "recipe.seed: expected a non-negative integer, got -1"},
       {[](json &j) { j["recipe"]["data"]["kind"] = "mnist"; },
        "recipe.data.kind: unknown data source 'mnist'"},
-      {[](json &j) { j["recipe"]["data"]["train"] = {{"a", 1}}; },
+      {[](json &j) {
+         j["recipe"]["data"]["train"] = {{"a", 1}};
+       },
        "recipe.data.train: expected a boolean, number, string or list"},
       {[](json &j) { j["recipe"]["drop_last"] = 1; },
        "recipe.drop_last: expected a boolean, got 1"},
@@ -214,11 +216,14 @@ TEST(ProgramTest, Errors) {
        "slots[7] ('label').ignore_index: expected an integer"},
       {[](json &j) { j.erase("predict"); },
        "top level: a trainer has the steps 'train', 'eval' and 'predict'"},
-      {[](json &j) { j["predict"]["slots"] = {0, 1, 6, 14}; },
+      {[](json &j) {
+         j["predict"]["slots"] = {0, 1, 6, 14};
+       },
        "predict.slots: slot 14 does not exist"},
-      {[](json &j) { j["eval"].erase("slots"); },
-       "eval: 'slots' is missing"},
-      {[](json &j) { j["predict"]["slots"] = {0, 1, 6, 12}; },
+      {[](json &j) { j["eval"].erase("slots"); }, "eval: 'slots' is missing"},
+      {[](json &j) {
+         j["predict"]["slots"] = {0, 1, 6, 12};
+       },
        "predict: the prediction step has no outputs"},
       {[](json &j) {
          j["slots"][13]["shape"] = {3, 3};
@@ -245,7 +250,7 @@ TEST(ProgramTest, Errors) {
 // its inputs and outputs can be the caller's buffers.
 TEST(DescriptionTest, ALibrarysDescription) {
   program::Description library = program::Description::parse(R"({
-    "abi": 3, "model": "lib",
+    "abi": 4, "model": "lib",
     "slots": [
       {"name": "w", "role": "param", "dtype": "f32", "shape": [3, 2],
        "init": {"distribution": "zeros"}},
@@ -268,9 +273,8 @@ TEST(DescriptionTest, ALibrarysDescription) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(buffers.get<void>(0)) % 64, 0u);
 
   // A trainer needs all three steps and the recipe.
-  Error error = expectError([] {
-    Program::parse(R"({"abi": 3, "model": "lib", "slots": []})");
-  });
+  Error error = expectError(
+      [] { Program::parse(R"({"abi": 4, "model": "lib", "slots": []})"); });
   EXPECT_NE(std::string(error.what()).find("'recipe' is missing"),
             std::string::npos)
       << error.what();
