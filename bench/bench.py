@@ -60,6 +60,13 @@ def priority_raised():
     return result.returncode == 0 and result.stdout.strip().endswith("nice -20")
 
 
+def conditions(load_before, load_after, raised):
+    """The line that says how busy the machine was during a benchmark."""
+    return (f"load average {load_before:.1f} before, {load_after:.1f} after "
+            f"({os.cpu_count()} cores); priority "
+            f"{'raised (autogroup nice -20)' if raised else 'normal'}")
+
+
 def timed(command, pattern):
     """Runs `command` at the raised priority and returns the number that
     `pattern` captures in its stdout."""
@@ -144,9 +151,7 @@ def main():
 
     print(f"Kiln vs PyTorch {torch_version}: training step, batch 64, "
           f"{args.threads} threads, median of {args.rounds} rounds")
-    print(f"load average {load_before:.1f} before, {load_after:.1f} after "
-          f"({os.cpu_count()} cores); priority "
-          f"{'raised (autogroup nice -20)' if raised else 'normal'}")
+    print(conditions(load_before, load_after, raised))
     print(f"matmul peak (oneDNN sgemm, {args.threads} threads): "
           f"{peak:.1f} GFLOP/s\n")
     header = (f"{'model':<12} {'GFLOP/step':>10} {'Kiln ms':>9} "

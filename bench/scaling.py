@@ -28,7 +28,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import MODELS, ROOT, priority_raised, raise_priority  # noqa: E402
+from bench import (MODELS, ROOT, conditions, priority_raised,  # noqa: E402
+                   raise_priority)
 
 SCALED = ("cnn", "lstm", "transformer")
 BATCH = 64
@@ -143,9 +144,7 @@ def main():
           f"{'64 examples' if args.batch == 'weak' else '64 / N'}), "
           f"{args.threads} thread(s) per rank, median of {args.rounds} rounds"
           + (f", buckets of {args.bucket_mb} MiB" if args.bucket_mb else ""))
-    print(f"load average {load_before:.1f} before, {load_after:.1f} after "
-          f"({os.cpu_count()} cores); priority "
-          f"{'raised (autogroup nice -20)' if raised else 'normal'}\n")
+    print(conditions(load_before, load_after, raised) + "\n")
     header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'ms/step':>9} "
               f"{'examples/s':>11} {'efficiency':>10} {'N alone':>8} "
               f"{'all-reduce':>16}")
