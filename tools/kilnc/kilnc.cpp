@@ -578,6 +578,9 @@ int main(int argc, char **argv) {
                 std::to_string(kMaxRanks));
   if (bucketMiB.getNumOccurrences() && (bucketMiB < 1 || bucketMiB > 1024))
     return fail("--bucket-mb takes a size from 1 to 1024 MiB");
+  if (ranks > 1 && isLibrary(emit))
+    return fail("--ranks makes a trainer of a data-parallel run; an "
+                "inference library runs in one process: leave --ranks out");
   if (ranks > 1 && (targetName == "cuda" || portableKernels))
     return fail("--ranks: data-parallel runs are built for the CPU target "
                 "only; the GPU backend has no all-reduce yet");

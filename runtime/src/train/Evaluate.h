@@ -39,7 +39,9 @@ struct Evaluation {
 /// in batches of the batch size (read on a background thread, with the
 /// recipe's transforms less the random ones). The examples of a last,
 /// partial batch are scored one by one from the "predictions" output, so
-/// that accuracy counts every test example exactly once.
+/// that accuracy counts every test example exactly once. In a data-parallel
+/// run, rank r evaluates batches r, r + N, ... and the counts and sums are
+/// added over the ranks, so every rank returns the whole test set's result.
 Evaluation evaluate(Executor &executor, const Program &program,
                     SlotBuffers &buffers, const RunData &data,
                     const Ranks &ranks);
