@@ -12,7 +12,10 @@ default). Prints the throughput in examples per second, the scaling
 efficiency, throughput(N) / (N * throughput(1)), the share of the step that
 the ranks spent in the gradients' all-reduce (moving data and waiting for the
 slowest rank), and, beside it, the efficiency of N independent one-process
-runs at once: what the machine itself allows, with no communication.
+runs at once: what the machine itself allows, with no communication. The
+peer, in the same run, is PyTorch's DistributedDataParallel over gloo on
+the same models and batches (bench/torch_step.py --ranks N), one core per
+rank; --no-torch leaves it out.
 
 --batch weak (the default, as DDP benchmarks report): every rank keeps the
 model's batch of 64, so the global batch is 64 N. --batch strong: the global
@@ -28,8 +31,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import (MODELS, ROOT, conditions, priority_raised,  # noqa: E402
-                   raise_priority)
+from bench import (MODELS, PYTHON, ROOT, conditions,  # noqa: E402
+                   priority_raised, raise_priority)
 
 SCALED = ("cnn", "lstm", "transformer")
 BATCH = 64
@@ -78,6 +81,10 @@ def main():
     parser.add_argument("--steps", type=int, default=0,
                         help="timed steps per run (default: per model)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--torch", action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help="also time PyTorch's DistributedDataParallel "
+                             "(gloo) on the same models (default: on)")
     parser.add_argument("--bucket-mb", type=int,
                         help="kilnc's gradient bucket size (default: its own)")
     args = parser.parse_args()
@@ -119,25 +126,39 @@ def main():
                            str(args.threads), "--quiet"]
                 commands[n] = (launcher + ["-np", str(n)] if n > 1 else []) \
                     + command
+            torch_commands = {
+                n: [PYTHON, os.path.join(ROOT, "bench", "torch_step.py"),
+                    model, "--steps", str(steps), "--threads",
+                    str(args.threads), "--batch", str(batches[n] // n),
+                    "--ranks", str(n)]
+                for n in ranks} if args.torch else {}
             # Rounds alternate the order of the runs, so that a machine
             # that slows down or speeds up during the benchmark biases no N.
             times = {n: [] for n in ranks}
             alone = {n: [] for n in ranks}
+            torch_times = {n: [] for n in ranks}
             for round_ in range(args.rounds):
                 for n in ranks[::1 if round_ % 2 == 0 else -1]:
                     times[n].append(run(commands[n]))
                     if n > 1 and args.batch == "weak":
                         alone[n].append(run_together(commands[1], n))
+                    if args.torch:
+                        torch_times[n].append(run(torch_commands[n])[0])
             base_ms = statistics.median(t for t, _ in times[1])
             for n in ranks:
                 step_ms = statistics.median(t for t, _ in times[n])
                 reduce_ms = statistics.median(r for _, r in times[n])
-                efficiency = (base_ms / step_ms) * batches[n] / (n * BATCH)
+                scale = batches[n] / (n * BATCH)
                 machine = base_ms / statistics.median(alone[n]) \
                     if alone[n] else None
+                torch_ms = statistics.median(torch_times[n]) \
+                    if args.torch else None
+                torch_efficiency = (statistics.median(torch_times[1]) /
+                                    torch_ms * scale) if args.torch else None
                 rows.append((model, n, batches[n], step_ms,
-                             batches[n] / (step_ms / 1e3), efficiency,
-                             machine, reduce_ms))
+                             batches[n] / (step_ms / 1e3),
+                             base_ms / step_ms * scale, machine, reduce_ms,
+                             torch_ms, torch_efficiency))
     load_after = os.getloadavg()[0]
 
     print(f"Kiln data-parallel scaling: {args.batch} (each rank "
@@ -145,18 +166,21 @@ def main():
           f"{args.threads} thread(s) per rank, median of {args.rounds} rounds"
           + (f", buckets of {args.bucket_mb} MiB" if args.bucket_mb else ""))
     print(conditions(load_before, load_after, raised) + "\n")
-    header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'ms/step':>9} "
+    header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'Kiln ms':>9} "
               f"{'examples/s':>11} {'efficiency':>10} {'N alone':>8} "
-              f"{'all-reduce':>16}")
+              f"{'all-reduce':>16} {'PyTorch ms':>10} {'efficiency':>10} "
+              f"{'PyTorch/Kiln':>12}")
     print(header)
     print("-" * len(header))
     for (model, n, batch, step_ms, throughput, efficiency, machine,
-         reduce_ms) in rows:
+         reduce_ms, torch_ms, torch_efficiency) in rows:
         share = f"{reduce_ms:.2f} ms ({100 * reduce_ms / step_ms:.0f}%)"
+        peer = (f"{torch_ms:>10.2f} {100 * torch_efficiency:>9.1f}% "
+                f"{torch_ms / step_ms:>11.2f}x") if torch_ms else ""
         print(f"{model:<12} {n:>5} {batch:>6} {step_ms:>9.2f} "
               f"{throughput:>11.0f} {100 * efficiency:>9.1f}% "
               f"{f'{100 * machine:.1f}%' if machine else '-':>8} "
-              f"{share if n > 1 else '-':>16}")
+              f"{share if n > 1 else '-':>16} {peer}")
     if args.batch == "weak":
         print("\n(N alone: the efficiency of N independent one-process runs "
               "at once, with no\ncommunication: what the machine's shared "

@@ -1,6 +1,7 @@
 """PyTorch's side of bench/: the training step of each bench model, timed.
 
 usage: /usr/bin/python3 bench/torch_step.py MODEL [--steps N] [--threads N]
+                                             [--batch B] [--ranks R]
 prints: torch: N steps of batch B: median M ms/step (min A, max B)
 
 The models are those of the .kiln files that bench.py compiles (the seed's
@@ -8,14 +9,21 @@ models, as ../shared/peers/seed_models.py defines them), with the same
 optimizers, on one synthetic batch drawn once, so that no data loading is
 timed. Each step: zero_grad, forward, cross-entropy, backward, optimizer
 step, as the Kiln trainer's --benchmark does.
+
+With --ranks R > 1 (bench/scaling.py's peer), R processes train the model
+wrapped in DistributedDataParallel over gloo on this machine, each on its
+own batch of B and its own core, and rank 0 prints its times.
 """
 import argparse
 import os
+import socket
 import statistics
 import sys
 import time
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -45,17 +53,18 @@ def workload(name, batch, generator):
     raise SystemExit(f"torch_step.py: error: unknown model '{name}'")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("model")
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=64)
-    args = parser.parse_args()
+def train(rank, args, port):
+    if args.ranks > 1:
+        # One core per rank, as mpirun binds Kiln's ranks.
+        os.sched_setaffinity(0, {rank % os.cpu_count()})
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+                                rank=rank, world_size=args.ranks)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model, make_optimizer, x, y = workload(args.model, args.batch,
                                            torch.Generator().manual_seed(0))
+    if args.ranks > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model)
     optimizer = make_optimizer(model.parameters())
 
     def step():
@@ -70,10 +79,30 @@ def main():
         step()
         if i >= WARMUP:
             times.append(time.perf_counter() - begin)
-    print(f"torch: {len(times)} steps of batch {args.batch}: median "
-          f"{statistics.median(times) * 1e3:.3f} ms/step (min "
-          f"{min(times) * 1e3:.3f}, max {max(times) * 1e3:.3f})", flush=True)
+    if rank == 0:
+        print(f"torch: {len(times)} steps of batch {args.batch}: median "
+              f"{statistics.median(times) * 1e3:.3f} ms/step (min "
+              f"{min(times) * 1e3:.3f}, max {max(times) * 1e3:.3f})",
+              flush=True)
+    if args.ranks > 1:
+        dist.destroy_process_group()
 
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("model")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--ranks", type=int, default=1)
+    args = parser.parse_args()
+    if args.ranks == 1:
+        train(0, args, None)
+        return
+    with socket.socket() as probe:  # a free port for the ranks to meet on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.spawn(train, args=(args, port), nprocs=args.ranks)
 
 if __name__ == "__main__":
     main()
