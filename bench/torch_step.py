@@ -12,7 +12,7 @@ step, as the Kiln trainer's --benchmark does.
 
 With --ranks R > 1 (bench/scaling.py's peer), R processes train the model
 wrapped in DistributedDataParallel over gloo on this machine, each on its
-own batch of B and its own core, and rank 0 prints its times.
+own batch of B and its own --threads cores, and rank 0 prints its times.
 """
 import argparse
 import os
@@ -54,9 +54,11 @@ def workload(name, batch, generator):
 
 
 def train(rank, args, port):
+    # --threads cores per rank, as mpirun binds Kiln's ranks: without it,
+    # OpenBLAS's threads take more cores than --threads says.
+    os.sched_setaffinity(0, {(rank * args.threads + i) % os.cpu_count()
+                             for i in range(args.threads)})
     if args.ranks > 1:
-        # One core per rank, as mpirun binds Kiln's ranks.
-        os.sched_setaffinity(0, {rank % os.cpu_count()})
         dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
                                 rank=rank, world_size=args.ranks)
     torch.set_num_threads(args.threads)
