@@ -449,8 +449,10 @@ std::optional<Program> Elaborator::run() {
   if (!elaborateConstants())
     return std::nullopt;
   batchSize = findBatchSize();
-  if (diags.hadError())
+  std::optional<int64_t> statisticsRanks = findBatchNormRanks();
+  if (diags.hadError() || !statisticsRanks)
     return std::nullopt;
+  batchNormRanks = *statisticsRanks;
   if (batchSize)
     constants["batch"] = Value::ofInteger(*batchSize);
 

@@ -322,6 +322,9 @@ public:
                  const char *what, const std::vector<InputInfo> &inputs,
                  Scope &scope);
   std::optional<int64_t> findBatchSize();
+  /// The ranks that batch norms synchronize their statistics over: those of
+  /// the run with sync_batch_norm = true, else 1.
+  std::optional<int64_t> findBatchNormRanks();
 
   const Module &module;
   DiagnosticEngine &diags;
@@ -329,6 +332,7 @@ public:
   Program program;
   llvm::StringMap<Value> constants;
   std::optional<int64_t> batchSize;
+  int64_t batchNormRanks = 1;
   unsigned nextOrdinal = 0;
   /// The most layers a model may declare, blocks and repeats included.
   static constexpr unsigned kMaxLayers = 1 << 16;

@@ -544,15 +544,19 @@ std::optional<Value> Elaborator::callLayer(LayerInstance &layer,
     int32_t affine = layer.affine ? 1 : 0;
     const TensorType *weight = affine ? &typeOf(layer.params[0]) : nullptr;
     const TensorType *bias = affine ? &typeOf(layer.params[1]) : nullptr;
-    std::optional<std::vector<ValueId>> results = emitChecked(
-        OpKind::BatchNorm, operands,
-        {{"epsilon", layer.eps},
-         {"momentum", layer.momentum},
-         {"operandSegmentSizes",
-          std::vector<int32_t>{1, 1, 1, 1, affine, affine}}},
-        rules::batchNorm(type, weight, bias, state[0], state[1], state[2],
-                         layer.eps, layer.momentum),
-        loc, "layer '" + layer.path + "'");
+    std::vector<std::pair<std::string, AttrValue>> attrs = {
+        {"epsilon", layer.eps},
+        {"momentum", layer.momentum},
+        {"operandSegmentSizes",
+         std::vector<int32_t>{1, 1, 1, 1, affine, affine}}};
+    // sync_batch_norm: the statistics are over every rank's batch.
+    if (batchNormRanks > 1)
+      attrs.emplace_back("ranks", batchNormRanks);
+    std::optional<std::vector<ValueId>> results =
+        emitChecked(OpKind::BatchNorm, operands, std::move(attrs),
+                    rules::batchNorm(type, weight, bias, state[0], state[1],
+                                     state[2], layer.eps, layer.momentum),
+                    loc, "layer '" + layer.path + "'");
     if (!results)
       return std::nullopt;
     // A second call sees the statistics the first one updated, as in PyTorch.

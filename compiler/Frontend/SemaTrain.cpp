@@ -13,11 +13,20 @@ using llvm::Twine;
 
 namespace {
 constexpr const char *kSettings[] = {
-    "data", "transforms", "drop_last", "batch_size",     "accumulate", "epochs",
-    "loss", "optimizer",  "schedule",  "clip_grad_norm", "metric",     "seed"};
-constexpr const char *kSettingList =
-    "data, transforms, drop_last, batch_size, accumulate, epochs, loss, "
-    "optimizer, schedule, clip_grad_norm, metric and seed";
+    "data",   "transforms", "drop_last",      "batch_size", "accumulate",
+    "epochs", "loss",       "optimizer",      "schedule",   "clip_grad_norm",
+    "metric", "seed",       "sync_batch_norm"};
+
+/// "the settings are data, transforms, ... and sync_batch_norm".
+std::string settingList() {
+  std::string list = "the settings are ";
+  for (auto [i, name] : llvm::enumerate(kSettings))
+    list += std::string(i == 0                          ? ""
+                        : i + 1 == std::size(kSettings) ? " and "
+                                                        : ", ") +
+            name;
+  return list;
+}
 /// The training step holds one copy of the forward and backward pass per
 /// micro-batch, and compile time grows faster than their number: 64 copies
 /// of examples/mlp.kiln compile in 25 s and 0.9 GB, 128 in 105 s and 3.3 GB,
@@ -67,6 +76,23 @@ std::optional<int64_t> Elaborator::findBatchSize() {
                  "each rank takes an equal share of the batch: choose a "
                  "batch_size that is a multiple of the ranks, or other ranks");
   return *global / options.ranks;
+}
+
+std::optional<int64_t> Elaborator::findBatchNormRanks() {
+  const Setting *setting =
+      module.trains.empty()
+          ? nullptr
+          : findSetting(module.trains.front(), "sync_batch_norm");
+  if (!setting)
+    return 1;
+  Scope scope;
+  std::optional<Value> value = eval(*setting->value, scope);
+  std::optional<bool> sync =
+      value ? asBool(*value, setting->value->getLoc(), "sync_batch_norm")
+            : std::nullopt;
+  if (!sync)
+    return std::nullopt;
+  return *sync ? options.ranks : 1;
 }
 
 namespace {
@@ -298,7 +324,7 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
     if (!llvm::is_contained(kSettings, setting.name.name)) {
       return reject(setting.name.loc,
                     "unknown setting '" + setting.name.name + "'",
-                    Twine("the settings are ") + kSettingList);
+                    settingList());
     }
     auto [it, inserted] = seen.try_emplace(setting.name.name, setting.name.loc);
     if (!inserted) {
@@ -312,7 +338,7 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
     if (!seen.count(required)) {
       return reject(train.loc,
                     Twine("the train section needs '") + required + "'",
-                    Twine("the settings are ") + kSettingList);
+                    settingList());
     }
 
   Recipe recipe;

@@ -46,6 +46,10 @@ std::pair<double, double> moments(const Tensor &x, const Channels &ch,
 } // namespace
 
 static LogicalResult evaluateOp(BatchNormOp op, Frame &frame) {
+  if (op.getTraining() &&
+      failed(checkOneRank(op, op.getRanks(),
+                          "the reference evaluator (one process)")))
+    return failure();
   const Tensor &input = frame[op.getInput()];
   Channels ch(input.shape);
   double epsilon = op.getEpsilon().convertToDouble();
@@ -83,6 +87,9 @@ static LogicalResult evaluateOp(BatchNormOp op, Frame &frame) {
 }
 
 static LogicalResult evaluateOp(BatchNormBackwardOp op, Frame &frame) {
+  if (failed(checkOneRank(op, op.getRanks(),
+                          "the reference evaluator (one process)")))
+    return failure();
   const Tensor &grad = frame[op.getGrad()], &input = frame[op.getInput()];
   Channels ch(input.shape);
   double epsilon = op.getEpsilon().convertToDouble();

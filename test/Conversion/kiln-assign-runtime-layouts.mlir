@@ -111,10 +111,10 @@ func.func @through_elementwise(%x: tensor<2x16x8x8xf32>, %w: tensor<32x16x3x3xf3
 // per-channel statistics and the workspace are never blocked.
 // CHECK-LABEL: func.func @batch_norm(
 // CHECK: %[[Y:.*]] = kiln.runtime_call <conv2d_forward> site 0 config [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 0, 1, 4]
-// CHECK: %[[N:.*]]:4 = kiln.runtime_call <batch_norm_forward> site 1 config [2, 16, 64, 0, 1, 1, 4532020583610935537, 3] ins(%[[Y]] :
+// CHECK: %[[N:.*]]:4 = kiln.runtime_call <batch_norm_forward> site 1 config [2, 16, 64, 0, 1, 1, 4532020583610935537, 1, 3] ins(%[[Y]] :
 // CHECK: %[[C:.*]] = kiln.runtime_call <conv2d_forward> site 2 config [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 5] ins(%[[N]]#0,
 // CHECK: %[[D:.*]] = kiln.runtime_call <conv2d_backward_data> site 4 config [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 5] ins(%[[C]],
-// CHECK: %[[DX:.*]] = kiln.runtime_call <batch_norm_backward> site 3 config [2, 16, 64, 0, 1, 4532020583610935537, 35] ins(%[[Y]], %[[D]], %[[N]]#1, %[[N]]#2, %[[N]]#3 :
+// CHECK: %[[DX:.*]] = kiln.runtime_call <batch_norm_backward> site 3 config [2, 16, 64, 0, 1, 4532020583610935537, 1, 35] ins(%[[Y]], %[[D]], %[[N]]#1, %[[N]]#2, %[[N]]#3 :
 // CHECK: kiln.runtime_call <conv2d_backward_data> site 5 config [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1] ins(%[[DX]],
 func.func @batch_norm(%x: tensor<2x16x8x8xf32>, %w: tensor<16x16x3x3xf32>)
     -> (tensor<16xf32>, tensor<2x16x8x8xf32>) {
@@ -125,7 +125,7 @@ func.func @batch_norm(%x: tensor<2x16x8x8xf32>, %w: tensor<16x16x3x3xf32>)
   %e2 = tensor.empty() : tensor<16xf32>
   %e3 = tensor.empty() : tensor<16xf32>
   %e4 = tensor.empty() : tensor<2048xi8>
-  %n:4 = kiln.runtime_call <batch_norm_forward> site 1 config [2, 16, 64, 0, 1, 1, 4532020583610935537]
+  %n:4 = kiln.runtime_call <batch_norm_forward> site 1 config [2, 16, 64, 0, 1, 1, 4532020583610935537, 1]
       ins(%y : tensor<2x16x8x8xf32>) outs(%e1, %e2, %e3, %e4 : tensor<2x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2048xi8>)
       -> tensor<2x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2048xi8>
   %e5 = tensor.empty() : tensor<2x16x8x8xf32>
@@ -135,7 +135,7 @@ func.func @batch_norm(%x: tensor<2x16x8x8xf32>, %w: tensor<16x16x3x3xf32>)
   %d = kiln.runtime_call <conv2d_backward_data> site 4 config [2, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1]
       ins(%c, %w : tensor<2x16x8x8xf32>, tensor<16x16x3x3xf32>) outs(%e6 : tensor<2x16x8x8xf32>) -> tensor<2x16x8x8xf32>
   %e7 = tensor.empty() : tensor<2x16x8x8xf32>
-  %dx = kiln.runtime_call <batch_norm_backward> site 3 config [2, 16, 64, 0, 1, 4532020583610935537]
+  %dx = kiln.runtime_call <batch_norm_backward> site 3 config [2, 16, 64, 0, 1, 4532020583610935537, 1]
       ins(%y, %d, %n#1, %n#2, %n#3 : tensor<2x16x8x8xf32>, tensor<2x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2048xi8>)
       outs(%e7 : tensor<2x16x8x8xf32>) -> tensor<2x16x8x8xf32>
   %e8 = tensor.empty() : tensor<2x16x8x8xf32>

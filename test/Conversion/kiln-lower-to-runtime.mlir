@@ -307,13 +307,13 @@ func.func @bias_gradient(%x: tensor<2x3x8x8xf32>, %dy: tensor<2x4x8x8xf32>)
 // bytes), the batch's mean and biased variance, from which kiln ops update
 // the running statistics; the backward site reuses them and the workspace,
 // and masks the gradient itself, absorbing the relu's gradient.
-// Config [N C S has_affine training fuse_relu epsilon].
+// Config [N C S has_affine training fuse_relu epsilon ranks].
 // CHECK-LABEL: func.func @batch_norm_training(
 // CHECK-SAME: %[[X:[^:]*]]: tensor<2x3x4x5xf32>, %[[RM:[^:]*]]: tensor<3xf32>, %[[RV:[^:]*]]: tensor<3xf32>, %[[N:[^:]*]]: tensor<i64>, %[[W:[^:]*]]: tensor<3xf32>, %[[G:[^:]*]]: tensor<2x3x4x5xf32>)
 func.func @batch_norm_training(%x: tensor<2x3x4x5xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>, %n: tensor<i64>, %w: tensor<3xf32>, %g: tensor<2x3x4x5xf32>)
     -> (tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>) {
   // CHECK: %[[ZERO:.*]] = kiln.constant dense<0.000000e+00> : tensor<3xf32>
-  // CHECK: %[[F:.*]]:4 = kiln.runtime_call <batch_norm_forward> site 0 config [2, 3, 20, 1, 1, 1, 4532020583610935537]
+  // CHECK: %[[F:.*]]:4 = kiln.runtime_call <batch_norm_forward> site 0 config [2, 3, 20, 1, 1, 1, 4532020583610935537, 1]
   // CHECK-SAME: ins(%[[X]], %[[W]], %[[ZERO]] :
   // CHECK-SAME: -> tensor<2x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>, tensor<120xi8>
   // CHECK: %[[COUNT:.*]] = arith.addi %[[N]]
@@ -325,7 +325,7 @@ func.func @batch_norm_training(%x: tensor<2x3x4x5xf32>, %rm: tensor<3xf32>, %rv:
   %r = kiln.relu %y : tensor<2x3x4x5xf32>
   %m = kiln.relu_backward %g, %r : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>) -> tensor<2x3x4x5xf32>
   // CHECK-NOT: kiln.relu_backward
-  // CHECK: %[[B:.*]]:3 = kiln.runtime_call <batch_norm_backward> site 1 config [2, 3, 20, 1, 1, 4532020583610935537]
+  // CHECK: %[[B:.*]]:3 = kiln.runtime_call <batch_norm_backward> site 1 config [2, 3, 20, 1, 1, 4532020583610935537, 1]
   // CHECK-SAME: ins(%[[X]], %[[G]], %[[W]], %[[F]]#1, %[[F]]#2, %[[F]]#3 :
   %dx, %dw, %db = kiln.batch_norm_backward %m, %x, %w
       : (tensor<2x3x4x5xf32>, tensor<2x3x4x5xf32>, tensor<3xf32>)
@@ -346,17 +346,37 @@ func.func @batch_norm_training(%x: tensor<2x3x4x5xf32>, %rm: tensor<3xf32>, %rv:
 // CHECK-SAME: %[[X:[^:]*]]: tensor<4x3xf32>, %[[RM:[^:]*]]: tensor<3xf32>, %[[RV:[^:]*]]: tensor<3xf32>, %[[N:[^:]*]]: tensor<i64>, %[[G:[^:]*]]: tensor<4x3xf32>)
 func.func @batch_norm_evaluation(%x: tensor<4x3xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>, %n: tensor<i64>, %g: tensor<4x3xf32>)
     -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>) {
-  // CHECK: %[[Y:.*]] = kiln.runtime_call <batch_norm_forward> site 0 config [4, 3, 1, 0, 0, 0, 4532020583610935537]
+  // CHECK: %[[Y:.*]] = kiln.runtime_call <batch_norm_forward> site 0 config [4, 3, 1, 0, 0, 0, 4532020583610935537, 1]
   // CHECK-SAME: ins(%[[X]], %[[RM]], %[[RV]] :
   %y, %mean, %var, %count = kiln.batch_norm %x, %rm, %rv, %n {training = false}
       : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
       -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
-  // CHECK: %[[S:.*]]:3 = kiln.runtime_call <batch_norm_forward> site 1 config [4, 3, 1, 0, 1, 0, 4532020583610935537]
+  // CHECK: %[[S:.*]]:3 = kiln.runtime_call <batch_norm_forward> site 1 config [4, 3, 1, 0, 1, 0, 4532020583610935537, 1]
   // CHECK-SAME: ins(%[[X]] :
-  // CHECK: %[[DX:.*]] = kiln.runtime_call <batch_norm_backward> site 2 config [4, 3, 1, 0, 0, 4532020583610935537]
+  // CHECK: %[[DX:.*]] = kiln.runtime_call <batch_norm_backward> site 2 config [4, 3, 1, 0, 0, 4532020583610935537, 1]
   // CHECK-SAME: ins(%[[X]], %[[G]], %[[S]]#1, %[[S]]#2 :
   %dx = kiln.batch_norm_backward %g, %x : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
   // CHECK: return %[[Y]], %[[RM]], %[[RV]], %[[N]], %[[DX]]
+  return %y, %mean, %var, %count, %dx : tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>
+}
+
+// -----
+
+// Synchronized over 2 ranks (sync_batch_norm), both sites say so in their
+// config, and the running variance's unbiased factor counts every rank's
+// elements: momentum * 8 / 7 = 0.1142857, not 0.1 * 4 / 3.
+// CHECK-LABEL: func.func @batch_norm_synchronized(
+func.func @batch_norm_synchronized(%x: tensor<4x3xf32>, %rm: tensor<3xf32>, %rv: tensor<3xf32>, %n: tensor<i64>, %g: tensor<4x3xf32>)
+    -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>) {
+  // CHECK: %[[F:.*]]:3 = kiln.runtime_call <batch_norm_forward> site 0 config [4, 3, 1, 0, 1, 0, 4532020583610935537, 2]
+  // CHECK: %[[UNBIASED:.*]] = kiln.constant dense<0.114285715> : tensor<f32>
+  // CHECK: kiln.mul %[[F]]#2, %[[UNBIASED]]
+  %y, %mean, %var, %count = kiln.batch_norm %x, %rm, %rv, %n {ranks = 2}
+      : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+      -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+  // CHECK: kiln.runtime_call <batch_norm_backward> site 1 config [4, 3, 1, 0, 0, 4532020583610935537, 2]
+  // CHECK-SAME: ins(%{{.*}}, %{{.*}}, %[[F]]#1, %[[F]]#2 :
+  %dx = kiln.batch_norm_backward %g, %x {ranks = 2} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
   return %y, %mean, %var, %count, %dx : tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>, tensor<4x3xf32>
 }
 

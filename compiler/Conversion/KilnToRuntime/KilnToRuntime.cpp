@@ -112,6 +112,7 @@ public:
     Value mean, variance, workspace; // workspace: null unless relu is fused
     Value output;                    // y, or relu(y) when fused
     double epsilon;
+    int64_t ranks;
   };
   llvm::DenseMap<Value, BatchNormSite> batchNormSites;
   /// Ops that calls compute as well (a relu, a bias gradient).
@@ -370,12 +371,14 @@ SmallVector<int64_t> batchNormSizes(Value input) {
 }
 
 /// A training forward site for `input`: y (or relu(y) with `fuseRelu`), the
-/// batch's mean and biased variance, and the workspace of a fused relu.
+/// batch's mean and biased variance (over `ranks` ranks' batches), and the
+/// workspace of a fused relu.
 RuntimeCallBuilder::BatchNormSite
 createTrainingSite(RuntimeCallBuilder &b, Operation *at, Value input,
-                   Value weight, Value bias, double epsilon, bool fuseRelu) {
+                   Value weight, Value bias, double epsilon, int64_t ranks,
+                   bool fuseRelu) {
   SmallVector<int64_t> config = batchNormSizes(input);
-  config.append({weight ? 1 : 0, 1, fuseRelu ? 1 : 0, bitsOf(epsilon)});
+  config.append({weight ? 1 : 0, 1, fuseRelu ? 1 : 0, bitsOf(epsilon), ranks});
   SmallVector<Value> inputs = {input};
   if (weight)
     inputs.append({weight, biasOrZeros(b, at, weight, bias)});
@@ -389,8 +392,12 @@ createTrainingSite(RuntimeCallBuilder &b, Operation *at, Value input,
         b.rewriter.getI8Type()));
   RuntimeCallOp call =
       b.create(at, RuntimeOpKind::batch_norm_forward, config, inputs, types);
-  return {call.getResult(1), call.getResult(2),
-          fuseRelu ? call.getResult(3) : Value(), call.getResult(0), epsilon};
+  return {call.getResult(1),
+          call.getResult(2),
+          fuseRelu ? call.getResult(3) : Value(),
+          call.getResult(0),
+          epsilon,
+          ranks};
 }
 
 void lowerBatchNorm(RuntimeCallBuilder &b, BatchNormOp op) {
@@ -399,7 +406,8 @@ void lowerBatchNorm(RuntimeCallBuilder &b, BatchNormOp op) {
   double epsilon = op.getEpsilon().convertToDouble();
   if (!op.getTraining()) {
     SmallVector<int64_t> config = batchNormSizes(op.getInput());
-    config.append({op.getWeight() ? 1 : 0, 0, relu ? 1 : 0, bitsOf(epsilon)});
+    config.append({op.getWeight() ? 1 : 0, 0, relu ? 1 : 0, bitsOf(epsilon),
+                   static_cast<int64_t>(op.getRanks())});
     SmallVector<Value> inputs = {op.getInput()};
     if (op.getWeight())
       inputs.append(
@@ -413,9 +421,9 @@ void lowerBatchNorm(RuntimeCallBuilder &b, BatchNormOp op) {
                               op.getRunningVar(), op.getNumBatchesTracked()});
     return;
   }
-  RuntimeCallBuilder::BatchNormSite site =
-      createTrainingSite(b, op, op.getInput(), op.getWeight(), op.getBias(),
-                         epsilon, static_cast<bool>(relu));
+  RuntimeCallBuilder::BatchNormSite site = createTrainingSite(
+      b, op, op.getInput(), op.getWeight(), op.getBias(), epsilon,
+      static_cast<int64_t>(op.getRanks()), static_cast<bool>(relu));
   b.batchNormSites[op.getInput()] = site;
   if (relu)
     b.replaceFused(relu, site.output);
@@ -426,12 +434,14 @@ void lowerBatchNorm(RuntimeCallBuilder &b, BatchNormOp op) {
 
 void lowerBatchNormBackward(RuntimeCallBuilder &b, BatchNormBackwardOp op) {
   double epsilon = op.getEpsilon().convertToDouble();
+  auto ranks = static_cast<int64_t>(op.getRanks());
   auto paired = b.batchNormSites.find(op.getInput());
   RuntimeCallBuilder::BatchNormSite site =
-      paired != b.batchNormSites.end() && paired->second.epsilon == epsilon
+      paired != b.batchNormSites.end() && paired->second.epsilon == epsilon &&
+              paired->second.ranks == ranks
           ? paired->second
           : createTrainingSite(b, op, op.getInput(), op.getWeight(), Value(),
-                               epsilon, false);
+                               epsilon, ranks, false);
   bool fuseRelu = static_cast<bool>(site.workspace);
   Value grad = op.getGrad();
   // With the relu fused, the site masks the gradient by the workspace: the
@@ -442,7 +452,8 @@ void lowerBatchNormBackward(RuntimeCallBuilder &b, BatchNormBackwardOp op) {
     b.erased.push_back(mask);
   }
   SmallVector<int64_t> config = batchNormSizes(op.getInput());
-  config.append({op.getWeight() ? 1 : 0, fuseRelu ? 1 : 0, bitsOf(epsilon)});
+  config.append(
+      {op.getWeight() ? 1 : 0, fuseRelu ? 1 : 0, bitsOf(epsilon), ranks});
   SmallVector<Value> inputs = {op.getInput(), grad};
   if (op.getWeight())
     inputs.push_back(op.getWeight());

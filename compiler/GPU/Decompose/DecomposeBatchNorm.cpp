@@ -46,6 +46,10 @@ Normalized normalize(TensorBuilder &t, Value x, double epsilon) {
 }
 
 Decomposition decomposeBatchNorm(BatchNormOp op, TensorBuilder &t) {
+  if (op.getTraining() &&
+      failed(checkOneRank(op, op.getRanks(),
+                          "the GPU target (one process, no NCCL yet)")))
+    return failure();
   Value x = op.getInput();
   ArrayRef<int64_t> shape = shapeOf(x);
   double epsilon = op.getEpsilon().convertToDouble();
@@ -73,6 +77,9 @@ Decomposition decomposeBatchNorm(BatchNormOp op, TensorBuilder &t) {
 
 Decomposition decomposeBatchNormBackward(BatchNormBackwardOp op,
                                          TensorBuilder &t) {
+  if (failed(checkOneRank(op, op.getRanks(),
+                          "the GPU target (one process, no NCCL yet)")))
+    return failure();
   // dx = rstd * (g' - mean(g') - xhat * mean(g' * xhat)), g' = g * w, the
   // means over each channel's elements.
   Value x = op.getInput(), g = op.getGrad();

@@ -313,7 +313,11 @@ def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward",
     Given the gradient `grad` of a training `kiln.batch_norm` result, its
     `input` and its optional `weight` (same `epsilon`), returns the gradient
     of the input through the batch statistics, then, when there is a weight,
-    the gradients of the weight and of the bias.
+    the gradients of the weight and of the bias. With `ranks` > 1 (the
+    forward's), the means of the gradient that the input's gradient
+    subtracts are over all the ranks' batches, as in PyTorch's
+    `SyncBatchNorm`; the weight's and the bias's gradients stay this rank's
+    sums, which the run averages with the other gradients.
 
     Example:
 
@@ -325,7 +329,8 @@ def Kiln_BatchNormBackwardOp : Kiln_InferredOp<"batch_norm_backward",
   }];
   let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
                        Optional<Kiln_FloatTensor>:$weight,
-                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon);
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon,
+                       Kiln_StatisticsRanks:$ranks);
   let results = (outs Kiln_FloatTensor:$input_grad,
                       Variadic<Kiln_FloatTensor>:$param_grads);
   let assemblyFormat = [{

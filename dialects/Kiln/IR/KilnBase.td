@@ -56,6 +56,10 @@ def Kiln_IndexScalar : 0DTensorOf<[I64]>;
 //===----------------------------------------------------------------------===//
 
 def Kiln_Pair : ConfinedAttr<DenseI64ArrayAttr, [DenseArrayCount<2>]>;
+// The data-parallel ranks whose batches a batch normalization's statistics
+// are over (PyTorch's SyncBatchNorm); 1: this process's batch alone.
+def Kiln_StatisticsRanks
+    : DefaultValuedAttr<ConfinedAttr<I64Attr, [IntPositive]>, "1">;
 class Kiln_DefaultPair<string value>
     : ConfinedAttr<DefaultValuedAttr<DenseI64ArrayAttr, value>,
                    [DenseArrayCount<2>]>;

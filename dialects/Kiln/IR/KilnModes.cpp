@@ -34,7 +34,8 @@ BatchNormOp::buildRunningStatistics(OpBuilder &builder, Value mean,
                                     Value variance) {
   GradientBuilder t(builder, getLoc());
   ArrayRef<int64_t> shape = detail::shapeOf(getInput());
-  int64_t perChannel = 1;
+  // Synchronized, the statistics are over every rank's batch.
+  int64_t perChannel = static_cast<int64_t>(getRanks());
   for (auto [d, size] : llvm::enumerate(shape))
     perChannel *= d == 1 ? 1 : size;
   // The unbiased variance is n / (n - 1) times the biased one.
@@ -56,4 +57,12 @@ BatchNormOp::buildRunningStatistics(OpBuilder &builder, Value mean,
       arith::AddIOp::create(builder, getLoc(), getNumBatchesTracked(), one);
   return {update(getRunningMean(), mean, 1),
           update(getRunningVar(), variance, correction), count};
+}
+
+LogicalResult kiln::checkOneRank(Operation *op, uint64_t ranks,
+                                 StringRef runner) {
+  if (ranks == 1)
+    return success();
+  return op->emitOpError() << "synchronizes its statistics over " << ranks
+                           << " ranks, which " << runner << " cannot";
 }

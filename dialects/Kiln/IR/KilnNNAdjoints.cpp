@@ -120,8 +120,9 @@ LogicalResult BatchNormOp::buildAdjoint(OpBuilder &builder,
                        "statistics are computed from its input");
   if (!grads[0])
     return success();
-  auto backward = BatchNormBackwardOp::create(
-      builder, getLoc(), grads[0], getInput(), getWeight(), getEpsilon());
+  auto backward =
+      BatchNormBackwardOp::create(builder, getLoc(), grads[0], getInput(),
+                                  getWeight(), getEpsilon(), getRanks());
   operandGrads[0] = backward.getInputGrad();
   // The running statistics have no gradient; the weight and the bias follow
   // them when present.

@@ -179,6 +179,14 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
     In evaluation (`training = false`) the input is normalized with
     `running_mean` and `running_var`, which are returned unchanged.
 
+    With `ranks` > 1 the batch normalization is synchronized, as PyTorch's
+    `SyncBatchNorm`, over a data-parallel run of `ranks` processes, each
+    normalizing an `input` of this shape: the training statistics are those
+    of all the ranks' batches together (the runtime adds each channel's sums
+    over the ranks), `n` counts the elements of them all, and
+    `kiln.batch_norm_backward` adds its sums over the ranks too. In
+    evaluation it normalizes with the running statistics, as without.
+
     Example:
 
     ```mlir
@@ -197,7 +205,8 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
                        Optional<Kiln_FloatTensor>:$bias,
                        DefaultValuedAttr<F64Attr, "1.0e-5">:$epsilon,
                        DefaultValuedAttr<F64Attr, "0.1">:$momentum,
-                       DefaultValuedAttr<BoolAttr, "true">:$training);
+                       DefaultValuedAttr<BoolAttr, "true">:$training,
+                       Kiln_StatisticsRanks:$ranks);
   let results = (outs Kiln_FloatTensor:$result,
                       Kiln_FloatTensor:$new_running_mean,
                       Kiln_FloatTensor:$new_running_var,

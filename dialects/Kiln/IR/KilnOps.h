@@ -44,6 +44,12 @@ void registerBufferizationInterfaces(mlir::DialectRegistry &registry);
 /// its declared result types against the inferred ones.
 mlir::LogicalResult verifyInferredResultTypes(mlir::InferTypeOpInterface op);
 
+/// Fails at `op`, a batch normalization or its gradient, when it
+/// synchronizes its statistics over `ranks` > 1 data-parallel ranks, which
+/// `runner` (one process) cannot do.
+mlir::LogicalResult checkOneRank(mlir::Operation *op, uint64_t ranks,
+                                 llvm::StringRef runner);
+
 /// Marks an op that the CPU runtime implements: kiln-lower-to-runtime makes
 /// each one a kiln.runtime_call, so the CPU pipeline does not decompose it.
 template <typename ConcreteType>

@@ -25,12 +25,12 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 4
+#define KILN_ABI_VERSION 5
 
 /* The program that kilnc generates. Its description is a JSON object:
  *
  *   {
- *     "abi": 4,
+ *     "abi": 5,
  *     "model": "cnn",
  *     "recipe": { "batch_size": 64, "epochs": 3, "seed": 0,
  *                 "data": {"kind": "fashion_mnist", "dir": "...", "scale":
@@ -194,7 +194,7 @@ enum kiln_op_kind {
   /* Batch normalization over the channels of x [N, C, ...] (PyTorch's
    * BatchNorm1d on [N, C] or [N, C, L], BatchNorm2d on [N, C, H, W]); S is
    * the product of the sizes after C (1 for [N, C]).
-   * config: N C S has_affine training fuse_relu f64:epsilon [blocked]
+   * config: N C S has_affine training fuse_relu f64:epsilon ranks [blocked]
    * args:   x*[N,C,...] (scale[C] shift[C] if has_affine)
    *         (mean[C] variance[C] if !training) y*[N,C,...]
    *         (mean[C] variance[C] if training)
@@ -204,18 +204,23 @@ enum kiln_op_kind {
    * statistics from them (momentum, unbiased variance), not the runtime.
    * Otherwise it normalizes with the given mean and variance (the running
    * statistics).
+   * ranks > 1: in training, the statistics are those of the batches of all
+   * the ranks of the data-parallel run together (SyncBatchNorm); the
+   * process must be one of `ranks` ranks.
    * fuse_relu: y = max(0, batch_norm(x)); in training the workspace
    * records, in oneDNN's own format, where the ReLU passed, for the backward
    * site. It is laid out by the layout of x, so the backward site's x must
    * be blocked exactly when the forward's was.
    * [blocked]: only x and y (4-d x [N, C, H, W], S = H * W). */
   KILN_BATCH_NORM_FORWARD = 15,
-  /* config: N C S has_affine fuse_relu f64:epsilon [blocked]
+  /* config: N C S has_affine fuse_relu f64:epsilon ranks [blocked]
    * args:   x*[N,C,...] dy*[N,C,...] (scale[C] if has_affine) mean[C]
    *         variance[C] (workspace u8[N*C*S] if fuse_relu) dx*[N,C,...]
    *         (dscale[C] dshift[C] if has_affine)
    * mean, variance, workspace: what the training forward site wrote for x.
    * With fuse_relu, dy is the gradient of max(0, batch_norm(x)).
+   * ranks > 1: dx through the statistics of all the ranks' batches, as the
+   * forward's; dscale and dshift stay this rank's sums.
    * [blocked]: only x, dy and dx. */
   KILN_BATCH_NORM_BACKWARD = 16,
   /* The mean over the ranks of a data-parallel run of a bucket of tensors

@@ -55,4 +55,12 @@ void kiln::cpu::progressAverages() {
     });
 }
 
+bool kiln::cpu::sumOverRanks(double *data, int64_t count, std::string &error) {
+  if (!current) {
+    error = "this process is not one rank of a data-parallel run";
+    return false;
+  }
+  return timed([&] { return current->sum(data, count, error); });
+}
+
 double kiln::cpu::reductionSeconds() { return reducing; }

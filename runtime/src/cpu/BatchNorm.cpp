@@ -15,13 +15,24 @@
 // elements (PyTorch sums in double), which flips ReLUs near zero downstream
 // and moved a ResNet's parameters after one update by 1e-1 of their change.
 //
+// Synchronized over R ranks (PyTorch's SyncBatchNorm), the forward adds each
+// channel's sums of x and x^2 over the ranks before it divides them. The
+// backward runs oneDNN's primitive, whose dx subtracts this rank's means of
+// g and g * xhat (g: dy, masked by a fused ReLU), and then moves dx to the
+// means over every rank: it adds the two sums over the ranks, which oneDNN
+// gives as the gradients of the scale and the shift, and adds
+// scale * rstd * ((local - global mean of g) + xhat * (the same of g * xhat))
+// to each element.
+//
 //===----------------------------------------------------------------------===//
 
 #include "cpu/Runtime.h"
 #include "cpu/Site.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 using namespace kiln::cpu;
@@ -29,20 +40,32 @@ using namespace dnnl;
 
 namespace {
 
-/// config: N C S has_affine (training, forward only) fuse_relu f64:epsilon.
+/// config: N C S has_affine (training, forward only) fuse_relu f64:epsilon
+/// ranks.
 struct BatchNormShape {
   int64_t n, c, s;
   bool hasAffine, training, fuseRelu;
   float epsilon;
+  /// The ranks whose batches the statistics are over.
+  int64_t ranks;
 
   BatchNormShape(Config &config, bool forward)
       : n(config.size("N")), c(config.size("C")), s(config.size("S")),
         hasAffine(config.flag("has_affine")),
         training(!forward || config.flag("training")),
         fuseRelu(config.flag("fuse_relu")),
-        epsilon(static_cast<float>(config.real("epsilon"))) {
+        epsilon(static_cast<float>(config.real("epsilon"))),
+        ranks(config.size("ranks")) {
     if (!(epsilon >= 0))
       config.fail("epsilon is negative");
+  }
+
+  /// Whether training statistics are added over ranks.
+  bool synchronized() const { return training && ranks > 1; }
+  /// Elements per channel in this rank's batch, and in all ranks' batches.
+  double localCount() const { return static_cast<double>(n * s); }
+  double globalCount() const {
+    return localCount() * static_cast<double>(ranks);
   }
 
   /// The layout of x, y, dy or dx. Row-major [N, C] is also channels-last
@@ -71,10 +94,11 @@ struct BatchNormShape {
   }
 
   /// With `givenStatistics`, the primitive normalizes with the mean and
-  /// variance it is given, as a training forward here does (see above).
-  normalization_flags flags(bool givenStatistics = false) const {
+  /// variance it is given, as a training forward here does (see above);
+  /// with `scaleShift`, it takes a scale and a shift.
+  normalization_flags flags(bool givenStatistics, bool scaleShift) const {
     auto flags = normalization_flags::none;
-    if (hasAffine)
+    if (scaleShift)
       flags |= normalization_flags::use_scale | normalization_flags::use_shift;
     if (fuseRelu)
       flags |= normalization_flags::fuse_norm_relu;
@@ -83,6 +107,19 @@ struct BatchNormShape {
     return flags;
   }
 };
+
+/// Replaces the `count` sums at `data` by their sums over the ranks, for
+/// call site `site`, or ends the run.
+void addOverRanks(int64_t site, const char *stage, double *data,
+                  int64_t count) {
+  std::string error;
+  if (!sumOverRanks(data, count, error))
+    fatal("call site " + std::to_string(site) + " (batch normalization " +
+              stage + "): adding its sums over the ranks failed: " + error,
+          "a synchronized batch normalization runs under mpirun, with the "
+          "ranks that kilnc --ranks named; when it does, another rank has "
+          "probably failed, and its message says why");
+}
 
 /// Accumulation lanes per block: the block's channels, or 8 lanes over the
 /// positions of a one-channel block, so that the sums vectorize.
@@ -95,14 +132,15 @@ int64_t lanesOf(int64_t block) { return block == 1 ? 8 : block; }
 /// most 64 groups, fixed by N alone, each block of a group in its own lanes,
 /// which are then added in a fixed order: the result does not depend on the
 /// thread count, and the partial sums stay small. Their buffers are made
-/// once, with the site.
+/// once, with the site. Synchronized, the sums are added over the ranks.
 class ChannelStatistics {
 public:
-  ChannelStatistics(const BatchNormShape &s, int64_t block)
-      : n(s.n), c(s.c), count(static_cast<double>(s.n * s.s)), block(block),
+  ChannelStatistics(const BatchNormShape &s, int64_t block, int64_t site)
+      : n(s.n), c(s.c), count(s.globalCount()), block(block),
         lanes(lanesOf(block)), blocks(s.c / block),
-        groups(std::min<int64_t>(s.n, 64)), chunk(s.s * block),
-        partial(groups * blocks * 2 * lanes), sums(s.c), squares(s.c) {}
+        groups(std::min<int64_t>(s.n, 64)), chunk(s.s * block), site(site),
+        synchronized(s.synchronized()), partial(groups * blocks * 2 * lanes),
+        totals(2 * s.c) {}
 
   void compute(const float *x, float *mean, float *variance) {
     // Lanes [0, lanes) of item (group g, block cb), item g * blocks + cb,
@@ -118,8 +156,8 @@ public:
             self.sumItem(x, item);
         },
         &context, groups * blocks);
-    std::fill(sums.begin(), sums.end(), 0.0);
-    std::fill(squares.begin(), squares.end(), 0.0);
+    std::fill(totals.begin(), totals.end(), 0.0);
+    double *sums = totals.data(), *squares = sums + c;
     for (int64_t item = 0; item < groups * blocks; ++item) {
       const double *laneSums = &partial[item * 2 * lanes];
       for (int64_t lane = 0; lane < lanes; ++lane) {
@@ -128,6 +166,8 @@ public:
         squares[channel] += laneSums[lanes + lane];
       }
     }
+    if (synchronized)
+      addOverRanks(site, "forward", totals.data(), 2 * c);
     for (int64_t i = 0; i < c; ++i) {
       double m = sums[i] / count;
       mean[i] = static_cast<float>(m);
@@ -162,19 +202,22 @@ private:
   }
 
   int64_t n, c;
+  /// Elements per channel, over every rank's batch.
   double count;
-  int64_t block, lanes, blocks, groups, chunk;
-  std::vector<double> partial, sums, squares;
+  int64_t block, lanes, blocks, groups, chunk, site;
+  bool synchronized;
+  /// The sums of x of each channel, then those of x^2.
+  std::vector<double> partial, totals;
 };
 
 /// The forward primitive in the layout of x, plain or blocked; see
-/// BatchNormShape::flags for `givenStatistics`.
+/// BatchNormShape::flags.
 batch_normalization_forward::primitive_desc
 forwardDesc(const Config &config, const BatchNormShape &s, bool blocked,
-            bool givenStatistics = false) {
+            bool givenStatistics, bool scaleShift) {
   batch_normalization_forward::desc desc(
       s.training ? prop_kind::forward_training : prop_kind::forward_inference,
-      s.data(config, blocked), s.epsilon, s.flags(givenStatistics));
+      s.data(config, blocked), s.epsilon, s.flags(givenStatistics, scaleShift));
   return batch_normalization_forward::primitive_desc(desc, cpuEngine());
 }
 
@@ -209,8 +252,8 @@ class BatchNormForward : public Site {
 public:
   BatchNormForward(const Config &config, const BatchNormShape &s,
                    unsigned yIndex, uint32_t blocked)
-      : shape(s), statistics(s, s.block(blocked & 1)) {
-    auto pd = forwardDesc(config, s, blocked & 1, s.training);
+      : shape(s), statistics(s, s.block(blocked & 1), config.site()) {
+    auto pd = forwardDesc(config, s, blocked & 1, s.training, s.hasAffine);
     primitive = batch_normalization_forward(pd);
     x = Input(pd.src_desc());
     y = Output(s.data(config, blocked >> yIndex & 1), pd.dst_desc());
@@ -273,6 +316,70 @@ private:
   memory workspace;
 };
 
+/// Moves the dx of oneDNN's backward, which subtracts this rank's means of g
+/// and g * xhat, to the means over every rank (see the top), in x's layout
+/// (BatchNormShape::block). Its buffers are made once, with the site.
+class RankMeansCorrection {
+public:
+  RankMeansCorrection(const BatchNormShape &s, int64_t block, int64_t site)
+      : n(s.n), c(s.c), block(block), blocks(s.c / block), chunk(s.s * block),
+        site(site), epsilon(s.epsilon), localCount(s.localCount()),
+        globalCount(s.globalCount()), totals(2 * s.c), means(s.c), offsets(s.c),
+        slopes(s.c) {}
+
+  /// `dshift` and `dscale` are oneDNN's gradients of the shift and the
+  /// scale: this rank's sums of g and of g * xhat. `scale` is null without
+  /// affine parameters.
+  void apply(const float *x, float *dx, const float *scale, const float *mean,
+             const float *variance, const float *dshift, const float *dscale) {
+    std::copy(dshift, dshift + c, totals.begin());
+    std::copy(dscale, dscale + c, totals.begin() + c);
+    addOverRanks(site, "backward", totals.data(), 2 * c);
+    for (int64_t i = 0; i < c; ++i) {
+      double rstd = 1 / std::sqrt(double(variance[i]) + double(epsilon));
+      double factor = (scale ? scale[i] : 1.0) * rstd;
+      means[i] = mean[i];
+      offsets[i] = static_cast<float>(
+          factor * (dshift[i] / localCount - totals[i] / globalCount));
+      slopes[i] = static_cast<float>(
+          factor * rstd *
+          (dscale[i] / localCount - totals[c + i] / globalCount));
+    }
+    struct Context {
+      RankMeansCorrection &self;
+      const float *x;
+      float *dx;
+    } context{*this, x, dx};
+    kiln_rt_parallel_for(
+        [](void *data, int64_t begin, int64_t end) {
+          auto &[self, x, dx] = *static_cast<Context *>(data);
+          for (int64_t item = begin; item < end; ++item)
+            self.applyItem(x, dx, item);
+        },
+        &context, n * blocks);
+  }
+
+private:
+  /// dx += offset + slope * (x - mean) over example e's block cb, item
+  /// e * blocks + cb.
+  void applyItem(const float *x, float *dx, int64_t item) const {
+    int64_t first = item % blocks * block;
+    for (int64_t k = item * chunk, last = k + chunk; k < last;) {
+      for (int64_t lane = 0; lane < block; ++lane, ++k) {
+        int64_t channel = first + lane;
+        dx[k] += offsets[channel] + slopes[channel] * (x[k] - means[channel]);
+      }
+    }
+  }
+
+  int64_t n, c, block, blocks, chunk, site;
+  float epsilon;
+  double localCount, globalCount;
+  /// The sums of g over every rank, then those of g * xhat.
+  std::vector<double> totals;
+  std::vector<float> means, offsets, slopes;
+};
+
 /// args: x* dy* (scale) mean variance (workspace, with a fused ReLU) dx*
 /// (dscale dshift).
 class BatchNormBackward : public Site {
@@ -281,12 +388,15 @@ public:
                     unsigned dxIndex, uint32_t blocked)
       : shape(s) {
     bool inBlocks = blocked & 1;
+    // Synchronized, the sums of g and g * xhat are wanted even without
+    // affine parameters: they are the scale's and the shift's gradients.
+    bool scaleShift = s.hasAffine || s.synchronized();
     memory::desc data = s.data(config, inBlocks);
     batch_normalization_backward::desc desc(
-        s.hasAffine ? prop_kind::backward : prop_kind::backward_data, data,
-        data, s.epsilon, s.flags());
+        scaleShift ? prop_kind::backward : prop_kind::backward_data, data, data,
+        s.epsilon, s.flags(false, scaleShift));
     batch_normalization_backward::primitive_desc pd(
-        desc, cpuEngine(), forwardDesc(config, s, inBlocks));
+        desc, cpuEngine(), forwardDesc(config, s, inBlocks, false, scaleShift));
     primitive = batch_normalization_backward(pd);
     x = Input(pd.src_desc());
     dy = Input(s.data(config, blocked >> 1 & 1), pd.diff_dst_desc());
@@ -297,34 +407,61 @@ public:
       scale = Input(s.vector());
       dscale = Output(s.vector());
       dshift = Output(s.vector());
+    } else if (scaleShift) {
+      ones = memory(s.vector(), cpuEngine());
+      std::fill_n(static_cast<float *>(ones.get_data_handle()), s.c, 1.0f);
+      ownDscale = memory(s.vector(), cpuEngine());
+      ownDshift = memory(s.vector(), cpuEngine());
+    }
+    if (scaleShift) {
       // oneDNN takes a shift, which the gradients do not depend on.
       zeroShift = memory(s.vector(), cpuEngine());
       std::memset(zeroShift.get_data_handle(), 0, s.vector().get_size());
     }
     if (s.fuseRelu)
       workspace = workspaceMemory(pd.workspace_desc(), s.workspaceBytes());
+    if (s.synchronized())
+      correction.emplace(s, s.block(inBlocks), config.site());
   }
 
   void execute(void **args) override {
     size_t i = 0;
-    ExecArgs exec{{DNNL_ARG_SRC, x.bind(args[i++])},
-                  {DNNL_ARG_DIFF_DST, dy.bind(args[i++])}};
-    if (shape.hasAffine) {
+    const memory &src = x.bind(args[i++]);
+    ExecArgs exec{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dy.bind(args[i++])}};
+    if (shape.hasAffine)
       exec[DNNL_ARG_SCALE] = scale.bind(args[i++]);
+    else if (ones)
+      exec[DNNL_ARG_SCALE] = ones;
+    if (zeroShift)
       exec[DNNL_ARG_SHIFT] = zeroShift;
-    }
-    exec[DNNL_ARG_MEAN] = mean.bind(args[i++]);
-    exec[DNNL_ARG_VARIANCE] = variance.bind(args[i++]);
+    const memory &m = mean.bind(args[i++]);
+    const memory &v = variance.bind(args[i++]);
+    exec[DNNL_ARG_MEAN] = m;
+    exec[DNNL_ARG_VARIANCE] = v;
     if (workspace) {
       workspace.set_data_handle(args[i++]);
       exec[DNNL_ARG_WORKSPACE] = workspace;
     }
-    exec[DNNL_ARG_DIFF_SRC] = dx.bind(args[i++]);
+    const memory &diffSrc = dx.bind(args[i++]);
+    exec[DNNL_ARG_DIFF_SRC] = diffSrc;
     if (shape.hasAffine) {
       exec[DNNL_ARG_DIFF_SCALE] = dscale.bind(args[i++]);
       exec[DNNL_ARG_DIFF_SHIFT] = dshift.bind(args[i++]);
+    } else if (ownDscale) {
+      exec[DNNL_ARG_DIFF_SCALE] = ownDscale;
+      exec[DNNL_ARG_DIFF_SHIFT] = ownDshift;
     }
     primitive.execute(cpuStream(), exec);
+    if (correction) {
+      auto floats = [](const memory &memory) {
+        return static_cast<float *>(memory.get_data_handle());
+      };
+      correction->apply(floats(src), floats(diffSrc),
+                        shape.hasAffine ? floats(exec[DNNL_ARG_SCALE])
+                                        : nullptr,
+                        floats(m), floats(v), floats(exec[DNNL_ARG_DIFF_SHIFT]),
+                        floats(exec[DNNL_ARG_DIFF_SCALE]));
+    }
     dx.flush();
   }
 
@@ -334,6 +471,10 @@ private:
   Input x, dy, scale, mean, variance;
   Output dx, dscale, dshift;
   memory zeroShift, workspace;
+  /// Synchronized without affine parameters: a scale of ones, and where
+  /// oneDNN writes the sums.
+  memory ones, ownDscale, ownDshift;
+  std::optional<RankMeansCorrection> correction;
 };
 
 } // namespace

@@ -24,12 +24,15 @@ int getNumThreads();
 /// run, without waiting: `start` begins replacing `count` floats by their
 /// means and gives a handle; `finish` waits until it has; `progress` lets
 /// the started averages advance (MPI moves data only inside its calls).
-/// `start` and `finish` return false with `error` set when they fail.
+/// Synchronized batch normalizations add their per-channel sums over the
+/// ranks with `sum`, waiting. `start`, `finish` and `sum` return false with
+/// `error` set when they fail.
 struct Averager {
   bool (*start)(float *data, int64_t count, int64_t &handle,
                 std::string &error);
   bool (*finish)(int64_t handle, std::string &error);
   void (*progress)();
+  bool (*sum)(double *data, int64_t count, std::string &error);
 };
 
 /// Sets what all-reduce sites average with: the trainer of a data-parallel
@@ -44,6 +47,10 @@ bool startAverage(float *data, int64_t count, int64_t &handle,
 bool finishAverage(int64_t handle, std::string &error);
 /// Lets the started averages advance; every site's execution calls it.
 void progressAverages();
+/// Replaces the `count` doubles at `data` by their sums over the ranks with
+/// the averager set; fails, with `error` set, without one: a site that
+/// synchronizes runs only in a data-parallel run.
+bool sumOverRanks(double *data, int64_t count, std::string &error);
 
 /// The seconds that all-reduce sites have spent averaging since the process
 /// started: packing and starting, and waiting for the other ranks to reach

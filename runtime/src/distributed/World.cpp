@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <vector>
 
 using namespace kiln::distributed;
@@ -125,20 +126,31 @@ bool kiln::distributed::averageInPlace(float *data, int64_t count,
          finishAverage(handle, error);
 }
 
-bool kiln::distributed::sum(int64_t &value, std::string &error) {
+namespace {
+
+/// Replaces the `count` values at `data` by their sums over the ranks.
+bool sumInPlace(void *data, int64_t count, MPI_Datatype type,
+                std::string &error) {
   if (!joined)
     return true;
-  return check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT64_T, MPI_SUM,
-                             MPI_COMM_WORLD),
+  if (count > std::numeric_limits<int>::max()) {
+    error = "a sum over the ranks of " + std::to_string(count) +
+            " values, more than MPI counts in one call";
+    return false;
+  }
+  return check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), type,
+                             MPI_SUM, MPI_COMM_WORLD),
                "MPI_Allreduce", error);
 }
 
-bool kiln::distributed::sum(double &value, std::string &error) {
-  if (!joined)
-    return true;
-  return check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_SUM,
-                             MPI_COMM_WORLD),
-               "MPI_Allreduce", error);
+} // namespace
+
+bool kiln::distributed::sum(int64_t &value, std::string &error) {
+  return sumInPlace(&value, 1, MPI_INT64_T, error);
+}
+
+bool kiln::distributed::sum(double *values, int64_t count, std::string &error) {
+  return sumInPlace(values, count, MPI_DOUBLE, error);
 }
 
 bool kiln::distributed::sameOnEveryRank(uint64_t value, bool &same,

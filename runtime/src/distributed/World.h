@@ -45,9 +45,10 @@ bool startAverage(float *data, int64_t count, int64_t &handle,
 bool finishAverage(int64_t handle, std::string &error);
 void progress();
 
-/// Replaces `value` by its sum over the ranks.
+/// Replaces `value`, or the `count` values at `values`, by their sums over
+/// the ranks.
 bool sum(int64_t &value, std::string &error);
-bool sum(double &value, std::string &error);
+bool sum(double *values, int64_t count, std::string &error);
 
 /// Whether `value` is the same on every rank (a fingerprint of the initial
 /// weights, say).

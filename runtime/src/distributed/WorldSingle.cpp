@@ -32,7 +32,7 @@ void kiln::distributed::progress() {}
 
 bool kiln::distributed::sum(int64_t &, std::string &) { return true; }
 
-bool kiln::distributed::sum(double &, std::string &) { return true; }
+bool kiln::distributed::sum(double *, int64_t, std::string &) { return true; }
 
 bool kiln::distributed::sameOnEveryRank(uint64_t, bool &same, std::string &) {
   same = true;

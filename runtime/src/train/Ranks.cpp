@@ -30,10 +30,11 @@ void Ranks::join(const Program &program) {
   joined = true;
   int64_t compiled = program.recipe.ranks;
   if (world.size == compiled) {
-    // The compiled step's all-reduce sites average through the world.
-    static const cpu::Averager averager{distributed::startAverage,
-                                        distributed::finishAverage,
-                                        distributed::progress};
+    // The compiled step's all-reduce sites average through the world, and
+    // its synchronized batch normalizations add their sums through it.
+    static const cpu::Averager averager{
+        distributed::startAverage, distributed::finishAverage,
+        distributed::progress, distributed::sum};
     if (world.size > 1)
       cpu::setAverager(&averager);
     return;
@@ -78,7 +79,7 @@ int64_t Ranks::sum(int64_t value) const {
 
 double Ranks::sum(double value) const {
   std::string error;
-  if (!distributed::sum(value, error))
+  if (!distributed::sum(&value, 1, error))
     lost(error);
   return value;
 }

@@ -870,3 +870,13 @@ func.func @constant_vector() {
   %0 = kiln.constant dense<1.0> : vector<2xf32>
   return
 }
+
+// -----
+
+func.func @batch_norm_no_ranks(%x: tensor<4x3xf32>, %r: tensor<3xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{'kiln.batch_norm' op attribute 'ranks' failed to satisfy constraint: 64-bit signless integer attribute whose value is positive}}
+  %0:4 = kiln.batch_norm %x, %r, %r, %n {ranks = 0}
+      : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+      -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+  return
+}

@@ -228,3 +228,15 @@ func.func @dynamic(%x: tensor<?x16xf32>, %w: tensor<5x16xf32>) -> tensor<?x5xf32
   %0 = kiln.linear %x, %w : (tensor<?x16xf32>, tensor<5x16xf32>) -> tensor<?x5xf32>
   return %0 : tensor<?x5xf32>
 }
+
+// A batch normalization synchronized over two ranks, and its gradient.
+// CHECK-LABEL: func @batch_norm_synchronized
+func.func @batch_norm_synchronized(%x: tensor<4x3xf32>, %r: tensor<3xf32>, %n: tensor<i64>) -> tensor<4x3xf32> {
+  // CHECK: kiln.batch_norm %{{.*}} {ranks = 2 : i64}
+  %0:4 = kiln.batch_norm %x, %r, %r, %n {ranks = 2}
+      : (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+      -> (tensor<4x3xf32>, tensor<3xf32>, tensor<3xf32>, tensor<i64>)
+  // CHECK: kiln.batch_norm_backward %{{.*}} {ranks = 2 : i64}
+  %1 = kiln.batch_norm_backward %0#0, %x {ranks = 2} : (tensor<4x3xf32>, tensor<4x3xf32>) -> tensor<4x3xf32>
+  return %1 : tensor<4x3xf32>
+}

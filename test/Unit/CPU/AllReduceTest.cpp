@@ -45,8 +45,10 @@ bool failing(int64_t, std::string &error) {
   return false;
 }
 
-const kiln::cpu::Averager negating{startNegating, finishNegating, progress};
-const kiln::cpu::Averager failingAtFinish{startNegating, failing, progress};
+const kiln::cpu::Averager negating{startNegating, finishNegating, progress,
+                                   nullptr};
+const kiln::cpu::Averager failingAtFinish{startNegating, failing, progress,
+                                          nullptr};
 
 class AllReduceTest : public CPUTest {
 protected:

@@ -5,13 +5,18 @@
 // and shift and a fused ReLU, in the plain layout and (4-d) the blocked one,
 // against PyTorch's batch normalization computed naively in double: y =
 // scale * (x - mean) / sqrt(var + eps) + shift over each channel, with the
-// batch's mean and biased variance in training.
+// batch's mean and biased variance in training. Synchronized over two ranks,
+// the sites see one rank's half of a batch, and a stand-in for the other rank
+// adds that half's sums: the results are those of the whole batch.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CPUTesting.h"
 
+#include "cpu/Runtime.h"
+
 #include <cmath>
+#include <deque>
 
 using namespace kiln::cpu::testing;
 
@@ -104,11 +109,15 @@ struct Gradients {
   Tensor dx, dscale, dshift;
 };
 
+/// With `statistics`, those of the whole batch that x is part of, the sums
+/// dscale and dshift are x's, and dx is not meaningful.
 Gradients gradients(const Tensor &x, const Tensor &dy, const Tensor *scale,
-                    const Buffer *passed) {
+                    const Buffer *passed,
+                    std::optional<std::pair<Tensor, Tensor>> statistics = {}) {
   View v(x.shape);
-  std::pair<Tensor, Tensor> statistics = batchStatistics(x);
-  const Tensor &mean = statistics.first, &variance = statistics.second;
+  if (!statistics)
+    statistics = batchStatistics(x);
+  const Tensor &mean = statistics->first, &variance = statistics->second;
   Gradients g{Tensor::real(x.shape, std::vector<double>(x.reals.size())),
               Tensor::real({v.c}, std::vector<double>(v.c)),
               Tensor::real({v.c}, std::vector<double>(v.c))};
@@ -137,9 +146,65 @@ Gradients gradients(const Tensor &x, const Tensor &dy, const Tensor *scale,
   return g;
 }
 
+/// [a; b], along the first dimension.
+Tensor concatenate(const Tensor &a, const Tensor &b) {
+  Shape shape = a.shape;
+  shape[0] += b.shape[0];
+  std::vector<double> values = a.reals;
+  values.insert(values.end(), b.reals.begin(), b.reals.end());
+  return Tensor::real(shape, values);
+}
+
+/// The first (`second` false) or last `shape[0]` examples of `t`, of shape
+/// `shape`.
+Tensor half(const Tensor &t, const Shape &shape, bool second) {
+  size_t size = t.reals.size() / 2;
+  auto begin = t.reals.begin() + (second ? size : 0);
+  return Tensor::real(shape, std::vector<double>(begin, begin + size));
+}
+
+/// Stands in for the other rank of a two-rank run: adds the sums queued,
+/// in order, to those that a synchronized site gives.
+std::deque<std::vector<double>> otherRankSums;
+
+bool addOtherRank(double *data, int64_t count, std::string &error) {
+  if (otherRankSums.empty() ||
+      otherRankSums.front().size() != static_cast<size_t>(count)) {
+    error = "a sum of " + std::to_string(count) + " values was not expected";
+    return false;
+  }
+  for (int64_t i = 0; i < count; ++i)
+    data[i] += otherRankSums.front()[i];
+  otherRankSums.pop_front();
+  return true;
+}
+
+const kiln::cpu::Averager otherRank{nullptr, nullptr, nullptr, addOtherRank};
+
+/// Σx then Σx² of each channel of x.
+std::vector<double> channelSums(const Tensor &x) {
+  View v(x.shape);
+  std::vector<double> sums(2 * v.c);
+  for (int64_t c = 0; c < v.c; ++c)
+    v.each(c, [&](int64_t i) {
+      sums[c] += x.reals[i];
+      sums[v.c + c] += x.reals[i] * x.reals[i];
+    });
+  return sums;
+}
+
 class BatchNormTest : public CPUTest,
                       public ::testing::WithParamInterface<BatchNormCase> {
 protected:
+  ~BatchNormTest() override {
+    kiln::cpu::setAverager(nullptr);
+    otherRankSums.clear();
+  }
+
+  /// A training forward and backward on this rank's x of the case's shape,
+  /// in a run of `ranks` (1 or 2) whose other rank holds as many examples.
+  void checkTraining(int64_t ranks);
+
   /// Config `values`, then the mask of `blocked` arguments when the case
   /// blocks any.
   std::vector<int64_t> config(std::vector<int64_t> values,
@@ -162,12 +227,20 @@ protected:
   }
 };
 
-TEST_P(BatchNormTest, TrainingForwardAndBackward) {
+void BatchNormTest::checkTraining(int64_t ranks) {
   const BatchNormCase &c = GetParam();
   View v(c.x);
   bool xBlocked = blocks(false), othersBlocked = blocks(true);
   Tensor x = random(c.x, 2.0), dy = random(c.x), scale = random({v.c}),
          shift = random({v.c}, 0.5);
+  // The other rank's examples, with two.
+  Tensor theirX = random(c.x, 2.0), theirDy = random(c.x);
+  bool two = ranks == 2;
+  if (two)
+    kiln::cpu::setAverager(&otherRank);
+  Tensor allX = two ? concatenate(x, theirX) : x,
+         allDy = two ? concatenate(dy, theirDy) : dy;
+  const Tensor *scaleOrNull = c.affine ? &scale : nullptr;
   Buffer xArg = pass(Buffer(x), xBlocked),
          dyArg = pass(Buffer(dy), othersBlocked);
   Buffer scaleArg(scale), shiftArg(shift), y(c.x), mean({v.c}), variance({v.c}),
@@ -181,21 +254,21 @@ TEST_P(BatchNormTest, TrainingForwardAndBackward) {
   args.insert(args.end(), {&y, &mean, &variance});
   if (c.fuseRelu)
     args.push_back(&workspace);
-  int64_t forward =
-      create(KILN_BATCH_NORM_FORWARD,
-             config({v.n, v.c, v.s, c.affine, 1, c.fuseRelu, bits(kEpsilon)},
-                    xBlocked | int64_t(othersBlocked) << yIndex));
+  int64_t forward = create(
+      KILN_BATCH_NORM_FORWARD,
+      config({v.n, v.c, v.s, c.affine, 1, c.fuseRelu, bits(kEpsilon), ranks},
+             xBlocked | int64_t(othersBlocked) << yIndex));
+  if (two)
+    otherRankSums.push_back(channelSums(theirX));
   execute(forward, args);
 
-  auto [expectedMean, expectedVariance] = batchStatistics(x);
+  std::pair<Tensor, Tensor> statistics = batchStatistics(allX);
+  Tensor allY = normalize(allX, statistics.first, statistics.second,
+                          scaleOrNull, c.affine ? &shift : nullptr, c.fuseRelu);
   Buffer yPlain = unpass(y, othersBlocked);
-  expectClose(yPlain,
-              normalize(x, expectedMean, expectedVariance,
-                        c.affine ? &scale : nullptr,
-                        c.affine ? &shift : nullptr, c.fuseRelu),
-              "y", 1e-5);
-  expectClose(mean, expectedMean, "mean", 1e-5);
-  expectClose(variance, expectedVariance, "variance", 1e-5);
+  expectClose(yPlain, two ? half(allY, c.x, false) : allY, "y", 1e-5);
+  expectClose(mean, statistics.first, "mean", 1e-5);
+  expectClose(variance, statistics.second, "variance", 1e-5);
 
   // args: x dy (scale) mean variance (workspace) dx (dscale dshift).
   Buffer dx(c.x), dscale({v.c}), dshift({v.c});
@@ -209,21 +282,43 @@ TEST_P(BatchNormTest, TrainingForwardAndBackward) {
   args.push_back(&dx);
   if (c.affine)
     args.insert(args.end(), {&dscale, &dshift});
-  int64_t backward =
-      create(KILN_BATCH_NORM_BACKWARD,
-             config({v.n, v.c, v.s, c.affine, c.fuseRelu, bits(kEpsilon)},
-                    xBlocked | int64_t(othersBlocked) << 1 |
-                        int64_t(othersBlocked) << dxIndex));
+  int64_t backward = create(
+      KILN_BATCH_NORM_BACKWARD,
+      config({v.n, v.c, v.s, c.affine, c.fuseRelu, bits(kEpsilon), ranks},
+             xBlocked | int64_t(othersBlocked) << 1 |
+                 int64_t(othersBlocked) << dxIndex));
+  // Where the fused ReLU passed: here, where the site's y is positive; on
+  // the other rank, where the whole batch's y is.
+  Buffer theirY(two ? half(allY, c.x, true) : allY);
+  Buffer allPassed(two ? concatenate(yPlain.tensor(), theirY.tensor())
+                       : yPlain.tensor());
+  if (two) {
+    Gradients theirs = gradients(theirX, theirDy, nullptr,
+                                 c.fuseRelu ? &theirY : nullptr, statistics);
+    std::vector<double> sums = theirs.dshift.reals;
+    sums.insert(sums.end(), theirs.dscale.reals.begin(),
+                theirs.dscale.reals.end());
+    otherRankSums.push_back(sums);
+  }
   execute(backward, args);
+  EXPECT_TRUE(otherRankSums.empty()) << "the sites added fewer sums";
 
-  Gradients expected = gradients(x, dy, c.affine ? &scale : nullptr,
-                                 c.fuseRelu ? &yPlain : nullptr);
-  expectClose(unpass(dx, othersBlocked), expected.dx, "dx", 1e-5);
+  Gradients whole = gradients(allX, allDy, scaleOrNull,
+                              c.fuseRelu ? &allPassed : nullptr, statistics);
+  expectClose(unpass(dx, othersBlocked),
+              two ? half(whole.dx, c.x, false) : whole.dx, "dx", 1e-5);
   if (c.affine) {
-    expectClose(dscale, expected.dscale, "dscale", 1e-5);
-    expectClose(dshift, expected.dshift, "dshift", 1e-5);
+    // This rank's sums: the run averages them with the other gradients.
+    Gradients mine = gradients(x, dy, scaleOrNull,
+                               c.fuseRelu ? &yPlain : nullptr, statistics);
+    expectClose(dscale, mine.dscale, "dscale", 1e-5);
+    expectClose(dshift, mine.dshift, "dshift", 1e-5);
   }
 }
+
+TEST_P(BatchNormTest, TrainingForwardAndBackward) { checkTraining(1); }
+
+TEST_P(BatchNormTest, SynchronizedOverTwoRanks) { checkTraining(2); }
 
 TEST_P(BatchNormTest, InferenceForward) {
   const BatchNormCase &c = GetParam();
@@ -246,7 +341,7 @@ TEST_P(BatchNormTest, InferenceForward) {
   args.push_back(&y);
   int64_t site =
       create(KILN_BATCH_NORM_FORWARD,
-             config({v.n, v.c, v.s, c.affine, 0, c.fuseRelu, bits(kEpsilon)},
+             config({v.n, v.c, v.s, c.affine, 0, c.fuseRelu, bits(kEpsilon), 1},
                     xBlocked | int64_t(yBlocked) << yIndex));
   execute(site, args);
   expectClose(unpass(y, yBlocked),
@@ -274,7 +369,7 @@ TEST_F(CPUTest, BatchNormTrainingStatisticsAreExact) {
       value = static_cast<float>(50 + value);
     Buffer xArg = c.blocked ? toBlocked(Buffer(x)) : Buffer(x), y(c.x),
            mean({v.c}), variance({v.c});
-    std::vector<int64_t> config{v.n, v.c, v.s, 0, 1, 0, bits(kEpsilon)};
+    std::vector<int64_t> config{v.n, v.c, v.s, 0, 1, 0, bits(kEpsilon), 1};
     if (c.blocked)
       config.push_back(1);
     execute(create(KILN_BATCH_NORM_FORWARD, config),
@@ -335,24 +430,43 @@ protected:
 TEST_F(BatchNormErrorTest, Configurations) {
   // Forward, training with scale and shift: x scale shift y mean variance;
   // bit 1 (scale) may not be set.
-  std::vector<int64_t> forward{2, 16, 4, 1, 1, 0, bits(kEpsilon), 0b10};
-  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 8, forward.data()),
+  std::vector<int64_t> forward{2, 16, 4, 1, 1, 0, bits(kEpsilon), 1, 0b10};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 9, forward.data()),
               ::testing::ExitedWithCode(1),
               "call site 0 \\(batch norm forward\\): configuration value "
               "'blocked' is 2, but only x and y may be blocked \\(mask 9\\)");
   // Backward without affine: x dy mean variance dx, so 5 arguments.
-  std::vector<int64_t> backward{2, 16, 4, 0, 0, bits(kEpsilon), 0b100000};
-  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_BACKWARD, 7, backward.data()),
+  std::vector<int64_t> backward{2, 16, 4, 0, 0, bits(kEpsilon), 1, 0b100000};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_BACKWARD, 8, backward.data()),
               ::testing::ExitedWithCode(1),
               "'blocked' is 32, not a mask of 5 arguments");
-  std::vector<int64_t> negative{2, 16, 4, 0, 1, 0, bits(-1.0)};
-  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 7, negative.data()),
+  std::vector<int64_t> negative{2, 16, 4, 0, 1, 0, bits(-1.0), 1};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 8, negative.data()),
               ::testing::ExitedWithCode(1), "epsilon is negative");
+  std::vector<int64_t> noRanks{2, 16, 4, 0, 1, 0, bits(kEpsilon), 0};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 8, noRanks.data()),
+              ::testing::ExitedWithCode(1), "'ranks' is 0");
   // 12 channels cannot be blocked by 8 or 16.
-  std::vector<int64_t> narrow{2, 12, 4, 0, 1, 0, bits(kEpsilon), 1};
-  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 8, narrow.data()),
+  std::vector<int64_t> narrow{2, 12, 4, 0, 1, 0, bits(kEpsilon), 1, 1};
+  EXPECT_EXIT(kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 9, narrow.data()),
               ::testing::ExitedWithCode(1),
               "a blocked argument must be NCHW with a multiple of 8 channels");
+}
+
+// A site compiled to synchronize over ranks, run outside a data-parallel
+// run, says so and ends the process rather than train on half the batch.
+TEST_F(BatchNormErrorTest, SynchronizedOutsideARun) {
+  std::vector<float> x(2 * 8 * 4, 1.0f), y(x.size()), mean(8), variance(8);
+  void *args[] = {x.data(), y.data(), mean.data(), variance.data()};
+  std::vector<int64_t> config{2, 8, 4, 0, 1, 0, bits(kEpsilon), 2};
+  EXPECT_EXIT(
+      {
+        kiln_rt_create(0, KILN_BATCH_NORM_FORWARD, 8, config.data());
+        kiln_rt_execute(0, args);
+      },
+      ::testing::ExitedWithCode(1),
+      "call site 0 \\(batch normalization forward\\): adding its sums over "
+      "the ranks failed: this process is not one rank of a data-parallel run");
 }
 
 } // namespace

@@ -76,7 +76,7 @@ TEST(CheckpointTest, RoundTrip) {
   EXPECT_EQ(file.tensors["fc.weight"].shape, (std::vector<int64_t>{3, 3}));
   EXPECT_EQ(file.tensors["fc.weight"].dtype, io::DType::F32);
   EXPECT_EQ(file.metadata, (std::map<std::string, std::string>{
-                               {"abi", "4"},
+                               {"abi", KILN_TEST_ABI},
                                {"fingerprint", fingerprint(program)},
                                {"format", "kiln-checkpoint"},
                                {"model", "small"},

@@ -43,7 +43,7 @@ using Linear = kiln::testing::LinearProgram<Config>;
 static_assert(Linear::kArenaBytes == 203264, "the description's arena");
 
 constexpr const char *kDescription = R"({
-  "abi": 4,
+  "abi": )" KILN_TEST_ABI R"(,
   "model": "linear_mnist",
   "recipe": {
     "batch_size": 64, "epochs": 1, "seed": 0,

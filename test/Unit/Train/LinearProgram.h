@@ -20,6 +20,7 @@
 #define KILN_TEST_UNIT_TRAIN_LINEARPROGRAM_H
 
 #include "kiln/Random.h"
+#include "kiln/kiln_runtime.h"
 
 #include <cmath>
 #include <cstdint>
@@ -151,5 +152,11 @@ private:
 };
 
 } // namespace kiln::testing
+
+/// KILN_ABI_VERSION as a string literal, for the descriptions that tests
+/// write out.
+#define KILN_TEST_QUOTE(x) #x
+#define KILN_TEST_ABI_OF(x) KILN_TEST_QUOTE(x)
+#define KILN_TEST_ABI KILN_TEST_ABI_OF(KILN_ABI_VERSION)
 
 #endif // KILN_TEST_UNIT_TRAIN_LINEARPROGRAM_H

@@ -44,7 +44,7 @@ using Linear = kiln::testing::LinearProgram<Config>;
 static_assert(Linear::kArenaBytes == 4352, "the description's arena");
 
 constexpr const char *kDescription = R"({
-  "abi": 4,
+  "abi": )" KILN_TEST_ABI R"(,
   "model": "linear",
   "recipe": {
     "batch_size": 16, "epochs": 10, "seed": 0,

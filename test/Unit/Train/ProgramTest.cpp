@@ -250,7 +250,7 @@ TEST(ProgramTest, Errors) {
 // its inputs and outputs can be the caller's buffers.
 TEST(DescriptionTest, ALibrarysDescription) {
   program::Description library = program::Description::parse(R"({
-    "abi": 4, "model": "lib",
+    "abi": )" KILN_TEST_ABI R"(, "model": "lib",
     "slots": [
       {"name": "w", "role": "param", "dtype": "f32", "shape": [3, 2],
        "init": {"distribution": "zeros"}},
@@ -273,8 +273,10 @@ TEST(DescriptionTest, ALibrarysDescription) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(buffers.get<void>(0)) % 64, 0u);
 
   // A trainer needs all three steps and the recipe.
-  Error error = expectError(
-      [] { Program::parse(R"({"abi": 4, "model": "lib", "slots": []})"); });
+  Error error = expectError([] {
+    Program::parse(R"({"abi": )" KILN_TEST_ABI
+                   R"(, "model": "lib", "slots": []})");
+  });
   EXPECT_NE(std::string(error.what()).find("'recipe' is missing"),
             std::string::npos)
       << error.what();

@@ -12,7 +12,7 @@ using namespace kiln::testing;
 
 const std::string &kiln::testing::smallDescription() {
   static const std::string description = R"({
-  "abi": 4,
+  "abi": )" KILN_TEST_ABI R"(,
   "model": "small",
   "recipe": {
     "batch_size": 4, "epochs": 2, "seed": 5,
