@@ -29,7 +29,11 @@ template <typename Action> auto timed(Action action) {
 
 } // namespace
 
-void kiln::cpu::setAverager(const Averager *averager) { current = averager; }
+void kiln::cpu::setAverager(const Averager *averager) {
+  // Averages started with another averager are not this one's to advance.
+  current = averager;
+  pending = 0;
+}
 
 bool kiln::cpu::startAverage(float *data, int64_t count, int64_t &handle,
                              std::string &error) {

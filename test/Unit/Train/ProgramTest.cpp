@@ -146,7 +146,7 @@ TEST(ProgramTest, Errors) {
   const std::pair<std::function<void(json &)>, const char *> cases[] = {
       {[](json &j) { j["abi"] = 1; },
        "the program was compiled for runtime ABI 1, but this runtime has "
-       "ABI 4"},
+       "ABI " KILN_TEST_ABI},
       {[](json &j) { j.erase("model"); }, "top level: 'model' is missing"},
       {[](json &j) { j["recipe"]["batch_size"] = 0; },
        "recipe.batch_size: expected an integer of at least 1, got 0"},
