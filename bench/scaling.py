@@ -4,6 +4,7 @@
     bench/scaling.py --build build                          # N = 1, 2 here
     bench/scaling.py --build build --ranks 1,2,4,8          # a 16-core machine
     bench/scaling.py --build build --models cnn --batch strong
+    bench/scaling.py --build build --models resnet --sync-batch-norm
 
 For each model and each N, compiles the model with `kilnc --ranks N` and times
 its training step with the trainer's `--benchmark` under
@@ -20,6 +21,11 @@ rank; --no-torch leaves it out.
 --batch weak (the default, as DDP benchmarks report): every rank keeps the
 model's batch of 64, so the global batch is 64 N. --batch strong: the global
 batch stays 64 and each rank takes 64 / N.
+
+--sync-batch-norm compiles the models with `sync_batch_norm = true`: batch
+norms then add their statistics over the ranks in every layer, forward and
+backward, and that time counts in the all-reduce share. PyTorch's
+SyncBatchNorm runs only on GPUs, so the peer is left out.
 """
 import argparse
 import os
@@ -85,10 +91,15 @@ def main():
                         default=True,
                         help="also time PyTorch's DistributedDataParallel "
                              "(gloo) on the same models (default: on)")
+    parser.add_argument("--sync-batch-norm", action="store_true",
+                        help="synchronize batch norms over the ranks "
+                             "(sync_batch_norm = true)")
     parser.add_argument("--bucket-mb", type=int,
                         help="kilnc's gradient bucket size (default: its own)")
     args = parser.parse_args()
     models = [m for m in args.models.split(",") if m]
+    if args.sync_batch_norm:
+        args.torch = False
     ranks = [int(n) for n in args.ranks.split(",") if n]
     for model in models:
         if model not in MODELS:
@@ -112,6 +123,14 @@ def main():
     with tempfile.TemporaryDirectory(prefix="kiln-scaling-") as work:
         for model in models:
             source, default_steps = MODELS[model]
+            source = os.path.join(ROOT, source)
+            if args.sync_batch_norm:
+                with open(source) as f:
+                    text = f.read().replace(
+                        "train {", "train {\n  sync_batch_norm = true", 1)
+                source = os.path.join(work, f"{model}-sync.kiln")
+                with open(source, "w") as f:
+                    f.write(text)
             steps = args.steps or default_steps
             commands, batches = {}, {}
             for n in ranks:
@@ -119,7 +138,7 @@ def main():
                 batches[n] = BATCH * n if args.batch == "weak" else BATCH
                 bucket = ["--bucket-mb", str(args.bucket_mb)] \
                     if args.bucket_mb and n > 1 else []
-                subprocess.run([kilnc, os.path.join(ROOT, source), "--ranks",
+                subprocess.run([kilnc, source, "--ranks",
                                 str(n), "--batch-size", str(batches[n]), "-o",
                                 trainer] + bucket, check=True)
                 command = [trainer, "--benchmark", str(steps), "--threads",
@@ -164,7 +183,8 @@ def main():
     print(f"Kiln data-parallel scaling: {args.batch} (each rank "
           f"{'64 examples' if args.batch == 'weak' else '64 / N'}), "
           f"{args.threads} thread(s) per rank, median of {args.rounds} rounds"
-          + (f", buckets of {args.bucket_mb} MiB" if args.bucket_mb else ""))
+          + (f", buckets of {args.bucket_mb} MiB" if args.bucket_mb else "")
+          + (", batch norms synchronized" if args.sync_batch_norm else ""))
     print(conditions(load_before, load_after, raised) + "\n")
     header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'Kiln ms':>9} "
               f"{'examples/s':>11} {'efficiency':>10} {'N alone':>8} "
