@@ -12,7 +12,9 @@ rounds of each side's median ms/step, the median of the rounds' ratios
 (PyTorch / Kiln: above 1, Kiln is faster), and the GFLOP/s each side
 achieves (FLOPs per step from kilnc --stats) against the machine's measured
 matmul peak (kiln-matmul-peak: oneDNN sgemm on the same threads, the best of
-three sizes).
+three sizes). PyTorch gets its best OpenBLAS kernels (bench/openblas.py:
+OPENBLAS_CORETYPE=SKYLAKEX where Debian's OpenBLAS falls back to generic
+ones on an AVX-512 CPU); the header says which core it ran on.
 
 Shared machines are noisy: the load average is printed before and after.
 When allowed (root), every timed process runs in its own session with the
@@ -28,8 +30,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from openblas import PYTHON, torch_environment  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PYTHON = "/usr/bin/python3"  # Debian's, which has torch.
 
 # name: (kiln file, timed steps per round). The name is also
 # torch_step.py's model.
@@ -67,10 +71,10 @@ def conditions(load_before, load_after, raised):
             f"{'raised (autogroup nice -20)' if raised else 'normal'}")
 
 
-def timed(command, pattern):
-    """Runs `command` at the raised priority and returns the number that
-    `pattern` captures in its stdout."""
-    result = subprocess.run(command, capture_output=True, text=True,
+def timed(command, pattern, env=None):
+    """Runs `command` (in `env`, or this environment) at the raised priority
+    and returns the number that `pattern` captures in its stdout."""
+    result = subprocess.run(command, capture_output=True, text=True, env=env,
                             start_new_session=True, preexec_fn=raise_priority)
     match = re.search(pattern, result.stdout)
     if result.returncode != 0 or not match:
@@ -117,6 +121,7 @@ def main():
     torch_version = subprocess.run(
         [PYTHON, "-c", "import torch; print(torch.__version__)"],
         capture_output=True, text=True, check=True).stdout.strip()
+    torch_env, blas = torch_environment()
     load_before = os.getloadavg()[0]
     raised = priority_raised()
     peak = max(timed([peak_tool, "--threads", str(args.threads), "--size",
@@ -138,9 +143,12 @@ def main():
                              str(args.threads)]
             kiln_ms, torch_ms = [], []
             for round_ in range(args.rounds):
-                sides = [(kiln_command, kiln_ms), (torch_command, torch_ms)]
-                for command, times in sides[::1 if round_ % 2 == 0 else -1]:
-                    times.append(timed(command, r"median ([0-9.]+) ms/step"))
+                sides = [(kiln_command, kiln_ms, None),
+                         (torch_command, torch_ms, torch_env)]
+                for command, times, env in sides[::1 if round_ % 2 == 0
+                                                 else -1]:
+                    times.append(timed(command, r"median ([0-9.]+) ms/step",
+                                       env))
             kiln = statistics.median(kiln_ms)
             torch_ = statistics.median(torch_ms)
             ratio = statistics.median(t / k for k, t in zip(kiln_ms, torch_ms))
@@ -152,6 +160,7 @@ def main():
     print(f"Kiln vs PyTorch {torch_version}: training step, batch 64, "
           f"{args.threads} threads, median of {args.rounds} rounds")
     print(conditions(load_before, load_after, raised))
+    print(blas)
     print(f"matmul peak (oneDNN sgemm, {args.threads} threads): "
           f"{peak:.1f} GFLOP/s\n")
     header = (f"{'model':<12} {'GFLOP/step':>10} {'Kiln ms':>9} "
@@ -170,7 +179,8 @@ def main():
     print("\n(GFLOP/s with the % of the matmul peak in parentheses.)")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump(dict(torch=torch_version, threads=args.threads,
+            json.dump(dict(torch=torch_version, openblas=blas,
+                           threads=args.threads,
                            rounds=args.rounds, load_before=load_before,
                            load_after=load_after, priority_raised=raised,
                            peak_gflops=peak, models=rows), out, indent=1)

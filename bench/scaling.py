@@ -37,6 +37,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from openblas import torch_environment  # noqa: E402
 from bench import (MODELS, PYTHON, ROOT, conditions,  # noqa: E402
                    priority_raised, raise_priority)
 
@@ -44,9 +45,10 @@ SCALED = ("cnn", "lstm", "transformer")
 BATCH = 64
 
 
-def run(command):
-    """The median ms/step and all-reduce ms/step that a benchmark prints."""
-    result = subprocess.run(command, capture_output=True, text=True,
+def run(command, env=None):
+    """The median ms/step and all-reduce ms/step that a benchmark prints, run
+    in `env` (or this environment)."""
+    result = subprocess.run(command, capture_output=True, text=True, env=env,
                             start_new_session=True, preexec_fn=raise_priority)
     step = re.search(r"median ([0-9.]+) ms/step", result.stdout)
     if result.returncode != 0 or not step:
@@ -117,6 +119,7 @@ def main():
     launcher = [mpirun, "--oversubscribe"] + \
         (["--allow-run-as-root"] if os.geteuid() == 0 else [])
 
+    torch_env, blas = torch_environment() if args.torch else (None, "")
     load_before = os.getloadavg()[0]
     raised = priority_raised()
     rows = []
@@ -162,7 +165,8 @@ def main():
                     if n > 1 and args.batch == "weak":
                         alone[n].append(run_together(commands[1], n))
                     if args.torch:
-                        torch_times[n].append(run(torch_commands[n])[0])
+                        torch_times[n].append(
+                            run(torch_commands[n], torch_env)[0])
             base_ms = statistics.median(t for t, _ in times[1])
             for n in ranks:
                 step_ms = statistics.median(t for t, _ in times[n])
@@ -185,7 +189,8 @@ def main():
           f"{args.threads} thread(s) per rank, median of {args.rounds} rounds"
           + (f", buckets of {args.bucket_mb} MiB" if args.bucket_mb else "")
           + (", batch norms synchronized" if args.sync_batch_norm else ""))
-    print(conditions(load_before, load_after, raised) + "\n")
+    print(conditions(load_before, load_after, raised))
+    print(blas + "\n" if blas else "")
     header = (f"{'model':<12} {'ranks':>5} {'batch':>6} {'Kiln ms':>9} "
               f"{'examples/s':>11} {'efficiency':>10} {'N alone':>8} "
               f"{'all-reduce':>16} {'PyTorch ms':>10} {'efficiency':>10} "
