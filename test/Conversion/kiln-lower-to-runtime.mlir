@@ -209,21 +209,25 @@ func.func @lstm(%x: tensor<2x5x3xf32>, %wi: tensor<16x3xf32>, %wh: tensor<16x4xf
 // Attention: config [batch L S E EV causal scale-bits dropout-bits seed], the
 // scale 1/sqrt(E) by default: 4600040671590431692 is 1/sqrt(8), and
 // 4598175219545276416 is 0.25. With dropout, the step counter is the last
-// input.
+// input. A backward site's config ends with the forward site of the same
+// query, key, value and configuration, whose probabilities it reuses, or -1.
 // CHECK-LABEL: func.func @attention(
 // CHECK-SAME: %[[Q:.*]]: tensor<2x4x6x8xf32>, %[[K:.*]]: tensor<2x4x5x8xf32>, %[[V:.*]]: tensor<2x4x5x3xf32>, %[[G:.*]]: tensor<2x4x6x8xf32>)
 func.func @attention(%q: tensor<2x4x6x8xf32>, %k: tensor<2x4x5x8xf32>, %v: tensor<2x4x5x3xf32>, %g: tensor<2x4x6x8xf32>)
-    -> (tensor<2x4x6x3xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) {
+    -> (tensor<2x4x6x3xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) {
   // CHECK: kiln.runtime_call <attention_forward> site 0 config [8, 6, 5, 8, 3, 0, 4600040671590431692, 0, 0] ins(%[[Q]], %[[K]], %[[V]] :
   // CHECK-SAME: outs(%{{.*}} : tensor<2x4x6x3xf32>)
   %0 = kiln.attention %q, %k, %v : (tensor<2x4x6x8xf32>, tensor<2x4x5x8xf32>, tensor<2x4x5x3xf32>) -> tensor<2x4x6x3xf32>
   // CHECK: kiln.runtime_call <attention_forward> site 1 config [8, 6, 6, 8, 8, 1, 4598175219545276416, 0, 0] ins(%[[Q]], %[[Q]], %[[Q]] :
   %1 = kiln.attention %q, %q, %q {causal = true, scale = 0.25 : f64} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> tensor<2x4x6x8xf32>
-  // CHECK: %[[D:.*]]:3 = kiln.runtime_call <attention_backward> site 2 config [8, 6, 6, 8, 8, 1, 4600040671590431692, 0, 0] ins(%[[G]], %[[Q]], %[[Q]], %[[Q]] :
+  // Another scale than site 1's: no forward site to pair with.
+  // CHECK: %[[D:.*]]:3 = kiln.runtime_call <attention_backward> site 2 config [8, 6, 6, 8, 8, 1, 4600040671590431692, 0, 0, -1] ins(%[[G]], %[[Q]], %[[Q]], %[[Q]] :
   // CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
-  // CHECK: return %{{.*}}, %{{.*}}, %[[D]]#0
   %2:3 = kiln.attention_backward %g, %q, %q, %q {causal = true} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
-  return %0, %1, %2#0 : tensor<2x4x6x3xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
+  // CHECK: %[[P:.*]]:3 = kiln.runtime_call <attention_backward> site 3 config [8, 6, 6, 8, 8, 1, 4598175219545276416, 0, 0, 1] ins(%[[G]], %[[Q]], %[[Q]], %[[Q]] :
+  // CHECK: return %{{.*}}, %{{.*}}, %[[D]]#0, %[[P]]#0
+  %3:3 = kiln.attention_backward %g, %q, %q, %q {causal = true, scale = 0.25 : f64} : (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>)
+  return %0, %1, %2#0, %3#0 : tensor<2x4x6x3xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
 }
 
 // -----
@@ -235,7 +239,7 @@ func.func @attention_dropout(%q: tensor<2x6x8xf32>, %g: tensor<2x6x8xf32>, %step
   // CHECK: kiln.runtime_call <attention_forward> site 0 config [2, 6, 6, 8, 8, 0, 4600040671590431692, 4598175219545276416, 5] ins(%[[Q]], %[[Q]], %[[Q]], %[[STEP]] :
   // CHECK-SAME: tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<i64>)
   %0 = kiln.attention %q, %q, %q, %step {dropout = 0.25 : f64, seed = 5 : i64} : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<i64>) -> tensor<2x6x8xf32>
-  // CHECK: kiln.runtime_call <attention_backward> site 1 config [2, 6, 6, 8, 8, 0, 4600040671590431692, 4598175219545276416, 5] ins(%[[G]], %[[Q]], %[[Q]], %[[Q]], %[[STEP]] :
+  // CHECK: kiln.runtime_call <attention_backward> site 1 config [2, 6, 6, 8, 8, 0, 4600040671590431692, 4598175219545276416, 5, 0] ins(%[[G]], %[[Q]], %[[Q]], %[[Q]], %[[STEP]] :
   %1:3 = kiln.attention_backward %g, %q, %q, %q, %step {dropout = 0.25 : f64, seed = 5 : i64} : (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<i64>) -> (tensor<2x6x8xf32>, tensor<2x6x8xf32>, tensor<2x6x8xf32>)
   return %0, %1#0 : tensor<2x6x8xf32>, tensor<2x6x8xf32>
 }

@@ -106,6 +106,14 @@ public:
   /// sequence.
   llvm::DenseMap<Value, SmallVector<RuntimeCallOp>> maxPoolSites;
   llvm::DenseMap<Value, int64_t> lstmSites;
+  /// Attention forward sites, whose probabilities the backward site of the
+  /// same query, key, value and configuration reuses, by the query.
+  struct AttentionSite {
+    Value key, value, counter;
+    SmallVector<int64_t> config;
+    int64_t site;
+  };
+  llvm::DenseMap<Value, SmallVector<AttentionSite>> attentionSites;
   /// What a training batch normalization's backward site needs from its
   /// forward site, by the normalized input.
   struct BatchNormSite {
@@ -249,6 +257,33 @@ SmallVector<Value> attentionInputs(Op op, ValueRange tensors) {
   if (op.getCounter())
     inputs.push_back(op.getCounter());
   return inputs;
+}
+
+void lowerAttention(RuntimeCallBuilder &b, AttentionOp op) {
+  SmallVector<int64_t> config = attentionConfig(op);
+  RuntimeCallOp call =
+      b.replace(op, RuntimeOpKind::attention_forward, config,
+                attentionInputs(op, {op.getQuery(), op.getKey(), op.getValue()}));
+  b.attentionSites[op.getQuery()].push_back(
+      {op.getKey(), op.getValue(), op.getCounter(), config,
+       static_cast<int64_t>(call.getSite())});
+}
+
+/// The backward site reuses the probabilities of the forward site of the
+/// same query, key, value and configuration (the last value of its config;
+/// -1 when there is none, and it computes them again).
+void lowerAttentionBackward(RuntimeCallBuilder &b, AttentionBackwardOp op) {
+  SmallVector<int64_t> config = attentionConfig(op);
+  int64_t forwardSite = -1;
+  for (const RuntimeCallBuilder::AttentionSite &site :
+       b.attentionSites.lookup(op.getQuery()))
+    if (site.key == op.getKey() && site.value == op.getValue() &&
+        site.counter == op.getCounter() && site.config == config)
+      forwardSite = site.site;
+  config.push_back(forwardSite);
+  b.replace(op, RuntimeOpKind::attention_backward, config,
+            attentionInputs(op, {op.getGrad(), op.getQuery(), op.getKey(),
+                                 op.getValue()}));
 }
 
 void lowerMatmul(RuntimeCallBuilder &b, MatmulOp op) {
@@ -628,19 +663,9 @@ struct LowerToRuntimePass
             [&](BatchNormBackwardOp norm) { lowerBatchNormBackward(b, norm); })
         .Case([&](LSTMOp lstm) { lowerLSTM(b, lstm); })
         .Case([&](LSTMBackwardOp lstm) { lowerLSTMBackward(b, lstm); })
-        .Case([&](AttentionOp attention) {
-          b.replace(attention, RuntimeOpKind::attention_forward,
-                    attentionConfig(attention),
-                    attentionInputs(attention,
-                                    {attention.getQuery(), attention.getKey(),
-                                     attention.getValue()}));
-        })
+        .Case([&](AttentionOp attention) { lowerAttention(b, attention); })
         .Case([&](AttentionBackwardOp attention) {
-          b.replace(attention, RuntimeOpKind::attention_backward,
-                    attentionConfig(attention),
-                    attentionInputs(
-                        attention, {attention.getGrad(), attention.getQuery(),
-                                    attention.getKey(), attention.getValue()}));
+          lowerAttentionBackward(b, attention);
         });
   }
 };

@@ -186,10 +186,14 @@ enum kiln_op_kind {
    * config: batch L S E EV causal f64:scale f64:dropout seed
    * args:   q k v (counter i64[] if dropout > 0) out
    * With dropout, the probabilities [batch, L, S] are dropped out as
-   * kiln.dropout does at step *counter (kiln/Random.h, site seed). */
+   * kiln.dropout does at step *counter (kiln/Random.h, site seed). The site
+   * keeps the probabilities (before dropout) for its backward site. */
   KILN_ATTENTION_FORWARD = 13,
-  /* config: batch L S E EV causal f64:scale f64:dropout seed
-   * args:   dout q k v (counter i64[] if dropout > 0) dq dk dv */
+  /* config: batch L S E EV causal f64:scale f64:dropout seed forward_site
+   * args:   dout q k v (counter i64[] if dropout > 0) dq dk dv
+   * forward_site: the forward site of the same q, k, v and configuration,
+   * run before this one in the step, whose probabilities it reuses; -1:
+   * none, and the site computes them again. */
   KILN_ATTENTION_BACKWARD = 14,
   /* Batch normalization over the channels of x [N, C, ...] (PyTorch's
    * BatchNorm1d on [N, C] or [N, C, L], BatchNorm2d on [N, C, H, W]); S is

@@ -4,10 +4,12 @@
 // over [batch, L, E] queries and [batch, S, E] keys. The scale is the score
 // matmul's output scale. The causal mask is a separate in-place binary add
 // of a [1, L, S] table of 0 and -infinity: as a post-op of the matmul it
-// sends oneDNN to its reference kernel. The backward site recomputes the
-// probabilities rather than keeping [batch, L, S] per forward site. Dropout
-// multiplies the probabilities by the mask of kiln.dropout, drawn again by
-// the backward site from the same seed and step counter.
+// sends oneDNN to its reference kernel. The forward site keeps the
+// probabilities, [batch, L, S], for its backward site, which would
+// otherwise compute the scores and the softmax again (a backward site
+// without a forward site still does). Dropout multiplies the probabilities
+// by the mask of kiln.dropout, in a buffer of their own, and the backward
+// site draws the same mask again from the same seed and step counter.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,7 @@
 
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 
 using namespace kiln::cpu;
@@ -23,7 +26,10 @@ using namespace dnnl;
 
 namespace {
 
-/// config: batch L S E EV causal f64:scale f64:dropout seed.
+/// config: batch L S E EV causal f64:scale f64:dropout seed, which a
+/// backward site's config follows with its forward site.
+constexpr size_t kAttentionConfigSize = 9;
+
 struct AttentionShape {
   int64_t batch, l, s, e, ev;
   bool causal;
@@ -83,6 +89,15 @@ matmul product(const memory::desc &a, const memory::desc &b,
       matmul::primitive_desc(matmul::desc(a, b, c), attr, cpuEngine()));
 }
 
+/// The softmax over the last axis of the [batch, L, S] scores, in place.
+softmax_v2_forward::primitive_desc scoresSoftmax(const AttentionShape &s) {
+  memory::desc p = s.matrices(s.l, s.s);
+  return softmax_v2_forward::primitive_desc(
+      softmax_v2_forward::desc(prop_kind::forward_training,
+                               algorithm::softmax_accurate, p, p, 2),
+      cpuEngine());
+}
+
 /// The attention probabilities P = softmax(q k^T * scale + mask), [batch, L,
 /// S], in a buffer of their own.
 class Probabilities {
@@ -104,11 +119,7 @@ public:
           binary::desc(algorithm::binary_add, p, mask.get_desc(), p),
           cpuEngine()));
     }
-    softmaxDesc = softmax_v2_forward::primitive_desc(
-        softmax_v2_forward::desc(prop_kind::forward_training,
-                                 algorithm::softmax_accurate, p, p, 2),
-        cpuEngine());
-    softmax = softmax_v2_forward(softmaxDesc);
+    softmax = softmax_v2_forward(scoresSoftmax(s));
   }
 
   void run(void *query, void *key) {
@@ -129,18 +140,23 @@ public:
     return memory(s.matrices(s.s, s.l, true), cpuEngine(),
                   values.get_data_handle());
   }
-  const softmax_v2_forward::primitive_desc &getSoftmaxDesc() const {
-    return softmaxDesc;
-  }
 
 private:
   Input q, k;
   matmul scores;
   memory values, mask;
   binary masking;
-  softmax_v2_forward::primitive_desc softmaxDesc;
   softmax_v2_forward softmax;
 };
+
+/// D(P): the probabilities dropped out at the step of `counter`, in
+/// `dropped`, a buffer of their shape.
+void copyDroppedOut(const AttentionShape &s, const memory &probabilities,
+                    const memory &dropped, const void *counter) {
+  std::memcpy(dropped.get_data_handle(), probabilities.get_data_handle(),
+              dropped.get_desc().get_size());
+  dropOut(s, dropped, counter);
+}
 
 /// args: q k v (counter if dropout) out.
 class AttentionForward : public Site {
@@ -150,18 +166,23 @@ public:
         out(s.matrices(s.l, s.ev)) {
     weighted = product(s.matrices(s.l, s.s), s.matrices(s.s, s.ev),
                        s.matrices(s.l, s.ev));
+    if (s.dropout > 0)
+      dropped = memory(s.matrices(s.l, s.s), cpuEngine());
   }
 
   void execute(void **args) override {
     probabilities.run(args[0], args[1]);
     bool dropout = shape.dropout > 0;
     if (dropout)
-      dropOut(shape, probabilities.get(), args[3]);
+      copyDroppedOut(shape, probabilities.get(), dropped, args[3]);
     weighted.execute(cpuStream(),
-                     {{DNNL_ARG_SRC, probabilities.get()},
+                     {{DNNL_ARG_SRC, dropout ? dropped : probabilities.get()},
                       {DNNL_ARG_WEIGHTS, v.bind(args[2])},
                       {DNNL_ARG_DST, out.bind(args[dropout ? 4 : 3])}});
   }
+
+  /// The probabilities of the last execution, before dropout.
+  Probabilities &kept() { return probabilities; }
 
 private:
   AttentionShape shape;
@@ -169,16 +190,18 @@ private:
   matmul weighted;
   Input v;
   Output out;
+  memory dropped;
 };
 
 /// args: dout q k v (counter if dropout) dq dk dv. With P the
 /// probabilities, D the dropout (the identity without) and dS the gradient
 /// of the scaled, masked scores: dv = D(P)^T dout, dP = D(dout v^T),
-/// dS = softmax_backward(dP, P), dq = scale dS k, dk = scale dS^T q.
+/// dS = softmax_backward(dP, P), dq = scale dS k, dk = scale dS^T q. P is
+/// the paired forward site's, or computed here without one.
 class AttentionBackward : public Site {
 public:
-  explicit AttentionBackward(const AttentionShape &s)
-      : shape(s), probabilities(s), transposedP(probabilities.transposed(s)),
+  AttentionBackward(const AttentionShape &s, Pairing<AttentionForward> pairing)
+      : shape(s), pairing(std::move(pairing)),
         dout(s.matrices(s.l, s.ev)), vT(s.matrices(s.ev, s.s, true)),
         q(s.matrices(s.l, s.e)), k(s.matrices(s.s, s.e)),
         dq(s.matrices(s.l, s.e)), dk(s.matrices(s.s, s.e)),
@@ -191,7 +214,9 @@ public:
     softmaxGrad = softmax_v2_backward(softmax_v2_backward::primitive_desc(
         softmax_v2_backward::desc(algorithm::softmax_accurate, scores, scores,
                                   scores, 2),
-        cpuEngine(), probabilities.getSoftmaxDesc()));
+        cpuEngine(), scoresSoftmax(s)));
+    if (!this->pairing.paired())
+      own.emplace(s);
     queryGrad =
         product(scores, s.matrices(s.s, s.e), s.matrices(s.l, s.e), s.scale);
     keyGrad =
@@ -208,18 +233,17 @@ public:
   }
 
   void execute(void **args) override {
-    probabilities.run(args[1], args[2]);
+    Probabilities &probabilities = own ? *own : pairing.get().kept();
+    if (own)
+      own->run(args[1], args[2]);
     bool dropout = shape.dropout > 0;
     void **outputs = args + (dropout ? 5 : 4);
-    if (dropout) {
-      std::memcpy(dropped.get_data_handle(),
-                  probabilities.get().get_data_handle(),
-                  dropped.get_desc().get_size());
-      dropOut(shape, dropped, args[4]);
-    }
+    if (dropout)
+      copyDroppedOut(shape, probabilities.get(), dropped, args[4]);
     const memory &gradOut = dout.bind(args[0]);
     valueGrad.execute(
-        cpuStream(), {{DNNL_ARG_SRC, dropout ? transposedDropped : transposedP},
+        cpuStream(), {{DNNL_ARG_SRC, dropout ? transposedDropped
+                                             : probabilities.transposed(shape)},
                       {DNNL_ARG_WEIGHTS, gradOut},
                       {DNNL_ARG_DST, dv.bind(outputs[2])}});
     probabilityGrad.execute(cpuStream(), {{DNNL_ARG_SRC, gradOut},
@@ -240,8 +264,11 @@ public:
 
 private:
   AttentionShape shape;
-  Probabilities probabilities;
-  memory transposedP, dropped, transposedDropped;
+  Pairing<AttentionForward> pairing;
+  /// The probabilities computed here when there is no forward site to pair
+  /// with.
+  std::optional<Probabilities> own;
+  memory dropped, transposedDropped;
   matmul valueGrad, probabilityGrad, queryGrad, keyGrad;
   softmax_v2_backward softmaxGrad;
   memory grads, transposedGrads;
@@ -256,5 +283,9 @@ std::unique_ptr<Site> kiln::cpu::createAttentionForward(Config &config) {
 }
 
 std::unique_ptr<Site> kiln::cpu::createAttentionBackward(Config &config) {
-  return std::make_unique<AttentionBackward>(AttentionShape(config));
+  AttentionShape shape(config);
+  Pairing<AttentionForward> pairing(config, config.siteNumber("forward_site"),
+                                    KILN_ATTENTION_FORWARD,
+                                    kAttentionConfigSize);
+  return std::make_unique<AttentionBackward>(shape, std::move(pairing));
 }
