@@ -211,10 +211,6 @@ public:
     valueGrad = product(scoresT, s.matrices(s.l, s.ev), s.matrices(s.s, s.ev));
     probabilityGrad =
         product(s.matrices(s.l, s.ev), s.matrices(s.ev, s.s, true), scores);
-    softmaxGrad = softmax_v2_backward(softmax_v2_backward::primitive_desc(
-        softmax_v2_backward::desc(algorithm::softmax_accurate, scores, scores,
-                                  scores, 2),
-        cpuEngine(), scoresSoftmax(s)));
     if (!this->pairing.paired())
       own.emplace(s);
     queryGrad =
@@ -251,9 +247,10 @@ public:
                                           {DNNL_ARG_DST, grads}});
     if (dropout)
       dropOut(shape, grads, args[4]);
-    softmaxGrad.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, grads},
-                                      {DNNL_ARG_DST, probabilities.get()},
-                                      {DNNL_ARG_DIFF_SRC, grads}});
+    auto *dScores = static_cast<float *>(grads.get_data_handle());
+    softmaxBackwardRows(
+        static_cast<const float *>(probabilities.get().get_data_handle()),
+        dScores, dScores, shape.batch * shape.l, shape.s, /*log=*/false);
     queryGrad.execute(cpuStream(), {{DNNL_ARG_SRC, grads},
                                     {DNNL_ARG_WEIGHTS, k.bind(args[2])},
                                     {DNNL_ARG_DST, dq.bind(outputs[0])}});
@@ -270,7 +267,6 @@ private:
   std::optional<Probabilities> own;
   memory dropped, transposedDropped;
   matmul valueGrad, probabilityGrad, queryGrad, keyGrad;
-  softmax_v2_backward softmaxGrad;
   memory grads, transposedGrads;
   Input dout, vT, q, k;
   Output dq, dk, dv;

@@ -19,16 +19,16 @@ namespace {
 
 /// config: outer size inner log.
 struct SoftmaxShape {
+  int64_t outer, size, inner;
+  bool log;
   memory::desc data;
   algorithm kind;
 
-  explicit SoftmaxShape(Config &config) {
-    int64_t outer = config.size("outer"), size = config.size("size"),
-            inner = config.size("inner");
-    data = plainDesc({outer, size, inner});
-    kind = config.flag("log") ? algorithm::softmax_log
-                              : algorithm::softmax_accurate;
-  }
+  explicit SoftmaxShape(Config &config)
+      : outer(config.size("outer")), size(config.size("size")),
+        inner(config.size("inner")), log(config.flag("log")),
+        data(plainDesc({outer, size, inner})),
+        kind(log ? algorithm::softmax_log : algorithm::softmax_accurate) {}
 
   softmax_v2_forward::primitive_desc forwardDesc() const {
     softmax_v2_forward::desc desc(prop_kind::forward_training, kind, data, data,
@@ -54,23 +54,35 @@ private:
   Output y;
 };
 
-/// args: dy y dx.
+/// args: dy y dx. Along contiguous rows (inner = 1), softmaxBackwardRows;
+/// otherwise oneDNN's primitive.
 class SoftmaxBackward : public Site {
 public:
-  explicit SoftmaxBackward(const SoftmaxShape &s) : dy(s.data), y(s.data) {
-    softmax_v2_backward::desc desc(s.kind, s.data, s.data, s.data, 1);
-    primitive = softmax_v2_backward(softmax_v2_backward::primitive_desc(
-        desc, cpuEngine(), s.forwardDesc()));
+  explicit SoftmaxBackward(const SoftmaxShape &s)
+      : shape(s), dy(s.data), y(s.data) {
+    if (s.inner != 1) {
+      softmax_v2_backward::desc desc(s.kind, s.data, s.data, s.data, 1);
+      primitive = softmax_v2_backward(softmax_v2_backward::primitive_desc(
+          desc, cpuEngine(), s.forwardDesc()));
+    }
     dx = Output(s.data);
   }
 
   void execute(void **args) override {
+    if (shape.inner == 1) {
+      softmaxBackwardRows(static_cast<const float *>(args[1]),
+                          static_cast<const float *>(args[0]),
+                          static_cast<float *>(args[2]), shape.outer,
+                          shape.size, shape.log);
+      return;
+    }
     primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
                                     {DNNL_ARG_DST, y.bind(args[1])},
                                     {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}});
   }
 
 private:
+  SoftmaxShape shape;
   softmax_v2_backward primitive;
   Input dy, y;
   Output dx;

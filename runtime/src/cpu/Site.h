@@ -191,6 +191,13 @@ std::unique_ptr<Site> createBatchNormBackward(Config &config);
 std::unique_ptr<Site> createAllReduceStart(Config &config);
 std::unique_ptr<Site> createAllReduceWait(Config &config);
 
+/// The gradient dx of a softmax (with `log`, a log-softmax) along `rows`
+/// contiguous rows of `cols` floats, from its result y and the result's
+/// gradient dy: dx = y (dy - Σ dy y), or dx = dy - exp(y) Σ dy. dx may be
+/// dy. Replaces oneDNN's reference kernel (SoftmaxRows.cpp).
+void softmaxBackwardRows(const float *y, const float *dy, float *dx,
+                         int64_t rows, int64_t cols, bool log);
+
 } // namespace kiln::cpu
 
 #endif // KILN_RUNTIME_CPU_SITE_H

@@ -134,7 +134,8 @@ INSTANTIATE_TEST_SUITE_P(Axes, SoftmaxTest,
                                            SoftmaxCase{1, 7, 6, true},
                                            SoftmaxCase{3, 5, 4, false},
                                            SoftmaxCase{3, 5, 4, true},
-                                           SoftmaxCase{2, 300, 1, true}));
+                                           SoftmaxCase{2, 300, 1, true},
+                                           SoftmaxCase{5, 13, 1, false}));
 
 struct LayerNormCase {
   int64_t rows, cols;
