@@ -87,6 +87,11 @@ std::vector<MatmulCase> matmulCases() {
   cases.push_back({2, 64, 96, 130, false, true, true, false, true, true});
   cases.push_back({4, 33, 17, 70, true, false, true, true, false, false});
   cases.push_back({1, 64, 128, 300, false, true, true, false, true, false});
+  // A transposed A that the site reorders into rows first (C 32 or more
+  // wide): batched, shared, and with B transposed too.
+  cases.push_back({3, 20, 40, 50, true, false, true, true, false, false});
+  cases.push_back({2, 48, 64, 256, true, false, false, true, true, false});
+  cases.push_back({2, 24, 36, 40, true, true, true, false, true, true});
   return cases;
 }
 
