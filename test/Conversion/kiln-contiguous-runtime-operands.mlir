@@ -33,13 +33,13 @@ func.func @strided(%x: memref<4x8xf32>, %w: memref<3x4xf32>, %out: memref<4x6xf3
 // CHECK: %[[XC:.*]] = memref.alloc() : memref<2x4xf32>
 // CHECK-NEXT: memref.copy %[[XS]], %[[XC]]
 // CHECK-NEXT: %[[DXC:.*]] = memref.alloc() : memref<2x4xf32>
-// CHECK-NEXT: kiln.runtime_call <layer_norm_backward> site 3 config [2, 4, 4532020583610935537, 1] ins(%[[G]], %[[XC]], %[[DW]] : memref<2x4xf32>, memref<2x4xf32>, memref<4xf32>) outs(%[[DXC]], %[[DW]], %[[DB]] : memref<2x4xf32>, memref<4xf32>, memref<4xf32>)
+// CHECK-NEXT: kiln.runtime_call <layer_norm_backward> site 3 config [2, 4, 4532020583610935537, 1, -1] ins(%[[G]], %[[XC]], %[[DW]] : memref<2x4xf32>, memref<2x4xf32>, memref<4xf32>) outs(%[[DXC]], %[[DW]], %[[DB]] : memref<2x4xf32>, memref<4xf32>, memref<4xf32>)
 // CHECK-NEXT: memref.copy %[[DXC]], %[[DXS]] : memref<2x4xf32> to memref<2x4xf32, strided<[4, 1], offset: 8>>
 // CHECK-NEXT: return
 func.func @offsets(%x: memref<8x4xf32>, %g: memref<2x4xf32>, %dx: memref<4x4xf32>, %dw: memref<4xf32>, %db: memref<4xf32>) {
   %xs = memref.subview %x[4, 0] [2, 4] [1, 1] : memref<8x4xf32> to memref<2x4xf32, strided<[4, 1], offset: 16>>
   %dxs = memref.subview %dx[2, 0] [2, 4] [1, 1] : memref<4x4xf32> to memref<2x4xf32, strided<[4, 1], offset: 8>>
-  kiln.runtime_call <layer_norm_backward> site 3 config [2, 4, 4532020583610935537, 1]
+  kiln.runtime_call <layer_norm_backward> site 3 config [2, 4, 4532020583610935537, 1, -1]
       ins(%g, %xs, %dw : memref<2x4xf32>, memref<2x4xf32, strided<[4, 1], offset: 16>>, memref<4xf32>)
       outs(%dxs, %dw, %db : memref<2x4xf32, strided<[4, 1], offset: 8>>, memref<4xf32>, memref<4xf32>)
   return

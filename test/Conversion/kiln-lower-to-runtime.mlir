@@ -153,24 +153,28 @@ func.func @softmax(%x: tensor<4x8xf32>, %t: tensor<2x3x4xf32>, %g: tensor<4x8xf3
 
 // -----
 
-// Layer normalization: config [rows size epsilon-bits affine]. The runtime
-// takes a weight and a bias together, so a weight alone gets a zero bias.
+// Layer normalization: config [rows size epsilon-bits affine], then the
+// forward's keeps_statistics and the backward's forward site (or -1): a
+// backward site reuses the statistics of the forward site of the same input
+// and configuration, here the last such (site 1; the weight does not enter
+// them). The runtime takes a weight and a bias together, so a weight alone
+// gets a zero bias.
 // 4532020583610935537 is the double 1e-5 and 4562254508917369340 is 1e-3.
 // CHECK-LABEL: func.func @layer_norm(
 // CHECK-SAME: %[[X:.*]]: tensor<2x6x16xf32>, %[[G:.*]]: tensor<16xf32>, %[[B:.*]]: tensor<16xf32>, %[[DY:.*]]: tensor<2x6x16xf32>)
 func.func @layer_norm(%x: tensor<2x6x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %dy: tensor<2x6x16xf32>)
     -> (tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x6x16xf32>) {
-  // CHECK: kiln.runtime_call <layer_norm_forward> site 0 config [12, 16, 4532020583610935537, 1] ins(%[[X]], %[[G]], %[[B]] :
+  // CHECK: kiln.runtime_call <layer_norm_forward> site 0 config [12, 16, 4532020583610935537, 1, 0] ins(%[[X]], %[[G]], %[[B]] :
   %0 = kiln.layer_norm %x, %g, %b : (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
   // CHECK: %[[ZERO:.*]] = kiln.constant dense<0.000000e+00> : tensor<16xf32>
-  // CHECK: kiln.runtime_call <layer_norm_forward> site 1 config [12, 16, 4532020583610935537, 1] ins(%[[X]], %[[G]], %[[ZERO]] :
+  // CHECK: kiln.runtime_call <layer_norm_forward> site 1 config [12, 16, 4532020583610935537, 1, 1] ins(%[[X]], %[[G]], %[[ZERO]] :
   %1 = kiln.layer_norm %x, %g : (tensor<2x6x16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>
-  // CHECK: kiln.runtime_call <layer_norm_forward> site 2 config [2, 96, 4562254508917369340, 0] ins(%[[X]] : tensor<2x6x16xf32>)
+  // CHECK: kiln.runtime_call <layer_norm_forward> site 2 config [2, 96, 4562254508917369340, 0, 0] ins(%[[X]] : tensor<2x6x16xf32>)
   %2 = kiln.layer_norm %x {axis = 1 : i64, epsilon = 1.0e-3 : f64} : (tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
-  // CHECK: kiln.runtime_call <layer_norm_backward> site 3 config [12, 16, 4532020583610935537, 1] ins(%[[DY]], %[[X]], %[[G]] : tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>)
+  // CHECK: kiln.runtime_call <layer_norm_backward> site 3 config [12, 16, 4532020583610935537, 1, 1] ins(%[[DY]], %[[X]], %[[G]] : tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>)
   // CHECK-SAME: outs(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>
   %3:3 = kiln.layer_norm_backward %dy, %x, %g : (tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>) -> (tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>)
-  // CHECK: kiln.runtime_call <layer_norm_backward> site 4 config [12, 16, 4562254508917369340, 0] ins(%[[DY]], %[[X]] : tensor<2x6x16xf32>, tensor<2x6x16xf32>) outs(%{{.*}} : tensor<2x6x16xf32>)
+  // CHECK: kiln.runtime_call <layer_norm_backward> site 4 config [12, 16, 4562254508917369340, 0, -1] ins(%[[DY]], %[[X]] : tensor<2x6x16xf32>, tensor<2x6x16xf32>) outs(%{{.*}} : tensor<2x6x16xf32>)
   %4 = kiln.layer_norm_backward %dy, %x {epsilon = 1.0e-3 : f64} : (tensor<2x6x16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x16xf32>
   return %0, %1, %2, %3#0, %3#1, %3#2, %4 : tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<2x6x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x6x16xf32>
 }

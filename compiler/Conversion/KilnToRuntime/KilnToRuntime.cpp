@@ -114,6 +114,13 @@ public:
     int64_t site;
   };
   llvm::DenseMap<Value, SmallVector<AttentionSite>> attentionSites;
+  /// Layer norm forward sites, whose statistics the backward site of the
+  /// same input and configuration reuses, by the input.
+  struct LayerNormSite {
+    SmallVector<int64_t> config;
+    int64_t site;
+  };
+  llvm::DenseMap<Value, SmallVector<LayerNormSite>> layerNormSites;
   /// What a training batch normalization's backward site needs from its
   /// forward site, by the normalized input.
   struct BatchNormSite {
@@ -342,33 +349,43 @@ Value biasOrZeros(RuntimeCallBuilder &b, Operation *op, Value weight,
                              b.rewriter.getZeroAttr(type.getElementType())));
 }
 
-void lowerLayerNorm(RuntimeCallBuilder &b, LayerNormOp op) {
+/// [rows cols epsilon has_weight] of a layer norm or its gradient.
+template <typename Op> SmallVector<int64_t> layerNormConfig(Op op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   int64_t rank = shape.size(), axis = op.getAxis();
   axis = axis < 0 ? axis + rank : axis;
+  return {product(shape.take_front(axis)), product(shape.drop_front(axis)),
+          bitsOf(op.getEpsilon().convertToDouble()), op.getWeight() ? 1 : 0};
+}
+
+void lowerLayerNorm(RuntimeCallBuilder &b, LayerNormOp op) {
+  SmallVector<int64_t> config = layerNormConfig(op);
   SmallVector<Value> inputs = {op.getInput()};
-  bool hasWeight = static_cast<bool>(op.getWeight());
-  if (hasWeight) {
+  if (op.getWeight()) {
     inputs.push_back(op.getWeight());
     inputs.push_back(biasOrZeros(b, op, op.getWeight(), op.getBias()));
   }
-  b.replace(op, RuntimeOpKind::layer_norm_forward,
-            {product(shape.take_front(axis)), product(shape.drop_front(axis)),
-             bitsOf(op.getEpsilon().convertToDouble()), hasWeight},
-            inputs);
+  RuntimeCallOp call =
+      b.replace(op, RuntimeOpKind::layer_norm_forward, config, inputs);
+  b.layerNormSites[op.getInput()].push_back(
+      {config, static_cast<int64_t>(call.getSite())});
 }
 
+/// The backward site reuses the mean and variance of the forward site of
+/// the same input and configuration (the last value of its config; -1 when
+/// there is none, and it computes them again).
 void lowerLayerNormBackward(RuntimeCallBuilder &b, LayerNormBackwardOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  int64_t rank = shape.size(), axis = op.getAxis();
-  axis = axis < 0 ? axis + rank : axis;
+  SmallVector<int64_t> config = layerNormConfig(op);
+  int64_t forwardSite = -1;
+  for (const RuntimeCallBuilder::LayerNormSite &site :
+       b.layerNormSites.lookup(op.getInput()))
+    if (site.config == config)
+      forwardSite = site.site;
+  config.push_back(forwardSite);
   SmallVector<Value> inputs = {op.getGrad(), op.getInput()};
   if (op.getWeight())
     inputs.push_back(op.getWeight());
-  b.replace(op, RuntimeOpKind::layer_norm_backward,
-            {product(shape.take_front(axis)), product(shape.drop_front(axis)),
-             bitsOf(op.getEpsilon().convertToDouble()), op.getWeight() ? 1 : 0},
-            inputs);
+  b.replace(op, RuntimeOpKind::layer_norm_backward, config, inputs);
 }
 
 void lowerLSTM(RuntimeCallBuilder &b, LSTMOp op) {
@@ -498,17 +515,19 @@ void lowerBatchNormBackward(RuntimeCallBuilder &b, BatchNormBackwardOp op) {
   b.replace(op, RuntimeOpKind::batch_norm_backward, config, inputs);
 }
 
-/// Appends keeps_workspace to the configuration of each pooling: 1 when a
-/// backward site pairs with it, so that the others (the forward of an
-/// evaluation or prediction step) run in inference mode.
-void markPoolingWorkspaces(func::FuncOp func) {
+/// Appends a flag to the configuration of each `forward` site: 1 when a
+/// `backward` site (the last value of whose config is its forward site)
+/// pairs with it, so that it keeps what the backward site reuses; the others
+/// (the forward of an evaluation or prediction step) run in inference mode.
+/// Pooling's flag is keeps_workspace; layer norm's, keeps_statistics.
+void markPairedForwards(func::FuncOp func, RuntimeOpKind forward,
+                        RuntimeOpKind backward) {
   llvm::SmallDenseSet<int64_t> paired;
   SmallVector<RuntimeCallOp> forwards;
   func.walk([&](RuntimeCallOp call) {
-    if (call.getKind() == RuntimeOpKind::pool2d_forward)
+    if (call.getKind() == forward)
       forwards.push_back(call);
-    // The forward site is the last value of a backward pooling's config.
-    if (call.getKind() == RuntimeOpKind::pool2d_backward)
+    if (call.getKind() == backward)
       paired.insert(call.getConfig().back());
   });
   for (RuntimeCallOp call : forwards) {
@@ -533,7 +552,10 @@ struct LowerToRuntimePass
         op->erase();
       b.erased.clear();
       b.batchNormSites.clear();
-      markPoolingWorkspaces(func);
+      markPairedForwards(func, RuntimeOpKind::pool2d_forward,
+                         RuntimeOpKind::pool2d_backward);
+      markPairedForwards(func, RuntimeOpKind::layer_norm_forward,
+                         RuntimeOpKind::layer_norm_backward);
     }
     if (refused)
       return signalPassFailure();

@@ -165,12 +165,16 @@ enum kiln_op_kind {
    * args:   dy y dx (y: the forward's result) */
   KILN_SOFTMAX_BACKWARD = 8,
   /* Normalizes each row of [rows, cols].
-   * config: rows cols f64:epsilon has_weight
-   * args:   x (w[cols] b[cols] if has_weight) y */
+   * config: rows cols f64:epsilon has_weight keeps_statistics
+   * args:   x (w[cols] b[cols] if has_weight) y
+   * keeps_statistics: a backward site reuses the rows' means and variances,
+   * which the site keeps. */
   KILN_LAYER_NORM_FORWARD = 9,
-  /* config: rows cols f64:epsilon has_weight
+  /* config: rows cols f64:epsilon has_weight forward_site
    * args:   dy x (w[cols] if has_weight) dx (dw[cols] db[cols] if has_weight)
-   */
+   * forward_site: the forward site of the same x and configuration, run
+   * before this one in the step, whose statistics it reuses; -1: none, and
+   * the site computes them again. */
   KILN_LAYER_NORM_BACKWARD = 10,
   /* Multi-layer LSTM, batch first, zero initial state, PyTorch gate order.
    * config: B T I H L

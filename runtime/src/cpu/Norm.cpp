@@ -3,8 +3,9 @@
 // Softmax and log-softmax run oneDNN's softmax_v2 along the middle dimension
 // of [outer, size, inner]. Layer normalization runs oneDNN's
 // layer_normalization; its backward pass needs each row's mean and
-// variance, which the backward site computes by running the forward pass
-// into scratch rather than depending on a forward site.
+// variance, which the forward site keeps when a backward site pairs with
+// it, and which a backward site without one computes by running the
+// forward pass into scratch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,7 +89,10 @@ private:
   Output dx;
 };
 
-/// config: rows cols f64:epsilon has_weight.
+/// config: rows cols f64:epsilon has_weight, then the forward's
+/// keeps_statistics or the backward's forward_site.
+constexpr size_t kLayerNormConfigSize = 4;
+
 struct LayerNormShape {
   int64_t rows, cols;
   float epsilon;
@@ -114,16 +118,22 @@ struct LayerNormShape {
 /// args: x (w b) y.
 class LayerNormForward : public Site {
 public:
-  explicit LayerNormForward(const LayerNormShape &s)
+  LayerNormForward(const LayerNormShape &s, bool keepsStatistics)
       : hasWeight(s.hasWeight), x(s.data()), y(s.data()) {
-    // Inference: the statistics stay inside; the backward site makes its own.
-    layer_normalization_forward::desc desc(prop_kind::forward_inference,
+    // Without a backward site to pair with, the statistics stay inside.
+    layer_normalization_forward::desc desc(keepsStatistics
+                                               ? prop_kind::forward_training
+                                               : prop_kind::forward_inference,
                                            s.data(), s.epsilon, s.flags());
-    primitive = layer_normalization_forward(
-        layer_normalization_forward::primitive_desc(desc, cpuEngine()));
+    layer_normalization_forward::primitive_desc pd(desc, cpuEngine());
+    primitive = layer_normalization_forward(pd);
     if (hasWeight) {
       w = Input(s.vector());
       b = Input(s.vector());
+    }
+    if (keepsStatistics) {
+      mean = memory(pd.mean_desc(), cpuEngine());
+      variance = memory(pd.variance_desc(), cpuEngine());
     }
   }
 
@@ -134,31 +144,45 @@ public:
       exec[DNNL_ARG_SCALE] = w.bind(args[1]);
       exec[DNNL_ARG_SHIFT] = b.bind(args[2]);
     }
+    if (mean) {
+      exec[DNNL_ARG_MEAN] = mean;
+      exec[DNNL_ARG_VARIANCE] = variance;
+    }
     primitive.execute(cpuStream(), exec);
   }
+
+  /// The rows' means and variances of the last execution.
+  const memory &keptMean() const { return mean; }
+  const memory &keptVariance() const { return variance; }
 
 private:
   bool hasWeight;
   layer_normalization_forward primitive;
   Input x, w, b;
   Output y;
+  memory mean, variance;
 };
 
-/// args: dy x (w) dx (dw db).
+/// args: dy x (w) dx (dw db). The rows' statistics are the paired forward
+/// site's, or computed here without one.
 class LayerNormBackward : public Site {
 public:
-  explicit LayerNormBackward(const LayerNormShape &s)
-      : hasWeight(s.hasWeight), dy(s.data()), x(s.data()), dx(s.data()) {
-    // The statistics do not depend on the weight: the forward pass that
-    // recomputes them runs without one.
-    layer_normalization_forward::desc statsDesc(prop_kind::forward_training,
-                                                s.data(), s.epsilon,
-                                                normalization_flags::none);
-    layer_normalization_forward::primitive_desc statsPD(statsDesc, cpuEngine());
-    statistics = layer_normalization_forward(statsPD);
-    scratch = memory(statsPD.dst_desc(), cpuEngine());
-    mean = memory(statsPD.mean_desc(), cpuEngine());
-    variance = memory(statsPD.variance_desc(), cpuEngine());
+  LayerNormBackward(const LayerNormShape &s, Pairing<LayerNormForward> pairing)
+      : hasWeight(s.hasWeight), pairing(std::move(pairing)), dy(s.data()),
+        x(s.data()), dx(s.data()) {
+    if (!this->pairing.paired()) {
+      // The statistics do not depend on the weight: the forward pass that
+      // recomputes them runs without one.
+      layer_normalization_forward::desc statsDesc(prop_kind::forward_training,
+                                                  s.data(), s.epsilon,
+                                                  normalization_flags::none);
+      layer_normalization_forward::primitive_desc statsPD(statsDesc,
+                                                          cpuEngine());
+      statistics = layer_normalization_forward(statsPD);
+      scratch = memory(statsPD.dst_desc(), cpuEngine());
+      mean = memory(statsPD.mean_desc(), cpuEngine());
+      variance = memory(statsPD.variance_desc(), cpuEngine());
+    }
 
     layer_normalization_forward::desc hintDesc(prop_kind::forward_training,
                                                s.data(), s.epsilon, s.flags());
@@ -182,15 +206,19 @@ public:
 
   void execute(void **args) override {
     const memory &input = x.bind(args[1]);
-    statistics.execute(cpuStream(), {{DNNL_ARG_SRC, input},
-                                     {DNNL_ARG_DST, scratch},
-                                     {DNNL_ARG_MEAN, mean},
-                                     {DNNL_ARG_VARIANCE, variance}});
-    ExecArgs exec{{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
-                  {DNNL_ARG_SRC, input},
-                  {DNNL_ARG_MEAN, mean},
-                  {DNNL_ARG_VARIANCE, variance},
-                  {DNNL_ARG_DIFF_SRC, dx.bind(args[hasWeight ? 3 : 2])}};
+    if (statistics)
+      statistics.execute(cpuStream(), {{DNNL_ARG_SRC, input},
+                                       {DNNL_ARG_DST, scratch},
+                                       {DNNL_ARG_MEAN, mean},
+                                       {DNNL_ARG_VARIANCE, variance}});
+    const LayerNormForward *forward =
+        pairing.paired() ? &pairing.get() : nullptr;
+    ExecArgs exec{
+        {DNNL_ARG_DIFF_DST, dy.bind(args[0])},
+        {DNNL_ARG_SRC, input},
+        {DNNL_ARG_MEAN, forward ? forward->keptMean() : mean},
+        {DNNL_ARG_VARIANCE, forward ? forward->keptVariance() : variance},
+        {DNNL_ARG_DIFF_SRC, dx.bind(args[hasWeight ? 3 : 2])}};
     if (hasWeight) {
       exec[DNNL_ARG_SCALE] = w.bind(args[2]);
       exec[DNNL_ARG_SHIFT] = shift;
@@ -202,6 +230,7 @@ public:
 
 private:
   bool hasWeight;
+  Pairing<LayerNormForward> pairing;
   layer_normalization_forward statistics;
   layer_normalization_backward primitive;
   memory scratch, mean, variance, shift;
@@ -220,9 +249,15 @@ std::unique_ptr<Site> kiln::cpu::createSoftmaxBackward(Config &config) {
 }
 
 std::unique_ptr<Site> kiln::cpu::createLayerNormForward(Config &config) {
-  return std::make_unique<LayerNormForward>(LayerNormShape(config));
+  LayerNormShape shape(config);
+  return std::make_unique<LayerNormForward>(shape,
+                                            config.flag("keeps_statistics"));
 }
 
 std::unique_ptr<Site> kiln::cpu::createLayerNormBackward(Config &config) {
-  return std::make_unique<LayerNormBackward>(LayerNormShape(config));
+  LayerNormShape shape(config);
+  Pairing<LayerNormForward> pairing(config, config.siteNumber("forward_site"),
+                                    KILN_LAYER_NORM_FORWARD,
+                                    kLayerNormConfigSize);
+  return std::make_unique<LayerNormBackward>(shape, std::move(pairing));
 }

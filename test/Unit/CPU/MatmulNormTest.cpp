@@ -180,22 +180,41 @@ TEST_P(LayerNormTest, ForwardAndBackwardMatchTheReference) {
       {x, w, b, dy});
   ASSERT_EQ(expected.size(), results.size());
 
+  // A forward site that keeps the statistics and one that does not (an
+  // evaluation's); backward sites paired with the first (they reuse its
+  // statistics) and alone (they compute them again).
   std::vector<int64_t> config{c.rows, c.cols, bits(c.epsilon), c.weight};
-  int64_t forward = create(KILN_LAYER_NORM_FORWARD, config);
-  int64_t backward = create(KILN_LAYER_NORM_BACKWARD, config);
+  auto with = [&](int64_t last) {
+    std::vector<int64_t> values = config;
+    values.push_back(last);
+    return values;
+  };
+  int64_t keeping = create(KILN_LAYER_NORM_FORWARD, with(1));
+  int64_t inference = create(KILN_LAYER_NORM_FORWARD, with(0));
+  int64_t paired = create(KILN_LAYER_NORM_BACKWARD, with(keeping));
+  int64_t alone = create(KILN_LAYER_NORM_BACKWARD, with(-1));
   Buffer xBuffer(x), wBuffer(w), bBuffer(b), dyBuffer(dy);
-  Buffer y(shape), dx(shape), dw(vector), db(vector);
-  if (c.weight) {
-    execute(forward, {&xBuffer, &wBuffer, &bBuffer, &y});
-    execute(backward, {&dyBuffer, &xBuffer, &wBuffer, &dx, &dw, &db});
-    expectClose(dw, expected[2], "dw");
-    expectClose(db, expected[3], "db");
-  } else {
-    execute(forward, {&xBuffer, &y});
-    execute(backward, {&dyBuffer, &xBuffer, &dx});
+  for (auto [forward, how] : {std::pair(inference, " (inference)"),
+                              std::pair(keeping, " (keeping)")}) {
+    Buffer y(shape);
+    if (c.weight)
+      execute(forward, {&xBuffer, &wBuffer, &bBuffer, &y});
+    else
+      execute(forward, {&xBuffer, &y});
+    expectClose(y, expected[0], std::string("y") + how);
   }
-  expectClose(y, expected[0], "y");
-  expectClose(dx, expected[1], "dx");
+  for (auto [backward, how] :
+       {std::pair(paired, " (paired)"), std::pair(alone, " (alone)")}) {
+    Buffer dx(shape), dw(vector), db(vector);
+    if (c.weight) {
+      execute(backward, {&dyBuffer, &xBuffer, &wBuffer, &dx, &dw, &db});
+      expectClose(dw, expected[2], std::string("dw") + how);
+      expectClose(db, expected[3], std::string("db") + how);
+    } else {
+      execute(backward, {&dyBuffer, &xBuffer, &dx});
+    }
+    expectClose(dx, expected[1], std::string("dx") + how);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LayerNormTest,
