@@ -11,6 +11,7 @@
 #include "llvm/Object/Archive.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/IPO/MergeFunctions.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
@@ -93,11 +94,16 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   passes.registerFunctionAnalyses(functions);
   passes.registerLoopAnalyses(loops);
   passes.crossRegisterProxies(loops, functions, cgscc, modules);
-  llvm::ModulePassManager pipeline =
+  llvm::ModulePassManager pipeline;
+  // The evaluation and prediction steps repeat the training step's forward
+  // ops, and each op's outlined loop is a function of its own: merged
+  // first, each is optimized and compiled once.
+  pipeline.addPass(llvm::MergeFunctionsPass());
+  pipeline.addPass(
       options.optLevel == 0
           ? passes.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
           : passes.buildPerModuleDefaultPipeline(
-                optimizationLevel(options.optLevel));
+                optimizationLevel(options.optLevel)));
   pipeline.run(*llvmModule, modules);
   return llvmModule;
 }
