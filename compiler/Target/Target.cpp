@@ -162,8 +162,10 @@ LogicalResult runDriver(ArrayRef<StringRef> args, StringRef output,
   }
   SmallVector<StringRef> command = {*driver};
   // lld links a trainer in a third of the time of GNU ld (0.08 against
-  // 0.23 s for the Transformer).
-  if (llvm::sys::findProgramByName("ld.lld"))
+  // 0.23 s for the Transformer). clang-22 takes the lld of its own
+  // installation (lld-22, which also installs ld.lld-22).
+  if (llvm::sys::findProgramByName("ld.lld-22") ||
+      llvm::sys::findProgramByName("ld.lld"))
     command.push_back("-fuse-ld=lld");
   command.append(args.begin(), args.end());
   std::string message;
