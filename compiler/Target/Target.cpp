@@ -5,22 +5,28 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Object/Archive.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Passes/PassBuilder.h"
-#include "llvm/Transforms/IPO/MergeFunctions.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Transforms/IPO/MergeFunctions.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <thread>
 
 using namespace mlir;
 using namespace kiln;
@@ -108,9 +114,11 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   return llvmModule;
 }
 
-LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
-                                   const CodegenOptions &options,
-                                   std::string &error) {
+namespace {
+
+/// Writes `module` as an object file at `path`.
+LogicalResult emitOneObject(llvm::Module &module, StringRef path,
+                            const CodegenOptions &options, std::string &error) {
   std::unique_ptr<llvm::TargetMachine> machine = hostMachine(options, error);
   if (!machine)
     return failure();
@@ -129,6 +137,82 @@ LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
   codegen.run(module);
   output.keep();
   return success();
+}
+
+/// Compiles `module` in `parts` pieces on as many threads, into `path`: LLVM
+/// compiles one function at a time, so its code generation, most of kilnc's
+/// time, runs on one core otherwise. Each piece travels as bitcode into a
+/// context of its own (an LLVMContext is not shared between threads), and
+/// lld joins the objects into one (ld.lld -r).
+LogicalResult emitInParts(llvm::Module &module, StringRef path,
+                          const CodegenOptions &options, unsigned parts,
+                          StringRef linker, std::string &error) {
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  llvm::SplitModule(module, parts, [&](std::unique_ptr<llvm::Module> part) {
+    llvm::raw_svector_ostream os(bitcode.emplace_back());
+    llvm::WriteBitcodeToFile(*part, os);
+  });
+  std::vector<llvm::SmallString<128>> objects(bitcode.size());
+  std::vector<std::unique_ptr<llvm::FileRemover>> removers;
+  for (llvm::SmallString<128> &object : objects) {
+    if (std::error_code code =
+            llvm::sys::fs::createTemporaryFile("kilnc-part", "o", object)) {
+      error = "cannot create a temporary file: " + code.message();
+      return failure();
+    }
+    removers.push_back(std::make_unique<llvm::FileRemover>(object));
+  }
+  std::vector<std::string> errors(bitcode.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < bitcode.size(); ++i)
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext context;
+      llvm::Expected<std::unique_ptr<llvm::Module>> part =
+          llvm::parseBitcodeFile(
+              llvm::MemoryBufferRef(
+                  StringRef(bitcode[i].data(), bitcode[i].size()), "part"),
+              context);
+      if (!part) {
+        errors[i] = llvm::toString(part.takeError());
+        return;
+      }
+      (void)emitOneObject(**part, objects[i], options, errors[i]);
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (const std::string &message : errors)
+    if (!message.empty()) {
+      error = message;
+      return failure();
+    }
+  SmallVector<StringRef> command = {linker, "-r", "-o", path};
+  for (const llvm::SmallString<128> &object : objects)
+    command.push_back(object);
+  std::string message;
+  if (llvm::sys::ExecuteAndWait(linker, command, std::nullopt, {}, 0, 0,
+                                &message) != 0) {
+    error = "joining the object files into " + path.str() + " failed" +
+            (message.empty() ? std::string() : ": " + message);
+    return failure();
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
+                                   const CodegenOptions &options,
+                                   std::string &error, bool parallel) {
+  unsigned parts =
+      parallel
+          ? std::min(llvm::hardware_concurrency().compute_thread_count(), 4u)
+          : 1;
+  llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("ld.lld-22");
+  if (!linker)
+    linker = llvm::sys::findProgramByName("ld.lld");
+  if (parts < 2 || !linker)
+    return emitOneObject(module, path, options, error);
+  return emitInParts(module, path, options, parts, *linker, error);
 }
 
 namespace {

@@ -28,10 +28,13 @@ std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module,
                                                 llvm::LLVMContext &context,
                                                 const CodegenOptions &options);
 
-/// Writes `module` as an object file at `path`.
+/// Writes `module` as an object file at `path`. With `parallel`, compiles
+/// it in pieces on the machine's cores (up to 4) where lld is there to join
+/// them; only for a trainer, whose functions the pieces may export under
+/// new names (a library's may not: they would clash between libraries).
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::StringRef path,
                                    const CodegenOptions &options,
-                                   std::string &error);
+                                   std::string &error, bool parallel = false);
 
 /// Links `object` with the Kiln runtime and its libraries into the
 /// executable `output`, with the system's C++ compiler driver.

@@ -509,7 +509,8 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
           llvm::sys::fs::createTemporaryFile("kilnc", "o", object))
     return fail("cannot create a temporary file: " + code.message()), false;
   llvm::FileRemover removeObject(object);
-  if (failed(kiln::emitObjectFile(*llvmModule, object, codegen, error)))
+  if (failed(kiln::emitObjectFile(*llvmModule, object, codegen, error,
+                                  /*parallel=*/!library)))
     return fail(error), false;
   if (!library)
     return succeeded(kiln::linkTrainer(object, output, error)) ||
