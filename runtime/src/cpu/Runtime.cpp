@@ -15,6 +15,10 @@
 #include "kiln/kiln_runtime.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 // libgomp's ABI (GCC's omp.h is not on clang's include path).
 extern "C" {
@@ -60,6 +64,49 @@ void runShare(void *data) {
 
 int kiln::cpu::getNumThreads() { return omp_get_max_threads(); }
 
+std::optional<int> kiln::cpu::coresOfQuota(const std::string &cpuMax) {
+  std::istringstream fields(cpuMax);
+  std::string quota;
+  double period = 0;
+  if (!(fields >> quota >> period) || quota == "max" || !(period > 0))
+    return std::nullopt;
+  char *end = nullptr;
+  double microseconds = std::strtod(quota.c_str(), &end);
+  if (end == quota.c_str() || *end || !(microseconds > 0))
+    return std::nullopt;
+  return std::max(1, static_cast<int>(std::ceil(microseconds / period)));
+}
+
+namespace {
+
+/// The cgroup v2 CPU quota of this process ("QUOTA PERIOD" or "max PERIOD"
+/// in its cgroup's cpu.max), in cores; none without one.
+std::optional<int> cgroupQuotaCores() {
+  std::ifstream membership("/proc/self/cgroup");
+  std::string line, path;
+  while (std::getline(membership, line))
+    if (line.rfind("0::", 0) == 0)
+      path = line.substr(3);
+  for (const std::string &file : {"/sys/fs/cgroup" + path + "/cpu.max",
+                                  std::string("/sys/fs/cgroup/cpu.max")}) {
+    std::ifstream in(file);
+    std::string text;
+    if (in && std::getline(in, text))
+      return coresOfQuota(text);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+int kiln::cpu::usableCores() {
+  // libgomp counts the cores of the process's affinity mask.
+  int cores = omp_get_num_procs();
+  if (std::optional<int> quota = cgroupQuotaCores())
+    cores = std::min(cores, *quota);
+  return std::max(cores, 1);
+}
+
 kiln::cpu::ScopedThreads::ScopedThreads(int threads)
     : previous(omp_get_max_threads()) {
   kiln_rt_set_threads(threads);
@@ -74,7 +121,7 @@ void kiln::cpu::fatal(const std::string &message, const std::string &hint) {
 // oneDNN reads the count of the calling thread when it creates and runs
 // primitives, and so does kiln_rt_parallel_for.
 extern "C" void kiln_rt_set_threads(int32_t threads) {
-  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
+  omp_set_num_threads(threads > 0 ? threads : usableCores());
 }
 
 extern "C" void kiln_rt_parallel_for(void (*body)(void *context, int64_t begin,

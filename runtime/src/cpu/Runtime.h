@@ -20,6 +20,15 @@ namespace kiln::cpu {
 /// The number of threads the runtime runs on.
 int getNumThreads();
 
+/// The cores this process may use: those of its CPU affinity, at most its
+/// cgroup's CPU quota rounded up (a container limited to 1.5 CPUs gets 2).
+/// More threads than that spin for cores they cannot get.
+int usableCores();
+
+/// The cores of a cgroup v2 cpu.max text ("150000 100000": 2), none for
+/// "max ..." or text it cannot read.
+std::optional<int> coresOfQuota(const std::string &cpuMax);
+
 /// How all-reduce sites average floats over the ranks of a data-parallel
 /// run, without waiting: `start` begins replacing `count` floats by their
 /// means and gives a handle; `finish` waits until it has; `progress` lets

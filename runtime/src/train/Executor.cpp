@@ -5,6 +5,8 @@
 
 #include "kiln/kiln_runtime.h"
 
+#include <cstdlib>
+
 using namespace kiln::train;
 
 Executor::~Executor() = default;
@@ -46,8 +48,13 @@ std::unique_ptr<Executor> kiln::train::startProgram(
     std::optional<int32_t> threads) {
   // oneDNN sizes a primitive's work for the threads it is created with, so
   // the count is set before init creates them.
+  // Without --threads or OMP_NUM_THREADS: one per core this process may use,
+  // which libgomp's default (the affinity's cores) exceeds in a container
+  // with a CPU quota.
   if (threads)
     kiln_rt_set_threads(*threads);
+  else if (!std::getenv("OMP_NUM_THREADS"))
+    kiln_rt_set_threads(0);
   // A GPU program's init loads its kernels onto the GPU that this opens.
   std::unique_ptr<Executor> executor = makeExecutor(compiled, program, buffers);
   compiled.init();

@@ -108,7 +108,8 @@ const Flag kFlags[] = {
      [](Options &o, const std::string &f, const std::string &v) {
        o.seed = parseNumber(f, v, 0, UINT64_MAX);
      }},
-    {kAll, "threads", "N", "threads of the runtime; 0, the default, is one per core",
+    {kAll, "threads", "N",
+     "threads of the runtime; 0 (the default): one per usable core",
      [](Options &o, const std::string &f, const std::string &v) {
        o.threads = static_cast<int32_t>(parseNumber(f, v, 0, kMaxThreads));
      }},
@@ -124,7 +125,8 @@ const Flag kFlags[] = {
      [](Options &o, const std::string &f, const std::string &v) {
        o.init = parsePath(f, v);
      }},
-    {kTrain, "save", "FILE", "write a checkpoint after every epoch and at the end",
+    {kTrain, "save", "FILE",
+     "write a checkpoint after every epoch and at the end",
      [](Options &o, const std::string &f, const std::string &v) {
        o.save = parsePath(f, v);
      }},

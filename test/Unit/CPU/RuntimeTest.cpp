@@ -60,6 +60,29 @@ TEST(ParallelForTest, CoversTheRangeOnceOnEveryThread) {
   kiln_rt_set_threads(0);
 }
 
+// A cgroup's CPU quota in cores, rounded up: "QUOTA PERIOD" in
+// microseconds, or "max PERIOD" for none.
+TEST(ThreadsTest, CoresOfACgroupQuota) {
+  EXPECT_EQ(coresOfQuota("150000 100000"), 2);
+  EXPECT_EQ(coresOfQuota("100000 100000\n"), 1);
+  EXPECT_EQ(coresOfQuota("400000 100000"), 4);
+  EXPECT_EQ(coresOfQuota("20000 100000"), 1);
+  EXPECT_EQ(coresOfQuota("max 100000"), std::nullopt);
+  EXPECT_EQ(coresOfQuota(""), std::nullopt);
+  EXPECT_EQ(coresOfQuota("12x 100000"), std::nullopt);
+  EXPECT_EQ(coresOfQuota("100000 0"), std::nullopt);
+}
+
+// The default thread count is the cores this process may use: never more
+// than the affinity allows, at least one.
+TEST(ThreadsTest, TheDefaultIsTheUsableCores) {
+  int cores = usableCores();
+  EXPECT_GE(cores, 1);
+  EXPECT_LE(cores, static_cast<int>(std::thread::hardware_concurrency()));
+  ScopedThreads threads(0);
+  EXPECT_EQ(getNumThreads(), cores);
+}
+
 TEST(ParallelForTest, OneThreadRunsTheCallerOnly) {
   kiln_rt_set_threads(1);
   Coverage coverage(5000);
