@@ -97,8 +97,8 @@ def best_torch_setting(command, env, threads):
     a short run of each; the default alone on one thread."""
     if threads == 1:
         return TORCH_SETTINGS[0][0], env
-    trial = [part if part != command[command.index("--steps") + 1] else "5"
-             for part in command]
+    trial = list(command)
+    trial[trial.index("--steps") + 1] = "5"
     timings = [(timed(trial, r"median ([0-9.]+) ms/step", dict(env, **extra)),
                 name, dict(env, **extra)) for name, extra in TORCH_SETTINGS]
     _, name, best = min(timings, key=lambda t: t[0])

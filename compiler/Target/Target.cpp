@@ -116,6 +116,14 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
 
 namespace {
 
+/// lld's path: lld-22's ld.lld-22, or an ld.lld.
+std::optional<std::string> findLld() {
+  for (StringRef name : {"ld.lld-22", "ld.lld"})
+    if (llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(name))
+      return *path;
+  return std::nullopt;
+}
+
 /// Writes `module` as an object file at `path`.
 LogicalResult emitOneObject(llvm::Module &module, StringRef path,
                             const CodegenOptions &options, std::string &error) {
@@ -207,9 +215,7 @@ LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
       parallel
           ? std::min(llvm::hardware_concurrency().compute_thread_count(), 4u)
           : 1;
-  llvm::ErrorOr<std::string> linker = llvm::sys::findProgramByName("ld.lld-22");
-  if (!linker)
-    linker = llvm::sys::findProgramByName("ld.lld");
+  std::optional<std::string> linker = findLld();
   if (parts < 2 || !linker)
     return emitOneObject(module, path, options, error);
   return emitInParts(module, path, options, parts, *linker, error);
@@ -247,9 +253,8 @@ LogicalResult runDriver(ArrayRef<StringRef> args, StringRef output,
   SmallVector<StringRef> command = {*driver};
   // lld links a trainer in a third of the time of GNU ld (0.08 against
   // 0.23 s for the Transformer). clang-22 takes the lld of its own
-  // installation (lld-22, which also installs ld.lld-22).
-  if (llvm::sys::findProgramByName("ld.lld-22") ||
-      llvm::sys::findProgramByName("ld.lld"))
+  // installation.
+  if (findLld())
     command.push_back("-fuse-ld=lld");
   command.append(args.begin(), args.end());
   std::string message;

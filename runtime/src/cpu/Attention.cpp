@@ -8,8 +8,9 @@
 // probabilities, [batch, L, S], for its backward site, which would
 // otherwise compute the scores and the softmax again (a backward site
 // without a forward site still does). Dropout multiplies the probabilities
-// by the mask of kiln.dropout, in a buffer of their own, and the backward
-// site draws the same mask again from the same seed and step counter.
+// by the mask of kiln.dropout, in a buffer of their own, which a paired
+// backward site reuses too; an unpaired one draws the same mask again from
+// the same seed and step counter.
 //
 //===----------------------------------------------------------------------===//
 
@@ -135,11 +136,6 @@ public:
   }
 
   const memory &get() const { return values; }
-  /// The same buffer viewed as P^T, [batch, S, L].
-  memory transposed(const AttentionShape &s) const {
-    return memory(s.matrices(s.s, s.l, true), cpuEngine(),
-                  values.get_data_handle());
-  }
 
 private:
   Input q, k;
@@ -181,8 +177,10 @@ public:
                       {DNNL_ARG_DST, out.bind(args[dropout ? 4 : 3])}});
   }
 
-  /// The probabilities of the last execution, before dropout.
+  /// The probabilities of the last execution, before dropout, and (with
+  /// dropout) after.
   Probabilities &kept() { return probabilities; }
+  const memory &keptDropped() const { return dropped; }
 
 private:
   AttentionShape shape;
@@ -220,28 +218,31 @@ public:
     // dP, then dS in place.
     grads = memory(scores, cpuEngine());
     transposedGrads = memory(scoresT, cpuEngine(), grads.get_data_handle());
-    // D(P), beside P, which the softmax gradient needs as it is.
-    if (s.dropout > 0) {
+    // Unpaired, D(P) beside P, which the softmax gradient needs as it is.
+    if (s.dropout > 0 && own)
       dropped = memory(scores, cpuEngine());
-      transposedDropped =
-          memory(scoresT, cpuEngine(), dropped.get_data_handle());
-    }
   }
 
   void execute(void **args) override {
     Probabilities &probabilities = own ? *own : pairing.get().kept();
-    if (own)
-      own->run(args[1], args[2]);
     bool dropout = shape.dropout > 0;
     void **outputs = args + (dropout ? 5 : 4);
-    if (dropout)
-      copyDroppedOut(shape, probabilities.get(), dropped, args[4]);
+    if (own) {
+      own->run(args[1], args[2]);
+      if (dropout)
+        copyDroppedOut(shape, own->get(), dropped, args[4]);
+    }
+    // D(P), the forward site's when paired (drawn at the same step), seen
+    // as D(P)^T.
+    const memory &weighted = !dropout ? probabilities.get()
+                             : own    ? dropped
+                                      : pairing.get().keptDropped();
+    memory weightedT(shape.matrices(shape.s, shape.l, true), cpuEngine(),
+                     weighted.get_data_handle());
     const memory &gradOut = dout.bind(args[0]);
-    valueGrad.execute(
-        cpuStream(), {{DNNL_ARG_SRC, dropout ? transposedDropped
-                                             : probabilities.transposed(shape)},
-                      {DNNL_ARG_WEIGHTS, gradOut},
-                      {DNNL_ARG_DST, dv.bind(outputs[2])}});
+    valueGrad.execute(cpuStream(), {{DNNL_ARG_SRC, weightedT},
+                                    {DNNL_ARG_WEIGHTS, gradOut},
+                                    {DNNL_ARG_DST, dv.bind(outputs[2])}});
     probabilityGrad.execute(cpuStream(), {{DNNL_ARG_SRC, gradOut},
                                           {DNNL_ARG_WEIGHTS, vT.bind(args[3])},
                                           {DNNL_ARG_DST, grads}});
@@ -265,7 +266,7 @@ private:
   /// The probabilities computed here when there is no forward site to pair
   /// with.
   std::optional<Probabilities> own;
-  memory dropped, transposedDropped;
+  memory dropped;
   matmul valueGrad, probabilityGrad, queryGrad, keyGrad;
   memory grads, transposedGrads;
   Input dout, vT, q, k;

@@ -53,15 +53,15 @@ public:
     // core. Reordering A into rows first costs a pass over it, less than
     // that unless C is narrow.
     bool rowsFirst = transposeA && n >= kReorderAWhenNAtLeast;
-    memory::desc aRowMajor =
+    // The layout of A that the product reads.
+    memory::desc aProduct =
         rowsFirst ? f32Desc({aBatched ? batch : 1, m, k}, Tag::abc) : aDesc;
     memory::desc bDesc =
         f32Desc({bBatched ? batch : 1, k, n}, transposeB ? Tag::acb : Tag::abc);
     memory::desc cDesc = f32Desc({computed, m, n}, Tag::abc);
     memory::desc biasDesc = f32Desc({1, 1, n}, Tag::abc);
-    matmul::desc desc = hasBias
-                            ? matmul::desc(aRowMajor, bDesc, biasDesc, cDesc)
-                            : matmul::desc(aRowMajor, bDesc, cDesc);
+    matmul::desc desc = hasBias ? matmul::desc(aProduct, bDesc, biasDesc, cDesc)
+                                : matmul::desc(aProduct, bDesc, cDesc);
     primitive_attr attr;
     if (relu) {
       post_ops ops;
@@ -69,7 +69,7 @@ public:
       attr.set_post_ops(ops);
     }
     primitive = matmul(matmul::primitive_desc(desc, attr, cpuEngine()));
-    a = Input(aDesc, aRowMajor);
+    a = Input(aDesc, aProduct);
     b = Input(bDesc);
     if (hasBias)
       bias = Input(biasDesc);

@@ -22,33 +22,17 @@ struct Rows {
   bool log;
 };
 
-/// Σ a[j] b[j] over `count` floats, in 8 lanes so that it vectorizes.
-float dot(const float *a, const float *b, int64_t count) {
+/// Σ term(j) over j in [0, count), in 8 lanes so that it vectorizes.
+template <typename Term> float laneSum(int64_t count, Term term) {
   constexpr int64_t kLanes = 8;
   float lanes[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= count; j += kLanes)
     for (int64_t lane = 0; lane < kLanes; ++lane)
-      lanes[lane] += a[j + lane] * b[j + lane];
+      lanes[lane] += term(j + lane);
   float sum = 0;
   for (; j < count; ++j)
-    sum += a[j] * b[j];
-  for (float lane : lanes)
-    sum += lane;
-  return sum;
-}
-
-/// Σ a[j] over `count` floats.
-float total(const float *a, int64_t count) {
-  constexpr int64_t kLanes = 8;
-  float lanes[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= count; j += kLanes)
-    for (int64_t lane = 0; lane < kLanes; ++lane)
-      lanes[lane] += a[j + lane];
-  float sum = 0;
-  for (; j < count; ++j)
-    sum += a[j];
+    sum += term(j);
   for (float lane : lanes)
     sum += lane;
   return sum;
@@ -60,11 +44,11 @@ void backwardRows(void *context, int64_t begin, int64_t end) {
     const float *y = r.y + row * r.cols, *dy = r.dy + row * r.cols;
     float *dx = r.dx + row * r.cols;
     if (r.log) {
-      float sum = total(dy, r.cols);
+      float sum = laneSum(r.cols, [&](int64_t j) { return dy[j]; });
       for (int64_t j = 0; j < r.cols; ++j)
         dx[j] = dy[j] - std::exp(y[j]) * sum;
     } else {
-      float sum = dot(dy, y, r.cols);
+      float sum = laneSum(r.cols, [&](int64_t j) { return dy[j] * y[j]; });
       for (int64_t j = 0; j < r.cols; ++j)
         dx[j] = y[j] * (dy[j] - sum);
     }
