@@ -166,6 +166,16 @@ def KilnOutlineParallelLoops
     take time quadratic in the loops of one function (a 200-layer MLP's
     step took 14 s to compile in one function, 10 s in one per op, and the
     gap grows with the depth), while a short step keeps its loops together.
+
+    Each buffer argument of a new function that overlaps none of its other
+    buffer arguments (or only ones that neither it nor they write) is
+    `llvm.noalias`. Buffers are proved apart from the step's slots
+    (`kiln.<step>_slots`, kiln-describe-program: each slot is allocated on
+    its own, but an inference library's inputs and outputs are the
+    caller's) and from the byte offsets of kiln-plan-memory's views of the
+    arena. LLVM then vectorizes the op without run-time overlap checks and
+    the scalar copies of the loops that they guard: the Transformer's LLVM
+    IR shrinks by a fifth.
   }];
   let options = [
     Option<"maxInlineOps", "max-inline-ops", "unsigned", /*default=*/"64",

@@ -94,7 +94,13 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager cgscc;
   llvm::ModuleAnalysisManager modules;
-  llvm::PassBuilder passes(machine.get());
+  // Every loop has a static trip count, so LLVM's unroller would unroll
+  // the small ones fully, nested in the vectorized bodies: twice the code
+  // and twice the code generation time for the Transformer, for no step time
+  // (the vectorizer still interleaves the inner loops).
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  llvm::PassBuilder passes(machine.get(), tuning);
   passes.registerModuleAnalyses(modules);
   passes.registerCGSCCAnalyses(cgscc);
   passes.registerFunctionAnalyses(functions);

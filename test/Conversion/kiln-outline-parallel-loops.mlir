@@ -25,6 +25,8 @@
 // CHECK: arith.mulf %{{.*}}, %[[TWO]]
 // CHECK: arith.addf %{{.*}}, %[[BS]]
 // CHECK: return
+// Without the steps' slots, nothing is known apart.
+// CHECK-NOT: llvm.noalias
 #id = affine_map<(d0) -> (d0)>
 func.func @step(%a: memref<65536xf32>, %b: memref<65536xf32>, %s: f32, %small: memref<64xf32>) {
   %two = arith.constant 2.0 : f32
@@ -126,8 +128,9 @@ func.func @outputs_apart(%x: memref<128x256xf32>, %y: memref<256xf32>) {
 // SERIAL-NOT: linalg.generic
 // SERIAL: return
 // SERIAL-DAG: func.func private @long_step_op_0(%{{.*}}: memref<64xf32>, %{{.*}}: memref<64xf32>, %{{.*}}: f32) attributes {passthrough = ["noinline"]}
-// SERIAL-DAG: func.func private @long_step_op_1(%{{.*}}: memref<64xf32>) attributes {passthrough = ["noinline"]}
-// SERIAL-DAG: func.func private @long_step_parallel_0(%{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<65536xf32>) attributes {kiln.parallel_body}
+// A body's only buffer overlaps no other.
+// SERIAL-DAG: func.func private @long_step_op_1(%{{.*}}: memref<64xf32> {llvm.noalias}) attributes {passthrough = ["noinline"]}
+// SERIAL-DAG: func.func private @long_step_parallel_0(%{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<65536xf32> {llvm.noalias}) attributes {kiln.parallel_body}
 #id = affine_map<(d0) -> (d0)>
 func.func @long_step(%a: memref<64xf32>, %b: memref<64xf32>, %s: f32, %big: memref<65536xf32>) {
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
@@ -144,4 +147,96 @@ func.func @long_step(%a: memref<64xf32>, %b: memref<64xf32>, %s: f32, %big: memr
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%big : memref<65536xf32>)
   return
+}
+
+// -----
+
+// With the steps' slots (kiln-describe-program), a buffer that overlaps no
+// other buffer of its body, or only ones that neither writes, is
+// `llvm.noalias`. Here %in and %out are apart in the arena, %param is a
+// slot of its own, %alias is the same slot as %param under another
+// argument, and %early overlaps %in.
+// The bodies follow the step in reverse order.
+// CHECK-LABEL: func.func @train_step(
+// A view placed at an unknown offset may be anywhere in its slot.
+// CHECK-LABEL: func.func private @train_step_parallel_4(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32>, %{{.*}}: memref<32768xf32>)
+// Two buffers that are only read may overlap; the output is apart from both.
+// CHECK-LABEL: func.func private @train_step_parallel_3(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32> {llvm.noalias}, %{{.*}}: memref<32768xf32> {llvm.noalias}, %{{.*}}: memref<32768xf32> {llvm.noalias})
+// CHECK-LABEL: func.func private @train_step_parallel_2(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32>, %{{.*}}: memref<32768xf32>)
+// CHECK-LABEL: func.func private @train_step_parallel_1(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32>, %{{.*}}: memref<32768xf32>)
+// CHECK-LABEL: func.func private @train_step_parallel_0(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32> {llvm.noalias}, %{{.*}}: memref<32768xf32> {llvm.noalias}, %{{.*}}: memref<32768xf32> {llvm.noalias})
+#id = affine_map<(d0) -> (d0)>
+module attributes {kiln.train_slots = array<i64: 0, 0, 1, 2>} {
+  func.func @train_step(%param: memref<32768xf32>, %alias: memref<32768xf32>,
+                        %unused: memref<32768xf32>,
+                        %arena: memref<393216xi8> {kiln.arena}, %at: index) {
+    %c0 = arith.constant 0 : index
+    %c131072 = arith.constant 131072 : index
+    %c65536 = arith.constant 65536 : index
+    %in = memref.view %arena[%c0][] : memref<393216xi8> to memref<32768xf32>
+    %out = memref.view %arena[%c131072][] : memref<393216xi8> to memref<32768xf32>
+    %early = memref.view %arena[%c65536][] : memref<393216xi8> to memref<32768xf32>
+    %anywhere = memref.view %arena[%at][] : memref<393216xi8> to memref<32768xf32>
+    linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+        ins(%in, %param : memref<32768xf32>, memref<32768xf32>) outs(%out : memref<32768xf32>) {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %0 = arith.addf %a, %b : f32
+      linalg.yield %0 : f32
+    }
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%param : memref<32768xf32>) outs(%alias : memref<32768xf32>) {
+    ^bb0(%a: f32, %c: f32):
+      linalg.yield %a : f32
+    }
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%early : memref<32768xf32>) outs(%in : memref<32768xf32>) {
+    ^bb0(%a: f32, %c: f32):
+      linalg.yield %a : f32
+    }
+    linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel"]}
+        ins(%early, %in : memref<32768xf32>, memref<32768xf32>) outs(%param : memref<32768xf32>) {
+    ^bb0(%a: f32, %b: f32, %c: f32):
+      %0 = arith.addf %a, %b : f32
+      linalg.yield %0 : f32
+    }
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%anywhere : memref<32768xf32>) outs(%out : memref<32768xf32>) {
+    ^bb0(%a: f32, %c: f32):
+      linalg.yield %a : f32
+    }
+    return
+  }
+}
+
+// -----
+
+// Inputs and outputs are the caller's in an inference library: two of them
+// may be one buffer. A constant global is apart from every slot.
+// CHECK-LABEL: func.func private @predict_step_parallel_1(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32> {llvm.noalias}, %{{.*}}: memref<32768xf32> {llvm.noalias})
+// CHECK-LABEL: func.func private @predict_step_parallel_0(
+// CHECK-SAME: %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<32768xf32>, %{{.*}}: memref<32768xf32>)
+#id = affine_map<(d0) -> (d0)>
+module attributes {kiln.predict_slots = array<i64: 0, 1>} {
+  memref.global "private" constant @table : memref<32768xf32> = dense<1.0>
+  func.func @predict_step(%x: memref<32768xf32> {kiln.input},
+                          %y: memref<32768xf32> {kiln.output}) {
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%x : memref<32768xf32>) outs(%y : memref<32768xf32>) {
+    ^bb0(%a: f32, %c: f32):
+      linalg.yield %a : f32
+    }
+    %table = memref.get_global @table : memref<32768xf32>
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%table : memref<32768xf32>) outs(%y : memref<32768xf32>) {
+    ^bb0(%a: f32, %c: f32):
+      linalg.yield %a : f32
+    }
+    return
+  }
 }

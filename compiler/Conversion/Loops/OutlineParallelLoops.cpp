@@ -11,7 +11,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Conversion/Loops/BufferRegions.h"
 #include "Conversion/Passes.h"
+#include "Conversion/Program/Steps.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -22,6 +24,7 @@ namespace kiln {
 } // namespace kiln
 
 using namespace mlir;
+using namespace kiln;
 
 namespace {
 
@@ -149,13 +152,59 @@ void sliceOperands(linalg::LinalgOp op, int64_t loop, BodyBuilder &b,
   }
 }
 
+/// The captured values that `outer`, a value of the step, is made from in
+/// the body: itself, or the operands of the ops copied into the body.
+void capturesOf(Value outer, const BodyBuilder &b,
+                SmallPtrSetImpl<Value> &found) {
+  if (llvm::is_contained(b.captured, outer)) {
+    found.insert(outer);
+    return;
+  }
+  if (Operation *def = outer.getDefiningOp())
+    for (Value operand : def->getOperands())
+      capturesOf(operand, b, found);
+}
+
+/// Marks `llvm.noalias` each buffer that the body of `op` takes and that
+/// overlaps none of its other buffers, unless neither is written. The body
+/// reaches memory through its arguments alone, so LLVM may then keep the
+/// op's loads and stores apart.
+void markApartBuffers(linalg::LinalgOp op, BodyBuilder &b,
+                      unsigned firstCapture, const BufferRegions &regions) {
+  SmallPtrSet<Value, 4> written;
+  for (Value init : op.getDpsInits())
+    capturesOf(init, b, written);
+  SmallVector<unsigned> buffers;
+  SmallVector<BufferRegion> where;
+  for (auto [i, value] : llvm::enumerate(b.captured))
+    if (isa<MemRefType>(value.getType())) {
+      buffers.push_back(i);
+      where.push_back(regions.regionOf(value));
+    }
+  auto readOnly = [&](unsigned k) {
+    return !written.contains(b.captured[buffers[k]]);
+  };
+  for (unsigned k = 0; k < buffers.size(); ++k) {
+    bool apart =
+        llvm::all_of(llvm::seq<unsigned>(buffers.size()), [&](unsigned l) {
+          return k == l || BufferRegions::apart(where[k], where[l]) ||
+                 (readOnly(k) && readOnly(l));
+        });
+    if (apart)
+      b.body.setArgAttr(firstCapture + buffers[k],
+                        LLVM::LLVMDialect::getNoAliasAttrName(),
+                        UnitAttr::get(op.getContext()));
+  }
+}
+
 /// Moves `op` into a new private function and calls it there. With a
 /// `loop`, the function runs the op on a range [begin, end) of that loop and
 /// the call covers the whole range; without one, the function runs all of
 /// it and LLVM must not inline it back. Fails, changing nothing, when a
 /// value that the op uses cannot reach the function.
 LogicalResult outline(linalg::LinalgOp op, std::optional<int64_t> loop,
-                      int64_t range, StringRef name) {
+                      int64_t range, StringRef name,
+                      const BufferRegions &regions) {
   MLIRContext *context = op.getContext();
   Location loc = op.getLoc();
   auto step = op->getParentOfType<func::FuncOp>();
@@ -208,6 +257,7 @@ LogicalResult outline(linalg::LinalgOp op, std::optional<int64_t> loop,
   func::ReturnOp::create(builder, loc);
   body.setFunctionType(
       FunctionType::get(context, b.entry->getArgumentTypes(), {}));
+  markApartBuffers(op, b, bounds.size(), regions);
 
   OpBuilder call(op);
   SmallVector<Value> args;
@@ -231,6 +281,13 @@ struct OutlineParallelLoopsPass
       if (!func.isExternal() && !func->hasAttr("kiln.parallel_body"))
         steps.push_back(func);
     for (func::FuncOp step : steps) {
+      ArrayRef<int64_t> slots;
+      for (const StepEntry &entry : kProgramSteps)
+        if (entry.function == step.getSymName())
+          if (auto attr = module->getAttrOfType<DenseI64ArrayAttr>(
+                  slotsAttrName(entry)))
+            slots = attr.asArrayRef();
+      BufferRegions regions(step, slots);
       SmallVector<linalg::LinalgOp> ops;
       step.walk([&](linalg::LinalgOp op) {
         if (op.hasPureBufferSemantics())
@@ -246,17 +303,17 @@ struct OutlineParallelLoopsPass
           iterations *= range;
         int64_t loop = splitLoop(op, ranges);
         if (iterations >= kMinParallelIterations && loop >= 0 &&
-            succeeded(outline(op, loop, ranges[loop],
-                              (step.getSymName() + "_parallel_" +
-                               Twine(parallel))
-                                  .str()))) {
+            succeeded(outline(
+                op, loop, ranges[loop],
+                (step.getSymName() + "_parallel_" + Twine(parallel)).str(),
+                regions))) {
           ++parallel;
           continue;
         }
         if (ops.size() > maxInlineOps &&
             succeeded(outline(
                 op, std::nullopt, 0,
-                (step.getSymName() + "_op_" + Twine(serial)).str())))
+                (step.getSymName() + "_op_" + Twine(serial)).str(), regions)))
           ++serial;
       }
     }
