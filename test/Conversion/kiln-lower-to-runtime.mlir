@@ -210,6 +210,34 @@ func.func @lstm(%x: tensor<2x5x3xf32>, %wi: tensor<16x3xf32>, %wh: tensor<16x4xf
 
 // -----
 
+// GRU: the LSTM's configs, without the cell state.
+// CHECK-LABEL: func.func @gru(
+// CHECK-SAME: %[[X:.*]]: tensor<2x5x3xf32>, %[[WI:.*]]: tensor<12x3xf32>, %[[WH:.*]]: tensor<12x4xf32>, %[[B:.*]]: tensor<12xf32>, %[[G:.*]]: tensor<2x5x4xf32>, %[[H:.*]]: tensor<1x2x4xf32>)
+func.func @gru(%x: tensor<2x5x3xf32>, %wi: tensor<12x3xf32>, %wh: tensor<12x4xf32>, %b: tensor<12xf32>,
+               %g: tensor<2x5x4xf32>, %h: tensor<1x2x4xf32>)
+    -> (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<2x5x3xf32>) {
+  // CHECK: %[[F:.*]]:2 = kiln.runtime_call <gru_forward> site 0 config [2, 5, 3, 4, 1] ins(%[[X]], %[[WI]], %[[WH]], %[[B]], %[[B]] :
+  // CHECK-SAME: -> tensor<2x5x4xf32>, tensor<1x2x4xf32>
+  %out, %hn = kiln.gru %x, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+      -> (tensor<2x5x4xf32>, tensor<1x2x4xf32>)
+  // CHECK: kiln.runtime_call <gru_backward> site 1 config [2, 5, 3, 4, 1, 0]
+  // CHECK-SAME: ins(%[[X]], %[[F]]#0, %[[F]]#1, %[[G]], %[[H]], %[[WI]], %[[WH]], %[[B]], %[[B]] :
+  // CHECK-SAME: -> tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>
+  %d:5 = kiln.gru_backward %x, %out, %hn, %g, %h, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>,
+         tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+      -> (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+  // CHECK: kiln.runtime_call <gru_backward> site 2 config [2, 5, 3, 4, 1, -1] ins(%[[X]], %[[G]], %[[H]], %[[G]], %[[H]],
+  %e:5 = kiln.gru_backward %x, %g, %h, %g, %h, %wi, %wh, %b, %b {hidden_size = 4 : i64, num_layers = 1 : i64}
+      : (tensor<2x5x3xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>, tensor<2x5x4xf32>, tensor<1x2x4xf32>,
+         tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+      -> (tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<12x4xf32>, tensor<12xf32>, tensor<12xf32>)
+  return %d#0, %d#1, %e#0 : tensor<2x5x3xf32>, tensor<12x3xf32>, tensor<2x5x3xf32>
+}
+
+// -----
+
 // Attention: config [batch L S E EV causal scale-bits dropout-bits seed], the
 // scale 1/sqrt(E) by default: 4600040671590431692 is 1/sqrt(8), and
 // 4598175219545276416 is 0.25. With dropout, the step counter is the last

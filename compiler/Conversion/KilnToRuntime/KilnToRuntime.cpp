@@ -102,10 +102,10 @@ public:
   IRRewriter rewriter;
   int64_t nextSite = 0;
   /// Forward sites whose workspace a backward site can use: max pooling by
-  /// its input (several poolings may read one input), the LSTM by its output
-  /// sequence.
+  /// its input (several poolings may read one input), an LSTM or GRU by its
+  /// output sequence.
   llvm::DenseMap<Value, SmallVector<RuntimeCallOp>> maxPoolSites;
-  llvm::DenseMap<Value, int64_t> lstmSites;
+  llvm::DenseMap<Value, int64_t> recurrentSites;
   /// Attention forward sites, whose probabilities the backward site of the
   /// same query, key, value and configuration reuses, by the query.
   struct AttentionSite {
@@ -388,32 +388,33 @@ void lowerLayerNormBackward(RuntimeCallBuilder &b, LayerNormBackwardOp op) {
   b.replace(op, RuntimeOpKind::layer_norm_backward, config, inputs);
 }
 
-void lowerLSTM(RuntimeCallBuilder &b, LSTMOp op) {
+/// B T I H L of a recurrent op (kiln.lstm, kiln.gru or their gradients).
+template <typename Op> SmallVector<int64_t> recurrentConfig(Op op) {
   ArrayRef<int64_t> input = shapeOf(op.getInput());
-  SmallVector<Value> inputs = {op.getInput()};
-  llvm::append_range(inputs, op.getWeights());
-  RuntimeCallOp call = b.replace(op, RuntimeOpKind::lstm_forward,
-                                 {input[0], input[1], input[2],
-                                  static_cast<int64_t>(op.getHiddenSize()),
-                                  static_cast<int64_t>(op.getNumLayers())},
-                                 inputs);
-  b.lstmSites[call.getResult(0)] = call.getSite();
+  return {input[0], input[1], input[2],
+          static_cast<int64_t>(op.getHiddenSize()),
+          static_cast<int64_t>(op.getNumLayers())};
 }
 
-void lowerLSTMBackward(RuntimeCallBuilder &b, LSTMBackwardOp op) {
-  ArrayRef<int64_t> input = shapeOf(op.getInput());
-  auto paired = b.lstmSites.find(op.getOutput());
-  int64_t forwardSite = paired == b.lstmSites.end() ? -1 : paired->second;
-  SmallVector<Value> inputs = {op.getInput(),        op.getOutput(),
-                               op.getFinalHidden(),  op.getFinalCell(),
-                               op.getOutputGrad(),   op.getFinalHiddenGrad(),
-                               op.getFinalCellGrad()};
+template <typename Op>
+void lowerRecurrent(RuntimeCallBuilder &b, Op op, RuntimeOpKind kind) {
+  SmallVector<Value> inputs = {op.getInput()};
   llvm::append_range(inputs, op.getWeights());
-  b.replace(op, RuntimeOpKind::lstm_backward,
-            {input[0], input[1], input[2],
-             static_cast<int64_t>(op.getHiddenSize()),
-             static_cast<int64_t>(op.getNumLayers()), forwardSite},
-            inputs);
+  RuntimeCallOp call = b.replace(op, kind, recurrentConfig(op), inputs);
+  b.recurrentSites[call.getResult(0)] = call.getSite();
+}
+
+/// The backward site takes `inputs` (the forward's input and results and
+/// their gradients) and the weights; it pairs with the forward site of the
+/// same output.
+template <typename Op>
+void lowerRecurrentBackward(RuntimeCallBuilder &b, Op op, RuntimeOpKind kind,
+                            SmallVector<Value> inputs) {
+  SmallVector<int64_t> config = recurrentConfig(op);
+  auto paired = b.recurrentSites.find(op.getOutput());
+  config.push_back(paired == b.recurrentSites.end() ? -1 : paired->second);
+  llvm::append_range(inputs, op.getWeights());
+  b.replace(op, kind, config, inputs);
 }
 
 /// [N C S] of a batch normalization's input [N, C, ...].
@@ -683,8 +684,25 @@ struct LowerToRuntimePass
         .Case([&](BatchNormOp norm) { lowerBatchNorm(b, norm); })
         .Case(
             [&](BatchNormBackwardOp norm) { lowerBatchNormBackward(b, norm); })
-        .Case([&](LSTMOp lstm) { lowerLSTM(b, lstm); })
-        .Case([&](LSTMBackwardOp lstm) { lowerLSTMBackward(b, lstm); })
+        .Case([&](LSTMOp lstm) {
+          lowerRecurrent(b, lstm, RuntimeOpKind::lstm_forward);
+        })
+        .Case([&](LSTMBackwardOp lstm) {
+          lowerRecurrentBackward(
+              b, lstm, RuntimeOpKind::lstm_backward,
+              {lstm.getInput(), lstm.getOutput(), lstm.getFinalHidden(),
+               lstm.getFinalCell(), lstm.getOutputGrad(),
+               lstm.getFinalHiddenGrad(), lstm.getFinalCellGrad()});
+        })
+        .Case([&](GRUOp gru) {
+          lowerRecurrent(b, gru, RuntimeOpKind::gru_forward);
+        })
+        .Case([&](GRUBackwardOp gru) {
+          lowerRecurrentBackward(b, gru, RuntimeOpKind::gru_backward,
+                                 {gru.getInput(), gru.getOutput(),
+                                  gru.getFinalHidden(), gru.getOutputGrad(),
+                                  gru.getFinalHiddenGrad()});
+        })
         .Case([&](AttentionOp attention) { lowerAttention(b, attention); })
         .Case([&](AttentionBackwardOp attention) {
           lowerAttentionBackward(b, attention);

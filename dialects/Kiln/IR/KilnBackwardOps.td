@@ -379,7 +379,7 @@ def Kiln_LSTMBackwardOp
 }
 
 def Kiln_GRUBackwardOp
-    : Kiln_InferredOp<"gru_backward", [Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"gru_backward", [Kiln_CountsFlops, Kiln_RuntimeKernel]> {
   let summary = "Gradient of gru";
   let description = [{
     Given a `kiln.gru`'s `input`, its results (`output`, `final_hidden`), the

@@ -32,7 +32,9 @@ def Kiln_RuntimeOpKind : I32EnumAttr<"RuntimeOpKind",
       I32EnumAttrCase<"batch_norm_forward", 15>,
       I32EnumAttrCase<"batch_norm_backward", 16>,
       I32EnumAttrCase<"all_reduce_start", 17>,
-      I32EnumAttrCase<"all_reduce_wait", 18>
+      I32EnumAttrCase<"all_reduce_wait", 18>,
+      I32EnumAttrCase<"gru_forward", 19>,
+      I32EnumAttrCase<"gru_backward", 20>
     ]> {
   let cppNamespace = "::kiln";
   let genSpecializedAttr = 0;

@@ -258,7 +258,8 @@ def Kiln_LSTMOp
 }
 
 def Kiln_GRUOp
-    : Kiln_InferredOp<"gru", [Kiln_Differentiable, Kiln_CountsFlops]> {
+    : Kiln_InferredOp<"gru", [Kiln_Differentiable, Kiln_CountsFlops,
+                             Kiln_RuntimeKernel]> {
   let summary = "Multi-layer GRU over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked GRU layers of `hidden_size` units over `input`

@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define KILN_ABI_VERSION 5
+#define KILN_ABI_VERSION 6
 
 /* The program that kilnc generates. Its description is a JSON object:
  *
@@ -241,7 +241,18 @@ enum kiln_op_kind {
   KILN_ALL_REDUCE_START = 17,
   /* config: K E1 ... EK S (S: the start site)
    * args:   y1 ... yK */
-  KILN_ALL_REDUCE_WAIT = 18
+  KILN_ALL_REDUCE_WAIT = 18,
+  /* Multi-layer GRU, batch first, zero initial state, PyTorch gate order
+   * (r, z, n) and formula (the reset gate applies to W_hn h + b_hn).
+   * config: B T I H L
+   * args:   x[B,T,I] then for each layer: w_ih[3H,in] w_hh[3H,H] b_ih[3H]
+   *         b_hh[3H]; then out[B,T,H] h_n[L,B,H]
+   * Keeps its workspace for the backward site paired with it. */
+  KILN_GRU_FORWARD = 19,
+  /* config: B T I H L forward_site
+   * args:   x out h_n dout dh_n, the 4L weights, then dx and the 4L weight
+   *         gradients */
+  KILN_GRU_BACKWARD = 20
 };
 
 /* Creates call site `site` (numbered from 0 by the compiler) of `kind`. */

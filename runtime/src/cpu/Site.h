@@ -184,6 +184,8 @@ std::unique_ptr<Site> createLayerNormForward(Config &config);
 std::unique_ptr<Site> createLayerNormBackward(Config &config);
 std::unique_ptr<Site> createLSTMForward(Config &config);
 std::unique_ptr<Site> createLSTMBackward(Config &config);
+std::unique_ptr<Site> createGRUForward(Config &config);
+std::unique_ptr<Site> createGRUBackward(Config &config);
 std::unique_ptr<Site> createAttentionForward(Config &config);
 std::unique_ptr<Site> createAttentionBackward(Config &config);
 std::unique_ptr<Site> createBatchNormForward(Config &config);

@@ -73,6 +73,10 @@ const char *kindName(int32_t kind) {
     return "lstm forward";
   case KILN_LSTM_BACKWARD:
     return "lstm backward";
+  case KILN_GRU_FORWARD:
+    return "gru forward";
+  case KILN_GRU_BACKWARD:
+    return "gru backward";
   case KILN_ATTENTION_FORWARD:
     return "attention forward";
   case KILN_ATTENTION_BACKWARD:
@@ -120,6 +124,10 @@ std::unique_ptr<Site> createSite(Config &config, int32_t kind) {
     return createLSTMForward(config);
   case KILN_LSTM_BACKWARD:
     return createLSTMBackward(config);
+  case KILN_GRU_FORWARD:
+    return createGRUForward(config);
+  case KILN_GRU_BACKWARD:
+    return createGRUBackward(config);
   case KILN_ATTENTION_FORWARD:
     return createAttentionForward(config);
   case KILN_ATTENTION_BACKWARD:

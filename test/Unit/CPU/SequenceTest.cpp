@@ -1,8 +1,8 @@
-//===- SequenceTest.cpp - LSTM and attention sites ------------------------===//
+//===- SequenceTest.cpp - LSTM, GRU and attention sites -------------------===//
 //
-// LSTMs of one to three layers, forward and backward, the backward site
-// paired with the forward site and alone; attention, causal or not, with
-// as many keys as queries or not, with dropout or not.
+// LSTMs and GRUs of one to three layers, forward and backward, the backward
+// site paired with the forward site and alone; attention, causal or not,
+// with as many keys as queries or not, with dropout or not.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,15 +14,28 @@ using namespace kiln::cpu::testing;
 
 namespace {
 
-struct LSTMCase {
+/// The recurrent cells that the runtime runs: their gates and the states
+/// they return besides the output (h_n, and c_n for the LSTM).
+struct Cell {
+  const char *op;
+  int64_t gates;
+  std::vector<std::string> states;
+  int32_t forwardKind, backwardKind;
+};
+const Cell kLSTM{"lstm", 4, {"h", "c"}, KILN_LSTM_FORWARD, KILN_LSTM_BACKWARD};
+const Cell kGRU{"gru", 3, {"h"}, KILN_GRU_FORWARD, KILN_GRU_BACKWARD};
+
+struct RecurrentCase {
+  const Cell *cell;
   int64_t b, t, i, h, l;
 };
 
-class LSTMTest : public CPUTest,
-                 public ::testing::WithParamInterface<LSTMCase> {};
+class RecurrentTest : public CPUTest,
+                      public ::testing::WithParamInterface<RecurrentCase> {};
 
-TEST_P(LSTMTest, ForwardAndBackwardMatchTheReference) {
-  const LSTMCase &c = GetParam();
+TEST_P(RecurrentTest, ForwardAndBackwardMatchTheReference) {
+  const RecurrentCase &c = GetParam();
+  const Cell &cell = *c.cell;
   Shape xShape{c.b, c.t, c.i}, outShape{c.b, c.t, c.h}, state{c.l, c.b, c.h};
   Signature args{{"x", xShape}}, weightGrads;
   std::vector<Tensor> values{random(xShape)};
@@ -30,10 +43,10 @@ TEST_P(LSTMTest, ForwardAndBackwardMatchTheReference) {
   for (int64_t layer = 0; layer < c.l; ++layer) {
     int64_t width = layer ? c.h : c.i;
     std::string suffix = std::to_string(layer);
-    Signature layerWeights{{"wi" + suffix, {4 * c.h, width}},
-                           {"wh" + suffix, {4 * c.h, c.h}},
-                           {"bi" + suffix, {4 * c.h}},
-                           {"bh" + suffix, {4 * c.h}}};
+    Signature layerWeights{{"wi" + suffix, {cell.gates * c.h, width}},
+                           {"wh" + suffix, {cell.gates * c.h, c.h}},
+                           {"bi" + suffix, {cell.gates * c.h}},
+                           {"bh" + suffix, {cell.gates * c.h}}};
     for (const auto &[name, shape] : layerWeights) {
       args.push_back({name, shape});
       weightGrads.push_back({"d" + name, shape});
@@ -42,7 +55,16 @@ TEST_P(LSTMTest, ForwardAndBackwardMatchTheReference) {
       weightTypes += ", " + type(shape);
     }
   }
-  Signature gradients{{"dout", outShape}, {"dh", state}, {"dc", state}};
+  // kiln.<cell> %x, weights -> %out, states; kiln.<cell>_backward %x, %out,
+  // states, %dout, their gradients, weights.
+  std::string stateNames, stateTypes, gradNames, gradTypes;
+  Signature gradients{{"dout", outShape}};
+  for (const std::string &name : cell.states) {
+    stateNames += ", %" + name;
+    stateTypes += ", " + type(state);
+    gradNames += ", %d" + name;
+    gradients.push_back({"d" + name, state});
+  }
   for (const auto &[name, shape] : gradients) {
     args.push_back({name, shape});
     values.push_back(random(shape));
@@ -55,47 +77,57 @@ TEST_P(LSTMTest, ForwardAndBackwardMatchTheReference) {
     resultNames += ", %" + name;
     resultTypes += ", " + type(shape);
   }
+  std::string op = cell.op;
   std::string body =
-      "%out, %h, %c = kiln.lstm %x" + weightNames + " " + attributes + " : (" +
-      type(xShape) + weightTypes + ") -> (" + type(outShape) + ", " +
-      type(state) + ", " + type(state) + ")\n" + resultNames +
-      " = kiln.lstm_backward %x, %out, %h, %c, %dout, %dh, %dc" + weightNames +
-      " " + attributes + " : (" + type(xShape) + ", " + type(outShape) + ", " +
-      type(state) + ", " + type(state) + ", " + type(outShape) + ", " +
-      type(state) + ", " + type(state) + weightTypes + ") -> (" + resultTypes +
-      ")";
-  Signature results{
-      {"out", outShape}, {"h", state}, {"c", state}, {"dx", xShape}};
+      "%out" + stateNames + " = kiln." + op + " %x" + weightNames + " " +
+      attributes + " : (" + type(xShape) + weightTypes + ") -> (" +
+      type(outShape) + stateTypes + ")\n" + resultNames + " = kiln." + op +
+      "_backward %x, %out" + stateNames + ", %dout" + gradNames + weightNames +
+      " " + attributes + " : (" + type(xShape) + ", " + type(outShape) +
+      stateTypes + ", " + type(outShape) + stateTypes + weightTypes + ") -> (" +
+      resultTypes + ")";
+  Signature results{{"out", outShape}};
+  for (const std::string &name : cell.states)
+    results.push_back({name, state});
+  results.push_back({"dx", xShape});
   results.insert(results.end(), weightGrads.begin(), weightGrads.end());
   std::vector<Tensor> expected =
       evaluate(function(args, body, results), values);
   ASSERT_EQ(expected.size(), results.size());
 
   std::vector<int64_t> config{c.b, c.t, c.i, c.h, c.l};
-  int64_t forward = create(KILN_LSTM_FORWARD, config);
+  int64_t forward = create(cell.forwardKind, config);
   config.push_back(forward);
-  int64_t paired = create(KILN_LSTM_BACKWARD, config);
+  int64_t paired = create(cell.backwardKind, config);
   config.back() = -1;
-  int64_t alone = create(KILN_LSTM_BACKWARD, config);
+  int64_t alone = create(cell.backwardKind, config);
 
   std::vector<Buffer> inputs;
   for (const Tensor &value : values)
     inputs.emplace_back(value);
   Buffer &x = inputs.front();
-  Buffer out(outShape), hN(state), cN(state);
+  Buffer out(outShape);
+  std::vector<Buffer> finalStates;
+  for (size_t i = 0; i < cell.states.size(); ++i)
+    finalStates.emplace_back(state);
   std::vector<Buffer *> forwardArgs{&x};
   for (int64_t i = 1; i <= 4 * c.l; ++i)
     forwardArgs.push_back(&inputs[i]);
-  forwardArgs.insert(forwardArgs.end(), {&out, &hN, &cN});
+  forwardArgs.push_back(&out);
+  for (Buffer &finalState : finalStates)
+    forwardArgs.push_back(&finalState);
   execute(forward, forwardArgs);
   expectClose(out, expected[0], "out");
-  expectClose(hN, expected[1], "h_n");
-  expectClose(cN, expected[2], "c_n");
+  for (size_t i = 0; i < cell.states.size(); ++i)
+    expectClose(finalStates[i], expected[1 + i], cell.states[i] + "_n");
 
+  size_t firstResultGrad = 1 + cell.states.size();
   for (int64_t site : {paired, alone}) {
     std::string which = site == paired ? ", paired" : ", alone";
     size_t firstGradient = 1 + 4 * c.l;
-    std::vector<Buffer *> backwardArgs{&x, &out, &hN, &cN};
+    std::vector<Buffer *> backwardArgs{&x, &out};
+    for (Buffer &finalState : finalStates)
+      backwardArgs.push_back(&finalState);
     for (size_t i = firstGradient; i < inputs.size(); ++i)
       backwardArgs.push_back(&inputs[i]);
     for (int64_t i = 1; i <= 4 * c.l; ++i)
@@ -106,17 +138,29 @@ TEST_P(LSTMTest, ForwardAndBackwardMatchTheReference) {
     for (Buffer &grad : grads)
       backwardArgs.push_back(&grad);
     execute(site, backwardArgs);
-    expectClose(grads[0], expected[3], "dx" + which);
+    expectClose(grads[0], expected[firstResultGrad], "dx" + which);
     for (size_t i = 0; i < weightGrads.size(); ++i)
-      expectClose(grads[i + 1], expected[4 + i], weightGrads[i].first + which);
+      expectClose(grads[i + 1], expected[firstResultGrad + 1 + i],
+                  weightGrads[i].first + which);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Shapes, LSTMTest,
-                         ::testing::Values(LSTMCase{2, 5, 3, 4, 1},
-                                           LSTMCase{3, 4, 5, 6, 2},
-                                           LSTMCase{2, 3, 4, 4, 3},
-                                           LSTMCase{8, 12, 20, 32, 2}));
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, RecurrentTest,
+    ::testing::Values(RecurrentCase{&kLSTM, 2, 5, 3, 4, 1},
+                      RecurrentCase{&kLSTM, 3, 4, 5, 6, 2},
+                      RecurrentCase{&kLSTM, 2, 3, 4, 4, 3},
+                      RecurrentCase{&kLSTM, 8, 12, 20, 32, 2},
+                      RecurrentCase{&kGRU, 2, 5, 3, 4, 1},
+                      RecurrentCase{&kGRU, 3, 4, 5, 6, 2},
+                      RecurrentCase{&kGRU, 2, 3, 4, 4, 3},
+                      RecurrentCase{&kGRU, 8, 12, 20, 32, 2}),
+    [](const ::testing::TestParamInfo<RecurrentCase> &info) {
+      const RecurrentCase &c = info.param;
+      return std::string(c.cell->op) + "_" + std::to_string(c.b) + "x" +
+             std::to_string(c.t) + "x" + std::to_string(c.i) + "_h" +
+             std::to_string(c.h) + "_l" + std::to_string(c.l);
+    });
 
 struct AttentionCase {
   int64_t batch, l, s, e, ev;
