@@ -91,17 +91,21 @@ void kiln::buildCpuLLVMPipeline(mlir::OpPassManager &pm) {
   pm.addPass(createKilnStridedCopiesToLinalg());
   pm.addPass(createKilnCollapseLoops());
   pm.addPass(createKilnOutlineParallelLoops());
-  pm.addPass(mlir::createConvertLinalgToLoopsPass());
-  pm.addPass(mlir::createLowerAffinePass());
-  pm.addPass(mlir::createSCFToControlFlowPass());
-  pm.addPass(mlir::createConvertMathToLLVMPass());
-  pm.addPass(mlir::createConvertMathToLibmPass());
-  pm.addPass(mlir::memref::createExpandStridedMetadataPass());
+  // The passes that convert one function at a time run on the functions in
+  // parallel, on MLIR's threads.
+  mlir::OpPassManager &loops = pm.nest<mlir::func::FuncOp>();
+  loops.addPass(mlir::createConvertLinalgToLoopsPass());
+  loops.addPass(mlir::createLowerAffinePass());
+  loops.addPass(mlir::createSCFToControlFlowPass());
+  loops.addPass(mlir::createConvertMathToLLVMPass());
+  loops.addPass(mlir::memref::createExpandStridedMetadataPass());
   // The offsets of the slices of parallel bodies expand to affine.apply.
-  pm.addPass(mlir::createLowerAffinePass());
+  loops.addPass(mlir::createLowerAffinePass());
+  pm.addPass(mlir::createConvertMathToLibmPass());
   pm.addPass(mlir::createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(mlir::createArithToLLVMConversionPass());
-  pm.addPass(mlir::createConvertIndexToLLVMPass());
+  mlir::OpPassManager &scalars = pm.nest<mlir::func::FuncOp>();
+  scalars.addPass(mlir::createArithToLLVMConversionPass());
+  scalars.addPass(mlir::createConvertIndexToLLVMPass());
   pm.addPass(mlir::createConvertControlFlowToLLVMPass());
   mlir::ConvertFuncToLLVMPassOptions func;
   func.useBarePtrCallConv = true;

@@ -89,7 +89,15 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   }
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
+  return llvmModule;
+}
 
+namespace {
+
+/// Runs LLVM's pipeline of `options.optLevel` on `module`, for `machine`;
+/// with `merge`, LLVM's MergeFunctions first.
+void optimize(llvm::Module &module, llvm::TargetMachine &machine,
+              const CodegenOptions &options, bool merge) {
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager cgscc;
@@ -100,24 +108,44 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
   // (the vectorizer still interleaves the inner loops).
   llvm::PipelineTuningOptions tuning;
   tuning.LoopUnrolling = false;
-  llvm::PassBuilder passes(machine.get(), tuning);
+  llvm::PassBuilder passes(&machine, tuning);
   passes.registerModuleAnalyses(modules);
   passes.registerCGSCCAnalyses(cgscc);
   passes.registerFunctionAnalyses(functions);
   passes.registerLoopAnalyses(loops);
   passes.crossRegisterProxies(loops, functions, cgscc, modules);
   llvm::ModulePassManager pipeline;
-  // The evaluation and prediction steps repeat the training step's forward
-  // ops, and each op's outlined loop is a function of its own: merged
-  // first, each is optimized and compiled once.
-  pipeline.addPass(llvm::MergeFunctionsPass());
+  if (merge)
+    pipeline.addPass(llvm::MergeFunctionsPass());
   pipeline.addPass(
       options.optLevel == 0
           ? passes.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
           : passes.buildPerModuleDefaultPipeline(
                 optimizationLevel(options.optLevel)));
-  pipeline.run(*llvmModule, modules);
-  return llvmModule;
+  pipeline.run(module, modules);
+}
+
+/// The evaluation and prediction steps repeat the training step's forward
+/// ops, and each op's outlined loop is a function of its own: merged first,
+/// each is optimized and compiled once.
+void mergeFunctions(llvm::Module &module) {
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder().registerModuleAnalyses(modules);
+  llvm::ModulePassManager pipeline;
+  pipeline.addPass(llvm::MergeFunctionsPass());
+  pipeline.run(module, modules);
+}
+
+} // namespace
+
+LogicalResult kiln::optimizeLLVMIR(llvm::Module &module,
+                                   const CodegenOptions &options,
+                                   std::string &error) {
+  std::unique_ptr<llvm::TargetMachine> machine = hostMachine(options, error);
+  if (!machine)
+    return failure();
+  optimize(module, *machine, options, /*merge=*/true);
+  return success();
 }
 
 namespace {
@@ -130,12 +158,15 @@ std::optional<std::string> findLld() {
   return std::nullopt;
 }
 
-/// Writes `module` as an object file at `path`.
+/// Optimizes `module` (with MergeFunctions when `merge`) and writes it as an
+/// object file at `path`.
 LogicalResult emitOneObject(llvm::Module &module, StringRef path,
-                            const CodegenOptions &options, std::string &error) {
+                            const CodegenOptions &options, bool merge,
+                            std::string &error) {
   std::unique_ptr<llvm::TargetMachine> machine = hostMachine(options, error);
   if (!machine)
     return failure();
+  optimize(module, *machine, options, merge);
   std::error_code code;
   llvm::ToolOutputFile output(path, code, llvm::sys::fs::OF_None);
   if (code) {
@@ -153,14 +184,18 @@ LogicalResult emitOneObject(llvm::Module &module, StringRef path,
   return success();
 }
 
-/// Compiles `module` in `parts` pieces on as many threads, into `path`: LLVM
-/// compiles one function at a time, so its code generation, most of kilnc's
-/// time, runs on one core otherwise. Each piece travels as bitcode into a
-/// context of its own (an LLVMContext is not shared between threads), and
-/// lld joins the objects into one (ld.lld -r).
+/// Optimizes and compiles `module` in `parts` pieces on as many threads,
+/// into `path`: LLVM optimizes and compiles one function at a time, so its
+/// work, most of kilnc's time, runs on one core otherwise. Functions are
+/// merged first, across the whole module. Each piece travels as bitcode
+/// into a context of its own (an LLVMContext is not shared between
+/// threads), and lld joins the objects into one (ld.lld -r). A parallel
+/// body and its task may land in different pieces: the task then calls the
+/// body once per thread's share instead of holding it inline.
 LogicalResult emitInParts(llvm::Module &module, StringRef path,
                           const CodegenOptions &options, unsigned parts,
                           StringRef linker, std::string &error) {
+  mergeFunctions(module);
   std::vector<llvm::SmallVector<char, 0>> bitcode;
   llvm::SplitModule(module, parts, [&](std::unique_ptr<llvm::Module> part) {
     llvm::raw_svector_ostream os(bitcode.emplace_back());
@@ -190,7 +225,8 @@ LogicalResult emitInParts(llvm::Module &module, StringRef path,
         errors[i] = llvm::toString(part.takeError());
         return;
       }
-      (void)emitOneObject(**part, objects[i], options, errors[i]);
+      (void)emitOneObject(**part, objects[i], options, /*merge=*/false,
+                          errors[i]);
     });
   for (std::thread &thread : threads)
     thread.join();
@@ -223,7 +259,7 @@ LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
           : 1;
   std::optional<std::string> linker = findLld();
   if (parts < 2 || !linker)
-    return emitOneObject(module, path, options, error);
+    return emitOneObject(module, path, options, /*merge=*/true, error);
   return emitInParts(module, path, options, parts, *linker, error);
 }
 

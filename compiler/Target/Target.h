@@ -22,16 +22,23 @@ struct CodegenOptions {
   std::string cpu = "native";
 };
 
-/// Translates `module` (LLVM dialect) to LLVM IR for the host and optimizes
-/// it. Returns null after reporting an error on the module.
+/// Translates `module` (LLVM dialect) to LLVM IR for the host, not yet
+/// optimized. Returns null after reporting an error on the module.
 std::unique_ptr<llvm::Module> translateToLLVMIR(mlir::ModuleOp module,
                                                 llvm::LLVMContext &context,
                                                 const CodegenOptions &options);
 
-/// Writes `module` as an object file at `path`. With `parallel`, compiles
-/// it in pieces on the machine's cores (up to 4) where lld is there to join
-/// them; only for a trainer, whose functions the pieces may export under
-/// new names (a library's may not: they would clash between libraries).
+/// Runs LLVM's optimizations of `options.optLevel` on `module` (for
+/// -emit=llvm; emitObjectFile optimizes by itself).
+mlir::LogicalResult optimizeLLVMIR(llvm::Module &module,
+                                   const CodegenOptions &options,
+                                   std::string &error);
+
+/// Optimizes `module` and writes it as an object file at `path`. With
+/// `parallel`, optimizes and compiles it in pieces on the machine's cores
+/// (up to 4) where lld is there to join them; only for a trainer, whose
+/// functions the pieces may export under new names (a library's may not:
+/// they would clash between libraries).
 mlir::LogicalResult emitObjectFile(llvm::Module &module, llvm::StringRef path,
                                    const CodegenOptions &options,
                                    std::string &error, bool parallel = false);

@@ -484,21 +484,24 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   kiln::CodegenOptions codegen;
   codegen.optLevel = optLevel;
   codegen.cpu = cpuName;
-  phase = timing.nest("Translate to LLVM IR and optimize");
+  phase = timing.nest("Translate to LLVM IR");
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       kiln::translateToLLVMIR(*ir, llvmContext, codegen);
   if (!llvmModule)
     return false;
+  std::string error;
   if (emit == Stage::LLVMIR) {
+    phase = timing.nest("Optimize LLVM IR");
+    if (failed(kiln::optimizeLLVMIR(*llvmModule, codegen, error)))
+      return fail(error), false;
     llvmModule->print(os, nullptr);
     return true;
   }
 
-  phase = timing.nest("Object code and link");
-  std::string output =
-      outputFile.getNumOccurrences() ? outputFile.getValue() : defaultOutput(emit);
-  std::string error;
+  phase = timing.nest("Optimize, object code and link");
+  std::string output = outputFile.getNumOccurrences() ? outputFile.getValue()
+                                                      : defaultOutput(emit);
   if (emit == Stage::Object) {
     if (failed(kiln::emitObjectFile(*llvmModule, output, codegen, error)))
       return fail(error), false;
