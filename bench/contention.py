@@ -4,9 +4,10 @@
     bench/contention.py --build build [--model cnn] [--steps 40] [--rounds 3]
 
 Compiles the model, then times its training step (trainer --benchmark) with
---threads 1 and --threads N (N: the cores this process may use) twice: on an
-idle machine, and while a busy loop runs on the last core, as another
-process of the machine would. Both run at the same (normal) priority, as an
+--threads 1, --threads N (N: the cores this process may use) and --threads
+auto (N, moving to N - 1 while that is faster) twice: on an idle machine,
+and while a busy loop runs on the last core, as another process of the
+machine would. Both run at the same (normal) priority, as an
 ordinary job next to another would. Prints, for each case, the median over
 the rounds of the trainer's median ms/step and the slowest step seen. A
 trainer that degrades gracefully is never slower with more threads than
@@ -58,7 +59,7 @@ def main():
         trainer = os.path.join(work, "trainer")
         subprocess.run([kilnc, os.path.join(ROOT, MODELS[args.model][0]),
                         "-o", trainer], check=True)
-        threads = (1, len(cores))
+        threads = ("1", str(len(cores)), "auto")
         results = {}
         for busy in (False, True):
             spinner = busy_core(cores[-1]) if busy else None
@@ -67,8 +68,8 @@ def main():
                 for round_ in range(args.rounds):
                     for t in threads[::1 if round_ % 2 == 0 else -1]:
                         runs[t].append(step([trainer, "--benchmark",
-                                             str(args.steps), "--threads",
-                                             str(t), "--quiet"]))
+                                             str(args.steps), "--threads", t,
+                                             "--quiet"]))
             finally:
                 if spinner:
                     spinner.kill()
@@ -79,15 +80,20 @@ def main():
 
     print(f"Kiln under contention: {args.model}, {args.steps} steps, median "
           f"of {args.rounds} rounds, {len(cores)} cores, normal priority")
-    print(f"{'':<22} {'--threads 1':>22} {f'--threads {len(cores)}':>22}")
+    print(f"{'':<22}" + "".join(f"{'--threads ' + t:>24}" for t in threads))
     for busy in (False, True):
         cells = [f"{results[busy, t][0]:8.2f} ms (max {results[busy, t][1]:6.1f})"
                  for t in threads]
         name = f"core {cores[-1]} busy" if busy else "idle"
-        print(f"{name:<22} {cells[0]:>22} {cells[1]:>22}")
-    slower = results[True, threads[1]][0] / results[True, threads[0]][0]
-    print(f"\nwith a busy core, --threads {len(cores)} takes {slower:.2f}x the "
-          f"time of --threads 1 per step")
+        print(f"{name:<22}" + "".join(f"{cell:>24}" for cell in cells))
+    print()
+    for t in threads[1:]:
+        slower = results[True, t][0] / results[True, "1"][0]
+        print(f"with a busy core, --threads {t} takes {slower:.2f}x the time "
+              f"of --threads 1 per step")
+    idle = results[False, "auto"][0] / results[False, threads[1]][0]
+    print(f"on the idle machine, --threads auto takes {idle:.2f}x the time "
+          f"of --threads {threads[1]}")
 
 
 if __name__ == "__main__":

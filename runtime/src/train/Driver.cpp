@@ -22,7 +22,7 @@
 #include "train/Ranks.h"
 #include "train/Trainer.h"
 
-
+#include "cpu/Runtime.h"
 #include "kiln/kiln_runtime.h"
 
 #include <algorithm>
@@ -147,6 +147,20 @@ std::string formatPercent(double part, double whole) {
 }
 
 /// --benchmark: times training steps on a synthetic batch, without data.
+/// With --threads auto: how many steps ran on each thread count.
+std::optional<std::string> describeThreads(const Executor &executor) {
+  auto *host = dynamic_cast<const HostExecutor *>(&executor);
+  const ThreadGovernor *governor = host ? host->governor() : nullptr;
+  if (!governor)
+    return std::nullopt;
+  int full = cpu::getNumThreads();
+  return "threads auto: " + std::to_string(governor->steps()[0]) +
+         " steps on " + std::to_string(full) + " threads, " +
+         std::to_string(governor->steps()[1]) + " on " +
+         std::to_string(full - 1) + ", " + std::to_string(governor->moves()) +
+         " moves";
+}
+
 int benchmark(const Options &options, const kiln_program &compiled,
               const Program &program, SlotBuffers &buffers, uint64_t seed,
               ProgressStyle style, const Ranks &ranks) {
@@ -158,12 +172,14 @@ int benchmark(const Options &options, const kiln_program &compiled,
            (ranks.size() > 1
                 ? " on each of " + std::to_string(ranks.size()) + " ranks"
                 : ""));
-  std::unique_ptr<Executor> executor =
-      startProgram(compiled, program, buffers, options.threads);
+  std::unique_ptr<Executor> executor = startProgram(
+      compiled, program, buffers, options.threads, options.adaptThreads);
   BenchmarkTimes times =
       runBenchmark(*executor, program, buffers, options.benchmark, seed);
   if (ranks.leads()) {
     std::printf("%s\n", formatBenchmark(program, times).c_str());
+    if (std::optional<std::string> threads = describeThreads(*executor))
+      std::printf("%s\n", threads->c_str());
     std::fflush(stdout);
   }
   return kExitSuccess;
@@ -274,8 +290,8 @@ int run(const std::string &name, const std::vector<std::string> &args,
                   : " (epoch " + std::to_string(done / perEpoch + 1) +
                         ", batch " + std::to_string(done % perEpoch + 1) +
                         " of " + std::to_string(perEpoch) + ")"));
-  std::unique_ptr<Executor> executor =
-      startProgram(compiled, program, buffers, options.threads);
+  std::unique_ptr<Executor> executor = startProgram(
+      compiled, program, buffers, options.threads, options.adaptThreads);
   RunResult result;
   {
     // The epochs that the run reaches, which --max-steps may cut short.
@@ -290,6 +306,8 @@ int run(const std::string &name, const std::vector<std::string> &args,
                     " steps of " + formatSeconds(result.stepSeconds) + " (" +
                     formatPercent(result.dataWaitSeconds, result.stepSeconds) +
                     ")");
+  if (std::optional<std::string> threads = describeThreads(*executor))
+    note(style, *threads);
   if (!options.metrics.empty())
     note(style, "the metrics of every step and evaluation are in " +
                     options.metrics + "; plot them with: kiln-plot " +

@@ -12,7 +12,10 @@
 #ifndef KILN_RUNTIME_TRAIN_EXECUTOR_H
 #define KILN_RUNTIME_TRAIN_EXECUTOR_H
 
+#include "train/ThreadGovernor.h"
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -22,6 +25,10 @@ struct kiln_program;
 namespace kiln::program {
 class SlotBuffers;
 } // namespace kiln::program
+
+namespace kiln::cpu {
+class SiteTable;
+} // namespace kiln::cpu
 
 namespace kiln::train {
 
@@ -67,6 +74,7 @@ class HostExecutor : public Executor {
 public:
   HostExecutor(const kiln_program &compiled, const Program &program,
                SlotBuffers &buffers);
+  ~HostExecutor() override;
 
   std::vector<void *> inputs() override;
   int depth() const override { return 1; }
@@ -75,10 +83,23 @@ public:
   void evaluate() override;
   void predict() override;
 
+  /// Lets the training steps move between `full` threads (2 or more, the
+  /// count init ran with) and one fewer (ThreadGovernor).
+  void adaptThreads(int full);
+  /// The governor, once adaptThreads has made one.
+  const ThreadGovernor *governor() const { return threadGovernor.get(); }
+
 private:
+  /// Runs `run` on `threads` threads, with the sites created for them.
+  void withThreads(int threads, const std::function<void()> &run);
+
   const kiln_program &compiled;
   const Program &program;
   SlotBuffers &buffers;
+  std::unique_ptr<ThreadGovernor> threadGovernor;
+  /// The sites of one thread fewer, created at the first step that uses
+  /// them.
+  std::unique_ptr<cpu::SiteTable> fewerThreadsSites;
 };
 
 /// The executor of the program's device: a GPU program opens GPU 0 (and
@@ -88,11 +109,14 @@ std::unique_ptr<Executor> makeExecutor(const kiln_program &compiled,
                                        SlotBuffers &buffers);
 
 /// Sets the runtime's threads (`threads`, or one per core), makes the
-/// executor and runs the program's init.
+/// executor and runs the program's init. With `adapt`, a CPU program's
+/// training steps may run on one thread fewer while that is faster
+/// (`--threads auto`).
 std::unique_ptr<Executor> startProgram(const kiln_program &compiled,
                                        const Program &program,
                                        SlotBuffers &buffers,
-                                       std::optional<int32_t> threads);
+                                       std::optional<int32_t> threads,
+                                       bool adapt = false);
 
 /// The GPU executor (CudaExecutor.cpp).
 std::unique_ptr<Executor> makeCudaExecutor(const kiln_program &compiled,

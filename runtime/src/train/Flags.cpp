@@ -109,9 +109,15 @@ const Flag kFlags[] = {
        o.seed = parseNumber(f, v, 0, UINT64_MAX);
      }},
     {kAll, "threads", "N",
-     "threads of the runtime; 0 (the default): one per usable core",
+     "threads of the runtime; 0 (the default): one per usable core; auto: "
+     "as 0, and training moves to one thread fewer while that is faster "
+     "(another process busy on a core), which may change the last bits of "
+     "the results",
      [](Options &o, const std::string &f, const std::string &v) {
-       o.threads = static_cast<int32_t>(parseNumber(f, v, 0, kMaxThreads));
+       o.adaptThreads = v == "auto";
+       o.threads = o.adaptThreads ? std::nullopt
+                                  : std::optional<int32_t>(static_cast<int32_t>(
+                                        parseNumber(f, v, 0, kMaxThreads)));
      }},
     {kTrain, "data", "PATH",
      "read the data from PATH instead of the recipe's directory: the "

@@ -25,6 +25,8 @@ struct Options {
   std::optional<int64_t> epochs, maxSteps;
   std::optional<uint64_t> seed;
   std::optional<int32_t> threads;
+  /// --threads auto: training may move to one thread fewer.
+  bool adaptThreads = false;
   std::optional<bool> shuffle;
   std::string data, init, save, resume, metrics;
   /// 0 when off.

@@ -91,6 +91,3 @@ constexpr const char *kDescription = R"({
 extern "C" const kiln_program kiln_compiled_program = {
     KILN_ABI_VERSION, kDescription,       Linear::init,
     Linear::trainStep, Linear::evalStep, Linear::predictStep};
-
-/// Stands in for the CPU runtime's.
-extern "C" void kiln_rt_set_threads(int32_t) {}

@@ -29,6 +29,7 @@
 
 #include "LinearProgram.h"
 
+#include "cpu/Runtime.h"
 #include "kiln/kiln_runtime.h"
 
 #include <cstdio>
@@ -85,13 +86,15 @@ constexpr const char *kDescription = R"({
               "slots": [0, 1, 6, 13, 12]}
 })";
 
+/// Says how many threads the runtime has when the program's init runs, as
+/// --threads, OMP_NUM_THREADS or the default set them.
+void initAndTraceThreads() {
+  std::fprintf(stderr, "runtime threads: %d\n", kiln::cpu::getNumThreads());
+  Linear::init();
+}
+
 } // namespace
 
 extern "C" const kiln_program kiln_compiled_program = {
-    KILN_ABI_VERSION, kDescription,       Linear::init,
+    KILN_ABI_VERSION,  kDescription,     initAndTraceThreads,
     Linear::trainStep, Linear::evalStep, Linear::predictStep};
-
-/// Stands in for the CPU runtime's, and says that --threads reached it.
-extern "C" void kiln_rt_set_threads(int32_t threads) {
-  std::fprintf(stderr, "kiln_rt_set_threads(%d)\n", threads);
-}

@@ -87,7 +87,3 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() { std::filesystem::remove_all(root); }
-
-/// The trainer's main() calls it; the CPU runtime that defines it is not part
-/// of these tests.
-extern "C" void kiln_rt_set_threads(int32_t) {}
