@@ -92,7 +92,9 @@ typedef struct kiln_program {
   int32_t abi_version; /* KILN_ABI_VERSION */
   const char *description;
   /* Creates every call site of the runtime (oneDNN primitives); once, before
-   * any step. */
+   * any step. A CPU program's init does nothing else, and runs again, into
+   * a site table of its own, for each other thread count that its steps
+   * then run with (the trainer's --threads auto). */
   void (*init)(void);
   /* Null when the program lacks the step (an inference library). */
   void (*train_step)(void **frame);

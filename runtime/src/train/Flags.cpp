@@ -46,13 +46,16 @@ struct Flag {
                 const std::string &value);
 };
 
-/// A whole decimal number in [least, most].
+/// A whole decimal number in [least, most]; `word` names the flag's other
+/// value, if it has one.
 uint64_t parseNumber(const std::string &flag, const std::string &value,
-                     uint64_t least, uint64_t most) {
+                     uint64_t least, uint64_t most,
+                     const char *word = nullptr) {
   auto fail = [&] {
-    return usageError(flag + ": expected a whole number from " +
-                      std::to_string(least) + " to " + std::to_string(most) +
-                      ", got '" + value + "'");
+    return usageError(flag + ": expected " +
+                      (word ? "'" + std::string(word) + "' or " : "") +
+                      "a whole number from " + std::to_string(least) + " to " +
+                      std::to_string(most) + ", got '" + value + "'");
   };
   if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) {
         return c >= '0' && c <= '9';
@@ -108,16 +111,17 @@ const Flag kFlags[] = {
      [](Options &o, const std::string &f, const std::string &v) {
        o.seed = parseNumber(f, v, 0, UINT64_MAX);
      }},
-    {kAll, "threads", "N",
+    {kAll, "threads", "N|auto",
      "threads of the runtime; 0 (the default): one per usable core; auto: "
      "as 0, and training moves to one thread fewer while that is faster "
      "(another process busy on a core), which may change the last bits of "
      "the results",
      [](Options &o, const std::string &f, const std::string &v) {
        o.adaptThreads = v == "auto";
-       o.threads = o.adaptThreads ? std::nullopt
-                                  : std::optional<int32_t>(static_cast<int32_t>(
-                                        parseNumber(f, v, 0, kMaxThreads)));
+       o.threads = o.adaptThreads
+                       ? std::nullopt
+                       : std::optional<int32_t>(static_cast<int32_t>(
+                             parseNumber(f, v, 0, kMaxThreads, "auto")));
      }},
     {kTrain, "data", "PATH",
      "read the data from PATH instead of the recipe's directory: the "

@@ -66,6 +66,11 @@ TEST(FlagsTest, EveryFlagInBothForms) {
                     "--init", "w.safetensors", "--quiet"}),
         parseFlags({"--benchmark=20"})})
     EXPECT_EQ(options.benchmark, 20);
+  // --threads auto: the default count, which training may lower by one.
+  Options adapting = parseFlags({"--threads", "auto"});
+  EXPECT_TRUE(adapting.adaptThreads);
+  EXPECT_FALSE(adapting.threads);
+  EXPECT_FALSE(parseFlags({"--threads", "2"}).adaptThreads);
   EXPECT_TRUE(parseFlags({"--help"}).help);
   EXPECT_TRUE(parseFlags({"-h"}).help);
   EXPECT_TRUE(parseFlags({"--version"}).version);
@@ -131,8 +136,9 @@ TEST(FlagsTest, Errors) {
        "--seed: expected a whole number "
        "from 0 to 18446744073709551615"},
       {{"--threads=4097"},
-       "--threads: expected a whole number from 0 to "
+       "--threads: expected 'auto' or a whole number from 0 to "
        "4096, got '4097'"},
+      {{"--threads=Auto"}, "--threads: expected 'auto' or a whole number"},
       {{"--save-every=0"}, "--save-every: expected a whole number from 1"},
       {{"--eval-every", "x"}, "--eval-every: expected a whole number"},
       {{"--shuffle=no"}, "--shuffle: expected 'on' or 'off', got 'no'"},
@@ -204,7 +210,7 @@ TEST(FlagsTest, EachCommandsUsageListsItsFlags) {
                           0),
             0u);
   for (const char *flag : {"--checkpoint FILE", "--input PATH", "--output FILE",
-                           "--scale X", "--threads N", "--quiet"})
+                           "--scale X", "--threads N|auto", "--quiet"})
     EXPECT_NE(predict.find(std::string("  ") + flag + " "), std::string::npos)
         << flag;
   EXPECT_EQ(predict.find("--epochs"), std::string::npos);
@@ -221,10 +227,10 @@ TEST(FlagsTest, UsageListsEveryFlagAndTheRecipe) {
   std::string text = usage("small-train", smallParsed());
   EXPECT_EQ(text.rfind("usage: small-train [flags]\n", 0), 0u);
   for (const char *flag :
-       {"--epochs N", "--max-steps N", "--seed N", "--threads N", "--data PATH",
-        "--init FILE", "--save FILE", "--save-every N", "--resume FILE",
-        "--shuffle on|off", "--eval-every N", "--metrics FILE", "--benchmark N",
-        "--quiet", "--help", "--version"})
+       {"--epochs N", "--max-steps N", "--seed N", "--threads N|auto",
+        "--data PATH", "--init FILE", "--save FILE", "--save-every N",
+        "--resume FILE", "--shuffle on|off", "--eval-every N", "--metrics FILE",
+        "--benchmark N", "--quiet", "--help", "--version"})
     EXPECT_NE(text.find(std::string("  ") + flag + " "), std::string::npos)
         << flag;
   for (const char *row :

@@ -19,12 +19,14 @@
 #ifndef KILN_TEST_UNIT_TRAIN_LINEARPROGRAM_H
 #define KILN_TEST_UNIT_TRAIN_LINEARPROGRAM_H
 
+#include "cpu/Runtime.h"
 #include "kiln/Random.h"
 #include "kiln/kiln_runtime.h"
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <set>
 
 namespace kiln::testing {
 
@@ -40,12 +42,11 @@ template <typename Config> struct LinearProgram {
   /// The dropout site's seed for kiln_uniform.
   static constexpr uint64_t kDropoutSite = 7;
 
-  /// A program's init runs once, before any step.
+  /// A program's init runs once per thread count (kiln_runtime.h).
   static void init() {
-    static bool done = false;
-    if (done)
+    static std::set<int> counts;
+    if (!counts.insert(kiln::cpu::getNumThreads()).second)
       std::abort();
-    done = true;
   }
 
   static void trainStep(void **frame) {
