@@ -9,16 +9,17 @@
 //===----------------------------------------------------------------------===//
 
 #include "Conversion/Passes.h"
+#include "Conversion/Program/LibraryApi.h"
 #include "Frontend/DataSources.h"
 #include "Frontend/Parser.h"
-#include "Kiln/IR/KilnOps.h"
 #include "Frontend/Sema.h"
+#include "Kiln/IR/KilnOps.h"
 #include "MLIRGen/MLIRGen.h"
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
-#include "Conversion/Program/LibraryApi.h"
 #include "Reference/RunFiles.h"
 #include "Target/Target.h"
+#include "kiln/Version.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -473,9 +474,13 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
         pm.addPass(kiln::createKilnEmitLibraryApi(options));
       }))
     return false;
-  // LLVM owns the -stats flag; kilnc answers it with its own figures.
-  if (llvm::AreStatisticsEnabled())
+  // LLVM owns the -stats flag; kilnc answers it with its own figures, and
+  // writes nothing more unless -o says where.
+  if (llvm::AreStatisticsEnabled()) {
     printStats(*ir, llvm::outs());
+    if (!outputFile.getNumOccurrences())
+      return true;
+  }
   if (emit == Stage::LLVMDialect) {
     ir->print(os);
     return true;
@@ -564,10 +569,14 @@ int main(int argc, char **argv) {
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions({&kilnCategory});
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) {
+    os << "Kiln " KILN_VERSION " (commit " KILN_COMMIT ")\n";
+    cl::PrintVersionMessage();
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "Kiln compiler\n\n  --stats prints the parameters, the FLOPs of a step "
-      "and the memory of its arena\n");
+      "and the memory of its arena, and writes nothing more without -o\n");
   if (listData) {
     llvm::outs() << kiln::describeRecipeCalls();
     return 0;

@@ -23,6 +23,7 @@
 #include "train/Trainer.h"
 
 #include "cpu/Runtime.h"
+#include "kiln/Version.h"
 #include "kiln/kiln_runtime.h"
 
 #include <algorithm>
@@ -200,7 +201,8 @@ int run(const std::string &name, const std::vector<std::string> &args,
     return kExitSuccess;
   }
   if (options.version) {
-    std::printf("%s: trains model '%s'; Kiln trainer, runtime ABI %d\n",
+    std::printf("%s: trains model '%s'; Kiln " KILN_VERSION
+                " (commit " KILN_COMMIT "), runtime ABI %d\n",
                 name.c_str(), program.model.c_str(), KILN_ABI_VERSION);
     return kExitSuccess;
   }
