@@ -13,7 +13,9 @@
 #include "Frontend/DataSources.h"
 #include "Frontend/Parser.h"
 #include "Frontend/Sema.h"
+#include "GPU/Passes.h"
 #include "Kiln/IR/KilnOps.h"
+#include "Kiln/Transforms/Passes.h"
 #include "MLIRGen/MLIRGen.h"
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
@@ -24,9 +26,11 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Support/Timing.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/ADT/Statistic.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
@@ -36,9 +40,8 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Regex.h"
 #include "llvm/Support/Path.h"
-#include "llvm/ADT/Statistic.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -63,6 +66,27 @@ enum class Stage {
 };
 
 cl::OptionCategory kilnCategory("kilnc options");
+cl::OptionCategory mlirCategory("MLIR options (as in mlir-opt)");
+
+/// The MLIR flags that kilnc lists in --help, besides its own: they act on
+/// its pass pipelines and printed stages as they do in mlir-opt.
+constexpr llvm::StringLiteral kMLIROptions[] = {
+    "mlir-timing",
+    "mlir-timing-display",
+    "mlir-print-ir-before-all",
+    "mlir-print-ir-after-all",
+    "mlir-print-ir-after-change",
+    "mlir-print-ir-after-failure",
+    "mlir-print-ir-before",
+    "mlir-print-ir-after",
+    "mlir-print-ir-module-scope",
+    "mlir-print-debuginfo",
+    "mlir-print-op-generic",
+    "mlir-elide-elementsattrs-if-larger",
+    "mlir-pass-statistics",
+    "mlir-pass-statistics-display",
+    "mlir-disable-threading",
+};
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"),
                                cl::cat(kilnCategory));
@@ -564,11 +588,23 @@ splitInput(llvm::StringRef text, llvm::StringRef name) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Registered passes are what -mlir-print-ir-before/after name.
+  mlir::registerAllPasses();
+  kiln::registerKilnPasses();
+  kiln::registerKilnConversionPasses();
+  kiln::registerKilnGPUPasses();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions({&kilnCategory});
+  auto &registered = cl::getRegisteredOptions();
+  for (llvm::StringRef name : kMLIROptions) {
+    cl::Option *option = registered.lookup(name);
+    assert(option && "an MLIR flag that kilnc lists is not registered");
+    option->setHiddenFlag(cl::NotHidden);
+    option->addCategory(mlirCategory);
+  }
   cl::SetVersionPrinter([](llvm::raw_ostream &os) {
     os << "Kiln " KILN_VERSION " (commit " KILN_COMMIT ")\n";
     cl::PrintVersionMessage();
