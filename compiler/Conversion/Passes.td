@@ -201,6 +201,20 @@ def KilnLowerParallelCalls
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def KilnNameConstants : Pass<"kiln-name-constants", "mlir::ModuleOp"> {
+  let summary = "Name and place constant globals by their first use";
+  let description = [{
+    Renames the private constant `memref.global`s that One-Shot Bufferize
+    made (`__constant_<type>`, then `_0`, `_1`, ... for more of one type) in
+    the order of their first `memref.get_global` in the module, and moves
+    them, in that order, to the top of the module. One-Shot Bufferize names
+    them in the order it bufferizes the functions, which MLIR 22 draws from a
+    DenseMap of function pointers: without this pass, the same input
+    bufferized twice may name and place the globals differently.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place every buffer of a step in one arena, at fixed offsets";
   let description = [{

@@ -102,6 +102,7 @@ void kiln::buildCudaKernelPipeline(OpPassManager &pm,
   bufferize.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(kiln::createKilnNameConstants());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createKilnResultsToSlots());
   pm.addPass(createKilnPlanMemory());

@@ -82,6 +82,7 @@ void kiln::buildCpuLLVMPipeline(mlir::OpPassManager &pm) {
   bufferize.unknownTypeConversion =
       mlir::bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(mlir::bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createKilnNameConstants());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(createKilnResultsToSlots());
   pm.addPass(createKilnContiguousRuntimeOperands());

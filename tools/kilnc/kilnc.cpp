@@ -206,6 +206,14 @@ cl::opt<bool> listData(
              "section, with their arguments and defaults, and exit"),
     cl::init(false), cl::cat(kilnCategory));
 
+cl::opt<bool> dumpPipeline(
+    "dump-pipeline",
+    cl::desc("Print the pass pipeline that makes the -emit stage (kiln-grad, "
+             "train-step or linalg from -emit=kiln's output; llvm-dialect "
+             "from -emit=linalg's), as kiln-opt --pass-pipeline takes it, and "
+             "exit"),
+    cl::init(false), cl::cat(kilnCategory));
+
 cl::opt<bool> runReference(
     "run-reference",
     cl::desc("Instead of printing the stage (-emit=kiln, kiln-grad or "
@@ -256,7 +264,8 @@ bool isPrinted(Stage stage) {
 /// context's diagnostic handler.
 bool runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
                  llvm::function_ref<void(mlir::OpPassManager &)> build) {
-  mlir::PassManager pm(module->getContext());
+  mlir::PassManager pm(module->getContext(),
+                       mlir::ModuleOp::getOperationName());
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return false;
   pm.enableTiming(timing);
@@ -319,9 +328,75 @@ void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
 }
 
 /// Prints a stage of kiln IR, or runs its function with -run-reference.
+/// Prints a stage's module as mlir-opt (and so kiln-opt) does, so that the
+/// two tools' outputs compare equal.
+void printStage(mlir::ModuleOp module, llvm::raw_ostream &os) {
+  module->print(os);
+  os << "\n";
+}
+
+/// The stage that `stage`'s pipeline starts from: kiln, or linalg for the
+/// LLVM dialect (CPU target).
+std::optional<Stage> pipelineSource(Stage stage) {
+  switch (stage) {
+  case Stage::KilnGrad:
+  case Stage::TrainStep:
+  case Stage::Linalg:
+    return Stage::Kiln;
+  case Stage::LLVMDialect:
+    return Stage::Linalg;
+  default:
+    return std::nullopt;
+  }
+}
+
+/// Adds the passes that make `stage` from pipelineSource(stage) on the CPU
+/// target: what kilnc runs and what --dump-pipeline prints.
+void addStagePasses(Stage stage, bool library, mlir::OpPassManager &pm) {
+  switch (stage) {
+  case Stage::KilnGrad:
+    kiln::buildGradientPipeline(pm);
+    return;
+  case Stage::TrainStep:
+    kiln::buildTrainStepPipeline(pm, dataParallel());
+    return;
+  case Stage::Linalg:
+    kiln::buildCpuLinalgPipeline(
+        pm, library ? kiln::ProgramKind::Library : kiln::ProgramKind::Trainer,
+        dataParallel());
+    return;
+  case Stage::LLVMDialect: {
+    kiln::buildCpuLLVMPipeline(pm);
+    if (!library)
+      return;
+    kiln::KilnEmitLibraryApiOptions options;
+    options.prefix = apiPrefix;
+    pm.addPass(kiln::createKilnEmitLibraryApi(options));
+    return;
+  }
+  default:
+    llvm_unreachable("not a stage that a pipeline makes");
+  }
+}
+
+/// Prints the textual pipeline of `stage` (--dump-pipeline).
+bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
+  if (!pipelineSource(stage))
+    return fail("--dump-pipeline prints the passes of -emit=kiln-grad, "
+                "train-step, linalg or llvm-dialect; the other stages are "
+                "not made by one MLIR pipeline"),
+           false;
+  mlir::MLIRContext context;
+  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  addStagePasses(stage, library, pm);
+  pm.printAsTextualPipeline(os);
+  os << "\n";
+  return true;
+}
+
 bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
   if (!runReference) {
-    module->print(os);
+    printStage(module, os);
     return true;
   }
   std::string stage = emit == Stage::Kiln       ? "kiln"
@@ -431,25 +506,21 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   if (!ir)
     return false;
 
+  bool library = isLibrary(emit);
   switch (emit) {
   case Stage::Kiln:
     return printOrRun(*ir, os);
   case Stage::KilnGrad:
   case Stage::TrainStep:
-    if (!runPipeline(
-            *ir, timing,
-            emit == Stage::KilnGrad
-                ? kiln::buildGradientPipeline
-                : [](mlir::OpPassManager &pm) {
-                    kiln::buildTrainStepPipeline(pm, dataParallel());
-                  }))
+    if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
+          addStagePasses(emit, library, pm);
+        }))
       return false;
     return printOrRun(*ir, os);
   default:
     break;
   }
 
-  bool library = isLibrary(emit);
   if (!program->recipe && !library) {
     llvm::WithColor::error(llvm::errs(), "kilnc")
         << inputFile << " has no train section, so there is nothing to "
@@ -462,14 +533,11 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
         if (cuda || portableKernels)
           kiln::buildPortableLinalgPipeline(pm);
         else
-          kiln::buildCpuLinalgPipeline(pm,
-                                       library ? kiln::ProgramKind::Library
-                                               : kiln::ProgramKind::Trainer,
-                                       dataParallel());
+          addStagePasses(Stage::Linalg, library, pm);
       }))
     return false;
   if (emit == Stage::Linalg) {
-    ir->print(os);
+    printStage(*ir, os);
     return true;
   }
   if (cuda) {
@@ -489,15 +557,11 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
     }
     if (!runPipeline(*ir, timing, kiln::buildCudaHostPipeline))
       return false;
-  } else if (!runPipeline(*ir, timing, kiln::buildCpuLLVMPipeline)) {
+  } else if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
+               addStagePasses(Stage::LLVMDialect, library, pm);
+             })) {
     return false;
   }
-  if (library && !runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
-        kiln::KilnEmitLibraryApiOptions options;
-        options.prefix = apiPrefix;
-        pm.addPass(kiln::createKilnEmitLibraryApi(options));
-      }))
-    return false;
   // LLVM owns the -stats flag; kilnc answers it with its own figures, and
   // writes nothing more unless -o says where.
   if (llvm::AreStatisticsEnabled()) {
@@ -506,7 +570,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
       return true;
   }
   if (emit == Stage::LLVMDialect) {
-    ir->print(os);
+    printStage(*ir, os);
     return true;
   }
 
@@ -613,6 +677,12 @@ int main(int argc, char **argv) {
       argc, argv,
       "Kiln compiler\n\n  --stats prints the parameters, the FLOPs of a step "
       "and the memory of its arena, and writes nothing more without -o\n");
+  if (dumpPipeline) {
+    if (targetName != "cpu" || portableKernels)
+      return fail("--dump-pipeline prints the CPU target's pipelines; the "
+                  "GPU's are not one MLIR pipeline per stage yet");
+    return printStagePipeline(emit, /*library=*/false, llvm::outs()) ? 0 : 1;
+  }
   if (listData) {
     llvm::outs() << kiln::describeRecipeCalls();
     return 0;

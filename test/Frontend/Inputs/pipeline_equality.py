@@ -1,0 +1,52 @@
+"""kilnc's stages, made again by kiln-opt from kilnc's printed pipelines.
+
+usage: pipeline_equality.py KILNC KILN_OPT EXAMPLES_DIR MODEL...
+
+For each model and each stage that one MLIR pipeline makes (kiln-grad,
+train-step and linalg from -emit=kiln's output, llvm-dialect from
+-emit=linalg's), runs `kiln-opt --pass-pipeline="$(kilnc --dump-pipeline
+-emit=STAGE)"` on the source stage and checks that its output equals
+`kilnc -emit=STAGE`, byte for byte. Prints one line per check and exits 1 on
+the first difference, with the first differing lines.
+"""
+import difflib
+import os
+import subprocess
+import sys
+
+STAGES = [("kiln-grad", "kiln"), ("train-step", "kiln"), ("linalg", "kiln"),
+          ("llvm-dialect", "linalg")]
+
+
+def run(command, stdin=None):
+    result = subprocess.run(command, input=stdin, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit(f"error: {' '.join(command)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def main():
+    kilnc, kiln_opt, examples = sys.argv[1:4]
+    for model in sys.argv[4:]:
+        source = os.path.join(examples, model + ".kiln")
+        printed = {}
+        for stage in ["kiln", "linalg"] + [s for s, _ in STAGES]:
+            if stage not in printed:
+                printed[stage] = run([kilnc, source, "-emit=" + stage])
+        for stage, start in STAGES:
+            pipeline = run([kilnc, "--dump-pipeline", "-emit=" + stage]).strip()
+            remade = run([kiln_opt, "--pass-pipeline=" + pipeline, "-"],
+                         stdin=printed[start])
+            if remade != printed[stage]:
+                diff = difflib.unified_diff(
+                    printed[stage].splitlines(), remade.splitlines(),
+                    "kilnc -emit=" + stage, "kiln-opt", lineterm="", n=1)
+                print(f"{model} {stage}: DIFFERENT")
+                print("\n".join(list(diff)[:20]))
+                sys.exit(1)
+            print(f"{model} {stage}: equal")
+
+
+if __name__ == "__main__":
+    main()
