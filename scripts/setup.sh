@@ -20,6 +20,8 @@ packages=(
   fortunes python3-numpy python3-vega-datasets
   # Training curves (tools/kiln-plot).
   python3-matplotlib
+  # Pictures of a model's graph (kilnc -emit=graph runs Graphviz's dot).
+  graphviz
   # Data-parallel training: trainers run under Open MPI's mpirun.
   libopenmpi-dev openmpi-bin
   # PyTorch, for the comparisons only (fast BLAS, or PyTorch is slow).

@@ -37,6 +37,13 @@ if config.kiln_have_mpi and shutil.which("mpirun"):
 else:
     lit_config.note("Open MPI is missing: the data-parallel tests are skipped")
 
+# kilnc -emit=graph draws with Graphviz's dot (scripts/setup.sh installs it);
+# its pictures' tests skip where it is missing.
+if shutil.which("dot"):
+    config.available_features.add("graphviz")
+else:
+    lit_config.note("Graphviz's dot is missing: the graph pictures' tests are skipped")
+
 # Tests that compare with PyTorch run with Debian's python3-torch and skip,
 # as unsupported, where it is missing.
 import subprocess

@@ -14,6 +14,7 @@
 #include "Frontend/Parser.h"
 #include "Frontend/Sema.h"
 #include "GPU/Passes.h"
+#include "Graph.h"
 #include "Kiln/IR/KilnOps.h"
 #include "Kiln/Transforms/Passes.h"
 #include "MLIRGen/MLIRGen.h"
@@ -62,7 +63,8 @@ enum class Stage {
   Object,
   Executable,
   SharedLibrary,
-  StaticLibrary
+  StaticLibrary,
+  Graph
 };
 
 cl::OptionCategory kilnCategory("kilnc options");
@@ -120,8 +122,18 @@ cl::opt<Stage> emit(
                    "an inference library: the forward pass as a shared "
                    "object with a C header"),
         clEnumValN(Stage::StaticLibrary, "staticlib",
-                   "the same as a static archive")),
+                   "the same as a static archive"),
+        clEnumValN(Stage::Graph, "graph",
+                   "a picture of the model's graph through Graphviz: -o "
+                   "FILE.svg, .png, .pdf or .dot (default: the model's name "
+                   "with .svg)")),
     cl::init(Stage::Executable), cl::cat(kilnCategory));
+
+cl::opt<bool> withGradients(
+    "with-gradients",
+    cl::desc("With -emit=graph: draw the gradient function too (the "
+             "kiln-grad stage)"),
+    cl::init(false), cl::cat(kilnCategory));
 
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level of LLVM (0 to 3)"),
                            cl::Prefix, cl::init(3), cl::cat(kilnCategory));
@@ -423,7 +435,9 @@ bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
 /// `.o` for an object file, `lib` and `.so` or `.a` for a library.
 std::string defaultOutput(Stage stage) {
   llvm::SmallString<128> path(llvm::sys::path::filename(inputFile));
-  llvm::sys::path::replace_extension(path, stage == Stage::Object ? "o" : "");
+  llvm::sys::path::replace_extension(path, stage == Stage::Object  ? "o"
+                                           : stage == Stage::Graph ? "svg"
+                                                                   : "");
   if (stage == Stage::SharedLibrary || stage == Stage::StaticLibrary)
     return "lib" + path.str().str() +
            (stage == Stage::SharedLibrary ? ".so" : ".a");
@@ -510,6 +524,18 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   switch (emit) {
   case Stage::Kiln:
     return printOrRun(*ir, os);
+  case Stage::Graph: {
+    if (withGradients && !runPipeline(*ir, timing, kiln::buildGradientPipeline))
+      return false;
+    std::string error;
+    if (failed(kiln::drawGraph(*ir,
+                               outputFile.getNumOccurrences()
+                                   ? outputFile.getValue()
+                                   : defaultOutput(emit),
+                               error)))
+      return fail(error), false;
+    return true;
+  }
   case Stage::KilnGrad:
   case Stage::TrainStep:
     if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
@@ -731,6 +757,8 @@ int main(int argc, char **argv) {
   if (portableKernels && targetName != "cpu")
     return fail("--portable-kernels compiles for the CPU; it cannot go with "
                 "--target=" + targetName);
+  if (withGradients && emit != Stage::Graph)
+    return fail("--with-gradients is an option of -emit=graph");
   if (splitInputFile && !isPrinted(emit))
     return fail("--split-input-file works with a printed stage (-emit=...)");
   if (runReference) {
