@@ -21,6 +21,7 @@
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
 #include "Reference/RunFiles.h"
+#include "Stats.h"
 #include "Target/Target.h"
 #include "kiln/Version.h"
 
@@ -285,61 +286,6 @@ bool runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
   return succeeded(pm.run(module));
 }
 
-std::string megabytes(int64_t bytes) {
-  return llvm::formatv("{0:F1} MB", bytes / 1e6).str();
-}
-
-/// Prints what --stats promises, from the program's description.
-void printStats(mlir::ModuleOp module, llvm::raw_ostream &os) {
-  auto text = module->getAttrOfType<mlir::StringAttr>("kiln.description");
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text.getValue());
-  if (!parsed) {
-    llvm::consumeError(parsed.takeError());
-    return;
-  }
-  const llvm::json::Object &description = *parsed->getAsObject();
-  int64_t parameters = 0;
-  for (const llvm::json::Value &slot : *description.getArray("slots")) {
-    const llvm::json::Object &object = *slot.getAsObject();
-    if (object.getString("role") != "param")
-      continue;
-    int64_t count = 1;
-    for (const llvm::json::Value &size : *object.getArray("shape"))
-      count *= *size.getAsInteger();
-    parameters += count;
-  }
-  // "FLOPs per step: training 0.123 GFLOP, evaluation 0.045 GFLOP, ..." and
-  // the same for the arenas, for the steps that the program has.
-  std::string flops, arenas, reduced;
-  for (auto [key, name] : {std::pair("train", "training"),
-                           std::pair("eval", "evaluation"),
-                           std::pair("predict", "prediction")}) {
-    const llvm::json::Object *summary = description.getObject(key);
-    if (!summary)
-      continue;
-    const char *separator = flops.empty() ? "" : ", ";
-    flops += llvm::formatv("{0}{1} {2:F3} GFLOP", separator, name,
-                           *summary->getInteger("flops") / 1e9);
-    arenas += llvm::formatv("{0}{1} {2} (peak {3})", separator, name,
-                            megabytes(*summary->getInteger("arena_bytes")),
-                            megabytes(*summary->getInteger("peak_bytes")));
-    if (std::optional<int64_t> bytes = summary->getInteger("reduced_bytes")) {
-      int64_t buckets = summary->getInteger("reduced_buckets").value_or(0);
-      reduced = llvm::formatv("gradients averaged per training step: {0} in "
-                              "{1} bucket{2}, over {3} ranks\n",
-                              megabytes(*bytes), buckets,
-                              buckets == 1 ? "" : "s", ranks)
-                    .str();
-    }
-  }
-  os << "model " << description.getString("model").value_or("?") << ": "
-     << parameters << " parameters (" << megabytes(4 * parameters) << ")\n"
-     << "FLOPs per step: " << flops << "\n"
-     << "arena: " << arenas << "\n"
-     << reduced;
-}
-
-/// Prints a stage of kiln IR, or runs its function with -run-reference.
 /// Prints a stage's module as mlir-opt (and so kiln-opt) does, so that the
 /// two tools' outputs compare equal.
 void printStage(mlir::ModuleOp module, llvm::raw_ostream &os) {
@@ -406,6 +352,7 @@ bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
   return true;
 }
 
+/// Prints a stage of kiln IR, or runs its function with -run-reference.
 bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
   if (!runReference) {
     printStage(module, os);
@@ -591,7 +538,7 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   // LLVM owns the -stats flag; kilnc answers it with its own figures, and
   // writes nothing more unless -o says where.
   if (llvm::AreStatisticsEnabled()) {
-    printStats(*ir, llvm::outs());
+    kiln::printStats(*ir, ranks, llvm::outs());
     if (!outputFile.getNumOccurrences())
       return true;
   }
