@@ -94,10 +94,9 @@ kiln::translateToLLVMIR(ModuleOp module, llvm::LLVMContext &context,
 
 namespace {
 
-/// Runs LLVM's pipeline of `options.optLevel` on `module`, for `machine`;
-/// with `merge`, LLVM's MergeFunctions first.
+/// Runs LLVM's pipeline of `options.optLevel` on `module`, for `machine`.
 void optimize(llvm::Module &module, llvm::TargetMachine &machine,
-              const CodegenOptions &options, bool merge) {
+              const CodegenOptions &options) {
   llvm::LoopAnalysisManager loops;
   llvm::FunctionAnalysisManager functions;
   llvm::CGSCCAnalysisManager cgscc;
@@ -115,8 +114,6 @@ void optimize(llvm::Module &module, llvm::TargetMachine &machine,
   passes.registerLoopAnalyses(loops);
   passes.crossRegisterProxies(loops, functions, cgscc, modules);
   llvm::ModulePassManager pipeline;
-  if (merge)
-    pipeline.addPass(llvm::MergeFunctionsPass());
   pipeline.addPass(
       options.optLevel == 0
           ? passes.buildO0DefaultPipeline(llvm::OptimizationLevel::O0)
@@ -144,7 +141,8 @@ LogicalResult kiln::optimizeLLVMIR(llvm::Module &module,
   std::unique_ptr<llvm::TargetMachine> machine = hostMachine(options, error);
   if (!machine)
     return failure();
-  optimize(module, *machine, options, /*merge=*/true);
+  mergeFunctions(module);
+  optimize(module, *machine, options);
   return success();
 }
 
@@ -158,15 +156,13 @@ std::optional<std::string> findLld() {
   return std::nullopt;
 }
 
-/// Optimizes `module` (with MergeFunctions when `merge`) and writes it as an
-/// object file at `path`.
+/// Optimizes `module` and writes it as an object file at `path`.
 LogicalResult emitOneObject(llvm::Module &module, StringRef path,
-                            const CodegenOptions &options, bool merge,
-                            std::string &error) {
+                            const CodegenOptions &options, std::string &error) {
   std::unique_ptr<llvm::TargetMachine> machine = hostMachine(options, error);
   if (!machine)
     return failure();
-  optimize(module, *machine, options, merge);
+  optimize(module, *machine, options);
   std::error_code code;
   llvm::ToolOutputFile output(path, code, llvm::sys::fs::OF_None);
   if (code) {
@@ -186,16 +182,15 @@ LogicalResult emitOneObject(llvm::Module &module, StringRef path,
 
 /// Optimizes and compiles `module` in `parts` pieces on as many threads,
 /// into `path`: LLVM optimizes and compiles one function at a time, so its
-/// work, most of kilnc's time, runs on one core otherwise. Functions are
-/// merged first, across the whole module. Each piece travels as bitcode
-/// into a context of its own (an LLVMContext is not shared between
-/// threads), and lld joins the objects into one (ld.lld -r). A parallel
+/// work, most of kilnc's time, runs on one core otherwise. Each piece
+/// travels as bitcode into a context of its own (an LLVMContext is not
+/// shared between threads), and lld joins the objects into one (ld.lld -r).
+/// Functions are merged before, over the whole module. A parallel
 /// body and its task may land in different pieces: the task then calls the
 /// body once per thread's share instead of holding it inline.
 LogicalResult emitInParts(llvm::Module &module, StringRef path,
                           const CodegenOptions &options, unsigned parts,
                           StringRef linker, std::string &error) {
-  mergeFunctions(module);
   std::vector<llvm::SmallVector<char, 0>> bitcode;
   llvm::SplitModule(module, parts, [&](std::unique_ptr<llvm::Module> part) {
     llvm::raw_svector_ostream os(bitcode.emplace_back());
@@ -225,8 +220,7 @@ LogicalResult emitInParts(llvm::Module &module, StringRef path,
         errors[i] = llvm::toString(part.takeError());
         return;
       }
-      (void)emitOneObject(**part, objects[i], options, /*merge=*/false,
-                          errors[i]);
+      (void)emitOneObject(**part, objects[i], options, errors[i]);
     });
   for (std::thread &thread : threads)
     thread.join();
@@ -258,8 +252,9 @@ LogicalResult kiln::emitObjectFile(llvm::Module &module, StringRef path,
           ? std::min(llvm::hardware_concurrency().compute_thread_count(), 4u)
           : 1;
   std::optional<std::string> linker = findLld();
+  mergeFunctions(module);
   if (parts < 2 || !linker)
-    return emitOneObject(module, path, options, /*merge=*/true, error);
+    return emitOneObject(module, path, options, error);
   return emitInParts(module, path, options, parts, *linker, error);
 }
 
