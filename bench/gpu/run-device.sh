@@ -16,7 +16,7 @@
 #
 # usage: bench/gpu/run-device.sh
 # environment:
-#   TOTAL_S   seconds for the whole run (default 270)
+#   TOTAL_S   seconds for the whole run (default 330)
 #   PEERS     directory of seed_models.py and seed_models_jax.py (default:
 #             ../shared/peers beside the repository, else the bundle's copy)
 #   PYTHON    the Python with PyTorch and JAX (default: python3)
@@ -34,7 +34,7 @@ set -uo pipefail # not -e: a failed step is recorded, and the next one runs
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUNDLE=$ROOT/build-device
-TOTAL_S=${TOTAL_S:-270}
+TOTAL_S=${TOTAL_S:-330}
 PYTHON=${PYTHON:-python3}
 RUN_DIR=${RUN_DIR:-$ROOT/build-device-run}
 RESULTS=${OUT:-$RUN_DIR/results}
@@ -108,20 +108,36 @@ EOF
   chmod +x "$WORK/$name"
 }
 
-# What the state comparison of a model leaves out or allows. The key
-# projection's bias has an exact gradient of zero (softmax ignores a
+# What the state comparison of a model leaves out or allows. The state is
+# also compared after 2 steps at 1e-4 (compare_trainers.py's --early-steps),
+# before a max-pooling window or relu decided by rounding is likely to flip.
+# The key projection's bias has an exact gradient of zero (softmax ignores a
 # constant added to every score), so each trainer moves it by its own
-# rounding noise: that slice is left out. In the Transformer, relu masks of
-# the feed-forward layers flip on values within rounding of zero: the CPU
-# trainer alone, at two thread counts, ends 20 steps with Adam moments of
-# linear1 2.5e-3 apart (norm-wise; losses 4e-6 apart), hence 1e-2 there.
+# rounding noise: that slice is left out.
+# - cnn: real images give max-pooling windows whose two largest values are
+#   within float32 rounding: in float64, the first batch in file order has
+#   13 windows (of 600,000) whose two largest are within 1e-6 relative. Two
+#   correct float32 trainers that sum in different orders route those
+#   windows' gradients to different taps: on the first device run
+#   (2026-12-04) the convolutions' momentum was 1.6e-3 apart after 2 steps
+#   (losses 2e-7 apart; fully connected layers 1e-6), 5.8e-3 after 20 (the
+#   CPU trainers of oneDNN and of the GPU kernels, which sum more alike,
+#   first part between steps 5 and 10, to 1.4e-3 at 20). Hence 1e-2 after
+#   20 steps and no early check; the op-coverage model 'convolutions' checks
+#   the same ops at 1e-4 after 2 steps on data without such near ties.
+# - transformer: relu masks of the feed-forward layers flip on values within
+#   rounding of zero: the CPU trainer alone, at two thread counts, ends with
+#   Adam moments of linear1 2.5e-3 apart (losses 4e-6 apart); the GPU
+#   trainer ended the first device run 1.02e-2 apart; hence 2e-2.
 comparison_options() {
   case $1 in
+  cnn) echo --state-tolerance 1e-2 ;;
   transformer)
-    echo --state-tolerance 1e-2 \
+    echo --early-steps 2 --state-tolerance 2e-2 \
       --skip-slice encoder.layers.0.self_attn.in_proj_bias:256:512 \
       --skip-slice encoder.layers.1.self_attn.in_proj_bias:256:512 ;;
-  sequences) echo --skip-slice attn.in_proj_bias:8:16 ;;
+  sequences) echo --early-steps 2 --skip-slice attn.in_proj_bias:8:16 ;;
+  *) echo --early-steps 2 ;;
   esac
 }
 
@@ -178,6 +194,7 @@ peer() {
   shift 3
   local log=$LOGS/$side-$scale.log
   step "$side, batch $((64 * scale))" "$log" "$cap" "$@"
+  [[ -f $log ]] || return
   sed -n 's/^\([a-z]*\) *batch= *\([0-9]*\) *\([0-9.]*\) ms\/step.*/\1 \2 \3/p' "$log" |
     while read -r model batch ms; do record "$side" "$model" "$batch" "$ms"; done
 }
@@ -255,7 +272,7 @@ main() {
       peer eager "$scale" 60 "$PYTHON" "$PEERS/seed_models.py" --device cuda --scale "$scale" --steps 20
     done
     for scale in 4 32; do
-      peer jax "$scale" 90 env JAX_DEFAULT_MATMUL_PRECISION=highest \
+      peer jax "$scale" 150 env JAX_DEFAULT_MATMUL_PRECISION=highest \
         "$PYTHON" "$PEERS/seed_models_jax.py" --scale "$scale" --steps 20
     done
     for scale in 4 32; do

@@ -6,8 +6,16 @@ trainer or a CPU trainer of the GPU backend's kernels (--portable-kernels).
 
 usage: compare_trainers.py REFERENCE OTHER --workdir DIR [--steps N]
        [--loss-tolerance T] [--state-tolerance T] [--skip-slice PREFIX:BEGIN:END]
+       [--early-steps K --early-tolerance T]
 prints one line per check and "parity: ok" or "parity: FAIL"; exit status 1
 on a mismatch, 3 when OTHER cannot run here (no GPU).
+
+Over many steps of real data, a max-pooling window or a relu whose deciding
+values lie within rounding of each other can go either way in two correct
+implementations, and the gradients they route then part for good: the
+losses stay close, the state drifts. --early-steps checks the state after
+K steps too, before such a flip is likely, at the tighter
+--early-tolerance.
 """
 import argparse
 import json
@@ -33,6 +41,43 @@ def run(trainer, steps, workdir, name):
     return 0, records, tensors.read(checkpoint)
 
 
+def run_both(a, steps, prefix):
+    """Runs the reference and the other trainer for `steps` steps; returns
+    (None, [(records, state) of each]) or (exit status, None) after saying
+    why."""
+    status, ref_records, ref_state = run(a.reference, steps, a.workdir, prefix + "reference")
+    if status:
+        print(f"parity: FAIL ({a.reference} exited with {status})")
+        return 1, None
+    status, records, state = run(a.other, steps, a.workdir, prefix + "other")
+    if status == 3:
+        print(f"parity: cannot run {a.other} here (no GPU)")
+        return 3, None
+    if status:
+        print(f"parity: FAIL ({a.other} exited with {status})")
+        return 1, None
+    return None, [(ref_records, ref_state), (records, state)]
+
+
+def compare_state(a, state, ref_state, tolerance, what):
+    """Prints how close two states are, the --skip-slice elements left out,
+    and returns the lines that describe each mismatch."""
+    state, ref_state = dict(state), dict(ref_state)
+    for rule in a.skip_slice:
+        prefix, begin, end = rule.rsplit(":", 2)
+        for dicts in (state, ref_state):
+            for name, (dtype, shape, values) in dicts.items():
+                if name.startswith(prefix):
+                    dicts[name] = (dtype, shape, values[:int(begin)] + values[int(end):])
+    problems = tensors.compare(state, ref_state, tolerance, what)
+    worst = max((tensors.relative_error(state[name][2], values), name)
+                for name, (_, _, values) in ref_state.items() if name in state)
+    verdict = "all close" if not problems else f"{len(problems)} differ"
+    print(f"{what}: {len(ref_state)} tensors, {verdict} "
+          f"(worst {worst[0]:.2e} norm-wise, '{worst[1]}')")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("reference")
@@ -48,20 +93,15 @@ def main():
                              "parameters whose exact gradient is zero, which any two "
                              "implementations update by different rounding noise "
                              "(Adam scales that noise up to steps of lr)")
+    parser.add_argument("--early-steps", type=int, default=0,
+                        help="also compare the state after this many steps (0: not)")
+    parser.add_argument("--early-tolerance", type=float, default=1e-4)
     a = parser.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
-    status, ref_records, ref_state = run(a.reference, a.steps, a.workdir, "reference")
-    if status:
-        print(f"parity: FAIL ({a.reference} exited with {status})")
-        return 1
-    status, records, state = run(a.other, a.steps, a.workdir, "other")
-    if status == 3:
-        print(f"parity: cannot run {a.other} here (no GPU)")
-        return 3
-    if status:
-        print(f"parity: FAIL ({a.other} exited with {status})")
-        return 1
-
+    status, runs = run_both(a, a.steps, "")
+    if status is not None:
+        return status
+    (ref_records, ref_state), (records, state) = runs
     problems = []
     steps = [r for r in records if "step" in r and "loss" in r and "accuracy" not in r]
     ref_steps = [r for r in ref_records if "step" in r and "loss" in r and "accuracy" not in r]
@@ -82,16 +122,14 @@ def main():
             if key in theirs and abs(mine.get(key, float("nan")) - theirs[key]) > \
                     a.loss_tolerance * max(1.0, abs(theirs[key])):
                 problems.append(f"evaluation {key}: {mine.get(key)}, expected {theirs[key]}")
-    for rule in a.skip_slice:
-        prefix, begin, end = rule.rsplit(":", 2)
-        for dicts in (state, ref_state):
-            for name, (dtype, shape, values) in dicts.items():
-                if name.startswith(prefix):
-                    dicts[name] = (dtype, shape, values[:int(begin)] + values[int(end):])
-    state_problems = tensors.compare(state, ref_state, a.state_tolerance, "state")
-    print(f"parameters and state: {len(ref_state)} tensors, "
-          f"{'all close' if not state_problems else str(len(state_problems)) + ' differ'}")
-    problems += state_problems
+    problems += compare_state(a, state, ref_state, a.state_tolerance, "parameters and state")
+    if a.early_steps:
+        status, runs = run_both(a, a.early_steps, "early-")
+        if status is not None:
+            return status
+        (_, ref_state), (_, state) = runs
+        problems += compare_state(a, state, ref_state, a.early_tolerance,
+                                  f"parameters and state after {a.early_steps} steps")
     for line in problems:
         print(line)
     print("parity: " + ("FAIL" if problems else "ok"))
