@@ -49,3 +49,17 @@ module attributes {kiln.recipe = {accumulate = 2 : i64, optimizer = {kind = "sgd
     return %w, %c : tensor<f32>, tensor<i64>
   }
 }
+
+// -----
+
+// A gradient function of the model that is not with respect to its
+// parameters (here it lacks the gradient of w).
+// CHECK: error: 'func.func' op is the gradient function of @m, but not with respect to its 1 parameters: it must take @m's arguments and return its results, then one gradient per parameter, in order, named kiln.grad = <parameter> (as kiln-autodiff builds it)
+module attributes {kiln.recipe = {optimizer = {kind = "sgd", lr = 1.0 : f64}, schedule = {kind = "constant"}}} {
+  func.func @m(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+  func.func @m_grad(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) attributes {kiln.gradient_of = @m} {
+    return %w : tensor<f32>
+  }
+}

@@ -172,3 +172,45 @@ module attributes {kiln.recipe = {batch_size = 2 : i64, accumulate = 2 : i64, ep
 // CHECK: kiln.attention_backward %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 6 : i64}
 // CHECK: kiln.attention %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 4294967302 : i64}
 // CHECK: kiln.attention_backward %{{.*}}, %[[STEP]] {dropout = 2.500000e-01 : f64, seed = 4294967302 : i64}
+
+// -----
+
+// A gradient function already in the module (kiln-autodiff's, changed by a
+// pass of one's own: here the gradient is doubled) is the backward that the
+// step uses; the pass builds none of its own, and erases it.
+// CHECK-LABEL: func.func @m(
+// CHECK-NOT: func.func @m_grad
+// CHECK-LABEL: func.func @train_step(
+// CHECK: %[[G:.*]] = kiln.add %{{.*}}, %{{.*}} : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// CHECK: kiln.sgd %{{.*}}, %[[G]], %{{.*}}
+module attributes {kiln.recipe = {batch_size = 1 : i64, epochs = 1 : i64, seed = 0 : i64,
+    data = {kind = "synthetic"}, optimizer = {kind = "sgd", lr = 1.0e-01 : f64},
+    schedule = {kind = "constant", warmup = 0 : i64}}} {
+  func.func @m(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+  func.func @m_grad(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}, tensor<f32> {kiln.grad = "w"}) attributes {kiln.gradient_of = @m} {
+    %one = kiln.constant dense<1.0> : tensor<f32>
+    %two = kiln.add %one, %one : (tensor<f32>, tensor<f32>) -> tensor<f32>
+    return %w, %two : tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// A module that has its steps (kilnc's train-step stage, read back) is left
+// as it is.
+// CHECK-LABEL: func.func @m(
+// CHECK-LABEL: func.func @train_step(
+// CHECK-NEXT: return
+// CHECK-NOT: func.func
+module attributes {kiln.recipe = {batch_size = 1 : i64, epochs = 1 : i64, seed = 0 : i64,
+    data = {kind = "synthetic"}, optimizer = {kind = "sgd", lr = 1.0e-01 : f64},
+    schedule = {kind = "constant", warmup = 0 : i64}}} {
+  func.func @m(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+  func.func @train_step(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+}

@@ -18,9 +18,12 @@
 #include "Kiln/IR/KilnOps.h"
 #include "Kiln/Transforms/Passes.h"
 #include "MLIRGen/MLIRGen.h"
+#include "Output.h"
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
 #include "Reference/RunFiles.h"
+#include "Stage.h"
+#include "StageInput.h"
 #include "Stats.h"
 #include "Target/Target.h"
 #include "kiln/Version.h"
@@ -28,16 +31,13 @@
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/Statistic.h"
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
@@ -52,21 +52,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Stage {
-  AST,
-  Kiln,
-  KilnGrad,
-  TrainStep,
-  Linalg,
-  PTX,
-  LLVMDialect,
-  LLVMIR,
-  Object,
-  Executable,
-  SharedLibrary,
-  StaticLibrary,
-  Graph
-};
+using kiln::Stage;
 
 cl::OptionCategory kilnCategory("kilnc options");
 cl::OptionCategory mlirCategory("MLIR options (as in mlir-opt)");
@@ -91,7 +77,8 @@ constexpr llvm::StringLiteral kMLIROptions[] = {
     "mlir-disable-threading",
 };
 
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.kiln>"),
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<model.kiln or stage.mlir>"),
                                cl::cat(kilnCategory));
 
 cl::opt<std::string> outputFile(
@@ -100,35 +87,31 @@ cl::opt<std::string> outputFile(
              "executable, stdout for a printed stage)"),
     cl::value_desc("file"), cl::cat(kilnCategory));
 
-cl::opt<Stage> emit(
-    "emit", cl::desc("The stage to stop after"),
-    cl::values(
-        clEnumValN(Stage::AST, "ast", "the syntax tree"),
-        clEnumValN(Stage::Kiln, "kiln", "the model in the kiln dialect"),
-        clEnumValN(Stage::KilnGrad, "kiln-grad",
-                   "with its gradient function (kiln-autodiff)"),
-        clEnumValN(Stage::TrainStep, "train-step",
-                   "with the training and evaluation steps"),
-        clEnumValN(Stage::Linalg, "linalg",
-                   "the steps as runtime calls and linalg on tensors"),
-        clEnumValN(Stage::PTX, "ptx",
-                   "the GPU kernels as PTX (with --target=cuda)"),
-        clEnumValN(Stage::LLVMDialect, "llvm-dialect",
-                   "the program in MLIR's LLVM dialect"),
-        clEnumValN(Stage::LLVMIR, "llvm", "the program as optimized LLVM IR"),
-        clEnumValN(Stage::Object, "obj", "an object file"),
-        clEnumValN(Stage::Executable, "exe",
-                   "a training executable (the default)"),
-        clEnumValN(Stage::SharedLibrary, "lib",
-                   "an inference library: the forward pass as a shared "
-                   "object with a C header"),
-        clEnumValN(Stage::StaticLibrary, "staticlib",
-                   "the same as a static archive"),
-        clEnumValN(Stage::Graph, "graph",
-                   "a picture of the model's graph through Graphviz: -o "
-                   "FILE.svg, .png, .pdf or .dot (default: the model's name "
-                   "with .svg)")),
-    cl::init(Stage::Executable), cl::cat(kilnCategory));
+// Their values come from kiln::kStages (addStageValues).
+cl::opt<Stage> emit("emit", cl::desc("The stage to stop after"),
+                    cl::init(Stage::Executable), cl::cat(kilnCategory));
+
+cl::opt<Stage> from(
+    "from",
+    cl::desc("The stage of a .mlir input (default: found from the IR); the "
+             "input is read as MLIR when this is given or its name ends in "
+             ".mlir"),
+    cl::cat(kilnCategory));
+
+/// Gives -emit every stage and --from the stages printed as MLIR.
+void addStageValues() {
+  for (const kiln::StageInfo &info : kiln::kStages) {
+    emit.getParser().addLiteralOption(info.name, info.stage, info.description);
+    if (info.isIR)
+      from.getParser().addLiteralOption(info.name, info.stage,
+                                        info.description);
+  }
+}
+
+bool isMLIRInput() {
+  return from.getNumOccurrences() ||
+         llvm::StringRef(inputFile).ends_with(".mlir");
+}
 
 cl::opt<bool> withGradients(
     "with-gradients",
@@ -391,40 +374,143 @@ std::string defaultOutput(Stage stage) {
   return std::string(path.str());
 }
 
-/// Writes the C header of the inference library in `module` beside
-/// `library` (or to --header) and returns the names of its functions.
-std::optional<std::vector<std::string>>
-writeLibraryHeader(mlir::ModuleOp module, llvm::StringRef library) {
-  auto description = module->getAttrOfType<mlir::StringAttr>("kiln.description");
-  llvm::Expected<kiln::LibraryApi> api =
-      kiln::LibraryApi::fromDescription(description.getValue(), apiPrefix);
-  if (!api) {
-    fail(llvm::toString(api.takeError()));
-    return std::nullopt;
-  }
-  llvm::SmallString<128> header(headerFile);
-  if (header.empty()) {
-    header = llvm::sys::path::parent_path(library);
-    llvm::sys::path::append(header, api->prefix + ".h");
-  }
-  std::string error;
-  auto output = mlir::openOutputFile(header, &error);
-  if (!output) {
-    fail(error);
-    return std::nullopt;
-  }
-  api->writeHeader(output->os(), inputFile);
-  output->keep();
-  std::vector<std::string> functions;
-  for (llvm::StringRef suffix : {"load", "run", "last_error", "free"})
-    functions.push_back(api->function(suffix));
-  return functions;
+/// Why a .mlir input at `stage` cannot give what the command line asks
+/// for, or an empty string.
+std::string entryProblem(mlir::ModuleOp module, Stage stage) {
+  llvm::StringRef name = kiln::stageInfo(stage).name;
+  std::string at = (inputFile + " is at the " + name + " stage").str();
+  if (batchSize.getNumOccurrences() || ranks > 1)
+    return "--batch-size and --ranks change the shapes of a .kiln model; " +
+           inputFile +
+           "'s are fixed in its types: make it again from the .kiln file with "
+           "them";
+  if (emit == Stage::Graph)
+    return stage <= Stage::KilnGrad
+               ? ""
+               : at + "; -emit=graph draws the kiln or kiln-grad stage";
+  if (emit < stage || (emit == Stage::PTX && stage > Stage::Linalg))
+    return at + ", which -emit=" + kiln::stageInfo(emit).name.str() +
+           " comes before";
+  if (isLibrary(emit) && stage != Stage::Kiln)
+    return at + "; an inference library is compiled from the kiln stage "
+                "(kilnc -emit=kiln)";
+  if (stage == Stage::LLVMDialect &&
+      (targetName.getNumOccurrences() || portableKernels))
+    return at + ", whose target was chosen when it was made; drop --target "
+                "and --portable-kernels";
+  bool runtimeCalls = false;
+  module.walk([&](kiln::RuntimeCallOp) { runtimeCalls = true; });
+  if (stage == Stage::Linalg && targetName == "cuda" && runtimeCalls)
+    return at + " for the CPU (it calls oneDNN through kiln.runtime_call); "
+                "make it again with --target=cuda";
+  return "";
 }
 
-/// Compiles one source buffer up to the requested stage, printing it to
-/// `os` or writing the object file or executable. Returns whether it
-/// succeeded; errors go to stderr.
-bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) {
+/// Continues `module`, at `stage`, up to the requested one, printing it to
+/// `os` or writing the object file or executable.
+bool continueFrom(mlir::ModuleOp module, Stage stage, mlir::TimingScope &timing,
+                  llvm::raw_ostream &os) {
+  bool library = isLibrary(emit);
+  auto runStage = [&](Stage target) {
+    return runPipeline(module, timing, [&](mlir::OpPassManager &pm) {
+      addStagePasses(target, library, pm);
+    });
+  };
+  switch (emit) {
+  case Stage::Graph: {
+    if (withGradients && stage == Stage::Kiln &&
+        !runPipeline(module, timing, kiln::buildGradientPipeline))
+      return false;
+    std::string error;
+    if (failed(kiln::drawGraph(module,
+                               outputFile.getNumOccurrences()
+                                   ? outputFile.getValue()
+                                   : defaultOutput(emit),
+                               error)))
+      return fail(error), false;
+    return true;
+  }
+  case Stage::Kiln:
+  case Stage::KilnGrad:
+  case Stage::TrainStep:
+    // The train-step pipeline builds the gradient itself, or takes the one
+    // a kiln-grad input has.
+    if (stage != emit && !runStage(emit))
+      return false;
+    return printOrRun(module, os);
+  default:
+    break;
+  }
+
+  if (!module->hasAttr("kiln.recipe") && !library) {
+    llvm::WithColor::error(llvm::errs(), "kilnc")
+        << inputFile << " has no train section, so there is nothing to "
+        << "train; add `train { ... }` (docs/language.md), or compile its "
+        << "forward pass into an inference library with -emit=lib\n";
+    return false;
+  }
+  bool cuda = targetName == "cuda";
+  if (stage < Stage::Linalg &&
+      !runPipeline(module, timing, [&](mlir::OpPassManager &pm) {
+        if (cuda || portableKernels)
+          kiln::buildPortableLinalgPipeline(pm);
+        else
+          addStagePasses(Stage::Linalg, library, pm);
+      }))
+    return false;
+  if (emit == Stage::Linalg) {
+    printStage(module, os);
+    return true;
+  }
+  if (cuda && stage <= Stage::Linalg) {
+    kiln::CudaOptions cudaOptions;
+    cudaOptions.chip = gpuArch;
+    cudaOptions.toolkit = kiln::findCudaToolkit(cudaPath);
+    // -emit=ptx prints PTX even where ptxas could make a cubin.
+    cudaOptions.cubin = cudaOptions.toolkit.hasPtxas && emit != Stage::PTX;
+    auto quiet =
+        kiln::ignoreMissingLibdevice(module->getContext(), cudaOptions.toolkit);
+    if (!runPipeline(module, timing, [&](mlir::OpPassManager &pm) {
+          kiln::buildCudaKernelPipeline(pm, cudaOptions);
+        }))
+      return false;
+    if (emit == Stage::PTX) {
+      kiln::printKernels(module, os);
+      return true;
+    }
+    if (!runPipeline(module, timing, kiln::buildCudaHostPipeline))
+      return false;
+  } else if (stage < Stage::LLVMDialect && !runStage(Stage::LLVMDialect)) {
+    return false;
+  }
+  // LLVM owns the -stats flag; kilnc answers it with its own figures, and
+  // writes nothing more unless -o says where.
+  if (llvm::AreStatisticsEnabled()) {
+    kiln::printStats(module, ranks, llvm::outs());
+    if (!outputFile.getNumOccurrences())
+      return true;
+  }
+  if (emit == Stage::LLVMDialect) {
+    printStage(module, os);
+    return true;
+  }
+
+  kiln::OutputOptions output;
+  output.stage = emit;
+  output.path = outputFile.getNumOccurrences() ? outputFile.getValue()
+                                               : defaultOutput(emit);
+  output.codegen.optLevel = optLevel;
+  output.codegen.cpu = cpuName;
+  output.apiPrefix = apiPrefix;
+  output.headerFile = headerFile;
+  output.source = inputFile;
+  return kiln::writeOutput(module, output, timing, os);
+}
+
+/// Compiles one input buffer, a .kiln source or a stage's MLIR, up to the
+/// requested stage. Returns whether it succeeded; errors go to stderr.
+bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer,
+             llvm::raw_ostream &os) {
   // -mlir-timing reports the front end and code generation beside the passes.
   mlir::DefaultTimingManager timingManager;
   mlir::applyDefaultTimingManagerCLOptions(timingManager);
@@ -433,9 +519,35 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   llvm::SourceMgr sourceMgr;
   llvm::StringRef source = buffer->getBuffer();
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
-  kiln::DiagnosticEngine diags(sourceMgr, llvm::errs());
 
-  std::optional<kiln::Module> module = kiln::Parser(source, diags).parseModule();
+  mlir::MLIRContext context;
+  mlir::DialectRegistry registry;
+  kiln::registerPipelineInterfaces(registry);
+  kiln::registerCudaPipelineInterfaces(registry);
+  if (isMLIRInput()) {
+    mlir::registerAllDialects(registry);
+    registry.insert<kiln::KilnDialect>();
+  }
+  context.appendDialectRegistry(registry);
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+
+  if (isMLIRInput()) {
+    std::optional<kiln::StageInput> input = kiln::readStageInput(
+        sourceMgr, context,
+        from.getNumOccurrences() ? std::optional<Stage>(from) : std::nullopt,
+        inputFile);
+    if (!input)
+      return false;
+    std::string problem = entryProblem(*input->module, input->stage);
+    if (!problem.empty())
+      return fail(problem), false;
+    phase.stop();
+    return continueFrom(*input->module, input->stage, timing, os);
+  }
+
+  kiln::DiagnosticEngine diags(sourceMgr, llvm::errs());
+  std::optional<kiln::Module> module =
+      kiln::Parser(source, diags).parseModule();
   if (!module)
     return false;
   if (emit == Stage::AST) {
@@ -454,144 +566,13 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::raw_ostream &os) 
   if (!program)
     return false;
 
-  mlir::MLIRContext context;
-  mlir::DialectRegistry registry;
-  kiln::registerPipelineInterfaces(registry);
-  kiln::registerCudaPipelineInterfaces(registry);
-  context.appendDialectRegistry(registry);
-  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context);
   phase = timing.nest("MLIRGen");
   mlir::OwningOpRef<mlir::ModuleOp> ir =
       kiln::mlirGen(context, *program, sourceMgr);
   phase.stop();
   if (!ir)
     return false;
-
-  bool library = isLibrary(emit);
-  switch (emit) {
-  case Stage::Kiln:
-    return printOrRun(*ir, os);
-  case Stage::Graph: {
-    if (withGradients && !runPipeline(*ir, timing, kiln::buildGradientPipeline))
-      return false;
-    std::string error;
-    if (failed(kiln::drawGraph(*ir,
-                               outputFile.getNumOccurrences()
-                                   ? outputFile.getValue()
-                                   : defaultOutput(emit),
-                               error)))
-      return fail(error), false;
-    return true;
-  }
-  case Stage::KilnGrad:
-  case Stage::TrainStep:
-    if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
-          addStagePasses(emit, library, pm);
-        }))
-      return false;
-    return printOrRun(*ir, os);
-  default:
-    break;
-  }
-
-  if (!program->recipe && !library) {
-    llvm::WithColor::error(llvm::errs(), "kilnc")
-        << inputFile << " has no train section, so there is nothing to "
-        << "train; add `train { ... }` (docs/language.md), or compile its "
-        << "forward pass into an inference library with -emit=lib\n";
-    return false;
-  }
-  bool cuda = targetName == "cuda";
-  if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
-        if (cuda || portableKernels)
-          kiln::buildPortableLinalgPipeline(pm);
-        else
-          addStagePasses(Stage::Linalg, library, pm);
-      }))
-    return false;
-  if (emit == Stage::Linalg) {
-    printStage(*ir, os);
-    return true;
-  }
-  if (cuda) {
-    kiln::CudaOptions cudaOptions;
-    cudaOptions.chip = gpuArch;
-    cudaOptions.toolkit = kiln::findCudaToolkit(cudaPath);
-    // -emit=ptx prints PTX even where ptxas could make a cubin.
-    cudaOptions.cubin = cudaOptions.toolkit.hasPtxas && emit != Stage::PTX;
-    auto quiet = kiln::ignoreMissingLibdevice(&context, cudaOptions.toolkit);
-    if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
-          kiln::buildCudaKernelPipeline(pm, cudaOptions);
-        }))
-      return false;
-    if (emit == Stage::PTX) {
-      kiln::printKernels(*ir, os);
-      return true;
-    }
-    if (!runPipeline(*ir, timing, kiln::buildCudaHostPipeline))
-      return false;
-  } else if (!runPipeline(*ir, timing, [&](mlir::OpPassManager &pm) {
-               addStagePasses(Stage::LLVMDialect, library, pm);
-             })) {
-    return false;
-  }
-  // LLVM owns the -stats flag; kilnc answers it with its own figures, and
-  // writes nothing more unless -o says where.
-  if (llvm::AreStatisticsEnabled()) {
-    kiln::printStats(*ir, ranks, llvm::outs());
-    if (!outputFile.getNumOccurrences())
-      return true;
-  }
-  if (emit == Stage::LLVMDialect) {
-    printStage(*ir, os);
-    return true;
-  }
-
-  kiln::CodegenOptions codegen;
-  codegen.optLevel = optLevel;
-  codegen.cpu = cpuName;
-  phase = timing.nest("Translate to LLVM IR");
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      kiln::translateToLLVMIR(*ir, llvmContext, codegen);
-  if (!llvmModule)
-    return false;
-  std::string error;
-  if (emit == Stage::LLVMIR) {
-    phase = timing.nest("Optimize LLVM IR");
-    if (failed(kiln::optimizeLLVMIR(*llvmModule, codegen, error)))
-      return fail(error), false;
-    llvmModule->print(os, nullptr);
-    return true;
-  }
-
-  phase = timing.nest("Optimize, object code and link");
-  std::string output = outputFile.getNumOccurrences() ? outputFile.getValue()
-                                                      : defaultOutput(emit);
-  if (emit == Stage::Object) {
-    if (failed(kiln::emitObjectFile(*llvmModule, output, codegen, error)))
-      return fail(error), false;
-    return true;
-  }
-  llvm::SmallString<128> object;
-  if (std::error_code code =
-          llvm::sys::fs::createTemporaryFile("kilnc", "o", object))
-    return fail("cannot create a temporary file: " + code.message()), false;
-  llvm::FileRemover removeObject(object);
-  if (failed(kiln::emitObjectFile(*llvmModule, object, codegen, error,
-                                  /*parallel=*/!library)))
-    return fail(error), false;
-  if (!library)
-    return succeeded(kiln::linkTrainer(object, output, error)) ||
-           (fail(error), false);
-  std::optional<std::vector<std::string>> functions =
-      writeLibraryHeader(*ir, output);
-  if (!functions)
-    return false;
-  if (failed(kiln::linkLibrary(object, output, emit == Stage::SharedLibrary,
-                               *functions, error)))
-    return fail(error), false;
-  return true;
+  return continueFrom(*ir, Stage::Kiln, timing, os);
 }
 
 /// The parts of `text` between lines that read "# -----", each padded with
@@ -625,6 +606,7 @@ splitInput(llvm::StringRef text, llvm::StringRef name) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  addStageValues();
   // Registered passes are what -mlir-print-ir-before/after name.
   mlir::registerAllPasses();
   kiln::registerKilnPasses();

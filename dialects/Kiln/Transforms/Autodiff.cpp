@@ -39,6 +39,45 @@ std::optional<unsigned> kiln::findLossResult(func::FuncOp func) {
   return std::nullopt;
 }
 
+bool kiln::isStepFunction(func::FuncOp func) {
+  return llvm::is_contained({"train_step", "eval_step", "predict_step"},
+                            func.getName());
+}
+
+FailureOr<func::FuncOp>
+kiln::findOrBuildGradientFunction(func::FuncOp func, unsigned lossIndex,
+                                  ArrayRef<unsigned> wrt) {
+  auto module = func->getParentOfType<ModuleOp>();
+  func::FuncOp grad;
+  for (auto candidate : module.getOps<func::FuncOp>()) {
+    auto of = candidate->getAttrOfType<FlatSymbolRefAttr>("kiln.gradient_of");
+    if (of && of.getValue() == func.getSymName())
+      grad = candidate;
+  }
+  if (!grad)
+    return buildGradientFunction(func, lossIndex, wrt);
+  unsigned results = func.getNumResults();
+  bool matches = grad.getFunctionType().getInputs() ==
+                     func.getFunctionType().getInputs() &&
+                 grad.getNumResults() == results + wrt.size();
+  for (auto [i, arg] : llvm::enumerate(wrt)) {
+    if (!matches)
+      break;
+    auto name = grad.getResultAttrOfType<StringAttr>(results + i, "kiln.grad");
+    matches =
+        name && name == func.getArgAttr(arg, "kiln.param") &&
+        grad.getResultTypes()[results + i] == func.getArgumentTypes()[arg];
+  }
+  if (!matches)
+    return grad.emitOpError("is the gradient function of @")
+           << func.getSymName() << ", but not with respect to its "
+           << wrt.size() << " parameters: it must take @" << func.getSymName()
+           << "'s arguments and return its results, then one gradient per "
+              "parameter, in order, named kiln.grad = <parameter> (as "
+              "kiln-autodiff builds it)";
+  return grad;
+}
+
 SmallVector<unsigned> kiln::parameterArguments(func::FuncOp func) {
   SmallVector<unsigned> params;
   for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)

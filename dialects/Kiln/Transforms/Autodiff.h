@@ -26,6 +26,19 @@ std::optional<unsigned> findLossResult(mlir::func::FuncOp func);
 /// The arguments that are parameters (`kiln.param`), in order.
 llvm::SmallVector<unsigned> parameterArguments(mlir::func::FuncOp func);
 
+/// Whether `func` is a step that kiln-build-train-step or
+/// kiln-build-predict-step builds (train_step, eval_step, predict_step).
+bool isStepFunction(mlir::func::FuncOp func);
+
+/// The gradient function of `func` with respect to the arguments `wrt`: the
+/// one in the module (kiln-autodiff's, perhaps changed since), else a new
+/// one (buildGradientFunction). An existing one must return `func`'s
+/// results and then the gradients of `wrt`, named as buildGradientFunction
+/// names them.
+mlir::FailureOr<mlir::func::FuncOp>
+findOrBuildGradientFunction(mlir::func::FuncOp func, unsigned lossIndex,
+                            llvm::ArrayRef<unsigned> wrt);
+
 } // namespace kiln
 
 #endif // KILN_TRANSFORMS_AUTODIFF_H

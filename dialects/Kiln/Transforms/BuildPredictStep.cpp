@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Kiln/IR/KilnNames.h"
+#include "Kiln/Transforms/Autodiff.h"
 #include "Kiln/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -41,9 +42,7 @@ bool isRecipeResult(func::FuncOp func, unsigned index) {
 func::FuncOp findModel(ModuleOp module) {
   func::FuncOp model;
   for (auto func : module.getOps<func::FuncOp>()) {
-    if (func->hasAttr("kiln.gradient_of") ||
-        llvm::is_contained({"train_step", "eval_step", "predict_step"},
-                           func.getName()))
+    if (func->hasAttr("kiln.gradient_of") || isStepFunction(func))
       continue;
     if (model)
       return nullptr;
@@ -122,6 +121,13 @@ struct BuildPredictStepPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     func::FuncOp model = findModel(module);
+    // A module read back at a later stage (kilnc's train-step) has its
+    // step: only the model may be left to erase.
+    if (module.lookupSymbol<func::FuncOp>("predict_step")) {
+      if (eraseModel && model)
+        model.erase();
+      return;
+    }
     if (!model) {
       module.emitError("kiln-build-predict-step needs exactly one model "
                        "function besides the steps and gradients");

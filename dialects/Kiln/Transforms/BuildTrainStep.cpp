@@ -46,6 +46,11 @@ double getF64(DictionaryAttr dict, StringRef name, double fallback = 0) {
   return attr ? attr.getValueAsDouble() : fallback;
 }
 
+bool getBool(DictionaryAttr dict, StringRef name) {
+  auto attr = dict.getAs<BoolAttr>(name);
+  return attr && attr.getValue();
+}
+
 int64_t getI64(DictionaryAttr dict, StringRef name, int64_t fallback = 0) {
   auto attr = dict.getAs<IntegerAttr>(name);
   return attr ? attr.getInt() : fallback;
@@ -128,13 +133,13 @@ void TrainStepBuilder::update(Location loc, Value param, Value grad,
   StringRef kind = optimizer.getAs<StringAttr>("kind").getValue();
   double decay = getF64(optimizer, "weight_decay");
   if (kind == "sgd") {
-    auto sgd = SGDOp::create(
-        builder, loc, param, grad, lr, step,
-        state.empty() ? Value() : state.front(),
-        builder.getF64FloatAttr(getF64(optimizer, "momentum")),
-        builder.getF64FloatAttr(getF64(optimizer, "dampening")),
-        builder.getF64FloatAttr(decay),
-        builder.getBoolAttr(optimizer.getAs<BoolAttr>("nesterov").getValue()));
+    auto sgd =
+        SGDOp::create(builder, loc, param, grad, lr, step,
+                      state.empty() ? Value() : state.front(),
+                      builder.getF64FloatAttr(getF64(optimizer, "momentum")),
+                      builder.getF64FloatAttr(getF64(optimizer, "dampening")),
+                      builder.getF64FloatAttr(decay),
+                      builder.getBoolAttr(getBool(optimizer, "nesterov")));
     newParams.push_back(sgd.getNewParam());
     if (Value buffer = sgd.getNewMomentumBuffer())
       newState.push_back(buffer);
@@ -161,7 +166,7 @@ LogicalResult TrainStepBuilder::buildTrainStep() {
   std::optional<unsigned> lossIndex = findLossResult(model);
   SmallVector<unsigned> params = parameterArguments(model);
   FailureOr<func::FuncOp> grad =
-      buildGradientFunction(model, *lossIndex, params);
+      findOrBuildGradientFunction(model, *lossIndex, params);
   if (failed(grad))
     return failure();
 
@@ -464,8 +469,16 @@ struct BuildTrainStepPass
     }
     func::FuncOp model;
     for (auto func : module.getOps<func::FuncOp>())
-      if (!func->hasAttr("kiln.gradient_of") && findLossResult(func))
+      if (!func->hasAttr("kiln.gradient_of") && !isStepFunction(func) &&
+          findLossResult(func))
         model = func;
+    // A module read back at a later stage (kilnc's train-step) has its
+    // steps: only the model may be left to erase.
+    if (module.lookupSymbol<func::FuncOp>("train_step")) {
+      if (eraseModel && model)
+        model.erase();
+      return;
+    }
     if (!model) {
       module.emitError("kiln-build-train-step found no function with a "
                        "result named kiln.output = \"loss\"");

@@ -51,7 +51,9 @@ def KilnBuildPredictStep : Pass<"kiln-build-predict-step", "mlir::ModuleOp"> {
     on unlabelled inputs: `trainer predict`, `trainer generate` and the
     inference library (`kilnc --emit=lib`) run this function.
 
-    With `erase-model`, the model function itself is removed.
+    With `erase-model`, the model function itself is removed. A module that
+    has its `@predict_step` already (a later stage read back, as
+    `kilnc s.mlir` does) is left as it is, but for that removal.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
   let options = [
@@ -83,7 +85,12 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
       slices them, runs forward and backward on each in turn (batch norm's
       running statistics pass from one to the next), and updates once with
       the mean of their gradients, as PyTorch does with k backward passes of
-      `loss / k` before `optimizer.step()`. The loss is the micro-batches'
+      `loss / k` before `optimizer.step()`.
+
+      The backward is the model's gradient function when the module has one
+      (`kiln.gradient_of`, as kiln-autodiff builds it with respect to the
+      parameters, perhaps changed since by a pass of one's own); else the
+      pass builds it. The loss is the micro-batches'
       mean and `correct` counts over all of them; dropout draws a mask of
       its own for each micro-batch.
     * `@eval_step(params..., inputs...)` returning the loss, the number of
@@ -91,7 +98,8 @@ def KilnBuildTrainStep : Pass<"kiln-build-train-step", "mlir::ModuleOp"> {
       dropout off.
 
     With `erase-model`, the model function itself is removed: a trainer needs
-    only the two steps.
+    only the two steps. A module that has its `@train_step` already is left
+    as it is, but for that removal.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
   let options = [
