@@ -25,6 +25,9 @@ if os.path.exists(os.path.join(config.kiln_tools_dir, "kiln-fuzz-frontend")):
     llvm_config.add_tool_substitutions(["kiln-fuzz-frontend"], tool_dirs)
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_obj", config.kiln_obj_root))
+config.substitutions.append(
+    ("%kiln_example_plugin",
+     os.path.join(config.kiln_obj_root, "lib", "libKilnExamplePlugin.so")))
 
 # Data-parallel tests run 2 ranks under Open MPI's mpirun (as root here, and
 # on 2 cores), and skip, as unsupported, where Kiln was built without it or

@@ -36,6 +36,11 @@ void kiln::buildGradientPipeline(mlir::OpPassManager &pm) {
 
 void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
                               bool eraseModel, const DataParallel &parallel) {
+  // The backward is a pass of its own in the path to a trainer, so that a
+  // pass may be inserted after it (kilnc --insert-pass); the train step
+  // takes the gradient function it builds.
+  if (kind == ProgramKind::Trainer)
+    pm.addPass(createKilnAutodiff());
   KilnBuildPredictStepOptions predict;
   predict.eraseModel = eraseModel && kind == ProgramKind::Library;
   pm.addPass(createKilnBuildPredictStep(predict));

@@ -59,3 +59,35 @@ func.func @no_loss(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = kiln.relu %x : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// A function with a gradient function already (a kiln-grad stage read back)
+// gets no second one.
+// CHECK-LABEL: func.func @has_grad(
+// CHECK: func.func @has_grad_grad(
+// CHECK-NOT: func.func
+module {
+  func.func @has_grad(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+  func.func @has_grad_grad(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}, tensor<f32> {kiln.grad = "w"}) attributes {kiln.gradient_of = @has_grad} {
+    return %w, %w : tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// A module with its train step (a train-step stage read back) has its
+// backward in the step: nothing is differentiated.
+// CHECK-LABEL: func.func @model(
+// CHECK: func.func @train_step(
+// CHECK-NOT: func.func
+module {
+  func.func @model(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+  func.func @train_step(%w: tensor<f32> {kiln.param = "w"}) -> (tensor<f32> {kiln.output = "loss"}) {
+    return %w : tensor<f32>
+  }
+}

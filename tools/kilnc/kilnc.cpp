@@ -19,6 +19,7 @@
 #include "Kiln/Transforms/Passes.h"
 #include "MLIRGen/MLIRGen.h"
 #include "Output.h"
+#include "PassInsertion.h"
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
 #include "Reference/RunFiles.h"
@@ -36,6 +37,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Tools/Plugins/PassPlugin.h"
 #include "llvm/ADT/Statistic.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -210,6 +212,38 @@ cl::opt<bool> dumpPipeline(
              "exit"),
     cl::init(false), cl::cat(kilnCategory));
 
+/// Loads a pass plugin as the flag is parsed, as mlir-opt does, so that the
+/// flags after it (-mlir-print-ir-after=PASS) know its passes.
+void loadPassPlugin(const std::string &path) {
+  llvm::Expected<mlir::PassPlugin> plugin = mlir::PassPlugin::load(path);
+  if (!plugin) {
+    llvm::WithColor::error(llvm::errs(), "kilnc")
+        << "cannot load the pass plugin '" << path
+        << "': " << llvm::toString(plugin.takeError()) << "\n";
+    exit(1);
+  }
+  plugin->registerPassRegistryCallbacks();
+}
+
+cl::list<std::string> passPlugins(
+    "load-pass-plugin",
+    cl::desc("Load passes from a plugin library (as mlir-opt does), for "
+             "--insert-pass and the flags after it"),
+    cl::value_desc("lib.so"),
+    cl::callback([](const std::string &path) { loadPassPlugin(path); }),
+    cl::cat(kilnCategory));
+
+cl::list<std::string> passInsertions(
+    "insert-pass",
+    cl::desc("Run a pass pipeline of one's own after (or before) every run "
+             "of PASS on the way to the stage asked for: "
+             "after:PASS:PIPELINE or before:PASS:PIPELINE, e.g. "
+             "after:kiln-autodiff:my-pass; repeatable"),
+    cl::value_desc("after:PASS:PIPELINE"), cl::cat(kilnCategory));
+
+/// The parsed --insert-pass values.
+llvm::SmallVector<kiln::PassInsertion> insertions;
+
 cl::opt<bool> runReference(
     "run-reference",
     cl::desc("Instead of printing the stage (-emit=kiln, kiln-grad or "
@@ -265,7 +299,14 @@ bool runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return false;
   pm.enableTiming(timing);
-  build(pm);
+  if (insertions.empty()) {
+    build(pm);
+  } else {
+    mlir::OpPassManager built(mlir::ModuleOp::getOperationName());
+    build(built);
+    if (llvm::Error error = kiln::insertPasses(built, insertions, pm))
+      return fail(llvm::toString(std::move(error))), false;
+  }
   return succeeded(pm.run(module));
 }
 
@@ -575,6 +616,20 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer,
   return continueFrom(*ir, Stage::Kiln, timing, os);
 }
 
+/// The exit status of a compilation that succeeded or not, after a warning
+/// for each --insert-pass whose pass never ran.
+int finish(bool ok) {
+  if (!ok)
+    return 1;
+  for (const kiln::PassInsertion &insertion : insertions)
+    if (!insertion.count)
+      llvm::WithColor::warning(llvm::errs(), "kilnc")
+          << "--insert-pass " << insertion.spelling << ": " << insertion.anchor
+          << " did not run on the way to -emit=" << kiln::stageInfo(emit).name
+          << ", so nothing was inserted\n";
+  return 0;
+}
+
 /// The parts of `text` between lines that read "# -----", each padded with
 /// the newlines before it so that line numbers stay those of the file.
 std::vector<std::unique_ptr<llvm::MemoryBuffer>>
@@ -714,12 +769,20 @@ int main(int argc, char **argv) {
                         .str());
   }
 
+  for (const std::string &text : passInsertions) {
+    llvm::Expected<kiln::PassInsertion> insertion =
+        kiln::parsePassInsertion(text);
+    if (!insertion)
+      return fail(llvm::toString(insertion.takeError()));
+    insertions.push_back(std::move(*insertion));
+  }
+
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (std::error_code error = buffer.getError())
     return fail("cannot read '" + inputFile + "': " + error.message());
 
   if (runReference)
-    return compile(std::move(*buffer), llvm::nulls()) ? 0 : 1;
+    return finish(compile(std::move(*buffer), llvm::nulls()));
   if (!isPrinted(emit)) {
     if (!outputFile.getNumOccurrences() && inputFile == "-")
       return fail("name the output file with -o when the model comes from "
@@ -727,7 +790,7 @@ int main(int argc, char **argv) {
     if (defaultOutput(emit) == inputFile && !outputFile.getNumOccurrences())
       return fail("the output would replace the input '" + inputFile +
                   "'; name it with -o or give the input a .kiln extension");
-    return compile(std::move(*buffer), llvm::nulls()) ? 0 : 1;
+    return finish(compile(std::move(*buffer), llvm::nulls()));
   }
 
   std::string error;
@@ -749,5 +812,5 @@ int main(int argc, char **argv) {
   if (!ok)
     return 1;
   output->keep();
-  return 0;
+  return finish(true);
 }

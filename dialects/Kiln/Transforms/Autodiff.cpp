@@ -5,6 +5,7 @@
 #include "Kiln/Transforms/Passes.h"
 
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_KILNAUTODIFF
@@ -191,10 +192,17 @@ struct AutodiffPass : kiln::impl::KilnAutodiffBase<AutodiffPass> {
   using KilnAutodiffBase::KilnAutodiffBase;
 
   void runOnOperation() override {
+    // A module read back with its steps built has its backward in them.
+    if (getOperation().lookupSymbol<func::FuncOp>("train_step"))
+      return;
     SmallVector<func::FuncOp> functions;
+    llvm::StringSet<> differentiated;
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (auto of = func->getAttrOfType<FlatSymbolRefAttr>("kiln.gradient_of"))
+        differentiated.insert(of.getValue());
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (!func.isExternal() && !func->hasAttr("kiln.gradient_of") &&
-          findLossResult(func))
+          !differentiated.contains(func.getName()) && findLossResult(func))
         functions.push_back(func);
     for (func::FuncOp func : functions) {
       SmallVector<unsigned> args;

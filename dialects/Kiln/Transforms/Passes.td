@@ -31,6 +31,11 @@ def KilnAutodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
     `DifferentiableOpInterface`, one generic driver applies the rules in
     reverse order, summing the gradients of values used more than once and
     asking each op only for the operand gradients that are needed.
+
+    A function that has a gradient function already (`kiln.gradient_of`) is
+    left alone, and so is a module that has its `train_step` (whose
+    backward is in it), so that the pass may run again on a later stage
+    read back.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
   let options = [
