@@ -2,8 +2,11 @@
 #   make run    set up, build, and run the main job
 #   make test   set up, build, and run every test
 #   make bench  set up, build, and time the training step against PyTorch
+#   make install PREFIX=DIR   build, and install kilnc, kiln-opt, the runtime
+#               and find_package(Kiln) under DIR (default /usr/local)
 
 BUILD ?= build
+PREFIX ?= /usr/local
 LLVM := /usr/lib/llvm-22
 CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DMLIR_DIR=$(LLVM)/lib/cmake/mlir -DLLVM_EXTERNAL_LIT=$(LLVM)/bin/lit \
@@ -11,7 +14,7 @@ CMAKE_FLAGS := -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLLVM_USE_LINKER=lld \
   -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: all setup build run test bench docs clean
+.PHONY: all setup build run test bench docs install clean
 
 all: build
 
@@ -29,6 +32,9 @@ run: build
 
 test: build
 	ninja -C $(BUILD) check-kiln
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Times Kiln's training step against PyTorch's (bench/README.md).
 bench: build

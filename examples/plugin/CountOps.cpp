@@ -6,10 +6,12 @@
 // stage. It records on each function how many ops of each kiln kind it
 // holds, as `example.kiln_ops`, which the printed stages show.
 //
-// It uses MLIR's API alone (the ops by name), so it builds against MLIR's
-// headers and runs in any tool linked with the same libMLIR.
+// It builds against an installed Kiln (find_package(Kiln): Kiln's dialect
+// headers and MLIR's) and finds the kiln ops by their dialect's name.
 //
 //===----------------------------------------------------------------------===//
+
+#include "Kiln/IR/KilnDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -39,7 +41,8 @@ struct CountKilnOps
     func::FuncOp func = getOperation();
     llvm::StringMap<int64_t> counts;
     func.walk([&](Operation *op) {
-      if (op->getName().getDialectNamespace() == "kiln")
+      if (op->getName().getDialectNamespace() ==
+          kiln::KilnDialect::getDialectNamespace())
         ++counts[op->getName().getStringRef()];
     });
     Builder builder(&getContext());
