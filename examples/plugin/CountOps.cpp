@@ -7,7 +7,7 @@
 // holds, as `example.kiln_ops`, which the printed stages show.
 //
 // It builds against an installed Kiln (find_package(Kiln): Kiln's dialect
-// headers and MLIR's) and finds the kiln ops by their dialect's name.
+// headers and MLIR's); the dialect's code is the tool's, which exports it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,8 +41,7 @@ struct CountKilnOps
     func::FuncOp func = getOperation();
     llvm::StringMap<int64_t> counts;
     func.walk([&](Operation *op) {
-      if (op->getName().getDialectNamespace() ==
-          kiln::KilnDialect::getDialectNamespace())
+      if (isa_and_nonnull<kiln::KilnDialect>(op->getDialect()))
         ++counts[op->getName().getStringRef()];
     });
     Builder builder(&getContext());
