@@ -25,6 +25,7 @@
 #include "Reference/RunFiles.h"
 #include "Stage.h"
 #include "StageInput.h"
+#include "StagePasses.h"
 #include "Stats.h"
 #include "Target/Target.h"
 #include "kiln/Version.h"
@@ -317,60 +318,25 @@ void printStage(mlir::ModuleOp module, llvm::raw_ostream &os) {
   os << "\n";
 }
 
-/// The stage that `stage`'s pipeline starts from: kiln, or linalg for the
-/// LLVM dialect (CPU target).
-std::optional<Stage> pipelineSource(Stage stage) {
-  switch (stage) {
-  case Stage::KilnGrad:
-  case Stage::TrainStep:
-  case Stage::Linalg:
-    return Stage::Kiln;
-  case Stage::LLVMDialect:
-    return Stage::Linalg;
-  default:
-    return std::nullopt;
-  }
-}
-
-/// Adds the passes that make `stage` from pipelineSource(stage) on the CPU
-/// target: what kilnc runs and what --dump-pipeline prints.
-void addStagePasses(Stage stage, bool library, mlir::OpPassManager &pm) {
-  switch (stage) {
-  case Stage::KilnGrad:
-    kiln::buildGradientPipeline(pm);
-    return;
-  case Stage::TrainStep:
-    kiln::buildTrainStepPipeline(pm, dataParallel());
-    return;
-  case Stage::Linalg:
-    kiln::buildCpuLinalgPipeline(
-        pm, library ? kiln::ProgramKind::Library : kiln::ProgramKind::Trainer,
-        dataParallel());
-    return;
-  case Stage::LLVMDialect: {
-    kiln::buildCpuLLVMPipeline(pm);
-    if (!library)
-      return;
-    kiln::KilnEmitLibraryApiOptions options;
-    options.prefix = apiPrefix;
-    pm.addPass(kiln::createKilnEmitLibraryApi(options));
-    return;
-  }
-  default:
-    llvm_unreachable("not a stage that a pipeline makes");
-  }
+/// The options of the stage pipelines, from the command line.
+kiln::StagePassOptions stagePassOptions(bool library) {
+  kiln::StagePassOptions options;
+  options.library = library;
+  options.parallel = dataParallel();
+  options.apiPrefix = apiPrefix;
+  return options;
 }
 
 /// Prints the textual pipeline of `stage` (--dump-pipeline).
 bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
-  if (!pipelineSource(stage))
+  if (!kiln::pipelineSource(stage))
     return fail("--dump-pipeline prints the passes of -emit=kiln-grad, "
                 "train-step, linalg or llvm-dialect; the other stages are "
                 "not made by one MLIR pipeline"),
            false;
   mlir::MLIRContext context;
   mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
-  addStagePasses(stage, library, pm);
+  kiln::addStagePasses(stage, stagePassOptions(library), pm);
   pm.printAsTextualPipeline(os);
   os << "\n";
   return true;
@@ -454,7 +420,7 @@ bool continueFrom(mlir::ModuleOp module, Stage stage, mlir::TimingScope &timing,
   bool library = isLibrary(emit);
   auto runStage = [&](Stage target) {
     return runPipeline(module, timing, [&](mlir::OpPassManager &pm) {
-      addStagePasses(target, library, pm);
+      kiln::addStagePasses(target, stagePassOptions(library), pm);
     });
   };
   switch (emit) {
@@ -496,7 +462,7 @@ bool continueFrom(mlir::ModuleOp module, Stage stage, mlir::TimingScope &timing,
         if (cuda || portableKernels)
           kiln::buildPortableLinalgPipeline(pm);
         else
-          addStagePasses(Stage::Linalg, library, pm);
+          kiln::addStagePasses(Stage::Linalg, stagePassOptions(library), pm);
       }))
     return false;
   if (emit == Stage::Linalg) {

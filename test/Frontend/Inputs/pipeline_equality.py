@@ -9,21 +9,13 @@ train-step and linalg from -emit=kiln's output, llvm-dialect from
 `kilnc -emit=STAGE`, byte for byte. Prints one line per check and exits 1 on
 the first difference, with the first differing lines.
 """
-import difflib
 import os
-import subprocess
 import sys
+
+from stages import require_equal, run
 
 STAGES = [("kiln-grad", "kiln"), ("train-step", "kiln"), ("linalg", "kiln"),
           ("llvm-dialect", "linalg")]
-
-
-def run(command, stdin=None):
-    result = subprocess.run(command, input=stdin, capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        sys.exit(f"error: {' '.join(command)} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def main():
@@ -38,13 +30,8 @@ def main():
             pipeline = run([kilnc, "--dump-pipeline", "-emit=" + stage]).strip()
             remade = run([kiln_opt, "--pass-pipeline=" + pipeline, "-"],
                          stdin=printed[start])
-            if remade != printed[stage]:
-                diff = difflib.unified_diff(
-                    printed[stage].splitlines(), remade.splitlines(),
-                    "kilnc -emit=" + stage, "kiln-opt", lineterm="", n=1)
-                print(f"{model} {stage}: DIFFERENT")
-                print("\n".join(list(diff)[:20]))
-                sys.exit(1)
+            require_equal(printed[stage], remade, "kilnc -emit=" + stage,
+                          "kiln-opt", f"{model} {stage}")
             print(f"{model} {stage}: equal")
 
 

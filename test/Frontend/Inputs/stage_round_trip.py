@@ -9,20 +9,13 @@ one T, checks that `kilnc S.mlir -emit=T` equals `kilnc MODEL.kiln -emit=T`
 byte for byte. Prints one line per entry stage and exits 1 at the first
 difference, with the first differing lines.
 """
-import difflib
 import os
-import subprocess
 import sys
 import tempfile
 
+from stages import require_equal, run
+
 STAGES = ["kiln", "kiln-grad", "train-step", "linalg", "llvm-dialect"]
-
-
-def run(command):
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"error: {' '.join(command)} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def main():
@@ -37,13 +30,9 @@ def main():
                     f.write(printed[entry])
                 for later in STAGES[i:]:
                     remade = run([kilnc, path, "-emit=" + later])
-                    if remade != printed[later]:
-                        diff = difflib.unified_diff(
-                            printed[later].splitlines(), remade.splitlines(),
-                            f"{model}.kiln", f"{model}-{entry}.mlir", lineterm="", n=1)
-                        print(f"{model} from {entry} to {later}: DIFFERENT")
-                        print("\n".join(list(diff)[:20]))
-                        sys.exit(1)
+                    require_equal(printed[later], remade, f"{model}.kiln",
+                                  f"{model}-{entry}.mlir",
+                                  f"{model} from {entry} to {later}")
                 print(f"{model} from {entry}: {len(STAGES) - i} stages equal")
 
 
