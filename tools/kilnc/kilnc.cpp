@@ -327,6 +327,20 @@ kiln::StagePassOptions stagePassOptions(bool library) {
   return options;
 }
 
+/// The exit status of a compilation that succeeded or not, after a warning
+/// for each --insert-pass whose pass never ran.
+int finish(bool ok) {
+  if (!ok)
+    return 1;
+  for (const kiln::PassInsertion &insertion : insertions)
+    if (!insertion.count)
+      llvm::WithColor::warning(llvm::errs(), "kilnc")
+          << "--insert-pass " << insertion.spelling << ": " << insertion.anchor
+          << " did not run on the way to -emit=" << kiln::stageInfo(emit).name
+          << ", so nothing was inserted\n";
+  return 0;
+}
+
 /// Prints the textual pipeline of `stage` (--dump-pipeline).
 bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
   if (!kiln::pipelineSource(stage))
@@ -335,11 +349,18 @@ bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
                 "not made by one MLIR pipeline"),
            false;
   mlir::MLIRContext context;
-  mlir::PassManager pm(&context, mlir::ModuleOp::getOperationName());
+  mlir::OpPassManager pm(mlir::ModuleOp::getOperationName());
   kiln::addStagePasses(stage, stagePassOptions(library), pm);
+  // With --insert-pass, the pipeline that kilnc would run.
+  if (!insertions.empty()) {
+    mlir::OpPassManager inserted(mlir::ModuleOp::getOperationName());
+    if (llvm::Error error = kiln::insertPasses(pm, insertions, inserted))
+      return fail(llvm::toString(std::move(error))), false;
+    pm = std::move(inserted);
+  }
   pm.printAsTextualPipeline(os);
   os << "\n";
-  return true;
+  return finish(true) == 0;
 }
 
 /// Prints a stage of kiln IR, or runs its function with -run-reference.
@@ -582,20 +603,6 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer,
   return continueFrom(*ir, Stage::Kiln, timing, os);
 }
 
-/// The exit status of a compilation that succeeded or not, after a warning
-/// for each --insert-pass whose pass never ran.
-int finish(bool ok) {
-  if (!ok)
-    return 1;
-  for (const kiln::PassInsertion &insertion : insertions)
-    if (!insertion.count)
-      llvm::WithColor::warning(llvm::errs(), "kilnc")
-          << "--insert-pass " << insertion.spelling << ": " << insertion.anchor
-          << " did not run on the way to -emit=" << kiln::stageInfo(emit).name
-          << ", so nothing was inserted\n";
-  return 0;
-}
-
 /// The parts of `text` between lines that read "# -----", each padded with
 /// the newlines before it so that line numbers stay those of the file.
 std::vector<std::unique_ptr<llvm::MemoryBuffer>>
@@ -653,6 +660,13 @@ int main(int argc, char **argv) {
       argc, argv,
       "Kiln compiler\n\n  --stats prints the parameters, the FLOPs of a step "
       "and the memory of its arena, and writes nothing more without -o\n");
+  for (const std::string &text : passInsertions) {
+    llvm::Expected<kiln::PassInsertion> insertion =
+        kiln::parsePassInsertion(text);
+    if (!insertion)
+      return fail(llvm::toString(insertion.takeError()));
+    insertions.push_back(std::move(*insertion));
+  }
   if (dumpPipeline) {
     if (targetName != "cpu" || portableKernels)
       return fail("--dump-pipeline prints the CPU target's pipelines; the "
@@ -733,14 +747,6 @@ int main(int argc, char **argv) {
                                   "-run-reference or drop -{0}",
                                   option->ArgStr)
                         .str());
-  }
-
-  for (const std::string &text : passInsertions) {
-    llvm::Expected<kiln::PassInsertion> insertion =
-        kiln::parsePassInsertion(text);
-    if (!insertion)
-      return fail(llvm::toString(insertion.takeError()));
-    insertions.push_back(std::move(*insertion));
   }
 
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
