@@ -195,8 +195,8 @@ cl::opt<std::string> headerFile(
 
 cl::opt<bool> splitInputFile(
     "split-input-file",
-    cl::desc("Compile each part of the file between '# -----' lines on its "
-             "own (for tests)"),
+    cl::desc("Compile each part of the file between '# -----' lines ('// "
+             "-----' in MLIR) on its own (for tests)"),
     cl::init(false), cl::cat(kilnCategory));
 
 cl::opt<bool> listData(
@@ -291,6 +291,20 @@ bool isPrinted(Stage stage) {
          !isLibrary(stage);
 }
 
+/// Adds `build`'s passes to `pm`, with --insert-pass's insertions.
+bool addPasses(mlir::OpPassManager &pm,
+               llvm::function_ref<void(mlir::OpPassManager &)> build) {
+  if (insertions.empty()) {
+    build(pm);
+    return true;
+  }
+  mlir::OpPassManager built(mlir::ModuleOp::getOperationName());
+  build(built);
+  if (llvm::Error error = kiln::insertPasses(built, insertions, pm))
+    return fail(llvm::toString(std::move(error))), false;
+  return true;
+}
+
 /// Runs `build`'s passes on `module`; errors are reported through the
 /// context's diagnostic handler.
 bool runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
@@ -300,15 +314,7 @@ bool runPipeline(mlir::ModuleOp module, mlir::TimingScope &timing,
   if (failed(mlir::applyPassManagerCLOptions(pm)))
     return false;
   pm.enableTiming(timing);
-  if (insertions.empty()) {
-    build(pm);
-  } else {
-    mlir::OpPassManager built(mlir::ModuleOp::getOperationName());
-    build(built);
-    if (llvm::Error error = kiln::insertPasses(built, insertions, pm))
-      return fail(llvm::toString(std::move(error))), false;
-  }
-  return succeeded(pm.run(module));
+  return addPasses(pm, build) && succeeded(pm.run(module));
 }
 
 /// Prints a stage's module as mlir-opt (and so kiln-opt) does, so that the
@@ -348,16 +354,12 @@ bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
                 "train-step, linalg or llvm-dialect; the other stages are "
                 "not made by one MLIR pipeline"),
            false;
-  mlir::MLIRContext context;
-  mlir::OpPassManager pm(mlir::ModuleOp::getOperationName());
-  kiln::addStagePasses(stage, stagePassOptions(library), pm);
   // With --insert-pass, the pipeline that kilnc would run.
-  if (!insertions.empty()) {
-    mlir::OpPassManager inserted(mlir::ModuleOp::getOperationName());
-    if (llvm::Error error = kiln::insertPasses(pm, insertions, inserted))
-      return fail(llvm::toString(std::move(error))), false;
-    pm = std::move(inserted);
-  }
+  mlir::OpPassManager pm(mlir::ModuleOp::getOperationName());
+  if (!addPasses(pm, [&](mlir::OpPassManager &built) {
+        kiln::addStagePasses(stage, stagePassOptions(library), built);
+      }))
+    return false;
   pm.printAsTextualPipeline(os);
   os << "\n";
   return finish(true) == 0;
@@ -426,9 +428,11 @@ std::string entryProblem(mlir::ModuleOp module, Stage stage) {
       (targetName.getNumOccurrences() || portableKernels))
     return at + ", whose target was chosen when it was made; drop --target "
                 "and --portable-kernels";
-  bool runtimeCalls = false;
-  module.walk([&](kiln::RuntimeCallOp) { runtimeCalls = true; });
-  if (stage == Stage::Linalg && targetName == "cuda" && runtimeCalls)
+  if (stage == Stage::Linalg && targetName == "cuda" &&
+      module
+          .walk(
+              [](kiln::RuntimeCallOp) { return mlir::WalkResult::interrupt(); })
+          .wasInterrupted())
     return at + " for the CPU (it calls oneDNN through kiln.runtime_call); "
                 "make it again with --target=cuda";
   return "";
@@ -603,10 +607,11 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer,
   return continueFrom(*ir, Stage::Kiln, timing, os);
 }
 
-/// The parts of `text` between lines that read "# -----", each padded with
+/// The parts of `text` between lines that read `separator`, each padded with
 /// the newlines before it so that line numbers stay those of the file.
 std::vector<std::unique_ptr<llvm::MemoryBuffer>>
-splitInput(llvm::StringRef text, llvm::StringRef name) {
+splitInput(llvm::StringRef text, llvm::StringRef name,
+           llvm::StringRef separator) {
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> parts;
   std::string part;
   unsigned line = 0, partStart = 0;
@@ -619,7 +624,7 @@ splitInput(llvm::StringRef text, llvm::StringRef name) {
     auto [current, rest] = text.split('\n');
     text = rest;
     ++line;
-    if (current.trim() == "# -----") {
+    if (current.trim() == separator) {
       flush();
       partStart = line;
       continue;
@@ -774,7 +779,9 @@ int main(int argc, char **argv) {
   if (!splitInputFile) {
     ok = compile(std::move(*buffer), output->os());
   } else {
-    auto parts = splitInput((*buffer)->getBuffer(), inputFile);
+    // A .kiln file's comment, or mlir-opt's separator in MLIR.
+    auto parts = splitInput((*buffer)->getBuffer(), inputFile,
+                            isMLIRInput() ? "// -----" : "# -----");
     for (auto [i, part] : llvm::enumerate(parts)) {
       if (i)
         output->os() << "// -----\n";
