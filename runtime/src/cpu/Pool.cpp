@@ -1,14 +1,16 @@
 //===- Pool.cpp - 2-D max and average pooling sites -----------------------===//
 //
-// Pooling runs in the layout of its input: the plain NCHW buffers directly
-// (oneDNN has JIT kernels for them), or the blocked layout, where it is
-// faster, when generated code passes the input blocked. The backward pass of
-// max pooling needs the forward's workspace, the position of each window's
-// maximum: a backward site paired with the forward site that pooled the same
-// input earlier in the step reuses that site's workspace; an unpaired one pools
-// the input again into scratch. A forward site that no backward site pairs
-// with (evaluation, prediction) pools in inference mode, without one. Both run in the layout of the input x that they
-// share, so that the workspace fits both.
+// Pooling runs in the layout of its input: the plain NCHW buffers directly,
+// or the blocked layout, where it is faster, when generated code passes the
+// input blocked. Max pooling runs on Kiln's own kernels (MaxPool.cpp; oneDNN
+// 2.6's are several times slower without AVX-512), average pooling on
+// oneDNN's. The backward pass of max pooling needs the forward's workspace,
+// the position of each window's maximum: a backward site paired with the
+// forward site that pooled the same input earlier in the step reuses that
+// site's workspace; an unpaired one pools the input again into scratch. A
+// forward site that no backward site pairs with (evaluation, prediction)
+// writes no workspace. Both run in the layout of the input x that they share,
+// so that the workspace fits both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -51,121 +53,167 @@ struct PoolShape {
   Dims strides() const { return {sh, sw}; }
   Dims kernel() const { return {kh, kw}; }
   Dims padding() const { return {ph, pw}; }
+
+  /// The geometry of a max pooling in the blocked layout or the plain one.
+  MaxPoolGeometry geometry(bool blocked) const {
+    int64_t lanes = blocked ? blockedChannels(c) : 1;
+    return {n * c / lanes, lanes, h, w, kh, kw, sh, sw, ph, pw, oh, ow};
+  }
 };
 
-/// The pooling in the blocked layout or the plain one; for training, a max
-/// pooling also writes the workspace that its backward pass reads.
-pooling_forward::primitive_desc forwardDesc(const Config &config,
-                                            const PoolShape &s, bool blocked,
-                                            bool training) {
-  pooling_forward::desc desc(training ? prop_kind::forward_training
-                                      : prop_kind::forward_inference,
-                             s.kind,
-                             argumentDesc(config, s.src(), blocked),
-                             argumentDesc(config, s.dst(), blocked),
-                             s.strides(), s.kernel(), s.padding(), s.padding());
-  return pooling_forward::primitive_desc(desc, cpuEngine());
-}
-
-/// args: x y, either may be blocked. With `keepWorkspace`, a max pooling
-/// keeps the workspace of its last execution for a backward site; without,
-/// it runs in inference mode, which writes none and takes half the time.
-class PoolForward : public Site {
+/// A max pooling, by Kiln's kernels (MaxPool.cpp). args: x y, either may be
+/// blocked; it pools in the layout of x. With `keepWorkspace`, it keeps the
+/// position of each window's maximum for a backward site.
+class MaxPoolForward : public Site {
 public:
-  PoolForward(const Config &config, const PoolShape &s, uint32_t blocked,
-              bool keepWorkspace)
-      : inBlocks(blocked & 1) {
-    auto pd = forwardDesc(config, s, inBlocks, keepWorkspace);
-    primitive = pooling_forward(pd);
-    x = Input(pd.src_desc());
-    y = Output(argumentDesc(config, s.dst(), blocked >> 1 & 1), pd.dst_desc());
-    if (s.isMax() && keepWorkspace)
-      workspace = memory(pd.workspace_desc(), cpuEngine());
+  MaxPoolForward(const Config &config, const PoolShape &s, uint32_t blocked,
+                 bool keepWorkspace)
+      : inBlocks(blocked & 1), geometry(s.geometry(inBlocks)),
+        y(argumentDesc(config, s.dst(), blocked >> 1 & 1),
+          argumentDesc(config, s.dst(), inBlocks)) {
+    if (keepWorkspace)
+      argmax.resize(s.n * s.c * s.oh * s.ow);
   }
 
   void execute(void **args) override { run(args[0], args[1]); }
 
   void run(void *input, void *output) {
-    ExecArgs exec{{DNNL_ARG_SRC, x.bind(input)},
-                  {DNNL_ARG_DST, y.bind(output)}};
-    if (workspace)
-      exec[DNNL_ARG_WORKSPACE] = workspace;
-    primitive.execute(cpuStream(), exec);
+    maxPoolForward(geometry, static_cast<const float *>(input),
+                   static_cast<float *>(y.bind(output).get_data_handle()),
+                   argmax.empty() ? nullptr : argmax.data());
     y.flush();
   }
 
   bool runsInBlocks() const { return inBlocks; }
-  const memory &getWorkspace() const { return workspace; }
+  const int32_t *getWorkspace() const {
+    return argmax.empty() ? nullptr : argmax.data();
+  }
 
 private:
   bool inBlocks;
-  pooling_forward primitive;
-  Input x;
+  MaxPoolGeometry geometry;
   Output y;
-  memory workspace;
+  std::vector<int32_t> argmax;
 };
 
 /// args: dy x dx, any of them blocked; runs in the layout of x, as the
-/// forward site does.
-class PoolBackward : public Site {
+/// forward site does, with the forward site's workspace or, unpaired, by
+/// pooling x again.
+class MaxPoolBackward : public Site {
 public:
-  PoolBackward(const Config &config, const PoolShape &s,
-               Pairing<PoolForward> pairing, uint32_t blocked)
-      : pairing(std::move(pairing)), isMax(s.isMax()),
-        inBlocks(blocked >> 1 & 1) {
-    pooling_backward::desc desc(s.kind, argumentDesc(config, s.src(), inBlocks),
-                                argumentDesc(config, s.dst(), inBlocks),
-                                s.strides(), s.kernel(), s.padding(),
-                                s.padding());
-    pooling_backward::primitive_desc pd(
-        desc, cpuEngine(), forwardDesc(config, s, inBlocks, /*training=*/true));
-    primitive = pooling_backward(pd);
-    dy = Input(argumentDesc(config, s.dst(), blocked & 1), pd.diff_dst_desc());
-    dx = Output(argumentDesc(config, s.src(), blocked >> 2 & 1),
-                pd.diff_src_desc());
-    // Average pooling needs no workspace, and so no forward pass.
-    if (isMax && !this->pairing.paired()) {
+  MaxPoolBackward(const Config &config, const PoolShape &s,
+                  Pairing<MaxPoolForward> pairing, uint32_t blocked)
+      : pairing(std::move(pairing)), inBlocks(blocked >> 1 & 1),
+        geometry(s.geometry(inBlocks)),
+        dy(argumentDesc(config, s.dst(), blocked & 1),
+           argumentDesc(config, s.dst(), inBlocks)),
+        dx(argumentDesc(config, s.src(), blocked >> 2 & 1),
+           argumentDesc(config, s.src(), inBlocks)) {
+    if (!this->pairing.paired()) {
       // Its input and output in the layout it pools in: no reorder.
-      recompute = std::make_unique<PoolForward>(config, s, inBlocks ? 3 : 0,
-                                                /*keepWorkspace=*/true);
-      scratch = memory(argumentDesc(config, s.dst(), inBlocks), cpuEngine());
+      recompute = std::make_unique<MaxPoolForward>(config, s, inBlocks ? 3 : 0,
+                                                   /*keepWorkspace=*/true);
+      scratch.resize(s.n * s.c * s.oh * s.ow);
     }
   }
 
   void execute(void **args) override {
-    ExecArgs exec{{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
-                  {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}};
-    if (isMax) {
-      PoolForward *forward = recompute.get();
-      if (forward) {
-        forward->run(args[1], scratch.get_data_handle());
-      } else {
-        forward = &pairing.get();
-        if (forward->runsInBlocks() != inBlocks)
-          fatal("a pool2d backward site and the forward site whose workspace "
-                "it reuses pool in different layouts",
-                "the trainer and this runtime disagree on the call; rebuild "
-                "the trainer with the kilnc that comes with this runtime");
-        if (!forward->getWorkspace())
-          fatal("a pool2d backward site reuses a forward site that keeps no "
-                "workspace",
-                "the trainer and this runtime disagree on the call; rebuild "
-                "the trainer with the kilnc that comes with this runtime");
-      }
-      exec[DNNL_ARG_WORKSPACE] = forward->getWorkspace();
+    MaxPoolForward *forward = recompute.get();
+    if (forward) {
+      forward->run(args[1], scratch.data());
+    } else {
+      forward = &pairing.get();
+      if (forward->runsInBlocks() != inBlocks)
+        fatal("a pool2d backward site and the forward site whose workspace "
+              "it reuses pool in different layouts",
+              "the trainer and this runtime disagree on the call; rebuild "
+              "the trainer with the kilnc that comes with this runtime");
+      if (!forward->getWorkspace())
+        fatal("a pool2d backward site reuses a forward site that keeps no "
+              "workspace",
+              "the trainer and this runtime disagree on the call; rebuild "
+              "the trainer with the kilnc that comes with this runtime");
     }
-    primitive.execute(cpuStream(), exec);
+    maxPoolBackward(
+        geometry,
+        static_cast<const float *>(dy.bind(args[0]).get_data_handle()),
+        forward->getWorkspace(),
+        static_cast<float *>(dx.bind(args[2]).get_data_handle()));
     dx.flush();
   }
 
 private:
-  Pairing<PoolForward> pairing;
+  Pairing<MaxPoolForward> pairing;
+  bool inBlocks;
+  MaxPoolGeometry geometry;
+  Input dy;
+  Output dx;
+  std::unique_ptr<MaxPoolForward> recompute;
+  std::vector<float> scratch;
+};
+
+/// An average pooling, by oneDNN. args: x y, either may be blocked; it pools
+/// in the layout of x.
+class AveragePoolForward : public Site {
+public:
+  AveragePoolForward(const Config &config, const PoolShape &s,
+                     uint32_t blocked) {
+    bool inBlocks = blocked & 1;
+    pooling_forward::desc desc(prop_kind::forward_inference, s.kind,
+                               argumentDesc(config, s.src(), inBlocks),
+                               argumentDesc(config, s.dst(), inBlocks),
+                               s.strides(), s.kernel(), s.padding(),
+                               s.padding());
+    pooling_forward::primitive_desc pd(desc, cpuEngine());
+    primitive = pooling_forward(pd);
+    x = Input(pd.src_desc());
+    y = Output(argumentDesc(config, s.dst(), blocked >> 1 & 1), pd.dst_desc());
+  }
+
+  void execute(void **args) override {
+    primitive.execute(cpuStream(), {{DNNL_ARG_SRC, x.bind(args[0])},
+                                    {DNNL_ARG_DST, y.bind(args[1])}});
+    y.flush();
+  }
+
+private:
+  pooling_forward primitive;
+  Input x;
+  Output y;
+};
+
+/// args: dy x dx, any of them blocked; runs in the layout of x. An average
+/// needs no workspace, and so no forward pass.
+class AveragePoolBackward : public Site {
+public:
+  AveragePoolBackward(const Config &config, const PoolShape &s,
+                      uint32_t blocked) {
+    bool inBlocks = blocked >> 1 & 1;
+    memory::desc src = argumentDesc(config, s.src(), inBlocks);
+    memory::desc dst = argumentDesc(config, s.dst(), inBlocks);
+    pooling_forward::desc hint(prop_kind::forward_training, s.kind, src, dst,
+                               s.strides(), s.kernel(), s.padding(),
+                               s.padding());
+    pooling_backward::desc desc(s.kind, src, dst, s.strides(), s.kernel(),
+                                s.padding(), s.padding());
+    pooling_backward::primitive_desc pd(
+        desc, cpuEngine(), pooling_forward::primitive_desc(hint, cpuEngine()));
+    primitive = pooling_backward(pd);
+    dy = Input(argumentDesc(config, s.dst(), blocked & 1), pd.diff_dst_desc());
+    dx = Output(argumentDesc(config, s.src(), blocked >> 2 & 1),
+                pd.diff_src_desc());
+  }
+
+  void execute(void **args) override {
+    primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dy.bind(args[0])},
+                                    {DNNL_ARG_DIFF_SRC, dx.bind(args[2])}});
+    dx.flush();
+  }
+
+private:
   pooling_backward primitive;
   Input dy;
   Output dx;
-  bool isMax, inBlocks;
-  std::unique_ptr<PoolForward> recompute;
-  memory scratch;
 };
 
 } // namespace
@@ -174,14 +222,20 @@ std::unique_ptr<Site> kiln::cpu::createPool2DForward(Config &config) {
   PoolShape shape(config);
   bool keepWorkspace = config.flag("keeps_workspace");
   uint32_t blocked = config.blockedArguments(2);
-  return std::make_unique<PoolForward>(config, shape, blocked, keepWorkspace);
+  if (!shape.isMax())
+    return std::make_unique<AveragePoolForward>(config, shape, blocked);
+  return std::make_unique<MaxPoolForward>(config, shape, blocked,
+                                          keepWorkspace);
 }
 
 std::unique_ptr<Site> kiln::cpu::createPool2DBackward(Config &config) {
   PoolShape shape(config);
-  Pairing<PoolForward> pairing(config, config.siteNumber("forward_site"),
-                               KILN_POOL2D_FORWARD, kForwardConfigSize);
+  int64_t forwardSite = config.siteNumber("forward_site");
   uint32_t blocked = config.blockedArguments(3);
-  return std::make_unique<PoolBackward>(config, shape, std::move(pairing),
-                                        blocked);
+  if (!shape.isMax())
+    return std::make_unique<AveragePoolBackward>(config, shape, blocked);
+  Pairing<MaxPoolForward> pairing(config, forwardSite, KILN_POOL2D_FORWARD,
+                                  kForwardConfigSize);
+  return std::make_unique<MaxPoolBackward>(config, shape, std::move(pairing),
+                                           blocked);
 }

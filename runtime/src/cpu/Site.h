@@ -200,6 +200,23 @@ std::unique_ptr<Site> createAllReduceWait(Config &config);
 void softmaxBackwardRows(const float *y, const float *dy, float *dx,
                          int64_t rows, int64_t cols, bool log);
 
+/// A 2-D max pooling over `planes` images of [h, w, lanes] floats: the plain
+/// layout with 1 lane (a plane per channel), or the blocked one with a block
+/// of channels as the lanes.
+struct MaxPoolGeometry {
+  int64_t planes, lanes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+};
+
+/// y = the maximum of each window of x; `argmax` (null for none) receives
+/// the maximum's position in its window (row-major), which the gradient
+/// needs. Replaces oneDNN's kernels, which are slow without AVX-512
+/// (MaxPool.cpp).
+void maxPoolForward(const MaxPoolGeometry &geometry, const float *x, float *y,
+                    int32_t *argmax);
+/// dx = each window's dy routed to its maximum, by maxPoolForward's argmax.
+void maxPoolBackward(const MaxPoolGeometry &geometry, const float *dy,
+                     const int32_t *argmax, float *dx);
+
 } // namespace kiln::cpu
 
 #endif // KILN_RUNTIME_CPU_SITE_H

@@ -8,6 +8,9 @@
 
 #include "CPUTesting.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace kiln::cpu::testing;
 
 namespace {
@@ -168,7 +171,83 @@ INSTANTIATE_TEST_SUITE_P(
                       PoolCase{{2, 2, 7, 9}, 3, 3, 2, 2, 1, 1, 1},
                       PoolCase{{1, 3, 6, 5}, 3, 3, 1, 1, 1, 1, 2},
                       PoolCase{{2, 16, 8, 6}, 2, 2, 2, 2, 0, 0, 1},
-                      PoolCase{{2, 4, 9, 7}, 3, 2, 3, 1, 1, 0, 2}));
+                      PoolCase{{2, 4, 9, 7}, 3, 2, 3, 1, 1, 0, 2},
+                      // Max pooling: windows that overlap in both
+                      // directions, windows with gaps between them, a
+                      // partial last window, and enough rows for threads.
+                      PoolCase{{2, 3, 7, 6}, 3, 3, 1, 1, 1, 1, 0},
+                      PoolCase{{2, 2, 11, 10}, 2, 2, 3, 3, 0, 0, 0},
+                      PoolCase{{3, 5, 11, 13}, 3, 3, 2, 2, 1, 1, 0},
+                      PoolCase{{4, 16, 10, 10}, 2, 2, 2, 2, 0, 0, 0}));
+
+/// Max pooling of values with many exact ties (as after a ReLU), in the
+/// plain and the blocked layout: the maximum and the tap that its gradient
+/// goes to are the reference's, the first of the window, exactly. Gradients
+/// are whole numbers, so that overlapping windows sum them exactly.
+class MaxPoolTieTest : public PoolTest {};
+
+TEST_P(MaxPoolTieTest, TiesGoToTheFirstTap) {
+  const PoolCase &c = GetParam();
+  Shape yShape{c.x[0], c.x[1], (c.x[2] + 2 * c.ph - c.kh) / c.sh + 1,
+               (c.x[3] + 2 * c.pw - c.kw) / c.sw + 1};
+  Tensor x = random(c.x), dy = random(yShape);
+  for (double &value : x.reals)
+    value = std::max(0.0, std::round(value * 2) / 2);
+  for (double &value : dy.reals)
+    value = std::round(value * 8);
+  std::vector<Tensor> reference = expected(c, yShape, x, dy);
+  ASSERT_EQ(reference.size(), 2u);
+
+  std::vector<int64_t> config{c.x[0], c.x[1], c.x[2], c.x[3], c.kh, c.kw,
+                              c.sh,   c.sw,   c.ph,   c.pw,   0,    1};
+  for (int64_t blocked : {0, 0b11}) {
+    std::vector<int64_t> forwardConfig(config);
+    forwardConfig.push_back(blocked);
+    int64_t forward = create(KILN_POOL2D_FORWARD, forwardConfig);
+    std::vector<int64_t> backwardConfig(config);
+    backwardConfig.back() = forward;
+    backwardConfig.push_back(blocked ? 0b111 : 0);
+    int64_t backward = create(KILN_POOL2D_BACKWARD, backwardConfig);
+    Buffer xBuffer(x), dyBuffer(dy), y(yShape), dx(c.x);
+    if (blocked) {
+      xBuffer = toBlocked(xBuffer);
+      dyBuffer = toBlocked(dyBuffer);
+    }
+    execute(forward, {&xBuffer, &y});
+    execute(backward, {&dyBuffer, &xBuffer, &dx});
+    std::string layout = blocked ? ", blocked" : ", plain";
+    expectClose(blocked ? fromBlocked(y) : y, reference[0], "y" + layout, 0);
+    expectClose(blocked ? fromBlocked(dx) : dx, reference[1], "dx" + layout, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, MaxPoolTieTest,
+    ::testing::Values(PoolCase{{2, 8, 8, 8}, 2, 2, 2, 2, 0, 0, 0},
+                      PoolCase{{2, 16, 7, 9}, 3, 3, 2, 2, 1, 1, 0},
+                      PoolCase{{1, 8, 6, 6}, 3, 3, 1, 1, 1, 1, 0}));
+
+// A NaN in a window is its maximum, and the window's gradient goes to it.
+TEST_F(CPUTest, MaxPoolPropagatesNaN) {
+  Shape xShape{1, 1, 2, 4}, yShape{1, 1, 1, 2};
+  std::vector<int64_t> config{1, 1, 2, 4, 2, 2, 2, 2, 0, 0, 0, 1};
+  int64_t forward = create(KILN_POOL2D_FORWARD, config);
+  config.back() = forward;
+  int64_t backward = create(KILN_POOL2D_BACKWARD, config);
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  Buffer x(xShape), y(yShape), dy(yShape), dx(xShape);
+  // Window 0: 1 2 / NaN 3; window 1: 5 4 / 0 5.
+  float values[] = {1, 2, 5, 4, nan, 3, 0, 5};
+  std::copy(std::begin(values), std::end(values), x.data());
+  dy.data()[0] = 10;
+  dy.data()[1] = 20;
+  execute(forward, {&x, &y});
+  execute(backward, {&dy, &x, &dx});
+  EXPECT_TRUE(std::isnan(y.data()[0]));
+  EXPECT_EQ(y.data()[1], 5);
+  std::vector<float> gradient(dx.data(), dx.data() + 8);
+  EXPECT_EQ(gradient, (std::vector<float>{0, 0, 20, 0, 10, 0, 0, 0}));
+}
 
 // The paired backward site routes gradients by the positions that its
 // forward site found, not by the input it is given.
