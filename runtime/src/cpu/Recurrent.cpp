@@ -1,4 +1,4 @@
-//===- Recurrent.cpp - Multi-layer LSTM and GRU sites ---------------------===//
+//===- Recurrent.cpp - Multi-layer GRU sites on oneDNN's RNN primitive ----===//
 //
 // One oneDNN RNN primitive per layer: oneDNN stacks layers in one primitive
 // only when every layer's input is as wide as its hidden state. Sequences
@@ -9,9 +9,9 @@
 // primitive wants (forward and backward want different ones). The backward
 // primitive accumulates into its weight gradients, which are zeroed first.
 //
-// - LSTM: PyTorch's gates i, f, g, o are oneDNN's i, f, c~, o, in the same
-//   order. oneDNN has one bias per gate: the forward uses b_ih + b_hh, and
-//   both get the bias gradient.
+// The LSTM runs on Kiln's own products and loops instead (LSTM.cpp), which
+// are faster than oneDNN 2.6's primitive here.
+//
 // - GRU: PyTorch's formula is oneDNN's linear-before-reset GRU, whose gates
 //   u, r, o are PyTorch's z, r, n: the first two gates swap places on the
 //   way in and out. Its four biases are b_iz + b_hz, b_ir + b_hr, b_in and
@@ -47,60 +47,9 @@ struct RecurrentShape {
   memory::desc sequence(int64_t width) const {
     return f32Desc({t, b, width}, Tag::ntc);
   }
-  /// One layer's slice of h_n or c_n.
+  /// One layer's slice of h_n.
   memory::desc state() const { return f32Desc({1, 1, b, h}, Tag::ldnc); }
   int64_t stateSize() const { return b * h; }
-};
-
-/// The LSTM's primitives, gates and biases.
-struct LSTMCell {
-  using Forward = lstm_forward;
-  using Backward = lstm_backward;
-  static constexpr int64_t kGates = 4, kBiases = 4;
-  /// Results besides the output: h_n, c_n.
-  static constexpr int kStates = 2;
-  static constexpr int32_t kForwardKind = KILN_LSTM_FORWARD;
-  static constexpr bool kMovesGates = false;
-
-  static Forward::desc forward(const RecurrentShape &s, int64_t width,
-                               const memory::desc &weightsLayer,
-                               const memory::desc &weightsIter,
-                               const memory::desc &bias) {
-    return Forward::desc(prop_kind::forward_training,
-                         rnn_direction::unidirectional_left2right,
-                         s.sequence(width), {}, {}, weightsLayer, weightsIter,
-                         bias, s.sequence(s.h), s.state(), s.state());
-  }
-  static Backward::desc backward(const RecurrentShape &s, int64_t width,
-                                 const memory::desc &weightsLayer,
-                                 const memory::desc &weightsIter,
-                                 const memory::desc &bias) {
-    memory::desc none; // zero initial states, and so no gradient of them
-    return Backward::desc(
-        prop_kind::backward, rnn_direction::unidirectional_left2right,
-        s.sequence(width), none, none, weightsLayer, weightsIter, bias,
-        s.sequence(s.h), s.state(), s.state(), s.sequence(width), none, none,
-        weightsLayer, weightsIter, bias, s.sequence(s.h), s.state(), s.state());
-  }
-
-  /// PyTorch's gates in oneDNN's order: the same.
-  static const float *gatesIn(const float *weights, float *, int64_t) {
-    return weights;
-  }
-  static float *gatesOutScratch(float *gradient, float *) { return gradient; }
-  static void gatesOut(const float *, float *, int64_t) {}
-
-  /// oneDNN's biases from b_ih and b_hh.
-  static void biasIn(float *bias, const float *bih, const float *bhh,
-                     int64_t h) {
-    for (int64_t i = 0; i < kGates * h; ++i)
-      bias[i] = bih[i] + bhh[i];
-  }
-  /// The gradients of b_ih and b_hh from that of oneDNN's biases.
-  static void biasOut(const float *dbias, float *dbih, float *dbhh, int64_t h) {
-    std::memcpy(dbih, dbias, kGates * h * sizeof(float));
-    std::memcpy(dbhh, dbias, kGates * h * sizeof(float));
-  }
 };
 
 /// The GRU's, linear before reset.
@@ -243,15 +192,13 @@ public:
       l.bias = memory(pd.bias_desc(), cpuEngine());
       l.output = Output(pd.dst_layer_desc());
       l.hidden = Output(pd.dst_iter_desc());
-      if constexpr (Cell::kStates == 2)
-        l.cell = Output(pd.dst_iter_c_desc());
       l.workspace = memory(pd.workspace_desc(), cpuEngine());
       if (layer + 1 < s.l)
         l.between = memory(pd.dst_layer_desc(), cpuEngine());
     }
   }
 
-  /// Runs on x, the 4L weights, and the results: out, then h_n (and c_n).
+  /// Runs on x, the 4L weights, and the results: out, then h_n.
   void run(void *x, void *const *weights, void *out, void *const *states) {
     for (int64_t layer = 0; layer < shape.l; ++layer) {
       Layer &l = layers[layer];
@@ -266,9 +213,6 @@ public:
           {DNNL_ARG_DST_LAYER, l.output.bind(layerOutput(layer, out))},
           {DNNL_ARG_DST_ITER, l.hidden.bind(offsetFloats(states[0], offset))},
           {DNNL_ARG_WORKSPACE, l.workspace}};
-      if constexpr (Cell::kStates == 2)
-        args[DNNL_ARG_DST_ITER_C] =
-            l.cell.bind(offsetFloats(states[1], offset));
       l.primitive.execute(cpuStream(), args);
     }
   }
@@ -294,7 +238,7 @@ private:
     typename Cell::Forward primitive;
     Input input, weightsLayer, weightsIter;
     memory bias;
-    Output output, hidden, cell;
+    Output output, hidden;
     memory workspace, between;
     GateOrder<Cell> order;
   };
@@ -302,7 +246,7 @@ private:
   std::vector<Layer> layers;
 };
 
-/// args: x, the 4L weights, out, h_n (and c_n).
+/// args: x, the 4L weights, out, h_n.
 template <typename Cell> class RecurrentForward : public Site {
 public:
   explicit RecurrentForward(const RecurrentShape &s)
@@ -320,8 +264,8 @@ private:
   ForwardPass<Cell> pass;
 };
 
-/// args: x, out, the states (h_n, and c_n), dout, their gradients, the 4L
-/// weights, dx, the 4L weight gradients.
+/// args: x, out, the states (h_n), dout, their gradients, the 4L weights,
+/// dx, the 4L weight gradients.
 template <typename Cell> class RecurrentBackward : public Site {
   static constexpr int kStates = Cell::kStates;
   /// x, out, the states, dout and the states' gradients.
@@ -348,10 +292,6 @@ public:
       l.hidden = Input(pd.dst_iter_desc());
       l.outputGrad = Input(pd.diff_dst_layer_desc());
       l.hiddenGrad = Input(pd.diff_dst_iter_desc());
-      if constexpr (kStates == 2) {
-        l.cell = Input(pd.dst_iter_c_desc());
-        l.cellGrad = Input(pd.diff_dst_iter_c_desc());
-      }
       l.inputGrad = Output(pd.diff_src_layer_desc());
       l.weightsLayerGrad = Output(descs.weights(width, Tag::ldgoi),
                                   pd.diff_weights_layer_desc());
@@ -425,12 +365,6 @@ public:
           {DNNL_ARG_DIFF_WEIGHTS_LAYER, l.weightsLayerGrad.bindZeroed(dwLayer)},
           {DNNL_ARG_DIFF_WEIGHTS_ITER, l.weightsIterGrad.bindZeroed(dwIter)},
           {DNNL_ARG_DIFF_BIAS, l.biasGrad}};
-      if constexpr (kStates == 2) {
-        execArgs[DNNL_ARG_DST_ITER_C] =
-            l.cell.bind(offsetFloats(finalStates[1], offset));
-        execArgs[DNNL_ARG_DIFF_DST_ITER_C] =
-            l.cellGrad.bind(offsetFloats(stateGrads[1], offset));
-      }
       l.primitive.execute(cpuStream(), execArgs);
       l.weightsLayerGrad.flush();
       l.weightsIterGrad.flush();
@@ -445,8 +379,8 @@ private:
   struct Layer {
     GateOrder<Cell> order;
     typename Cell::Backward primitive;
-    Input input, weightsLayer, weightsIter, output, hidden, cell;
-    Input outputGrad, hiddenGrad, cellGrad;
+    Input input, weightsLayer, weightsIter, output, hidden;
+    Input outputGrad, hiddenGrad;
     memory bias, biasGrad, inputGradScratch;
     Output inputGrad, weightsLayerGrad, weightsIterGrad;
   };
@@ -467,14 +401,6 @@ template <typename Cell> std::unique_ptr<Site> createBackward(Config &config) {
 }
 
 } // namespace
-
-std::unique_ptr<Site> kiln::cpu::createLSTMForward(Config &config) {
-  return std::make_unique<RecurrentForward<LSTMCell>>(RecurrentShape(config));
-}
-
-std::unique_ptr<Site> kiln::cpu::createLSTMBackward(Config &config) {
-  return createBackward<LSTMCell>(config);
-}
 
 std::unique_ptr<Site> kiln::cpu::createGRUForward(Config &config) {
   return std::make_unique<RecurrentForward<GRUCell>>(RecurrentShape(config));
