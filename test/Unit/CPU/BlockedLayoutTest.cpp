@@ -57,6 +57,21 @@ TEST_F(BlockedLayoutTest, Convolutions) {
   expectClose(dbBlocked, db.tensor(), "db", 0);
 }
 
+// The weight gradient of a layer of few input channels (an image's), which
+// runs on NHWC, takes dy blocked as the CNN's first layer passes it.
+TEST_F(BlockedLayoutTest, FewChannelWeightGradient) {
+  Shape xShape{2, 3, 7, 7}, wShape{8, 3, 3, 3}, bShape{8}, yShape{2, 8, 7, 7};
+  std::vector<int64_t> weights{2, 3, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1};
+  Buffer x(random(xShape)), dy(random(yShape));
+  Buffer dyBlocked = toBlocked(dy);
+  Buffer dw(wShape), db(bShape), dwBlocked(wShape), dbBlocked(bShape);
+  execute(create(KILN_CONV2D_BACKWARD_WEIGHTS, weights), {&dy, &x, &dw, &db});
+  execute(create(KILN_CONV2D_BACKWARD_WEIGHTS, with(weights, 0b01)),
+          {&dyBlocked, &x, &dwBlocked, &dbBlocked});
+  expectClose(dwBlocked, dw.tensor(), "dw", 0);
+  expectClose(dbBlocked, db.tensor(), "db", 0);
+}
+
 // Max pooling pools in the layout of x, forward and backward, paired or not;
 // y, dy and dx may each be in either layout.
 TEST_F(BlockedLayoutTest, MaxPooling) {
