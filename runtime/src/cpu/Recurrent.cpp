@@ -90,6 +90,7 @@ struct Step {
   const RecurrentShape &s;
   LayerState &state;
   const float *const *weights; // w_ih w_hh b_ih b_hh
+  const float *biasSum;        // LSTM: b_ih + b_hh, once per layer
   float *output;               // the layer's [B*T, H]
   int64_t step;
   // Backward only:
@@ -108,7 +109,6 @@ __attribute__((target_clones("avx2", "default"))) void
 lstmForwardRows(void *context, int64_t begin, int64_t end) {
   const Step &c = *static_cast<const Step *>(context);
   int64_t h = c.s.h;
-  const float *bih = c.weights[2], *bhh = c.weights[3];
   for (int64_t b = begin; b < end; ++b) {
     int64_t row = b * c.s.t + c.step;
     float *gates = c.state.gates.data() + row * 4 * h;
@@ -116,7 +116,7 @@ lstmForwardRows(void *context, int64_t begin, int64_t end) {
     float *tanhCell = c.state.tanhCells.data() + row * h;
     float *hidden = c.output + row * h;
     for (int64_t j = 0; j < 4 * h; ++j)
-      gates[j] += bih[j] + bhh[j];
+      gates[j] += c.biasSum[j];
     const float *in = gates, *forget = gates + h, *candidate = gates + 2 * h,
                 *outGate = gates + 3 * h;
     mapInPlace(gates, gates + 2 * h, vectorSigmoid);
@@ -262,7 +262,8 @@ struct GRUCell {
 /// The forward pass of every layer, and what it keeps.
 template <typename Cell> class ForwardPass {
 public:
-  explicit ForwardPass(const RecurrentShape &s) : shape(s) {
+  explicit ForwardPass(const RecurrentShape &s)
+      : shape(s), biasSum(Cell::kGates * s.h) {
     int64_t rows = s.rows(), gates = Cell::kGates * s.h;
     for (int64_t layer = 0; layer < s.l; ++layer) {
       LayerState &state = layers.emplace_back();
@@ -290,6 +291,8 @@ public:
       LayerState &state = layers[layer];
       int64_t width = s.inputWidth(layer);
       float *output = layerOutput(layer, out);
+      for (size_t j = 0; j < biasSum.size(); ++j)
+        biasSum[j] = w[2][j] + w[3][j];
       // Every step's input projection, then step by step the recurrence.
       sgemm(false, true, s.rows(), gates, width, layerInput(layer, x), width,
             w[0], width, 0.0f, state.gates.data(), gates);
@@ -300,7 +303,7 @@ public:
           sgemm(false, true, s.b, gates, h, output + (step - 1) * h, s.t * h,
                 w[1], h, Cell::kSeparateHiddenGates ? 0.0f : 1.0f,
                 recurrent + step * gates, s.t * gates);
-        Step context{s, state, w, output, step};
+        Step context{s, state, w, biasSum.data(), output, step};
         kiln_rt_parallel_for(Cell::forwardRows, &context, s.b);
       }
       // The last step's hidden state (and cell).
@@ -325,6 +328,7 @@ public:
 
 private:
   RecurrentShape shape;
+  std::vector<float> biasSum;
   std::vector<LayerState> layers;
 };
 
@@ -454,6 +458,7 @@ public:
         Step context{s,
                      state,
                      w,
+                     nullptr,
                      layerOut,
                      step,
                      dOut,
