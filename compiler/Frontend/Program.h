@@ -80,6 +80,24 @@ struct Output {
   ValueId value;
 };
 
+/// The arithmetic of a training recipe's heavy ops (convolutions, matrix
+/// products, recurrent layers, attention): float32, or torch.autocast's mixed
+/// precision with bfloat16 (kiln-autocast).
+enum class Precision { F32, BF16 };
+
+/// "f32" or "bf16", as the train section and kilnc --precision write it.
+inline const char *precisionName(Precision precision) {
+  return precision == Precision::BF16 ? "bf16" : "f32";
+}
+
+/// The precision that `name` writes, if any.
+inline std::optional<Precision> parsePrecision(llvm::StringRef name) {
+  for (Precision precision : {Precision::F32, Precision::BF16})
+    if (name == precisionName(precision))
+      return precision;
+  return std::nullopt;
+}
+
 /// The train section, with every default filled in.
 struct Recipe {
   struct Optimizer {
@@ -111,6 +129,7 @@ struct Recipe {
   int64_t ranks = 1;
   std::optional<double> clipGradNorm;
   std::string metric; // "accuracy", or empty.
+  Precision precision = Precision::F32;
 };
 
 struct Program {

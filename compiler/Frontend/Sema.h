@@ -16,6 +16,8 @@ struct SemaOptions {
   /// stays the global batch, and each rank's step takes batch_size / ranks
   /// examples, which `batch` then names in the model.
   int64_t ranks = 1;
+  /// Replaces the train section's precision (kilnc --precision).
+  std::optional<Precision> precision;
   /// The most operations a forward pass may have. kilnc's time and memory
   /// grow with the operations of the step, and the bound keeps a large repeat
   /// count from running for hours before failing: on the CPU, 1024 of them

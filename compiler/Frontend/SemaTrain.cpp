@@ -13,9 +13,9 @@ using llvm::Twine;
 
 namespace {
 constexpr const char *kSettings[] = {
-    "data",   "transforms", "drop_last",      "batch_size", "accumulate",
-    "epochs", "loss",       "optimizer",      "schedule",   "clip_grad_norm",
-    "metric", "seed",       "sync_batch_norm"};
+    "data",   "transforms", "drop_last",       "batch_size", "accumulate",
+    "epochs", "loss",       "optimizer",       "schedule",   "clip_grad_norm",
+    "metric", "seed",       "sync_batch_norm", "precision"};
 
 /// "the settings are data, transforms, ... and sync_batch_norm".
 std::string settingList() {
@@ -391,6 +391,20 @@ bool Elaborator::elaborateTrain(const TrainDecl &train, Scope &modelScope) {
       return reject(locOf("clip_grad_norm"), "clip_grad_norm must be positive",
                    "leave it out to train without clipping");
     recipe.clipGradNorm = *value;
+  }
+  if (options.precision) {
+    recipe.precision = *options.precision;
+  } else if (const Setting *setting = findSetting(train, "precision")) {
+    const auto *name = llvm::dyn_cast<NameExpr>(setting->value.get());
+    std::optional<Precision> precision =
+        name ? parsePrecision(name->getName()) : std::nullopt;
+    if (!precision)
+      return reject(setting->value->getLoc(), "precision must be f32 or bf16",
+                    "bf16 runs convolutions, matrix products, recurrent "
+                    "layers and attention on bfloat16 values with float32 "
+                    "accumulation, as torch.autocast; f32 (the default) runs "
+                    "everything in float32");
+    recipe.precision = *precision;
   }
   if (diags.hadError())
     return false;

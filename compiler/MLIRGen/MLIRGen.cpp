@@ -193,6 +193,8 @@ DictionaryAttr MLIRGen::recipe(const Recipe &recipe) {
     entries.push_back(named("clip_grad_norm", f64(*recipe.clipGradNorm)));
   if (!recipe.metric.empty())
     entries.push_back(named("metric", str(recipe.metric)));
+  if (recipe.precision != Precision::F32)
+    entries.push_back(named("precision", str(precisionName(recipe.precision))));
   return builder.getDictionaryAttr(entries);
 }
 

@@ -29,6 +29,7 @@ void kiln::registerPipelineInterfaces(mlir::DialectRegistry &registry) {
 }
 
 void kiln::buildGradientPipeline(mlir::OpPassManager &pm) {
+  pm.addPass(createKilnAutocast());
   pm.addPass(createKilnAutodiff());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
@@ -39,6 +40,7 @@ void kiln::buildStepsPipeline(mlir::OpPassManager &pm, ProgramKind kind,
   // The backward is a pass of its own in the path to a trainer, so that a
   // pass may be inserted after it (kilnc --insert-pass); the train step
   // takes the gradient function it builds.
+  pm.addPass(createKilnAutocast());
   if (kind == ProgramKind::Trainer)
     pm.addPass(createKilnAutodiff());
   KilnBuildPredictStepOptions predict;

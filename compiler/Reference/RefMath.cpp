@@ -49,6 +49,23 @@ double minOrMax(double a, double b, bool min) {
   return min ? std::min(a, b) : std::max(a, b);
 }
 
+/// `x` rounded to the nearest bfloat16, ties to even, from its exact value
+/// (a double, so once, where the compiled f32 code rounds the float).
+double roundToBFloat16(double x) {
+  if (!std::isfinite(x) || x == 0)
+    return x;
+  // 8 significant bits; below the smallest normal (2^-126), denormals'
+  // fixed spacing of 2^-133.
+  int exponent;
+  std::frexp(x, &exponent);
+  double spacing = std::ldexp(1.0, std::max(exponent - 8, -133));
+  double rounded = std::nearbyint(x / spacing) * spacing;
+  // Rounding up to 2^128 is past the largest bfloat16.
+  if (std::fabs(rounded) >= std::ldexp(1.0, 128))
+    return std::copysign(std::numeric_limits<double>::infinity(), x);
+  return rounded;
+}
+
 /// `fn(grad, x)` for each element of the gradient op's `grad` and `input`,
 /// which have one shape.
 template <typename Op, typename Fn>
@@ -282,6 +299,10 @@ static LogicalResult evaluateOp(AbsOp op, Frame &frame) {
   return unary(op, frame, [](double x) { return std::fabs(x); });
 }
 
+static LogicalResult evaluateOp(ReducePrecisionOp op, Frame &frame) {
+  return unary(op, frame, roundToBFloat16);
+}
+
 static LogicalResult evaluateOp(LeakyReluOp op, Frame &frame) {
   double slope = op.getNegativeSlope().convertToDouble();
   return unary(op, frame, [&](double x) { return x > 0 ? x : slope * x; });
@@ -477,6 +498,7 @@ void reference::registerMathKernels(KernelTable &table) {
   table.add<LogOp>(evaluateOp);
   table.add<SqrtOp>(evaluateOp);
   table.add<AbsOp>(evaluateOp);
+  table.add<ReducePrecisionOp>(evaluateOp);
   table.add<LeakyReluOp>(evaluateOp);
   table.add<EluOp>(evaluateOp);
   table.add<SoftplusOp>(evaluateOp);

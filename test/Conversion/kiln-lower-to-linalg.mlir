@@ -211,6 +211,31 @@ func.func @activations(%x: tensor<4xf32>)
 
 // -----
 
+// reduce_precision to bfloat16 rounds the float's low half away, to nearest
+// with ties to even, and passes NaN through.
+// CHECK-LABEL: func.func @reduce_precision(
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[BITS:.*]] = arith.bitcast %[[IN]] : f32 to i32
+// CHECK-NEXT: %[[C16:.*]] = arith.constant 16 : i32
+// CHECK-NEXT: %[[HIGH:.*]] = arith.shrui %[[BITS]], %[[C16]] : i32
+// CHECK-NEXT: %[[C1:.*]] = arith.constant 1 : i32
+// CHECK-NEXT: %[[LOWEST:.*]] = arith.andi %[[HIGH]], %[[C1]] : i32
+// CHECK-NEXT: %[[HALF:.*]] = arith.constant 32767 : i32
+// CHECK-NEXT: %[[BIAS:.*]] = arith.addi %[[LOWEST]], %[[HALF]] : i32
+// CHECK-NEXT: %[[BIASED:.*]] = arith.addi %[[BITS]], %[[BIAS]] : i32
+// CHECK-NEXT: %[[MASK:.*]] = arith.constant -65536 : i32
+// CHECK-NEXT: %[[KEPT:.*]] = arith.andi %[[BIASED]], %[[MASK]] : i32
+// CHECK-NEXT: %[[ROUNDED:.*]] = arith.bitcast %[[KEPT]] : i32 to f32
+// CHECK-NEXT: %[[NAN:.*]] = arith.cmpf uno, %[[IN]], %[[IN]] : f32
+// CHECK-NEXT: %[[R:.*]] = arith.select %[[NAN]], %[[IN]], %[[ROUNDED]] : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+func.func @reduce_precision(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = kiln.reduce_precision %x {precision = bf16} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
 // minimum, maximum and pow broadcast as the arithmetic does; minimumf and
 // maximumf keep a NaN, as torch.minimum and torch.maximum do. A comparison
 // selects 1 or 0 (not_equal unordered, so that NaN differs from

@@ -119,6 +119,17 @@ def matmul(c, lhs, rhs, transpose_lhs=False, transpose_rhs=False):
              {"transpose_lhs": transpose_lhs, "transpose_rhs": transpose_rhs})
 
 
+def reduce_precision(c, shape):
+    """Ties both ways, values just past them and random ones, of magnitudes
+    where a wrong rounding (2^-8 relative) is far beyond the tolerance."""
+    ties = torch.tensor([1 + 2**-8, 1 + 3 * 2**-8, -(1 + 2**-8), 1 + 2**-8 + 2**-20,
+                         1 - 2**-9, 3.0e38, 2.0 ** 100 * (1 + 2**-8)],
+                        dtype=c.dtype)
+    x = torch.cat([ties, c.randn(*shape).flatten() * 100]).reshape(-1, 1)
+    c.single("reduce_precision", [("x", x)], [("y", x.bfloat16().to(c.dtype))],
+             {"precision": Raw("bf16")}, short=True)
+
+
 def unary_backward(c, op, shape, approximate=None):
     x, g = c.randn(*shape), c.randn(*shape)
     x = x * (c.uniform(0, 1, *shape) > 0.2)  # exact zeros: relu's kink

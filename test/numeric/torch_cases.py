@@ -11,8 +11,8 @@ from the same state.
 """
 from cases_math import (
     BINARY, COMPARISONS, activation, argmax, binary, comparison, count_equal,
-    gelu, matmul, reduce_max_backward, reduction, softmax, softmax_backward,
-    unary, unary_backward, where)
+    gelu, matmul, reduce_max_backward, reduce_precision, reduction, softmax,
+    softmax_backward, unary, unary_backward, where)
 from cases_nn import (
     attention, batch_norm, batch_norm_backward, conv2d, conv2d_backward,
     cross_entropy, dropout, layer_norm, layer_norm_backward, linear, pool2d,
@@ -227,6 +227,8 @@ F32_CASES = [
     ("add", binary, [dict(lhs=(2, 3), rhs=(3,))]),
     ("softmax", softmax, [dict(shape=(3, 5), axis=-1)]),
     ("matmul", matmul, [dict(lhs=(4, 6), rhs=(6, 3))]),
+    # Float32 only, as the op.
+    ("reduce_precision", reduce_precision, [dict(shape=(3, 4)), dict(shape=(40,))]),
     ("conv2d", conv2d, [dict(input=(2, 3, 5, 5), out=4, kernel=(3, 3), padding=(1, 1))]),
     ("layer_norm", layer_norm, [dict(shape=(4, 8), axis=-1)]),
     ("batch_norm", batch_norm, [dict(shape=(8, 4, 3, 3))]),

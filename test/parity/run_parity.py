@@ -69,7 +69,7 @@ def run_kilnc(args, stage, function, inputs, outputs):
     example = os.path.join(HERE, "..", "..", "examples", args.model + ".kiln")
     command = [args.kilnc, example, f"-emit={stage}", "-run-reference",
                f"-function={function}", f"--batch-size={args.batch_size}",
-               f"-precision={PRECISION[args.dtype]}", f"-inputs={inputs}",
+               f"-reference-precision={PRECISION[args.dtype]}", f"-inputs={inputs}",
                f"-outputs={outputs}"]
     run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode:

@@ -8,6 +8,7 @@ Fashion-MNIST; lstm, gru, transformer on the word-language task):
         as train_torch.py;
     /usr/bin/python3 predict_torch.py check MODEL --checkpoint CK
         --inputs IN.npz --outputs OUT.npz [--rtol 1e-5] [--accuracy-of LOG]
+        [--precision f32|bf16-rounded]
         loads the checkpoint's parameters and buffers into PyTorch's module
         (strictly: every one, nothing else but optimizer state), runs its
         forward in evaluation mode on IN's inputs, and fails unless the
@@ -15,6 +16,12 @@ Fashion-MNIST; lstm, gru, transformer on the word-language task):
         difference relative to the largest logit), OUT's predictions are the
         logits' argmax, and, with --accuracy-of, they are right as often as
         the trainer's output LOG says ("test accuracy 0.8 (8000/10000)").
+        With --precision bf16-rounded (a model compiled with precision =
+        bf16), the forward rounds as Kiln's mixed precision does
+        (train_torch.round_as_kiln), and instead of rtol: at most 0.1% of
+        the logits may differ (where a rounding went the other way after a
+        sum in another order, by a bfloat16 step or two); a float32 model
+        differs in all of them.
 
 Needs Debian's python3-torch (run it with /usr/bin/python3).
 """
@@ -63,6 +70,8 @@ def check(args):
     tensors, _ = kiln_safetensors.read(args.checkpoint)
     module.load_state_dict(kiln_safetensors.state_dict(tensors, module))
     module.eval()
+    if args.precision == "bf16-rounded":
+        train_torch.round_as_kiln(module)
     with torch.no_grad():
         expected = module(torch_inputs(args.model, arrays)).numpy()
     logits = outputs["logits"]
@@ -74,7 +83,14 @@ def check(args):
     print(f"{args.model}: {len(logits)} examples, largest logit {scale:.4g}, "
           f"largest difference {difference.max():.3g} ({relative:.3g} of it)")
     failures = []
-    if relative > args.rtol:
+    if args.precision == "bf16-rounded":
+        differ = difference > 0
+        steps = difference[differ] / np.abs(expected[differ])
+        print(f"{args.model}: {differ.sum()} of {differ.size} logits differ, "
+              f"by at most {steps.max() if differ.any() else 0:.3g} relative")
+        if differ.mean() > 1e-3:
+            failures.append("more than 0.1% of the logits differ")
+    elif relative > args.rtol:
         failures.append(f"the logits differ by {relative:.3g} of the largest, "
                         f"more than {args.rtol:g}")
     predictions = outputs["predictions"]
@@ -109,6 +125,8 @@ def main():
     checking.add_argument("--inputs", required=True)
     checking.add_argument("--outputs", required=True)
     checking.add_argument("--rtol", type=float, default=1e-5)
+    checking.add_argument("--precision", choices=["f32", "bf16-rounded"],
+                          default="f32")
     checking.add_argument("--accuracy-of",
                           help="the trainer's output, which reports its test "
                                "accuracy")

@@ -8,7 +8,7 @@ by step and epoch by epoch:
         [--epochs 3] [--max-steps N] [--seed 0] [--shuffle on|off] [--threads 2]
         [--batch 64] [--accumulate 1]
         [--init FILE | --write-init FILE] [--save FILE] [--metrics FILE]
-        [--quiet]
+        [--precision f32|bf16|bf16-rounded] [--quiet]
 
 The flags mean what the Kiln trainer's flags of the same names mean, and the
 metrics file has the trainer's lines ({"step", "epoch", "loss", "lr"} per
@@ -28,7 +28,15 @@ the trainer exactly:
   update takes k batches, backward() of loss / k on each, then one step;
   its loss is the mean of theirs;
 * evaluation: the whole test set after each epoch and at the end of the run,
-  accuracy and the mean cross-entropy.
+  accuracy and the mean cross-entropy;
+* mixed precision (--precision bf16, the recipe's precision): the forward
+  and the loss, in training and in evaluation, run under
+  torch.autocast("cpu", dtype=torch.bfloat16). --precision bf16-rounded
+  computes what Kiln's mixed precision computes instead: the inputs,
+  parameters and results of the convolutions and linear layers rounded to
+  bfloat16 and their gradients too, the products in float32 (autocast's
+  rounding, without its bfloat16 arithmetic; the CNN, the MLP and the
+  ResNet).
 
 Needs Debian's python3-torch (run it with /usr/bin/python3) and the data of
 the Debian packages dataset-fashion-mnist and w*.
@@ -45,6 +53,8 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "pylib"))
@@ -248,6 +258,62 @@ MODELS = {
 }
 
 
+# --- Mixed precision as Kiln computes it (--precision bf16-rounded) ----------
+
+class _RoundToBFloat16(torch.autograd.Function):
+    """x.bfloat16().float(), whose gradient is rounded too: the gradient of
+    a bfloat16 tensor is one."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.bfloat16().float()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.bfloat16().float()
+
+
+def round_to_bfloat16(x):
+    return _RoundToBFloat16.apply(x) if x.dtype == torch.float32 else x
+
+
+class _Rounded(nn.Module):
+    """A parametrization: the layer sees its parameter rounded."""
+
+    def forward(self, parameter):
+        return round_to_bfloat16(parameter)
+
+
+def round_as_kiln(module):
+    """Rounds the inputs, parameters and results of `module`'s convolutions
+    and linear layers, as kiln-autocast does; returns a function that undoes
+    it, leaving the parameters as trained."""
+    layers = [m for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    others = [type(m).__name__ for m in module.modules()
+              if isinstance(m, (nn.RNNBase, nn.MultiheadAttention))]
+    if others:
+        sys.exit(f"train_torch.py: --precision bf16-rounded has no "
+                 f"{others[0]}; it rounds convolutions and linear layers")
+    hooks = []
+    for layer in layers:
+        for name in ("weight", "bias"):
+            if getattr(layer, name) is not None:
+                parametrize.register_parametrization(layer, name, _Rounded())
+        hooks.append(layer.register_forward_pre_hook(
+            lambda _, inputs: tuple(round_to_bfloat16(x) for x in inputs)))
+        hooks.append(layer.register_forward_hook(
+            lambda _, inputs, output: round_to_bfloat16(output)))
+
+    def undo():
+        for hook in hooks:
+            hook.remove()
+        for layer in layers:
+            for name in list(layer.parametrizations):
+                parametrize.remove_parametrizations(layer, name,
+                                                    leave_parametrized=False)
+    return undo
+
+
 # --- Training ------------------------------------------------------------------
 
 class Metrics:
@@ -260,11 +326,11 @@ class Metrics:
             self.file.flush()
 
 
-def evaluate(module, xs, ys):
+def evaluate(module, xs, ys, autocast):
     """(accuracy, mean loss) over the whole set."""
     module.eval()
     correct, loss = 0, 0.0
-    with torch.no_grad():
+    with torch.no_grad(), autocast():
         for begin in range(0, len(xs), 500):
             logits = module(xs[begin:begin + 500])
             labels = ys[begin:begin + 500]
@@ -300,8 +366,16 @@ def main():
                         default="float32",
                         help="float64 gives the exact answer that float32 "
                         "runs are measured against")
+    parser.add_argument("--precision", choices=["f32", "bf16", "bf16-rounded"],
+                        default="f32",
+                        help="bf16: torch.autocast with bfloat16; "
+                        "bf16-rounded: Kiln's mixed precision")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+
+    def autocast():
+        return torch.autocast("cpu", dtype=torch.bfloat16,
+                              enabled=args.precision == "bf16")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -319,6 +393,8 @@ def main():
     # After the initial weights are drawn and written, so that they are the
     # float32 run's.
     module.to(dtype)
+    unround = (round_as_kiln(module) if args.precision == "bf16-rounded"
+               else lambda: None)
     optimizer = kiln_recipes.OPTIMIZERS[args.model](module.parameters())
     xs, ys, xt, yt = load()
     if xs.is_floating_point():
@@ -354,7 +430,8 @@ def main():
             optimizer.zero_grad()
             loss = 0.0
             for part in rows.split(micro):
-                micro_loss = F.cross_entropy(module(xs[part]), ys[part])
+                with autocast():
+                    micro_loss = F.cross_entropy(module(xs[part]), ys[part])
                 (micro_loss / k).backward()
                 loss += float(micro_loss) / k
             if clip:
@@ -371,7 +448,7 @@ def main():
                 break
         result = ""
         if not args.no_eval:
-            accuracy, test_loss = evaluate(module, xt, yt)
+            accuracy, test_loss = evaluate(module, xt, yt, autocast)
             metrics.write(epoch=epoch, step=step, accuracy=accuracy,
                           loss=test_loss)
             result = f"test acc {accuracy:.4f} test loss {test_loss:.4f} "
@@ -379,6 +456,7 @@ def main():
         log(f"epoch {epoch}{stopped}: train loss {sum(losses) / len(losses):.4f} "
             f"{result}elapsed {time.perf_counter() - start:.0f}s "
             f"({1000 * seconds / len(losses):.3g} ms/step)")
+    unround()
     if args.save:
         kiln_safetensors.write(args.save, dict(module.state_dict()),
                                {"model": args.model, "step": str(step)})

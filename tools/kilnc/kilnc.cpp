@@ -155,6 +155,12 @@ cl::opt<int64_t> batchSize(
     "batch-size", cl::desc("Replace the train section's batch_size"),
     cl::init(0), cl::cat(kilnCategory));
 
+cl::opt<std::string> precision(
+    "precision",
+    cl::desc("Replace the train section's precision: f32, or bf16 (mixed "
+             "precision, as torch.autocast)"),
+    cl::value_desc("f32|bf16"), cl::cat(kilnCategory));
+
 /// MPI's ranks are ints; a bound far beyond any run also keeps a typo from
 /// compiling a step of batch 0.
 constexpr int64_t kMaxRanks = 1 << 16;
@@ -269,8 +275,9 @@ cl::opt<std::string> outputsPath(
     cl::desc("With -run-reference: where to write the results, by result name"),
     cl::value_desc("file.safetensors"), cl::cat(kilnCategory));
 
-cl::opt<kiln::reference::Precision> precision(
-    "precision", cl::desc("With -run-reference: the arithmetic of the run"),
+cl::opt<kiln::reference::Precision> referencePrecision(
+    "reference-precision",
+    cl::desc("With -run-reference: the arithmetic of the run"),
     cl::values(clEnumValN(kiln::reference::Precision::F32, "f32",
                           "round every result to float, as f32 programs do"),
                clEnumValN(kiln::reference::Precision::F64, "f64",
@@ -382,7 +389,7 @@ bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
   // The evaluator's errors show the source line; the op is noise there.
   module->getContext()->printOpOnDiagnostic(false);
   if (failed(kiln::reference::runOnFiles(func, inputsPath, outputsPath,
-                                         precision, error))) {
+                                         referencePrecision, error))) {
     // An empty error means that the evaluator has reported at an op.
     if (!error.empty())
       fail(error);
@@ -409,6 +416,10 @@ std::string defaultOutput(Stage stage) {
 std::string entryProblem(mlir::ModuleOp module, Stage stage) {
   llvm::StringRef name = kiln::stageInfo(stage).name;
   std::string at = (inputFile + " is at the " + name + " stage").str();
+  if (precision.getNumOccurrences())
+    return "--precision changes the train section of a .kiln model; " +
+           inputFile +
+           "'s ops are fixed: make it again from the .kiln file with it";
   if (batchSize.getNumOccurrences() || ranks > 1)
     return "--batch-size and --ranks change the shapes of a .kiln model; " +
            inputFile +
@@ -592,6 +603,8 @@ bool compile(std::unique_ptr<llvm::MemoryBuffer> buffer,
   if (batchSize.getNumOccurrences())
     options.batchSize = batchSize;
   options.ranks = ranks;
+  if (precision.getNumOccurrences())
+    options.precision = kiln::parsePrecision(precision);
   if (targetName == "cuda")
     options.maxOperations /= 2;
   std::optional<kiln::Program> program = kiln::analyze(*module, diags, options);
@@ -687,6 +700,8 @@ int main(int argc, char **argv) {
                 "trainer), or see kilnc --help");
   if (batchSize.getNumOccurrences() && batchSize <= 0)
     return fail("--batch-size must be positive");
+  if (precision.getNumOccurrences() && !kiln::parsePrecision(precision))
+    return fail("--precision takes f32 or bf16, not '" + precision + "'");
   if (ranks < 1 || ranks > kMaxRanks)
     return fail("--ranks takes a number of processes from 1 to " +
                 std::to_string(kMaxRanks));
@@ -746,7 +761,7 @@ int main(int argc, char **argv) {
       return fail("-run-reference runs one model; drop --split-input-file");
   } else {
     for (cl::Option *option : std::initializer_list<cl::Option *>{
-             &functionName, &inputsPath, &outputsPath, &precision})
+             &functionName, &inputsPath, &outputsPath, &referencePrecision})
       if (option->getNumOccurrences())
         return fail(llvm::formatv("-{0} is an option of -run-reference; add "
                                   "-run-reference or drop -{0}",

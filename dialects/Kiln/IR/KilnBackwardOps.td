@@ -173,7 +173,8 @@ def Kiln_CrossEntropyBackwardOp : Kiln_InferredOp<"cross_entropy_backward"> {
 }
 
 def Kiln_Conv2DBackwardInputOp : Kiln_InferredOp<"conv2d_backward_input",
-    [Kiln_Differentiable, Kiln_CountsFlops, Kiln_RuntimeKernel]> {
+    [Kiln_Differentiable, Kiln_CountsFlops, Kiln_RuntimeKernel,
+     Kiln_LowerPrecisionCompute]> {
   let summary = "Gradient of conv2d with respect to its input";
   let description = [{
     The gradient, of shape `input_shape` `[N, C, H, W]`, of a `kiln.conv2d`

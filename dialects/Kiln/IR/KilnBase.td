@@ -103,6 +103,13 @@ def Kiln_RuntimeKernel : NativeOpTrait<"RuntimeKernel"> {
   let cppNamespace = "::kiln";
 }
 
+// An op whose products run on bfloat16 values under mixed precision (the
+// recipe's precision = bf16), as torch.autocast's lower-precision ops on the
+// CPU: kiln-autocast rounds its float operands and results.
+def Kiln_LowerPrecisionCompute : NativeOpTrait<"LowerPrecisionCompute"> {
+  let cppNamespace = "::kiln";
+}
+
 // Every op counts its floating-point operations: by default, or itself.
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic,

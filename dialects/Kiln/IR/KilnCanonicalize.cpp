@@ -90,6 +90,14 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
                                      [](const APFloat &a) { return -a; });
 }
 
+OpFoldResult ReducePrecisionOp::fold(FoldAdaptor) {
+  // Rounding is idempotent.
+  if (auto inner = getInput().getDefiningOp<ReducePrecisionOp>())
+    if (inner.getPrecision() == getPrecision())
+      return inner.getResult();
+  return {};
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//

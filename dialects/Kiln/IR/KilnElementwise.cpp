@@ -495,6 +495,39 @@ LogicalResult ClampOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
   return success();
 }
 
+Value ReducePrecisionOp::buildScalar(OpBuilder &builder, Location loc,
+                                     ValueRange a) {
+  // bfloat16 is the high half of a float32: round the low half away, to
+  // nearest with ties to even, by adding 0x7FFF plus the lowest kept bit
+  // and truncating. A carry into the exponent gives the next binade, or
+  // infinity past the largest bfloat16; denormals round the same way. NaN
+  // is passed through, since the addition could carry it into infinity.
+  ImplicitLocOpBuilder b(loc, builder);
+  Type i32 = b.getI32Type();
+  auto constant = [&](uint32_t value) {
+    return arith::ConstantOp::create(b, b.getIntegerAttr(i32, value));
+  };
+  Value x = a[0];
+  Value bits = arith::BitcastOp::create(b, i32, x);
+  Value keptLowest = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, bits, constant(16)), constant(1));
+  Value biased = arith::AddIOp::create(
+      b, bits, arith::AddIOp::create(b, keptLowest, constant(0x7FFF)));
+  Value rounded = arith::BitcastOp::create(
+      b, x.getType(), arith::AndIOp::create(b, biased, constant(0xFFFF0000u)));
+  Value isNaN = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, x, x);
+  return arith::SelectOp::create(b, isNaN, x, rounded);
+}
+
+LogicalResult
+ReducePrecisionOp::buildAdjoint(OpBuilder &builder, ArrayRef<Value> grads,
+                                ArrayRef<bool> needed,
+                                SmallVectorImpl<Value> &operandGrads) {
+  operandGrads[0] =
+      ReducePrecisionOp::create(builder, getLoc(), grads[0], getPrecision());
+  return success();
+}
+
 Value GeluOp::buildScalar(OpBuilder &builder, Location loc, ValueRange a) {
   ImplicitLocOpBuilder b(loc, builder);
   Value x = a[0];

@@ -155,6 +155,33 @@ def Kiln_ClampOp : Kiln_MathOp<"clamp", "min(max(x, min), max)"> {
   let hasVerifier = 1;
 }
 
+def Kiln_ReducePrecisionOp
+    : Kiln_MathOp<"reduce_precision", "x rounded to a narrower float type"> {
+  let description = [{
+    Rounds every element to the nearest value of the narrower float type
+    `precision` (ties to even; NaN stays NaN, and values beyond its range
+    become infinities), keeping the element type, as
+    `x.to(torch.bfloat16).float()`.
+    Mixed precision (kiln-autocast) puts it on the operands and results of
+    the ops that run on bfloat16 values, so that the IR states which values
+    are bfloat16 and a backend may store or multiply them as such. Its
+    adjoint is PyTorch's for the cast: the gradient, rounded the same way,
+    since the gradient of a bfloat16 tensor is a bfloat16 tensor.
+
+    The precision is `bf16`, and the operand `f32` (autocast leaves float64
+    alone).
+
+    Example:
+
+    ```mlir
+    %y = kiln.reduce_precision %x {precision = bf16} : tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input,
+                       TypeAttrOf<BF16>:$precision);
+  let hasFolder = 1;
+}
+
 def Kiln_GeluOp : Kiln_Op<"gelu", [Kiln_Differentiable, Kiln_Elementwise,
                                    SameOperandsAndResultType,
                                    InferTypeOpInterface]> {
@@ -280,7 +307,8 @@ def Kiln_CountEqualOp : Kiln_InferredOp<"count_equal"> {
 
 def Kiln_MatmulOp
     : Kiln_InferredOp<"matmul", [Kiln_Differentiable, Kiln_CountsFlops,
-                                Kiln_RuntimeKernel]> {
+                                Kiln_RuntimeKernel,
+                                Kiln_LowerPrecisionCompute]> {
   let summary = "Batched matrix product with broadcast batch dimensions";
   let description = [{
     Multiplies `lhs` of shape `[B1..., M, K]` by `rhs` of shape `[B2..., K, N]`

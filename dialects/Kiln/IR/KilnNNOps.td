@@ -7,7 +7,8 @@ include "Kiln/IR/KilnBase.td"
 
 def Kiln_Conv2DOp
     : Kiln_InferredOp<"conv2d", [Kiln_Differentiable, Kiln_CountsFlops,
-                                Kiln_RuntimeKernel]> {
+                                Kiln_RuntimeKernel,
+                                Kiln_LowerPrecisionCompute]> {
   let summary = "2-D convolution of NCHW images with OIHW filters";
   let description = [{
     Convolves `input` `[N, C, H, W]` with `weight` `[O, C, KH, KW]` and adds
@@ -78,7 +79,8 @@ def Kiln_AvgPool2DOp : Kiln_Pool2DOp<"avg_pool2d", "average",
 
 def Kiln_LinearOp
     : Kiln_InferredOp<"linear", [Kiln_Differentiable, Kiln_CountsFlops,
-                                Kiln_RuntimeKernel]> {
+                                Kiln_RuntimeKernel,
+                                Kiln_LowerPrecisionCompute]> {
   let summary = "Affine map y = x W^T + b";
   let description = [{
     Applies `weight` `[OUT, IN]` and the optional `bias` `[OUT]` to the last
@@ -226,7 +228,7 @@ def Kiln_BatchNormOp : Kiln_InferredOp<"batch_norm", [AttrSizedOperandSegments,
 
 def Kiln_LSTMOp
     : Kiln_InferredOp<"lstm", [Kiln_Differentiable, Kiln_CountsFlops,
-                              Kiln_RuntimeKernel]> {
+                              Kiln_RuntimeKernel, Kiln_LowerPrecisionCompute]> {
   let summary = "Multi-layer LSTM over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked LSTM layers of `hidden_size` units over `input`
@@ -259,7 +261,7 @@ def Kiln_LSTMOp
 
 def Kiln_GRUOp
     : Kiln_InferredOp<"gru", [Kiln_Differentiable, Kiln_CountsFlops,
-                             Kiln_RuntimeKernel]> {
+                             Kiln_RuntimeKernel, Kiln_LowerPrecisionCompute]> {
   let summary = "Multi-layer GRU over batch-first sequences";
   let description = [{
     Runs `num_layers` stacked GRU layers of `hidden_size` units over `input`
@@ -300,7 +302,8 @@ def Kiln_GRUOp
 
 def Kiln_AttentionOp
     : Kiln_InferredOp<"attention", [Kiln_Differentiable, Kiln_CountsFlops,
-                                   Kiln_RuntimeKernel, Kiln_RandomOpInterface,
+                                   Kiln_RuntimeKernel, Kiln_LowerPrecisionCompute,
+                                   Kiln_RandomOpInterface,
         DeclareOpInterfaceMethods<Kiln_TrainingModeOpInterface>]> {
   let summary = "Scaled dot-product attention";
   let description = [{

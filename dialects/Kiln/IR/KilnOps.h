@@ -55,6 +55,13 @@ mlir::LogicalResult checkOneRank(mlir::Operation *op, uint64_t ranks,
 template <typename ConcreteType>
 class RuntimeKernel
     : public mlir::OpTrait::TraitBase<ConcreteType, RuntimeKernel> {};
+
+/// Marks an op whose products run on bfloat16 values under mixed precision,
+/// as torch.autocast's lower-precision ops: kiln-autocast rounds its float
+/// operands and results to bfloat16 (kiln.reduce_precision).
+template <typename ConcreteType>
+class LowerPrecisionCompute
+    : public mlir::OpTrait::TraitBase<ConcreteType, LowerPrecisionCompute> {};
 } // namespace kiln
 
 #define GET_OP_CLASSES

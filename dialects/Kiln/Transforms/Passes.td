@@ -21,6 +21,30 @@ def KilnShapeInference : Pass<"kiln-shape-inference", "mlir::func::FuncOp"> {
   ];
 }
 
+def KilnAutocast : Pass<"kiln-autocast", "mlir::ModuleOp"> {
+  let summary = "Mixed precision: the heavy ops run on bfloat16 values";
+  let description = [{
+    With the module's `kiln.recipe` saying `precision = "bf16"` (a Kiln
+    file's `precision = bf16`, or `kilnc --precision=bf16`), rounds the
+    float32 operands and results of every op with the LowerPrecisionCompute
+    trait (convolutions, matrix products, LSTM, GRU, attention) to bfloat16
+    with `kiln.reduce_precision`, in the model function, as
+    `torch.autocast("cpu", dtype=torch.bfloat16)` casts them: their products
+    multiply bfloat16 values and accumulate in float32. Everything else
+    (elementwise code, normalizations, softmax, the loss) stays float32, and
+    so do the parameters, their gradients and the optimizer's state: the
+    rounded weights are copies, the master weights are not touched.
+
+    It runs before kiln-autodiff, so the backward follows from the adjoint of
+    `kiln.reduce_precision`: the gradient products take the rounded values,
+    and each gradient of a rounded value is rounded, as the gradient of a
+    bfloat16 tensor is one in PyTorch. A value is rounded once, however many
+    ops use it, and a value that is rounded already is not rounded again,
+    so the pass may run twice.
+  }];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
 def KilnAutodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
   let summary = "Build the gradient function of every function with a loss";
   let description = [{

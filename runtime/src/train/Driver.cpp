@@ -284,6 +284,11 @@ int run(const std::string &name, const std::vector<std::string> &args,
   }
   for (const std::string &line : data.source.notes)
     note(style, line);
+  if (program.recipe.precision == "bf16")
+    note(style, "mixed precision (bf16): convolutions, matrix products, "
+                "recurrent layers and attention multiply bfloat16 values and "
+                "accumulate in float32; this runtime multiplies them as "
+                "float32, so a step is no faster than in f32");
   if (done)
     note(style,
          "resuming " + options.resume + " after step " + std::to_string(done) +

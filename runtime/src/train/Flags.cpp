@@ -445,6 +445,7 @@ std::string kiln::train::usage(const std::string &programName,
     row("schedule", recipe.schedule);
     row("clip norm", recipe.clipGradNorm);
     row("metric", recipe.metric);
+    row("precision", recipe.precision);
     row("seed", std::to_string(recipe.seed));
   }
   row("parameters", std::to_string(program.params.size()) + " tensors, " +

@@ -179,6 +179,7 @@ Recipe parseRecipe(const Json &json) {
   recipe.schedule = summary("schedule");
   recipe.clipGradNorm = summary("clip_grad_norm");
   recipe.metric = summary("metric");
+  recipe.precision = summary("precision");
   return recipe;
 }
 

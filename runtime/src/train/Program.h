@@ -69,6 +69,8 @@ struct Recipe {
   /// How --help shows the rest, e.g. "sgd(lr: 0.01, momentum: 0.9)"; empty
   /// when the description has none.
   std::string optimizer, schedule, clipGradNorm, metric;
+  /// "bf16" for mixed precision (kiln-autocast); empty for float32.
+  std::string precision;
 
   /// The examples of one training step on one rank.
   int64_t updateBatch() const { return batchSize * accumulate; }

@@ -142,6 +142,19 @@ func.func @constant_arithmetic() -> tensor<2xf32> {
 
 // -----
 
+// Rounding twice is rounding once.
+// CHECK-LABEL: func @reduce_precision_twice
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK-NEXT: %[[R:.*]] = kiln.reduce_precision %[[X]] {precision = bf16}
+// CHECK-NEXT: return %[[R]]
+func.func @reduce_precision_twice(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = kiln.reduce_precision %x {precision = bf16} : tensor<4xf32>
+  %1 = kiln.reduce_precision %0 {precision = bf16} : tensor<4xf32>
+  return %1 : tensor<4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func @neg_neg
 // CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
 // CHECK-NEXT: return %[[X]]

@@ -217,6 +217,22 @@ func.func @clamp_without_bounds(%x: tensor<2xf32>) {
 
 // -----
 
+func.func @reduce_precision_f64(%x: tensor<2xf64>) {
+  // expected-error @+1 {{'kiln.reduce_precision' op operand #0 must be ranked tensor of 32-bit float values}}
+  %0 = kiln.reduce_precision %x {precision = bf16} : tensor<2xf64>
+  return
+}
+
+// -----
+
+func.func @reduce_precision_f16(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.reduce_precision' op attribute 'precision' failed to satisfy constraint: type attribute of bfloat16 type}}
+  %0 = kiln.reduce_precision %x {precision = f16} : tensor<2xf32>
+  return
+}
+
+// -----
+
 func.func @softplus_beta(%x: tensor<2xf32>) {
   // expected-error @+1 {{'kiln.softplus' op beta must not be 0: softplus divides by it}}
   %0 = kiln.softplus %x {beta = 0.0 : f64} : tensor<2xf32>

@@ -99,6 +99,8 @@ func.func @elementwise_ops(%x: tensor<4x8xf32>, %b: tensor<8xf32>, %c: tensor<4x
   %6 = kiln.clamp %x {min = 0.0 : f64, max = 6.0 : f64} : tensor<4x8xf32>
   // CHECK: kiln.clamp %{{.*}} {max = 1.000000e+00 : f64} : tensor<4x8xf32>
   %7 = kiln.clamp %x {max = 1.0 : f64} : tensor<4x8xf32>
+  // CHECK: kiln.reduce_precision %{{.*}} {precision = bf16} : tensor<4x8xf32>
+  %r = kiln.reduce_precision %x {precision = bf16} : tensor<4x8xf32>
   // CHECK: kiln.minimum %{{.*}}, %{{.*}} : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   %8 = kiln.minimum %x, %b : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
   // CHECK: kiln.maximum %{{.*}}, %{{.*}} : (tensor<8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>

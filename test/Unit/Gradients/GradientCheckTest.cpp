@@ -437,7 +437,9 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 /// Where finite differences cannot look: the gradient at a kink or a tie,
-/// which follows PyTorch's convention (the expected values are PyTorch's).
+/// and that of rounding (zero almost everywhere, and the cast's by
+/// convention), which follow PyTorch's conventions (the expected values are
+/// PyTorch's).
 struct KinkCase {
   const char *name;
   /// `@f(%a: tensor<Nxf32>) -> tensor<f32>`: sum(op(a)).
@@ -469,6 +471,14 @@ const KinkCase kKinks[] = {
      "%0 = kiln.minimum %a, %z : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>",
      {0, 1, -1},
      {0.5, 0, 1}},
+    // d/da sum(a.bfloat16().float() * 1.001): the gradient of a bfloat16
+    // tensor is one, so 1.001 arrives as 1.
+    {"reduce_precision",
+     "%c = kiln.constant dense<1.001> : tensor<3xf32>\n"
+     "%r = kiln.reduce_precision %a {precision = bf16} : tensor<3xf32>\n"
+     "%0 = kiln.mul %r, %c : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>",
+     {0.3, 1.7, -2},
+     {1, 1, 1}},
     {"pow base",
      "%z = kiln.constant dense<0.0> : tensor<f32>\n"
      "%0 = kiln.pow %a, %z : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>",
@@ -506,18 +516,25 @@ TEST(GradientKinks, FollowPyTorch) {
   }
 }
 
-/// A new differentiable op must come with a case above.
+/// A new differentiable op must come with a case above: a finite-difference
+/// check, or a kink case where finite differences cannot see its gradient.
 TEST(GradientCoverage, EveryDifferentiableOpHasACase) {
   MLIRContext context;
   context.loadDialect<KilnDialect, func::FuncDialect>();
   std::set<std::string> covered;
-  for (const GradientCase &c : kCases) {
-    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(c.source, &context);
-    ASSERT_TRUE(module) << c.name << " does not parse";
+  auto cover = [&](const char *name, const std::string &source) {
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(source, &context);
+    ASSERT_TRUE(module) << name << " does not parse";
     module->walk([&](Operation *op) {
       covered.insert(op->getName().getStringRef().str());
     });
-  }
+  };
+  for (const GradientCase &c : kCases)
+    cover(c.name, c.source);
+  for (const KinkCase &c : kKinks)
+    cover(c.name, std::string("func.func @f(%a: tensor<3xf32>) {\n") + c.body +
+                      "\nreturn }");
   for (RegisteredOperationName name : context.getRegisteredOperations())
     if (name.hasInterface<DifferentiableOpInterface>())
       EXPECT_TRUE(covered.count(name.getStringRef().str()))
