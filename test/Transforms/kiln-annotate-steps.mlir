@@ -24,6 +24,20 @@ func.func @mlp(%x: tensor<2x4xf32> {kiln.input = "x"}, %label: tensor<2xi64> {ki
 
 // -----
 
+// Mixed precision: the bytes of the values rounded to bfloat16, two per
+// element (4x3 and 2 elements; flops: one per element rounded, then 2 * 3 * 4).
+// CHECK-LABEL: func.func @rounded(
+// CHECK-SAME: attributes {kiln.bf16_bytes = 28 : i64, kiln.flops = 38 : i64}
+func.func @rounded(%x: tensor<1x4xf32>, %w: tensor<3x4xf32>, %b: tensor<2xf32>)
+    -> (tensor<1x3xf32>, tensor<2xf32>) {
+  %rw = kiln.reduce_precision %w {precision = bf16} : tensor<3x4xf32>
+  %y = kiln.linear %x, %rw : (tensor<1x4xf32>, tensor<3x4xf32>) -> tensor<1x3xf32>
+  %rb = kiln.reduce_precision %b {precision = bf16} : tensor<2xf32>
+  return %y, %rb : tensor<1x3xf32>, tensor<2xf32>
+}
+
+// -----
+
 // The tightest of several bounds wins: an embedding of 10 rows and a one-hot
 // encoding of 6 classes accept ids below 6.
 // CHECK-LABEL: func.func @tightest(

@@ -34,7 +34,7 @@ void kiln::printStats(mlir::ModuleOp module, int64_t ranks,
   }
   // "FLOPs per step: training 0.123 GFLOP, evaluation 0.045 GFLOP, ..." and
   // the same for the arenas, for the steps that the program has.
-  std::string flops, arenas, reduced;
+  std::string flops, arenas, reduced, bfloat16;
   for (auto [key, name] :
        {std::pair("train", "training"), std::pair("eval", "evaluation"),
         std::pair("predict", "prediction")}) {
@@ -47,6 +47,9 @@ void kiln::printStats(mlir::ModuleOp module, int64_t ranks,
     arenas += llvm::formatv("{0}{1} {2} (peak {3})", separator, name,
                             megabytes(*summary->getInteger("arena_bytes")),
                             megabytes(*summary->getInteger("peak_bytes")));
+    if (std::optional<int64_t> bytes = summary->getInteger("bf16_bytes"))
+      bfloat16 += llvm::formatv("{0}{1} {2}", bfloat16.empty() ? "" : ", ",
+                                name, megabytes(*bytes));
     if (std::optional<int64_t> bytes = summary->getInteger("reduced_bytes")) {
       int64_t buckets = summary->getInteger("reduced_buckets").value_or(0);
       reduced = llvm::formatv("gradients averaged per training step: {0} in "
@@ -61,4 +64,8 @@ void kiln::printStats(mlir::ModuleOp module, int64_t ranks,
      << "FLOPs per step: " << flops << "\n"
      << "arena: " << arenas << "\n"
      << reduced;
+  // The arena holds them as float32: the runtime multiplies in float32.
+  if (!bfloat16.empty())
+    os << "bfloat16 values per step (mixed precision, held as float32): "
+       << bfloat16 << "\n";
 }

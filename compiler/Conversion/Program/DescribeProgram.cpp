@@ -175,6 +175,8 @@ struct DescribeProgramPass
                                  {"arena_bytes", get("kiln.arena_bytes")},
                                  {"peak_bytes", get("kiln.peak_bytes")},
                                  {"slots", llvm::json::Array(indices)}};
+      if (int64_t bytes = get("kiln.bf16_bytes"))
+        summary["bf16_bytes"] = bytes;
       // Only a data-parallel training step reduces.
       if (int64_t reduced = get("kiln.reduced_bytes")) {
         summary["reduced_bytes"] = reduced;

@@ -74,12 +74,20 @@ struct AnnotateStepsPass
   void runOnOperation() override {
     Builder builder(&getContext());
     for (auto func : getOperation().getOps<func::FuncOp>()) {
-      int64_t flops = 0;
+      int64_t flops = 0, bfloat16Bytes = 0;
       func.walk([&](Operation *op) {
         if (isa<KilnDialect>(op->getDialect()))
           flops += countFlops(op);
+        if (auto rounding = dyn_cast<ReducePrecisionOp>(op)) {
+          auto type = cast<RankedTensorType>(rounding.getType());
+          if (type.hasStaticShape())
+            bfloat16Bytes += 2 * type.getNumElements();
+        }
       });
       func->setAttr("kiln.flops", builder.getI64IntegerAttr(flops));
+      if (bfloat16Bytes)
+        func->setAttr("kiln.bf16_bytes",
+                      builder.getI64IntegerAttr(bfloat16Bytes));
       for (BlockArgument arg : func.getArguments()) {
         auto type = dyn_cast<RankedTensorType>(arg.getType());
         if (!type || !type.getElementType().isInteger(64) ||

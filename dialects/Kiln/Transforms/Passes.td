@@ -165,7 +165,10 @@ def KilnAnnotateSteps : Pass<"kiln-annotate-steps", "mlir::ModuleOp"> {
   let summary = "Record what the runtime needs to know of the steps";
   let description = [{
     Gives every function `kiln.flops`, the floating-point operations of one
-    call (KilnFlops.cpp says how they are counted), and each i64 input
+    call (KilnFlops.cpp says how they are counted); `kiln.bf16_bytes` to a
+    function with mixed precision, the bytes of the values it rounds to
+    bfloat16 (`kiln.reduce_precision`) as bfloat16 would store them; and
+    each i64 input
     argument `kiln.range`: the exclusive upper bound of the values its uses
     accept (class labels of a loss, ids of an embedding or one-hot encoding),
     which the trainer checks when it loads the data; and `kiln.ignore_index`
