@@ -2,6 +2,7 @@
 
 usage: /usr/bin/python3 bench/bench.py [--build DIR] [--models a,b] [--steps N]
                                        [--rounds N] [--threads N] [--json FILE]
+                                       [--precision f32|bf16]
 
 For each model, compiles its .kiln file with the built kilnc, then, in each
 round, times the Kiln trainer's step (trainer --benchmark N) and PyTorch's
@@ -16,6 +17,10 @@ three sizes). PyTorch gets the faster of two thread settings per model
 (TORCH_SETTINGS) and its best OpenBLAS kernels (bench/openblas.py:
 OPENBLAS_CORETYPE=SKYLAKEX where Debian's OpenBLAS falls back to generic
 ones on an AVX-512 CPU); the header says which core it ran on.
+
+With --precision bf16, each round times three steps: Kiln's compiled with
+precision = bf16, Kiln's in float32, and PyTorch's under torch.autocast with
+bfloat16; it prints Kiln's bf16 step against both.
 
 Shared machines are noisy: the load average is printed before and after.
 When allowed (root), every timed process runs in its own session with the
@@ -126,7 +131,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32",
+                        help="bf16: mixed precision on both sides")
     args = parser.parse_args()
+    mixed = args.precision == "bf16"
     models = [m for m in args.models.split(",") if m]
     for model in models:
         if model not in MODELS:
@@ -155,40 +163,55 @@ def main():
             source, default_steps = MODELS[model]
             source = os.path.join(ROOT, source)
             steps = args.steps or default_steps
-            trainer = os.path.join(work, model + "-train")
-            subprocess.run([kilnc, source, "-o", trainer], check=True)
             gflop = step_flops(kilnc, source)
-            kiln_command = [trainer, "--benchmark", str(steps), "--threads",
-                            str(args.threads), "--quiet"]
+
+            def trainer(precision):
+                path = os.path.join(work, f"{model}-{precision}-train")
+                subprocess.run([kilnc, source, f"--precision={precision}",
+                                "-o", path], check=True)
+                return [path, "--benchmark", str(steps), "--threads",
+                        str(args.threads), "--quiet"]
             torch_command = [PYTHON, os.path.join(ROOT, "bench", "torch_step.py"),
                              model, "--steps", str(steps), "--threads",
-                             str(args.threads)]
+                             str(args.threads), "--precision", args.precision]
             setting, model_env = best_torch_setting(torch_command, torch_env,
                                                     args.threads)
-            kiln_ms, torch_ms = [], []
+            # (command, environment): Kiln's step in the precision asked
+            # for, PyTorch's, and with bf16 Kiln's float32 step too.
+            sides = {"kiln": (trainer(args.precision), None),
+                     "torch": (torch_command, model_env)}
+            if mixed:
+                sides["kiln_f32"] = (trainer("f32"), None)
+            times = {name: [] for name in sides}
             for round_ in range(args.rounds):
-                sides = [(kiln_command, kiln_ms, None),
-                         (torch_command, torch_ms, model_env)]
-                for command, times, env in sides[::1 if round_ % 2 == 0
-                                                 else -1]:
-                    times.append(timed(command, r"median ([0-9.]+) ms/step",
-                                       env))
-            kiln = statistics.median(kiln_ms)
-            torch_ = statistics.median(torch_ms)
-            ratio = statistics.median(t / k for k, t in zip(kiln_ms, torch_ms))
-            rows.append(dict(model=model, gflop_per_step=gflop, steps=steps,
-                             torch_setting=setting,
-                             kiln_ms=kiln, torch_ms=torch_, ratio=ratio,
-                             kiln_rounds=kiln_ms, torch_rounds=torch_ms))
+                order = list(sides)[::1 if round_ % 2 == 0 else -1]
+                for name in order:
+                    command, env = sides[name]
+                    times[name].append(timed(
+                        command, r"median ([0-9.]+) ms/step", env))
+            row = dict(model=model, gflop_per_step=gflop, steps=steps,
+                       torch_setting=setting)
+            for name, rounds in times.items():
+                row[name + "_ms"] = statistics.median(rounds)
+                row[name + "_rounds"] = rounds
+            row["ratio"] = statistics.median(
+                t / k for k, t in zip(times["kiln"], times["torch"]))
+            if mixed:
+                row["f32_ratio"] = statistics.median(
+                    f / k for k, f in zip(times["kiln"], times["kiln_f32"]))
+            rows.append(row)
     load_after = os.getloadavg()[0]
 
     print(f"Kiln vs PyTorch {torch_version}: training step, batch 64, "
-          f"{args.threads} threads, median of {args.rounds} rounds")
+          f"{args.threads} threads, median of {args.rounds} rounds"
+          + (", mixed precision (bf16; PyTorch: torch.autocast)"
+             if mixed else ""))
     print(conditions(load_before, load_after, raised))
     print(blas)
     print(f"matmul peak (oneDNN sgemm, {args.threads} threads): "
           f"{peak:.1f} GFLOP/s\n")
-    header = (f"{'model':<12} {'GFLOP/step':>10} {'Kiln ms':>9} "
+    own = f"{'Kiln f32 ms':>11} {'f32/bf16':>8} " if mixed else ""
+    header = (f"{'model':<12} {'GFLOP/step':>10} {'Kiln ms':>9} {own}"
               f"{'PyTorch ms':>10} {'PyTorch/Kiln':>12} "
               f"{'Kiln GFLOP/s':>16} {'PyTorch GFLOP/s':>16}  PyTorch setting")
     print(header)
@@ -197,8 +220,10 @@ def main():
         def rate(ms):
             gflops = row["gflop_per_step"] / (ms / 1e3)
             return f"{gflops:6.1f} ({100 * gflops / peak:3.0f}%)"
+        own = (f"{row['kiln_f32_ms']:>11.2f} {row['f32_ratio']:>7.2f}x "
+               if mixed else "")
         print(f"{row['model']:<12} {row['gflop_per_step']:>10.3f} "
-              f"{row['kiln_ms']:>9.2f} {row['torch_ms']:>10.2f} "
+              f"{row['kiln_ms']:>9.2f} {own}{row['torch_ms']:>10.2f} "
               f"{row['ratio']:>11.2f}x {rate(row['kiln_ms']):>16} "
               f"{rate(row['torch_ms']):>16}  {row['torch_setting']}")
     print("\n(GFLOP/s with the % of the matmul peak in parentheses. PyTorch "
@@ -207,7 +232,7 @@ def main():
     if args.json:
         with open(args.json, "w") as out:
             json.dump(dict(torch=torch_version, openblas=blas,
-                           threads=args.threads,
+                           threads=args.threads, precision=args.precision,
                            rounds=args.rounds, load_before=load_before,
                            load_after=load_after, priority_raised=raised,
                            peak_gflops=peak, models=rows), out, indent=1)

@@ -2,13 +2,15 @@
 
 usage: /usr/bin/python3 bench/torch_step.py MODEL [--steps N] [--threads N]
                                              [--batch B] [--ranks R]
+                                             [--precision f32|bf16]
 prints: torch: N steps of batch B: median M ms/step (min A, max B)
 
 The models are those of the .kiln files that bench.py compiles (the seed's
 models, as ../shared/peers/seed_models.py defines them), with the same
 optimizers, on one synthetic batch drawn once, so that no data loading is
 timed. Each step: zero_grad, forward, cross-entropy, backward, optimizer
-step, as the Kiln trainer's --benchmark does.
+step, as the Kiln trainer's --benchmark does. With --precision bf16 the
+forward and the loss run under torch.autocast("cpu", dtype=torch.bfloat16).
 
 With --ranks R > 1 (bench/scaling.py's peer), R processes train the model
 wrapped in DistributedDataParallel over gloo on this machine, each on its
@@ -71,7 +73,9 @@ def train(rank, args, port):
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=args.precision == "bf16"):
+            loss = F.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
 
@@ -97,6 +101,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--ranks", type=int, default=1)
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
     args = parser.parse_args()
     if args.ranks == 1:
         train(0, args, None)
