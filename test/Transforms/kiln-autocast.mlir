@@ -63,6 +63,38 @@ module attributes {kiln.recipe = {precision = "bf16"}} {
 
 // -----
 
+// Ops that only select elements (transpose, relu, concat, ...) of rounded
+// values give rounded values: the second linear takes the transpose as it
+// is. A concatenation with an unrounded operand is rounded.
+// CHECK-LABEL: func.func @selected(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<4x4xf32>, %[[W:[^:]*]]: tensor<4x4xf32>, %[[U:[^:]*]]: tensor<4x3xf32>, %[[V:[^:]*]]: tensor<2x7xf32>
+// CHECK-DAG: %[[RV:.*]] = kiln.reduce_precision %[[V]]
+// CHECK-DAG: %[[RW:.*]] = kiln.reduce_precision %[[W]]
+// CHECK-DAG: %[[RX:.*]] = kiln.reduce_precision %[[X]]
+// CHECK: %[[Y:.*]] = kiln.linear %[[RX]], %[[RW]]
+// CHECK-NEXT: %[[RY:.*]] = kiln.reduce_precision %[[Y]]
+// CHECK-NEXT: %[[T:.*]] = kiln.transpose %[[RY]]
+// CHECK-NEXT: %[[R:.*]] = kiln.relu %[[T]]
+// CHECK-NEXT: %[[Z:.*]] = kiln.linear %[[R]], %[[RW]]
+// CHECK-NEXT: %[[RZ:.*]] = kiln.reduce_precision %[[Z]]
+// CHECK-NEXT: %[[C:.*]] = kiln.concat %[[RZ]], %[[U]]
+// CHECK-NEXT: %[[RC:.*]] = kiln.reduce_precision %[[C]]
+// CHECK-NEXT: kiln.linear %[[RC]], %[[RV]]
+module attributes {kiln.recipe = {precision = "bf16"}} {
+  func.func @selected(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>, %u: tensor<4x3xf32>,
+                      %v: tensor<2x7xf32>) -> tensor<4x2xf32> {
+    %0 = kiln.linear %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %1 = kiln.transpose %0 {permutation = array<i64: 1, 0>} : (tensor<4x4xf32>) -> tensor<4x4xf32>
+    %2 = kiln.relu %1 : tensor<4x4xf32>
+    %3 = kiln.linear %2, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    %4 = kiln.concat %3, %u {axis = 1 : i64} : (tensor<4x4xf32>, tensor<4x3xf32>) -> tensor<4x7xf32>
+    %5 = kiln.linear %4, %v : (tensor<4x7xf32>, tensor<2x7xf32>) -> tensor<4x2xf32>
+    return %5 : tensor<4x2xf32>
+  }
+}
+
+// -----
+
 // A recipe in float32, or none, changes nothing.
 // CHECK-LABEL: func.func @f32(
 // CHECK-NOT: reduce_precision

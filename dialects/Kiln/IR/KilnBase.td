@@ -110,6 +110,15 @@ def Kiln_LowerPrecisionCompute : NativeOpTrait<"LowerPrecisionCompute"> {
   let cppNamespace = "::kiln";
 }
 
+// An op each of whose result elements is an operand element or zero, and
+// whose adjoint likewise only selects elements of the result gradient
+// (reshapes, transposes, slices, concatenation, relu): rounding commutes with
+// it both ways, so kiln-autocast does not round again what it gives of
+// rounded values.
+def Kiln_SelectsElements : NativeOpTrait<"SelectsElements"> {
+  let cppNamespace = "::kiln";
+}
+
 // Every op counts its floating-point operations: by default, or itself.
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic,

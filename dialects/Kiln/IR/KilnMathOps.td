@@ -112,7 +112,7 @@ class Kiln_MathOp<string mnemonic, string formula, list<Trait> traits = []>
 def Kiln_NegOp : Kiln_MathOp<"neg", "-x"> {
   let hasFolder = 1;
 }
-def Kiln_ReluOp : Kiln_MathOp<"relu", "max(x, 0)">;
+def Kiln_ReluOp : Kiln_MathOp<"relu", "max(x, 0)", [Kiln_SelectsElements]>;
 def Kiln_TanhOp : Kiln_MathOp<"tanh", "tanh(x)">;
 def Kiln_SigmoidOp : Kiln_MathOp<"sigmoid", "1 / (1 + exp(-x))">;
 def Kiln_SiluOp : Kiln_MathOp<"silu", "x / (1 + exp(-x))">;

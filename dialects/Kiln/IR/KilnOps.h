@@ -62,6 +62,13 @@ class RuntimeKernel
 template <typename ConcreteType>
 class LowerPrecisionCompute
     : public mlir::OpTrait::TraitBase<ConcreteType, LowerPrecisionCompute> {};
+
+/// Marks an op each of whose result elements is an operand element or zero,
+/// and whose adjoint only selects elements of the result gradient: rounding
+/// commutes with it, forward and backward.
+template <typename ConcreteType>
+class SelectsElements
+    : public mlir::OpTrait::TraitBase<ConcreteType, SelectsElements> {};
 } // namespace kiln
 
 #define GET_OP_CLASSES

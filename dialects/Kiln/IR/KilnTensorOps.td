@@ -25,7 +25,8 @@ def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike,
   let hasFolder = 1;
 }
 
-def Kiln_ReshapeOp : Kiln_InferredOp<"reshape", [Kiln_Differentiable]> {
+def Kiln_ReshapeOp : Kiln_InferredOp<"reshape",
+    [Kiln_Differentiable, Kiln_SelectsElements]> {
   let summary = "The same elements, in row-major order, in a new shape";
   let description = [{
     Reinterprets `input` with the dimensions given by `shape`, keeping the
@@ -47,7 +48,8 @@ def Kiln_ReshapeOp : Kiln_InferredOp<"reshape", [Kiln_Differentiable]> {
   let hasCanonicalizer = 1;
 }
 
-def Kiln_FlattenOp : Kiln_InferredOp<"flatten", [Kiln_Differentiable]> {
+def Kiln_FlattenOp : Kiln_InferredOp<"flatten",
+    [Kiln_Differentiable, Kiln_SelectsElements]> {
   let summary = "Merges a range of dimensions into one";
   let description = [{
     Merges dimensions `start_dim` to `end_dim` (both included) into one, as
@@ -70,7 +72,8 @@ def Kiln_FlattenOp : Kiln_InferredOp<"flatten", [Kiln_Differentiable]> {
   let hasCanonicalizer = 1;
 }
 
-def Kiln_TransposeOp : Kiln_InferredOp<"transpose", [Kiln_Differentiable]> {
+def Kiln_TransposeOp : Kiln_InferredOp<"transpose",
+    [Kiln_Differentiable, Kiln_SelectsElements]> {
   let summary = "Permutes the dimensions of a tensor";
   let description = [{
     Result dimension `i` is input dimension `permutation[i]`, as in
@@ -91,7 +94,8 @@ def Kiln_TransposeOp : Kiln_InferredOp<"transpose", [Kiln_Differentiable]> {
   let hasCanonicalizer = 1;
 }
 
-def Kiln_ConcatOp : Kiln_InferredOp<"concat", [Kiln_Differentiable]> {
+def Kiln_ConcatOp : Kiln_InferredOp<"concat",
+    [Kiln_Differentiable, Kiln_SelectsElements]> {
   let summary = "Joins tensors along one axis";
   let description = [{
     Concatenates `inputs` along `axis`; all other dimensions must agree, as in
@@ -111,7 +115,8 @@ def Kiln_ConcatOp : Kiln_InferredOp<"concat", [Kiln_Differentiable]> {
   let hasFolder = 1;
 }
 
-def Kiln_SliceOp : Kiln_InferredOp<"slice", [Kiln_Differentiable]> {
+def Kiln_SliceOp : Kiln_InferredOp<"slice",
+    [Kiln_Differentiable, Kiln_SelectsElements]> {
   let summary = "A strided window of a tensor";
   let description = [{
     Takes `sizes[d]` elements along each dimension `d`, starting at

@@ -18,10 +18,6 @@ bool isFloat32Tensor(Value value) {
   return type && type.getElementType().isF32();
 }
 
-bool isRounded(Value value) {
-  return value.getDefiningOp<ReducePrecisionOp>() != nullptr;
-}
-
 /// Rounds the operands and results of one function's lower-precision ops,
 /// each value once.
 class Autocaster {
@@ -46,6 +42,23 @@ public:
   }
 
 private:
+  /// Whether `value` is bfloat16 already: a rounding, or elements that an
+  /// op selects of rounded values.
+  bool isRounded(Value value) {
+    auto [it, inserted] = known.try_emplace(value, false);
+    if (!inserted)
+      return it->second;
+    Operation *def = value.getDefiningOp();
+    bool rounded =
+        def && (isa<ReducePrecisionOp>(def) ||
+                (def->hasTrait<SelectsElements>() &&
+                 llvm::all_of(def->getOperands(), [&](Value operand) {
+                   return !isFloat32Tensor(operand) || isRounded(operand);
+                 })));
+    known[value] = rounded;
+    return rounded;
+  }
+
   /// `value` rounded, by one op placed right after its definition, so that
   /// it dominates every use of `value`.
   Value rounded(Value value) {
@@ -75,6 +88,7 @@ private:
   func::FuncOp func;
   Type bf16;
   DenseMap<Value, Value> roundings;
+  DenseMap<Value, bool> known;
 };
 
 struct AutocastPass : kiln::impl::KilnAutocastBase<AutocastPass> {

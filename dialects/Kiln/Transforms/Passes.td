@@ -39,8 +39,11 @@ def KilnAutocast : Pass<"kiln-autocast", "mlir::ModuleOp"> {
     `kiln.reduce_precision`: the gradient products take the rounded values,
     and each gradient of a rounded value is rounded, as the gradient of a
     bfloat16 tensor is one in PyTorch. A value is rounded once, however many
-    ops use it, and a value that is rounded already is not rounded again,
-    so the pass may run twice.
+    ops use it, and a value that is bfloat16 already is not rounded again: a
+    rounding, or what an op with the SelectsElements trait (reshapes,
+    transposes, slices, concatenation, relu) selects of such values, since
+    rounding commutes with those ops and their adjoints. The pass may run
+    twice.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
