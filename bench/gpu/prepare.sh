@@ -50,6 +50,9 @@ for model in cnn lstm transformer; do
   compile "gpu/$model" "examples/$model.kiln" --target=cuda
   compile "cpu/$model" "examples/$model.kiln"
 done
+# The CNN in mixed precision (precision = bf16), for parity.
+compile gpu/cnn_bf16 examples/cnn.kiln --target=cuda --precision=bf16
+compile cpu/cnn_bf16 examples/cnn.kiln --precision=bf16
 # The op-coverage models of the tests (every op, on synthetic data).
 for model in convolutions recurrent sequences elementwise; do
   compile "gpu/$model" "test/GPU/Inputs/models/$model.kiln" --target=cuda

@@ -88,7 +88,7 @@ step() {
 # op-coverage models' synthetic data).
 data_of() {
   case $1 in
-  cnn) echo "$RUN_DIR/data/fashion-mnist" ;;
+  cnn | cnn_bf16) echo "$RUN_DIR/data/fashion-mnist" ;;
   lstm | transformer) echo "$RUN_DIR/data/dict" ;;
   esac
 }
@@ -125,13 +125,17 @@ EOF
 #   first part between steps 5 and 10, to 1.4e-3 at 20). Hence 1e-2 after
 #   20 steps and no early check; the op-coverage model 'convolutions' checks
 #   the same ops at 1e-4 after 2 steps on data without such near ties.
+# - cnn_bf16: the CNN in mixed precision takes the CNN's tolerance; a
+#   bfloat16 rounding that a different order of summation flips moves a
+#   value by 2^-8, so its state may part further: no device run has measured
+#   it yet.
 # - transformer: relu masks of the feed-forward layers flip on values within
 #   rounding of zero: the CPU trainer alone, at two thread counts, ends with
 #   Adam moments of linear1 2.5e-3 apart (losses 4e-6 apart); the GPU
 #   trainer ended the first device run 1.02e-2 apart; hence 2e-2.
 comparison_options() {
   case $1 in
-  cnn) echo --state-tolerance 1e-2 ;;
+  cnn | cnn_bf16) echo --state-tolerance 1e-2 ;;
   transformer)
     echo --early-steps 2 --state-tolerance 2e-2 \
       --skip-slice encoder.layers.0.self_attn.in_proj_bias:256:512 \
@@ -241,9 +245,10 @@ main() {
   mkdir -p "$WORK"
   concurrently parity
   PARITY_FAILED=("${FAILED_MODELS[@]}")
-  # Every op of the dialect, through the op-coverage models of the tests.
+  # Every op of the dialect, through the op-coverage models of the tests,
+  # and the CNN in mixed precision.
   local saved_models=$MODELS
-  MODELS="convolutions recurrent sequences elementwise"
+  MODELS="convolutions recurrent sequences elementwise cnn_bf16"
   concurrently parity
   PARITY_FAILED+=("${FAILED_MODELS[@]}")
   MODELS=$saved_models
