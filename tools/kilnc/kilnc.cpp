@@ -22,7 +22,7 @@
 #include "PassInsertion.h"
 #include "Pipelines/CudaPipeline.h"
 #include "Pipelines/Pipelines.h"
-#include "Reference/RunFiles.h"
+#include "RunReference.h"
 #include "Stage.h"
 #include "StageInput.h"
 #include "StagePasses.h"
@@ -57,7 +57,7 @@ namespace {
 
 using kiln::Stage;
 
-cl::OptionCategory kilnCategory("kilnc options");
+cl::OptionCategory &kilnCategory = kiln::kilncCategory();
 cl::OptionCategory mlirCategory("MLIR options (as in mlir-opt)");
 
 /// The MLIR flags that kilnc lists in --help, besides its own: they act on
@@ -251,39 +251,6 @@ cl::list<std::string> passInsertions(
 /// The parsed --insert-pass values.
 llvm::SmallVector<kiln::PassInsertion> insertions;
 
-cl::opt<bool> runReference(
-    "run-reference",
-    cl::desc("Instead of printing the stage (-emit=kiln, kiln-grad or "
-             "train-step), run one of its functions with the reference "
-             "evaluator"),
-    cl::init(false), cl::cat(kilnCategory));
-
-cl::opt<std::string> functionName(
-    "function",
-    cl::desc("With -run-reference: the function to run (default: the "
-             "stage's only function)"),
-    cl::value_desc("name"), cl::cat(kilnCategory));
-
-cl::opt<std::string> inputsPath(
-    "inputs",
-    cl::desc("With -run-reference: the arguments, one tensor per argument "
-             "name"),
-    cl::value_desc("file.safetensors"), cl::cat(kilnCategory));
-
-cl::opt<std::string> outputsPath(
-    "outputs",
-    cl::desc("With -run-reference: where to write the results, by result name"),
-    cl::value_desc("file.safetensors"), cl::cat(kilnCategory));
-
-cl::opt<kiln::reference::Precision> referencePrecision(
-    "reference-precision",
-    cl::desc("With -run-reference: the arithmetic of the run"),
-    cl::values(clEnumValN(kiln::reference::Precision::F32, "f32",
-                          "round every result to float, as f32 programs do"),
-               clEnumValN(kiln::reference::Precision::F64, "f64",
-                          "evaluate in double, whatever the types say")),
-    cl::init(kiln::reference::Precision::F64), cl::cat(kilnCategory));
-
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "kilnc") << message << "\n";
   return 1;
@@ -374,28 +341,17 @@ bool printStagePipeline(Stage stage, bool library, llvm::raw_ostream &os) {
 
 /// Prints a stage of kiln IR, or runs its function with -run-reference.
 bool printOrRun(mlir::ModuleOp module, llvm::raw_ostream &os) {
-  if (!runReference) {
+  if (!kiln::runReferenceRequested()) {
     printStage(module, os);
     return true;
   }
-  std::string stage = emit == Stage::Kiln       ? "kiln"
-                      : emit == Stage::KilnGrad ? "kiln-grad"
-                                                : "train-step";
   std::string error;
-  mlir::func::FuncOp func = kiln::reference::pickFunction(
-      module, functionName, "the " + stage + " stage of " + inputFile, error);
-  if (!func)
-    return fail(error), false;
-  // The evaluator's errors show the source line; the op is noise there.
-  module->getContext()->printOpOnDiagnostic(false);
-  if (failed(kiln::reference::runOnFiles(func, inputsPath, outputsPath,
-                                         referencePrecision, error))) {
-    // An empty error means that the evaluator has reported at an op.
-    if (!error.empty())
-      fail(error);
-    return false;
-  }
-  return true;
+  if (kiln::runReference(module, emit, inputFile, error))
+    return true;
+  // An empty error means that the evaluator has reported at an op.
+  if (!error.empty())
+    fail(error);
+  return false;
 }
 
 /// The default output of a compiled file: its name without `.kiln`, with
@@ -745,35 +701,16 @@ int main(int argc, char **argv) {
     return fail("--with-gradients is an option of -emit=graph");
   if (splitInputFile && !isPrinted(emit))
     return fail("--split-input-file works with a printed stage (-emit=...)");
-  if (runReference) {
-    if (emit != Stage::Kiln && emit != Stage::KilnGrad &&
-        emit != Stage::TrainStep)
-      return fail("-run-reference runs a function of kiln IR; choose its "
-                  "stage with -emit=kiln, -emit=kiln-grad or "
-                  "-emit=train-step");
-    if (outputsPath.empty())
-      return fail("-run-reference writes the results to a safetensors file; "
-                  "name it with -outputs");
-    if (outputFile.getNumOccurrences())
-      return fail("-run-reference prints nothing for -o; name the results' "
-                  "file with -outputs");
-    if (splitInputFile)
-      return fail("-run-reference runs one model; drop --split-input-file");
-  } else {
-    for (cl::Option *option : std::initializer_list<cl::Option *>{
-             &functionName, &inputsPath, &outputsPath, &referencePrecision})
-      if (option->getNumOccurrences())
-        return fail(llvm::formatv("-{0} is an option of -run-reference; add "
-                                  "-run-reference or drop -{0}",
-                                  option->ArgStr)
-                        .str());
-  }
+  if (std::string problem = kiln::runReferenceProblem(
+          emit, outputFile.getNumOccurrences(), splitInputFile);
+      !problem.empty())
+    return fail(problem);
 
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(inputFile);
   if (std::error_code error = buffer.getError())
     return fail("cannot read '" + inputFile + "': " + error.message());
 
-  if (runReference)
+  if (kiln::runReferenceRequested())
     return finish(compile(std::move(*buffer), llvm::nulls()));
   if (!isPrinted(emit)) {
     if (!outputFile.getNumOccurrences() && inputFile == "-")
